@@ -1,0 +1,194 @@
+"""The schema, as an ordered set of named migrations (sqlite-utils ``Migrations``).
+
+Append new migrations at the end; never edit one that has shipped. Money is
+stored as integer minor units (cents), quantities and tax rates as decimal
+strings: SQLite has no decimal type and floats must never touch money.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from hub.db.connection import immediate
+
+migrations = Migrations("edgehub")
+
+
+@migrations(name="0001_core")
+def core(db: sqlite_utils.Database) -> None:
+    for statement in _CORE_SCHEMA.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations under one write lock; returns the names applied.
+
+    BEGIN IMMEDIATE first, so two processes starting together cannot both
+    decide a migration is pending: the second waits, then finds nothing to do.
+    """
+    with immediate(db):
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+    return pending
+
+
+def pending(db: sqlite_utils.Database) -> list[str]:
+    return [m.name for m in migrations.pending(db)]
+
+
+_CORE_SCHEMA = """
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    login TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('cashier', 'manager', 'kitchen', 'device', 'admin')),
+    pin_hash TEXT,
+    password_hash TEXT,
+    active INTEGER NOT NULL DEFAULT 1,
+    remote_id INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE categories (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    parent_id INTEGER REFERENCES categories(id),
+    sequence INTEGER NOT NULL DEFAULT 0,
+    active INTEGER NOT NULL DEFAULT 1,
+    remote_id INTEGER UNIQUE,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE taxes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    price_include INTEGER NOT NULL DEFAULT 0,
+    active INTEGER NOT NULL DEFAULT 1,
+    remote_id INTEGER UNIQUE,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE products (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    barcode TEXT UNIQUE,
+    default_code TEXT,
+    price INTEGER NOT NULL CHECK (price >= 0),
+    category_id INTEGER REFERENCES categories(id),
+    active INTEGER NOT NULL DEFAULT 1,
+    sale_ok INTEGER NOT NULL DEFAULT 1,
+    stock_tracked INTEGER NOT NULL DEFAULT 0,
+    station TEXT,
+    remote_id INTEGER UNIQUE,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX products_category ON products (category_id, id);
+CREATE INDEX products_default_code ON products (default_code);
+CREATE TABLE product_taxes (
+    product_id INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,
+    tax_id INTEGER NOT NULL REFERENCES taxes(id),
+    PRIMARY KEY (product_id, tax_id)
+) WITHOUT ROWID;
+CREATE TABLE stock (
+    product_id INTEGER PRIMARY KEY REFERENCES products(id) ON DELETE CASCADE,
+    qty_available TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE payment_methods (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    is_cash INTEGER NOT NULL DEFAULT 0,
+    active INTEGER NOT NULL DEFAULT 1,
+    remote_id INTEGER UNIQUE,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE pos_sessions (
+    id INTEGER PRIMARY KEY,
+    terminal TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+    opening_cash INTEGER NOT NULL,
+    closing_cash INTEGER,
+    order_seq INTEGER NOT NULL DEFAULT 0,
+    opened_at TEXT NOT NULL,
+    closed_at TEXT,
+    remote_id INTEGER
+);
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL UNIQUE,
+    body_hash TEXT NOT NULL,
+    name TEXT NOT NULL UNIQUE,
+    number INTEGER NOT NULL,
+    session_id INTEGER NOT NULL REFERENCES pos_sessions(id),
+    state TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    amount_untaxed INTEGER NOT NULL DEFAULT 0,
+    amount_tax INTEGER NOT NULL DEFAULT 0,
+    amount_total INTEGER NOT NULL DEFAULT 0,
+    amount_paid INTEGER NOT NULL DEFAULT 0,
+    change INTEGER NOT NULL DEFAULT 0,
+    kitchen_status TEXT,
+    sync_state TEXT NOT NULL DEFAULT 'local',
+    sync_remote_id INTEGER,
+    sync_error TEXT,
+    created_by INTEGER REFERENCES users(id),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX orders_session ON orders (session_id, id);
+CREATE INDEX orders_state ON orders (state, id);
+CREATE TABLE order_lines (
+    id INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    product_id INTEGER NOT NULL REFERENCES products(id),
+    name TEXT NOT NULL,
+    qty TEXT NOT NULL,
+    price_unit INTEGER NOT NULL,
+    price_manual INTEGER NOT NULL DEFAULT 0,
+    discount TEXT NOT NULL DEFAULT '0',
+    override_by INTEGER REFERENCES users(id),
+    tax_ids TEXT NOT NULL DEFAULT '[]',
+    tax_amount INTEGER NOT NULL DEFAULT 0,
+    subtotal INTEGER NOT NULL DEFAULT 0,
+    subtotal_incl INTEGER NOT NULL DEFAULT 0,
+    station TEXT,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX order_lines_order ON order_lines (order_id, position);
+CREATE TABLE payments (
+    id INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    method_id INTEGER NOT NULL REFERENCES payment_methods(id),
+    kind TEXT NOT NULL CHECK (kind IN ('payment', 'refund')),
+    amount INTEGER NOT NULL,
+    reference TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    created_by INTEGER REFERENCES users(id)
+);
+CREATE INDEX payments_order ON payments (order_id);
+CREATE TABLE order_history (
+    id INTEGER PRIMARY KEY,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at TEXT NOT NULL,
+    by_user INTEGER REFERENCES users(id),
+    reason TEXT
+);
+CREATE INDEX order_history_order ON order_history (order_id, id);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    rooms TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE TABLE cursors (
+    consumer TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
