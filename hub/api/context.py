@@ -1,0 +1,71 @@
+"""What every route handler may ask for: the hub's resources and the caller.
+
+One ``HubContext`` per app, built by ``create_app`` and handed to handlers by
+Litestar's dependency injection, so no handler reaches for a global.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.security.jwt import JWTAuth, Token
+
+from hub.auth.throttle import LoginThrottle
+from hub.auth.users import Actor
+from hub.db.store import Store
+from hub.errors import Forbidden
+from hub.orders.money import Money
+from hub.orders.service import OrderRules
+from hub.settings import Settings
+
+
+class HubContext:
+    """The hub's resources. A plain class, not a dataclass: Litestar would try to
+    validate a dataclass dependency field by field on every request."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        money: Money,
+        rules: OrderRules,
+        jwt_auth: JWTAuth[Actor, Token],
+        throttle: LoginThrottle,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.money = money
+        self.rules = rules
+        self.jwt_auth = jwt_auth
+        self.throttle = throttle
+
+
+def provide_hub(request: Request[Any, Any, Any]) -> HubContext:
+    hub: HubContext = request.app.state.hub
+    return hub
+
+
+def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+    actor: Actor = request.user
+    return actor
+
+
+def requires(*roles: str) -> Any:
+    """A route guard letting only the named roles through (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        actor = connection.user
+        if not isinstance(actor, Actor) or actor.role not in allowed:
+            role = getattr(actor, "role", "anonymous")
+            raise Forbidden(f"a {role} may not do this", {"role": role})
+
+    return guard
+
+
+ALL_STAFF = ("cashier", "manager", "kitchen", "device", "admin")
+MANAGERS = ("manager", "admin")

@@ -1,0 +1,100 @@
+"""The one place where errors become HTTP answers, all in API.md's single shape.
+
+``{"error": <stable code>, "message": <for people>, "detail": {...}}``. Our own
+``HubError`` tree carries its code; Litestar's exceptions (bad JSON, schema
+mismatch, 401 from the JWT middleware, 404 route, 405, 413) are translated
+here. Anything else is a bug: logged with its traceback, answered 500 without
+internals.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from hub.errors import HubError
+
+log = logging.getLogger("edgehub.api")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    status: int, code: str, message: str, detail: dict[str, Any] | None = None
+) -> Response[dict[str, Any]]:
+    headers = {}
+    if status == 429 and detail and "retry_after" in detail:
+        headers["Retry-After"] = str(detail["retry_after"])
+    return Response(
+        {"error": code, "message": message, "detail": detail or {}},
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def hub_error(_: Request[Any, Any, Any], exc: HubError) -> Response[dict[str, Any]]:
+    return error_response(exc.status, exc.code, exc.message, exc.detail)
+
+
+def validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    """Schema mismatches are 422 with the failing fields; undecodable bodies are 400."""
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    fields: dict[str, str] = {}
+    for item in extra:
+        if isinstance(item, dict) and "key" in item:
+            fields[str(item["key"])] = str(item.get("message", "invalid"))
+    if fields and not (set(fields) == {"data"} and fields["data"] == "'data'"):
+        return error_response(
+            422, "validation_error", "the request does not match the schema", {"fields": fields}
+        )
+    return error_response(400, "bad_request", "the request body is missing or not valid JSON")
+
+
+def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail else code
+    if status == 400 and "JSON is malformed" in message:
+        message = "the request body is not valid JSON"
+    if status >= 500:
+        log.error("http_error status=%s detail=%s", status, exc.detail)
+        return error_response(status, "internal_error", "internal error")
+    return error_response(status, code, message)
+
+
+def database_error(
+    request: Request[Any, Any, Any], exc: sqlite3.DatabaseError
+) -> Response[dict[str, Any]]:
+    """The database itself is unusable (locked too long, disk full, corrupt): 503."""
+    log.exception("database_error path=%s", request.url.path)
+    return error_response(503, "unavailable", "the database is unavailable, try again shortly")
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled_error path=%s", request.url.path)
+    return error_response(500, "internal_error", "internal error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    HubError: hub_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    sqlite3.DatabaseError: database_error,
+    Exception: internal_error,
+}

@@ -1,0 +1,37 @@
+"""``GET /api/v1/events``: the log, for integrations (managers and admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import get
+from litestar.params import Parameter
+
+from hub import events
+from hub.api import pagination
+from hub.api.context import MANAGERS, HubContext, requires
+
+
+def _page(db: Any, since: int, limit: int) -> dict[str, Any]:
+    rows = events.read_since(db, since, limit + 1)
+    items = [e.as_public() for e in rows[:limit]]
+    return {
+        "items": items,
+        "next": str(items[-1]["seq"]) if len(rows) > limit else None,
+        "head": events.head(db),
+    }
+
+
+@get("/api/v1/events", guards=[requires(*MANAGERS)], tags=["events"])
+async def list_events(
+    hub: HubContext,
+    since: Annotated[int, Parameter(ge=0, le=2**62)] = 0,
+    after: Annotated[int | None, Parameter(ge=0, le=2**62)] = None,
+    limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
+) -> dict[str, Any]:
+    """Events with ``seq > since``, oldest first; ``next`` is the ``since`` of the next page."""
+    start = after if after is not None else since
+    return await hub.store.read(_page, start, pagination.check_limit(limit))
+
+
+ROUTES = [list_events]

@@ -1,0 +1,25 @@
+"""``GET /health``: 200 while the database works, with each dependency's state."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from litestar import Response, get
+
+from hub.api.context import HubContext
+from hub.health import Probes, db_check
+
+
+@get("/health", tags=["health"])
+async def health(hub: HubContext, probes: Probes) -> Response[dict[str, Any]]:
+    try:
+        db_status = await hub.store.read(db_check)
+    except sqlite3.Error as exc:
+        body = await probes.report(f"error: {exc.__class__.__name__}")
+        body["status"] = "down"
+        return Response(body, status_code=503)
+    return Response(await probes.report(db_status), status_code=200)
+
+
+ROUTES = [health]

@@ -1,0 +1,148 @@
+"""Orders over HTTP: create (idempotent by uuid), edit drafts, fire transitions, read, list."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Response, get, patch, post
+from litestar.params import Parameter
+
+from hub.api import pagination
+from hub.api.context import ALL_STAFF, HubContext, requires
+from hub.api.schemas import (
+    CreateOrderBody,
+    Credentials,
+    PatchOrderBody,
+    TransitionBody,
+    to_line_inputs,
+    to_payment_inputs,
+)
+from hub.auth.users import Actor, authenticate
+from hub.errors import Forbidden, NotFound, Unauthorized
+from hub.orders import repository, service
+from hub.orders.machine import EVENTS, STATES
+
+_TILL = ("cashier", "manager", "admin")
+
+
+async def _approver(hub: HubContext, actor: Actor, approval: Credentials | None) -> Actor | None:
+    """Who approves a manual price: the caller if a manager, else the credentials given."""
+    if approval is None:
+        return actor if actor.is_manager else None
+    approver = await hub.store.read(
+        authenticate, approval.login, pin=approval.pin, password=approval.password
+    )
+    if approver is None:
+        raise Unauthorized("the approving manager's login or PIN is wrong")
+    if not approver.is_manager:
+        raise Forbidden(f"{approver.name} is not a manager and cannot approve overrides")
+    return approver
+
+
+@post("/api/v1/orders", guards=[requires(*_TILL)], tags=["orders"])
+async def create_order(
+    hub: HubContext, actor: Actor, data: CreateOrderBody
+) -> Response[dict[str, Any]]:
+    """Create a draft order. The same uuid and body again answers 200 with the same order."""
+    lines = to_line_inputs(hub.money, data.lines)
+    body = msgspec.to_builtins(data)
+    body.pop("approval", None)  # credentials never enter the stored fingerprint
+    approver = await _approver(hub, actor, data.approval)
+    order, created = await hub.store.write(
+        service.create_order,
+        hub.rules,
+        actor,
+        uuid=data.uuid.lower(),
+        session_id=data.session_id,
+        lines=lines,
+        note=data.note,
+        fingerprint=service.body_hash(body),
+        approver=approver,
+    )
+    return Response(order, status_code=201 if created else 200)
+
+
+@patch("/api/v1/orders/{order_id:int}", guards=[requires(*_TILL)], tags=["orders"])
+async def patch_order(
+    hub: HubContext, actor: Actor, order_id: int, data: PatchOrderBody
+) -> dict[str, Any]:
+    """Replace the lines (and note) of a draft order."""
+    lines = to_line_inputs(hub.money, data.lines)
+    approver = await _approver(hub, actor, data.approval)
+    return await hub.store.write(
+        service.replace_lines,
+        hub.rules,
+        actor,
+        order_id,
+        lines,
+        note=data.note,
+        approver=approver,
+    )
+
+
+@get("/api/v1/orders/{order_id:int}", guards=[requires(*ALL_STAFF)], tags=["orders"])
+async def get_order(hub: HubContext, order_id: int) -> dict[str, Any]:
+    order = await hub.store.read(repository.get_public, hub.money, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id} does not exist", {"order_id": order_id})
+    return order
+
+
+def _list_orders(
+    db: Any, hub: HubContext, limit: int, before: int | None, session_id: int | None, state: str
+) -> list[dict[str, Any]]:
+    ids = repository.list_ids(
+        db, limit=limit, before=before, session_id=session_id, state=state or None
+    )
+    orders = [repository.get_public(db, hub.money, i) for i in ids]
+    return [o for o in orders if o is not None]
+
+
+@get("/api/v1/orders", guards=[requires(*ALL_STAFF)], tags=["orders"])
+async def list_orders(
+    hub: HubContext,
+    session_id: Annotated[int | None, Parameter(ge=1)] = None,
+    state_filter: Annotated[
+        str | None, Parameter(query="state", pattern="^(" + "|".join(STATES) + ")$")
+    ] = None,
+    limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
+    after: Annotated[str | None, Parameter(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Orders, newest first."""
+    size = pagination.check_limit(limit)
+    before = pagination.decode("o", after)
+    items = await hub.store.read(
+        _list_orders, hub, size + 1, before, session_id, state_filter or ""
+    )
+    return pagination.page(items, size, "o")
+
+
+@post(
+    "/api/v1/orders/{order_id:int}/{event:str}",
+    status_code=200,
+    guards=[requires(*ALL_STAFF)],
+    tags=["orders"],
+)
+async def fire_event(
+    hub: HubContext,
+    actor: Actor,
+    order_id: int,
+    event: Annotated[str, Parameter(pattern="^(" + "|".join(EVENTS) + ")$")],
+    data: TransitionBody | None = None,
+) -> dict[str, Any]:
+    """Run one transition (validate, pay, start, ready, recall, complete, invoice, cancel)."""
+    body = data or TransitionBody()
+    payments = to_payment_inputs(hub.money, body.payments) if body.payments else None
+    return await hub.store.write(
+        service.transition,
+        hub.rules,
+        actor,
+        order_id,
+        event,
+        payments=payments,
+        reason=body.reason,
+    )
+
+
+ROUTES = [create_order, patch_order, get_order, list_orders, fire_event]

@@ -1,0 +1,48 @@
+"""Opaque list cursors and the ``limit`` rule every list shares (default 50, at most 500)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from hub.errors import ValidationFailed
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+def check_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed(
+            f"limit must be between 1 and {MAX_LIMIT}", {"fields": {"limit": "out of range"}}
+        )
+    return limit
+
+
+def encode(kind: str, value: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+
+
+def decode(kind: str, cursor: str | None) -> int | None:
+    """The position a cursor of ``kind`` stands for; a forged or foreign cursor is a 422."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        got_kind, _, value = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        if got_kind != kind:
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            "after is not a cursor this list gave out", {"fields": {"after": "invalid cursor"}}
+        ) from exc
+
+
+def page(items: list[Any], limit: int, kind: str, key: str = "id") -> dict[str, Any]:
+    """``items`` holds up to ``limit + 1`` rows; the extra one only says that more follow."""
+    more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next": encode(kind, items[-1][key]) if more and items else None}

@@ -1,0 +1,45 @@
+"""POS sessions over HTTP: open, read, close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import get, post
+
+from hub import sessions
+from hub.api.context import ALL_STAFF, HubContext, requires
+from hub.api.schemas import CloseSessionBody, OpenSessionBody, parse_amount
+from hub.auth.users import Actor
+
+_TILL = ("cashier", "manager", "admin")
+
+
+@post("/api/v1/sessions", guards=[requires(*_TILL)], tags=["sessions"])
+async def open_session(hub: HubContext, actor: Actor, data: OpenSessionBody) -> dict[str, Any]:
+    cash = parse_amount(hub.money, "opening_cash", data.opening_cash)
+    return await hub.store.write(
+        sessions.open_session, hub.money, actor, terminal=data.terminal, opening_cash=cash
+    )
+
+
+@get("/api/v1/sessions/{session_id:int}", guards=[requires(*ALL_STAFF)], tags=["sessions"])
+async def get_session(hub: HubContext, session_id: int) -> dict[str, Any]:
+    return await hub.store.read(sessions.get_session, hub.money, session_id)
+
+
+@post(
+    "/api/v1/sessions/{session_id:int}/close",
+    status_code=200,
+    guards=[requires(*_TILL)],
+    tags=["sessions"],
+)
+async def close_session(
+    hub: HubContext, actor: Actor, session_id: int, data: CloseSessionBody
+) -> dict[str, Any]:
+    cash = parse_amount(hub.money, "closing_cash", data.closing_cash)
+    return await hub.store.write(
+        sessions.close_session, hub.money, actor, session_id, closing_cash=cash
+    )
+
+
+ROUTES = [open_session, get_session, close_session]

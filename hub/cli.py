@@ -1,0 +1,173 @@
+"""The ``edgehub`` command: one entry point for every process and admin task.
+
+``main()`` is the only place that reads the environment: it builds the
+Settings once and passes them to whatever runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+
+from hub.settings import Settings, load_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+    from hub.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_json)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        http="httptools",
+        loop="uvloop",
+        ws="websockets-sansio",
+        log_level=settings.log_level,
+        access_log=args.access_log,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    print(
+        f"EdgeHub serving store '{settings.store}' on http://{config.host}:{config.port} "
+        f"(database {settings.db})",
+        file=sys.stderr,
+    )
+    server.run()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.connection import open_db
+    from hub.db.migrations import migrate
+
+    db = open_db(settings)
+    applied = migrate(db)
+    print(f"{settings.db}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.connection import immediate, open_db
+    from hub.db.migrations import migrate
+    from hub.demo import load_demo
+
+    db = open_db(settings)
+    migrate(db)
+    with immediate(db):
+        counts = load_demo(db, pin_iterations=settings.pin_hash_iterations)
+    print(
+        f"demo store '{settings.store}' ready in {settings.db}: "
+        + ", ".join(f"{n} {t}" for t, n in counts.items())
+    )
+    print("logins: admin/0000 (admin), marco/9999 (manager), ana/1234 (cashier), kitchen/5555")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth.users import add_user
+    from hub.db.connection import immediate, open_db
+    from hub.db.migrations import migrate
+
+    pin = args.pin
+    password = None
+    if pin is None:
+        password = getpass.getpass(f"password for {args.login}: ")
+    db = open_db(settings)
+    migrate(db)
+    try:
+        with immediate(db):
+            user_id = add_user(
+                db,
+                login=args.login,
+                name=args.name or args.login,
+                role=args.role,
+                pin=pin,
+                password=password,
+                iterations=settings.pin_hash_iterations,
+            )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {args.login} (id {user_id}, {args.role}) saved")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth.tokens import issue_token, make_jwt_auth
+    from hub.db.connection import open_db
+
+    db = open_db(settings)
+    row = db.execute(
+        "SELECT id, name, role FROM users WHERE login = ? AND active = 1", (args.login,)
+    ).fetchone()
+    if row is None:
+        print(f"error: no active user {args.login!r}", file=sys.stderr)
+        return 2
+    from hub.auth.users import Actor
+
+    actor = Actor(id=row[0], name=row[1], role=row[2])
+    ttl = args.ttl or settings.token_ttl_seconds
+    print(issue_token(make_jwt_auth(settings), actor, ttl))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.status import print_status
+
+    return print_status(settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgehub", description="EdgeHub: the in-store hub for tills, kitchen and head office."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve the REST and WebSocket API")
+    serve.add_argument("--host", help="address to bind (default EDGEHUB_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default EDGEHUB_PORT or 8000)")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(handler=cmd_serve)
+
+    sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
+        handler=cmd_migrate
+    )
+    sub.add_parser("demo", help="load the demo store (idempotent)").set_defaults(handler=cmd_demo)
+
+    user = sub.add_parser("user", help="manage staff accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = user_sub.add_parser("add", help="add a user, or update one by login")
+    add.add_argument("login")
+    add.add_argument("--name")
+    add.add_argument(
+        "--role", required=True, choices=["cashier", "manager", "kitchen", "device", "admin"]
+    )
+    add.add_argument("--pin", help="4 to 8 digits; without it a password is asked for")
+    add.set_defaults(handler=cmd_user_add)
+
+    token = sub.add_parser("token", help="print a bearer token for a user (for scripts, devices)")
+    token.add_argument("login")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.set_defaults(handler=cmd_token)
+
+    sub.add_parser("status", help="print the state of this hub").set_defaults(handler=cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    handler: Handler = args.handler
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

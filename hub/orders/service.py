@@ -1,0 +1,509 @@
+"""Order commands: load, fire one event, save order + history + events in one transaction.
+
+Every function here runs inside the write transaction the caller opened
+(``Store.write`` or ``immediate``): either everything it wrote is committed,
+or nothing is. The REST API, the kitchen bridge and tests all change orders
+through these functions only, so the rules hold whoever asks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlite_utils
+from statemachine.exceptions import TransitionNotAllowed
+
+from hub import events
+from hub.auth.users import Actor
+from hub.catalog import repository as catalog
+from hub.clock import now_iso
+from hub.errors import (
+    Conflict,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    RuleFailed,
+    ValidationFailed,
+)
+from hub.orders import repository
+from hub.orders.machine import (
+    EVENTS,
+    PAID_STATES,
+    LineFacts,
+    OrderContext,
+    OrderMachine,
+    OrderState,
+    PaymentFacts,
+)
+from hub.orders.money import Money, qty_text
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    product_id: int
+    qty: Decimal
+    note: str = ""
+    price_unit: int | None = None  # set only for a manual price (needs approval)
+    discount: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInput:
+    method_id: int
+    amount: int
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRules:
+    """The settings the order rules read."""
+
+    money: Money
+    store: str
+    max_discount_pct: Decimal
+
+
+# Which roles may send which event. Kitchen devices bump through the bridge.
+EVENT_ROLES: dict[str, frozenset[str]] = {
+    "validate": frozenset({"cashier", "manager", "admin"}),
+    "pay": frozenset({"cashier", "manager", "admin"}),
+    "start": frozenset({"cashier", "kitchen", "device", "manager", "admin"}),
+    "ready": frozenset({"cashier", "kitchen", "device", "manager", "admin"}),
+    "recall": frozenset({"kitchen", "device", "manager", "admin"}),
+    "complete": frozenset({"cashier", "kitchen", "device", "manager", "admin"}),
+    "invoice": frozenset({"cashier", "manager", "admin"}),
+    "cancel": frozenset({"cashier", "manager", "admin"}),
+}
+WRITE_ROLES = frozenset({"cashier", "manager", "admin"})
+
+
+def body_hash(body: dict[str, Any]) -> str:
+    """Fingerprint of a create request, to tell a replay from a different order."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def create_order(
+    db: sqlite_utils.Database,
+    rules: OrderRules,
+    actor: Actor,
+    *,
+    uuid: str,
+    session_id: int,
+    lines: list[LineInput],
+    note: str,
+    fingerprint: str,
+    approver: Actor | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Create a draft order; a replay of the same uuid and body returns the first one.
+
+    Returns ``(order, created)``.
+    """
+    _require_role(actor, WRITE_ROLES, "create orders")
+    existing = db.execute("SELECT id, body_hash FROM orders WHERE uuid = ?", (uuid,)).fetchone()
+    if existing is not None:
+        if existing[1] != fingerprint:
+            raise Conflict(
+                "uuid_conflict",
+                f"an order with uuid {uuid} exists with a different body",
+                {"uuid": uuid, "order_id": existing[0]},
+            )
+        order = repository.get_public(db, rules.money, existing[0])
+        assert order is not None
+        return order, False
+
+    session = db.execute(
+        "SELECT state, order_seq FROM pos_sessions WHERE id = ?", (session_id,)
+    ).fetchone()
+    if session is None:
+        raise ValidationFailed(
+            f"session {session_id} does not exist", {"fields": {"session_id": "unknown session"}}
+        )
+    if session[0] != "open":
+        raise Conflict(
+            "session_closed",
+            f"session {session_id} is closed and takes no new orders",
+            {"session_id": session_id},
+        )
+    number = session[1] + 1
+    db.execute("UPDATE pos_sessions SET order_seq = ? WHERE id = ?", (number, session_id))
+    now = now_iso()
+    name = f"{rules.store}-{session_id:04d}-{number:04d}"
+    cursor = db.execute(
+        "INSERT INTO orders (uuid, body_hash, name, number, session_id, state, note, "
+        "created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)",
+        (uuid, fingerprint, name, number, session_id, note, actor.id, now, now),
+    )
+    order_id = cursor.lastrowid
+    assert order_id is not None
+    _write_lines(db, rules, order_id, lines, approver)
+    _recompute_totals(db, order_id)
+    _history(db, order_id, None, "draft", "create", actor, None, now)
+    order = repository.get_public(db, rules.money, order_id)
+    assert order is not None
+    events.append(db, "order.created", order, repository.rooms_for(order))
+    return order, True
+
+
+def replace_lines(
+    db: sqlite_utils.Database,
+    rules: OrderRules,
+    actor: Actor,
+    order_id: int,
+    lines: list[LineInput],
+    *,
+    note: str | None = None,
+    approver: Actor | None = None,
+) -> dict[str, Any]:
+    """Replace the lines of a draft order (PATCH)."""
+    _require_role(actor, WRITE_ROLES, "edit orders")
+    row = _load(db, order_id)
+    if row["state"] != "draft":
+        raise Conflict(
+            "invalid_transition",
+            f"only a draft order can be edited; this one is {row['state']}",
+            {"state": row["state"], "event": "edit", "allowed": _enabled(db, rules, row)},
+        )
+    db.execute("DELETE FROM order_lines WHERE order_id = ?", (order_id,))
+    _write_lines(db, rules, order_id, lines, approver)
+    _recompute_totals(db, order_id)
+    now = now_iso()
+    if note is not None:
+        db.execute("UPDATE orders SET note = ? WHERE id = ?", (note, order_id))
+    changed = db.execute(
+        "UPDATE orders SET updated_at = ? WHERE id = ? AND state = 'draft'", (now, order_id)
+    ).rowcount
+    if changed != 1:
+        raise Conflict("invalid_transition", "the order changed state meanwhile")
+    order = repository.get_public(db, rules.money, order_id)
+    assert order is not None
+    events.append(db, "order.updated", order, repository.rooms_for(order))
+    return order
+
+
+def transition(
+    db: sqlite_utils.Database,
+    rules: OrderRules,
+    actor: Actor,
+    order_id: int,
+    event: str,
+    *,
+    payments: list[PaymentInput] | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Fire one event at an order and persist everything it changes."""
+    if event not in EVENTS:
+        raise NotFound(f"no such order event: {event}")
+    row = _load(db, order_id)
+    _require_role(actor, EVENT_ROLES[event], f"{event} orders")
+    src = row["state"]
+    if event == "validate":
+        _reprice_catalogue_lines(db, rules.money, order_id)
+        _recompute_totals(db, order_id)
+        row = _load(db, order_id)
+    context = _context(db, rules, row, payments or [])
+    machine = OrderMachine(OrderState(src), context)
+    enabled = machine.enabled()
+    if event not in enabled:
+        raise InvalidTransition(src, event, enabled)
+    if event == "cancel" and src in PAID_STATES and not actor.is_manager:
+        raise Forbidden(
+            "cancelling a paid order refunds it: a manager must do it",
+            {"state": src, "event": event},
+        )
+    try:
+        machine.send(event)
+    except TransitionNotAllowed as exc:  # a condition changed between enabled() and send()
+        raise InvalidTransition(src, event, enabled) from exc
+    dst = machine.model.state
+    now = now_iso()
+    extra_events: list[str] = []
+
+    if event == "pay":
+        paid = sum(p.amount for p in payments or [])
+        for p in payments or []:
+            db.execute(
+                "INSERT INTO payments (order_id, method_id, kind, amount, reference, created_at, "
+                "created_by) VALUES (?, ?, 'payment', ?, ?, ?, ?)",
+                (order_id, p.method_id, p.amount, p.reference, now, actor.id),
+            )
+        db.execute(
+            "UPDATE orders SET amount_paid = ?, change = ? WHERE id = ?",
+            (paid, paid - row["amount_total"], order_id),
+        )
+        _move_stock(db, order_id, sign=-1, now=now)
+        extra_events.append("payment.processed")
+    elif event == "cancel" and src in PAID_STATES:
+        _refund(db, order_id, row, actor, now)
+        _move_stock(db, order_id, sign=+1, now=now)
+        extra_events.append("payment.refunded")
+    elif event == "ready":
+        extra_events.append("kitchen.order_ready")
+
+    kitchen = _kitchen_status(context.has_kitchen_items, dst, row["kitchen_status"])
+    changed = db.execute(
+        "UPDATE orders SET state = ?, kitchen_status = ?, updated_at = ? "
+        "WHERE id = ? AND state = ?",
+        (dst, kitchen, now, order_id, src),
+    ).rowcount
+    if changed != 1:
+        # Another writer moved the order first; this transaction is rolled back.
+        raise InvalidTransition(src, event, [])
+    _history(db, order_id, src, dst, event, actor, reason, now)
+    order = repository.get_public(db, rules.money, order_id)
+    assert order is not None
+    rooms = repository.rooms_for(order)
+    events.append(db, "order.updated", order, rooms)
+    for name in extra_events:
+        events.append(db, name, _event_summary(order, name), rooms)
+    return order
+
+
+def allowed_events(db: sqlite_utils.Database, rules: OrderRules, order_id: int) -> list[str]:
+    return _enabled(db, rules, _load(db, order_id))
+
+
+# --- internals -------------------------------------------------------------------------
+
+
+def _require_role(actor: Actor, roles: frozenset[str], what: str) -> None:
+    if actor.role not in roles:
+        raise Forbidden(f"a {actor.role} may not {what}", {"role": actor.role})
+
+
+def _load(db: sqlite_utils.Database, order_id: int) -> dict[str, Any]:
+    row = repository.load_row(db, order_id)
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", {"order_id": order_id})
+    return row
+
+
+def _enabled(db: sqlite_utils.Database, rules: OrderRules, row: dict[str, Any]) -> list[str]:
+    machine = OrderMachine(OrderState(row["state"]), _context(db, rules, row, []))
+    return machine.enabled()
+
+
+def _write_lines(
+    db: sqlite_utils.Database,
+    rules: OrderRules,
+    order_id: int,
+    lines: list[LineInput],
+    approver: Actor | None,
+) -> None:
+    products = catalog.product_rows(db, (line.product_id for line in lines))
+    taxes = catalog.taxes_of(db, products)
+    for position, line in enumerate(lines, start=1):
+        product = products.get(line.product_id)
+        if product is None:
+            raise RuleFailed(
+                "product_known",
+                f"product {line.product_id} is not in the catalogue",
+                line=position,
+                product_id=line.product_id,
+            )
+        manual = line.price_unit is not None or line.discount != 0
+        price = line.price_unit if line.price_unit is not None else product["price"]
+        line_taxes = taxes.get(line.product_id, [])
+        amounts = rules.money.line(price, line.qty, line.discount, line_taxes)
+        db.execute(
+            "INSERT INTO order_lines (order_id, position, product_id, name, qty, price_unit, "
+            "price_manual, discount, override_by, tax_ids, tax_amount, subtotal, subtotal_incl, "
+            "station, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                order_id,
+                position,
+                line.product_id,
+                product["name"],
+                qty_text(line.qty),
+                price,
+                int(manual),
+                qty_text(line.discount),
+                approver.id if manual and approver is not None else None,
+                json.dumps([t.id for t in line_taxes]),
+                amounts.tax_amount,
+                amounts.subtotal,
+                amounts.subtotal_incl,
+                product["station"],
+                line.note,
+            ),
+        )
+
+
+def _reprice_catalogue_lines(db: sqlite_utils.Database, money: Money, order_id: int) -> None:
+    """Lines priced by the hub follow the catalogue until the order is validated."""
+    rows = db.execute(
+        "SELECT l.id, l.qty, l.discount, p.id, p.price FROM order_lines l "
+        "JOIN products p ON p.id = l.product_id WHERE l.order_id = ? AND l.price_manual = 0",
+        (order_id,),
+    ).fetchall()
+    if not rows:
+        return
+    taxes = catalog.taxes_of(db, (r[3] for r in rows))
+    for line_id, qty, discount, product_id, price in rows:
+        line_taxes = taxes.get(product_id, [])
+        amounts = money.line(price, Decimal(qty), Decimal(discount), line_taxes)
+        db.execute(
+            "UPDATE order_lines SET price_unit = ?, tax_ids = ?, tax_amount = ?, subtotal = ?, "
+            "subtotal_incl = ? WHERE id = ?",
+            (
+                price,
+                json.dumps([t.id for t in line_taxes]),
+                amounts.tax_amount,
+                amounts.subtotal,
+                amounts.subtotal_incl,
+                line_id,
+            ),
+        )
+
+
+def _recompute_totals(db: sqlite_utils.Database, order_id: int) -> None:
+    db.execute(
+        "UPDATE orders SET "
+        "amount_untaxed = (SELECT COALESCE(SUM(subtotal), 0) FROM order_lines WHERE order_id = ?),"
+        "amount_tax = (SELECT COALESCE(SUM(tax_amount), 0) FROM order_lines WHERE order_id = ?),"
+        "amount_total = (SELECT COALESCE(SUM(subtotal_incl), 0) FROM order_lines "
+        "WHERE order_id = ?) WHERE id = ?",
+        (order_id, order_id, order_id, order_id),
+    )
+
+
+def _context(
+    db: sqlite_utils.Database,
+    rules: OrderRules,
+    row: dict[str, Any],
+    payments: list[PaymentInput],
+) -> OrderContext:
+    lines = repository.load_lines(db, row["id"])
+    facts = catalog.product_facts(db, (line["product_id"] for line in lines))
+    methods = catalog.payment_methods_by_id(db) if payments else {}
+    return OrderContext(
+        money=rules.money,
+        lines=[
+            LineFacts(
+                position=line["position"],
+                product_id=line["product_id"],
+                qty=Decimal(line["qty"]),
+                price_unit=line["price_unit"],
+                discount=Decimal(line["discount"]),
+                manual_price=bool(line["price_manual"]),
+                override_by=line["override_by"],
+                station=line["station"],
+                product=facts.get(line["product_id"]),
+            )
+            for line in lines
+        ],
+        amount_total=row["amount_total"],
+        max_discount_pct=rules.max_discount_pct,
+        payments=[
+            PaymentFacts(
+                method_id=p.method_id,
+                amount=p.amount,
+                known=methods.get(p.method_id, (False, False))[0],
+                is_cash=methods.get(p.method_id, (False, False))[1],
+            )
+            for p in payments
+        ],
+    )
+
+
+def _move_stock(db: sqlite_utils.Database, order_id: int, *, sign: int, now: str) -> None:
+    rows = db.execute(
+        "SELECT l.product_id, l.qty, s.qty_available FROM order_lines l "
+        "JOIN products p ON p.id = l.product_id JOIN stock s ON s.product_id = p.id "
+        "WHERE l.order_id = ? AND p.stock_tracked = 1",
+        (order_id,),
+    ).fetchall()
+    totals: dict[int, Decimal] = {}
+    current: dict[int, Decimal] = {}
+    for product_id, qty, available in rows:
+        totals[product_id] = totals.get(product_id, Decimal(0)) + Decimal(qty)
+        current[product_id] = Decimal(available)
+    for product_id, qty in totals.items():
+        db.execute(
+            "UPDATE stock SET qty_available = ?, updated_at = ? WHERE product_id = ?",
+            (qty_text(current[product_id] + sign * qty), now, product_id),
+        )
+
+
+def _refund(
+    db: sqlite_utils.Database, order_id: int, row: dict[str, Any], actor: Actor, now: str
+) -> None:
+    """Give back what each method took; change already left the drawer in cash."""
+    paid = db.execute(
+        "SELECT p.method_id, SUM(p.amount), m.is_cash FROM payments p "
+        "JOIN payment_methods m ON m.id = p.method_id "
+        "WHERE p.order_id = ? AND p.kind = 'payment' GROUP BY p.method_id ORDER BY m.is_cash",
+        (order_id,),
+    ).fetchall()
+    change_left = row["change"]
+    for method_id, amount, is_cash in reversed(paid):  # cash first: change came from it
+        refund = amount
+        if is_cash and change_left > 0:
+            taken = min(change_left, refund)
+            refund -= taken
+            change_left -= taken
+        if refund > 0:
+            db.execute(
+                "INSERT INTO payments (order_id, method_id, kind, amount, reference, created_at, "
+                "created_by) VALUES (?, ?, 'refund', ?, 'refund', ?, ?)",
+                (order_id, method_id, -refund, now, actor.id),
+            )
+
+
+def _kitchen_status(has_kitchen: bool, state: str, current: str | None) -> str | None:
+    if not has_kitchen:
+        return None
+    return {
+        "draft": None,
+        "validated": None,
+        "paid": "queued",
+        "preparing": "preparing",
+        "ready": "ready",
+        "done": "done",
+        "invoiced": "done",
+        "cancelled": "cancelled",
+    }.get(state, current)
+
+
+def _history(
+    db: sqlite_utils.Database,
+    order_id: int,
+    src: str | None,
+    dst: str,
+    event: str,
+    actor: Actor,
+    reason: str | None,
+    now: str,
+) -> None:
+    db.execute(
+        "INSERT INTO order_history (order_id, from_state, to_state, event, at, by_user, reason) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (order_id, src, dst, event, now, actor.id, reason),
+    )
+
+
+def _event_summary(order: dict[str, Any], name: str) -> dict[str, Any]:
+    """The small payload of a companion event; the order itself rides on order.updated."""
+    summary: dict[str, Any] = {
+        "order_id": order["id"],
+        "uuid": order["uuid"],
+        "name": order["name"],
+        "number": order["number"],
+        "session_id": order["session_id"],
+    }
+    if name == "payment.processed":
+        summary.update(
+            amount_total=order["amount_total"],
+            amount_paid=order["amount_paid"],
+            change=order["change"],
+            payments=[p for p in order["payments"] if p["kind"] == "payment"],
+        )
+    elif name == "payment.refunded":
+        summary["refunds"] = [p for p in order["payments"] if p["kind"] == "refund"]
+    elif name == "kitchen.order_ready":
+        summary["stations"] = sorted({ln["station"] for ln in order["lines"] if ln["station"]})
+    return summary

@@ -1,0 +1,98 @@
+"""POS sessions: a till's shift, from opening cash to closing count.
+
+A closed session takes no new orders. Closing is refused while the session
+still holds unpaid orders (draft or validated): they would be stranded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from hub import events
+from hub.auth.users import Actor
+from hub.clock import now_iso
+from hub.errors import Conflict, Forbidden, NotFound, RuleFailed
+from hub.orders.money import Money
+
+SESSION_ROLES = frozenset({"cashier", "manager", "admin"})
+
+
+def _public(row: tuple[Any, ...], money: Money) -> dict[str, Any]:
+    sid, terminal, user_id, state, opening, closing, count, opened_at, closed_at, remote = row
+    return {
+        "id": sid,
+        "terminal": terminal,
+        "user_id": user_id,
+        "state": state,
+        "opening_cash": money.text(opening),
+        "closing_cash": money.text(closing) if closing is not None else None,
+        "order_count": count,
+        "opened_at": opened_at,
+        "closed_at": closed_at,
+        "remote_id": remote,
+    }
+
+
+_COLUMNS = (
+    "id, terminal, user_id, state, opening_cash, closing_cash, order_seq, opened_at, "
+    "closed_at, remote_id"
+)
+
+
+def get_session(db: sqlite_utils.Database, money: Money, session_id: int) -> dict[str, Any]:
+    row = db.execute(f"SELECT {_COLUMNS} FROM pos_sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"session {session_id} does not exist", {"session_id": session_id})
+    return _public(row, money)
+
+
+def open_session(
+    db: sqlite_utils.Database, money: Money, actor: Actor, *, terminal: str, opening_cash: int
+) -> dict[str, Any]:
+    if actor.role not in SESSION_ROLES or actor.id is None:
+        raise Forbidden(f"a {actor.role} may not open a session", {"role": actor.role})
+    cursor = db.execute(
+        "INSERT INTO pos_sessions (terminal, user_id, state, opening_cash, opened_at) "
+        "VALUES (?, ?, 'open', ?, ?)",
+        (terminal, actor.id, opening_cash, now_iso()),
+    )
+    assert cursor.lastrowid is not None
+    session = get_session(db, money, cursor.lastrowid)
+    events.append(db, "session.updated", session, ["store", f"session:{session['id']}"])
+    return session
+
+
+def close_session(
+    db: sqlite_utils.Database, money: Money, actor: Actor, session_id: int, *, closing_cash: int
+) -> dict[str, Any]:
+    if actor.role not in SESSION_ROLES:
+        raise Forbidden(f"a {actor.role} may not close a session", {"role": actor.role})
+    session = get_session(db, money, session_id)
+    if session["state"] != "open":
+        raise Conflict(
+            "session_closed", f"session {session_id} is already closed", {"session_id": session_id}
+        )
+    unpaid = [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM orders WHERE session_id = ? AND state IN ('draft', 'validated') "
+            "ORDER BY id",
+            (session_id,),
+        ).fetchall()
+    ]
+    if unpaid:
+        raise RuleFailed(
+            "session_has_unpaid_orders",
+            f"session {session_id} still has {len(unpaid)} unpaid order(s): pay or cancel them",
+            order_ids=unpaid[:50],
+        )
+    db.execute(
+        "UPDATE pos_sessions SET state = 'closed', closing_cash = ?, closed_at = ? "
+        "WHERE id = ? AND state = 'open'",
+        (closing_cash, now_iso(), session_id),
+    )
+    session = get_session(db, money, session_id)
+    events.append(db, "session.updated", session, ["store", f"session:{session_id}"])
+    return session
