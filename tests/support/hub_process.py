@@ -1,0 +1,93 @@
+"""A real ``edgehub serve`` in a child process, on a free port, with its own SQLite file.
+
+Tests talk to it over real HTTP, exactly as a till does, and may kill it with
+SIGKILL to prove that what it acknowledged survives.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+# PBKDF2 at full strength costs ~60 ms a login; tests log in a lot.
+FAST_HASH = "1000"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def hub_env(db: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
+    env.update(
+        EDGEHUB_DB=str(db),
+        EDGEHUB_PIN_HASH_ITERATIONS=FAST_HASH,
+        EDGEHUB_LOG_LEVEL="warning",
+        EDGEHUB_MQTT_URL="",
+        **extra,
+    )
+    return env
+
+
+def run_cli(db: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        env=hub_env(db, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+class HubProcess:
+    """One served hub; ``start()`` waits until /health answers."""
+
+    def __init__(self, db: Path, **extra_env: str) -> None:
+        self.db = db
+        self.extra_env = extra_env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = db.with_suffix(f".{self.port}.log")
+
+    def start(self, timeout: float = 20.0) -> HubProcess:
+        env = hub_env(self.db, EDGEHUB_PORT=str(self.port), **self.extra_env)
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", "serve"], env=env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hub exited early:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"hub did not become healthy:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flush, like a power cut of the process."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
