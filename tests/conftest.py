@@ -22,26 +22,13 @@ def make_settings(db: Path, **overrides: object) -> Settings:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for a fresh database file with the demo store loaded."""
-    s = make_settings(tmp_path / "edgehub.db")
-    db = open_db(s)
-    migrate(db)
-    with immediate(db):
-        load_demo(db, pin_iterations=s.pin_hash_iterations)
-    db.close()
-    return s
+    return make_settings(demo_database(tmp_path / "edgehub.db"))
 
 
 @pytest.fixture(scope="session")
 def served_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     """One hub process for the API tests that do not need a fresh database."""
-    db = tmp_path_factory.mktemp("served") / "edgehub.db"
-    s = make_settings(db)
-    conn = open_db(s)
-    migrate(conn)
-    with immediate(conn):
-        load_demo(conn, pin_iterations=s.pin_hash_iterations)
-    conn.close()
-    hub = HubProcess(db).start()
+    hub = HubProcess(demo_database(tmp_path_factory.mktemp("served") / "edgehub.db")).start()
     yield hub
     hub.stop()
 
@@ -49,5 +36,31 @@ def served_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]
 @pytest.fixture
 def api(served_hub: HubProcess) -> Iterator[Api]:
     client = Api(served_hub.url)
+    yield client
+    client.close()
+
+
+def demo_database(db: Path) -> Path:
+    """Create a database file holding the demo store."""
+    s = make_settings(db)
+    conn = open_db(s)
+    migrate(conn)
+    with immediate(conn):
+        load_demo(conn, pin_iterations=s.pin_hash_iterations)
+    conn.close()
+    return db
+
+
+@pytest.fixture(scope="module")
+def module_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    """A hub of its own for a test module that changes the catalogue or stock."""
+    hub = HubProcess(demo_database(tmp_path_factory.mktemp("module") / "edgehub.db")).start()
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def module_api(module_hub: HubProcess) -> Iterator[Api]:
+    client = Api(module_hub.url)
     yield client
     client.close()

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, post
 
 from hub.api.context import HubContext
-from hub.api.schemas import TokenBody
+from hub.api.schemas import TokenBody, strict_body
 from hub.auth.tokens import issue_token
 from hub.auth.users import authenticate
 from hub.errors import Unauthorized, ValidationFailed
@@ -18,6 +18,7 @@ async def create_token(
     request: Request[Any, Any, Any], data: TokenBody, hub: HubContext
 ) -> dict[str, Any]:
     """Exchange a login and PIN (or password) for a bearer token."""
+    data = await strict_body(request, TokenBody)
     if (data.pin is None) == (data.password is None):
         raise ValidationFailed(
             "give either a pin or a password", {"fields": {"pin": "pin or password required"}}

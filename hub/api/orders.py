@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Response, get, patch, post
+from litestar import Request, Response, get, patch, post
 from litestar.params import Parameter
 
 from hub.api import pagination
@@ -15,6 +15,7 @@ from hub.api.schemas import (
     Credentials,
     PatchOrderBody,
     TransitionBody,
+    strict_body,
     to_line_inputs,
     to_payment_inputs,
 )
@@ -42,9 +43,10 @@ async def _approver(hub: HubContext, actor: Actor, approval: Credentials | None)
 
 @post("/api/v1/orders", guards=[requires(*_TILL)], tags=["orders"])
 async def create_order(
-    hub: HubContext, actor: Actor, data: CreateOrderBody
+    request: Request[Any, Any, Any], hub: HubContext, actor: Actor, data: CreateOrderBody
 ) -> Response[dict[str, Any]]:
     """Create a draft order. The same uuid and body again answers 200 with the same order."""
+    data = await strict_body(request, CreateOrderBody)
     lines = to_line_inputs(hub.money, data.lines)
     body = msgspec.to_builtins(data)
     body.pop("approval", None)  # credentials never enter the stored fingerprint
@@ -65,9 +67,14 @@ async def create_order(
 
 @patch("/api/v1/orders/{order_id:int}", guards=[requires(*_TILL)], tags=["orders"])
 async def patch_order(
-    hub: HubContext, actor: Actor, order_id: int, data: PatchOrderBody
+    request: Request[Any, Any, Any],
+    hub: HubContext,
+    actor: Actor,
+    order_id: int,
+    data: PatchOrderBody,
 ) -> dict[str, Any]:
     """Replace the lines (and note) of a draft order."""
+    data = await strict_body(request, PatchOrderBody)
     lines = to_line_inputs(hub.money, data.lines)
     approver = await _approver(hub, actor, data.approval)
     return await hub.store.write(
@@ -125,14 +132,15 @@ async def list_orders(
     tags=["orders"],
 )
 async def fire_event(
+    request: Request[Any, Any, Any],
     hub: HubContext,
     actor: Actor,
     order_id: int,
-    event: Annotated[str, Parameter(pattern="^(" + "|".join(EVENTS) + ")$")],
+    event: Annotated[str, Parameter(description="one of: " + ", ".join(EVENTS))],
     data: TransitionBody | None = None,
 ) -> dict[str, Any]:
     """Run one transition (validate, pay, start, ready, recall, complete, invoice, cancel)."""
-    body = data or TransitionBody()
+    body = await strict_body(request, TransitionBody, TransitionBody())
     payments = to_payment_inputs(hub.money, body.payments) if body.payments else None
     return await hub.store.write(
         service.transition,

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import get, post
+from litestar import Request, get, post
 
 from hub import sessions
 from hub.api.context import ALL_STAFF, HubContext, requires
-from hub.api.schemas import CloseSessionBody, OpenSessionBody, parse_amount
+from hub.api.schemas import CloseSessionBody, OpenSessionBody, parse_amount, strict_body
 from hub.auth.users import Actor
 
 _TILL = ("cashier", "manager", "admin")
 
 
 @post("/api/v1/sessions", guards=[requires(*_TILL)], tags=["sessions"])
-async def open_session(hub: HubContext, actor: Actor, data: OpenSessionBody) -> dict[str, Any]:
+async def open_session(
+    request: Request[Any, Any, Any], hub: HubContext, actor: Actor, data: OpenSessionBody
+) -> dict[str, Any]:
+    data = await strict_body(request, OpenSessionBody)
     cash = parse_amount(hub.money, "opening_cash", data.opening_cash)
     return await hub.store.write(
         sessions.open_session, hub.money, actor, terminal=data.terminal, opening_cash=cash
@@ -34,8 +37,13 @@ async def get_session(hub: HubContext, session_id: int) -> dict[str, Any]:
     tags=["sessions"],
 )
 async def close_session(
-    hub: HubContext, actor: Actor, session_id: int, data: CloseSessionBody
+    request: Request[Any, Any, Any],
+    hub: HubContext,
+    actor: Actor,
+    session_id: int,
+    data: CloseSessionBody,
 ) -> dict[str, Any]:
+    data = await strict_body(request, CloseSessionBody)
     cash = parse_amount(hub.money, "closing_cash", data.closing_cash)
     return await hub.store.write(
         sessions.close_session, hub.money, actor, session_id, closing_cash=cash
