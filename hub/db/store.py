@@ -46,9 +46,7 @@ class Store:
         migrate(db)
         self._writer_db = db
 
-    async def write(
-        self, fn: Callable[..., T], *args: Any, **kwargs: Any
-    ) -> T:
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` in one write transaction on the writer thread."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, self._run_write, fn, args, kwargs)
