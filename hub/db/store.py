@@ -1,29 +1,53 @@
-"""The async face of SQLite: one writer thread, a few reader threads.
+"""The async face of SQLite: one writer thread with group commit, a few reader threads.
 
 Every write of business state in this process goes through the single writer
-thread, one ``BEGIN IMMEDIATE`` transaction per call, so writes in one process
-never contend with each other and the event loop never blocks on a query.
-Writers in other processes (bridge, sync) queue on SQLite's own lock through
-``busy_timeout``. Readers each hold their own read-only connection; in WAL mode
-they never block the writer and always see a committed state.
+thread, so writes in one process never contend with each other and the event
+loop never blocks on a query. Writers in other processes (bridge, sync) queue
+on SQLite's own lock through ``busy_timeout``. Readers each hold their own
+read-only connection; in WAL mode they never block the writer and always see a
+committed state.
+
+Group commit: when several writes are waiting, the writer runs them in one
+``BEGIN IMMEDIATE`` transaction, each inside its own SAVEPOINT, and commits
+once. A job that raises is rolled back to its savepoint alone, so the others
+are unaffected; no caller is answered before the COMMIT that holds its
+change has returned, so an acknowledged write is on disk (one fsync for the
+whole group instead of one per request).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import sqlite_utils
 
-from hub.db.connection import immediate, open_db
+from hub.db.connection import open_db
 from hub.db.migrations import migrate
 from hub.settings import Settings
 
-P = ParamSpec("P")
 T = TypeVar("T")
+log = logging.getLogger("edgehub.db")
+
+MAX_GROUP = 64  # writes per transaction at most; bounds the latency of the first one
+
+
+@dataclass
+class _Job:
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    result: Any = None
+    error: BaseException | None = None
+    done: bool = field(default=False)
 
 
 class Store:
@@ -32,36 +56,100 @@ class Store:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._writer_db: sqlite_utils.Database | None = None
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
         self._readers = ThreadPoolExecutor(
             max_workers=max(1, settings.db_readers), thread_name_prefix="sqlite-reader"
         )
         self._local = threading.local()
         self._reader_dbs: list[sqlite_utils.Database] = []
         self._lock = threading.Lock()
+        self.commits = 0
+        self.writes = 0
 
     def start(self) -> None:
-        """Open the writer connection and bring the schema up to date."""
+        """Open the writer connection, bring the schema up to date, start the writer."""
         db = open_db(self.settings)
         migrate(db)
         self._writer_db = db
+        self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
+        self._writer.start()
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(db, *args)`` in one write transaction on the writer thread."""
+        """Run ``fn(db, *args)`` in a write transaction on the writer thread.
+
+        Returns after the transaction holding the change has committed.
+        """
+        if self._writer is None:
+            raise RuntimeError("Store.start() was not called")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, self._run_write, fn, args, kwargs)
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(fn, args, kwargs, loop, future))
+        return await future
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(db, *args)`` on a reader thread, outside any write transaction."""
+        """Run ``fn(db, *args)`` on a reader thread, in one read snapshot."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._run_read, fn, args, kwargs)
 
-    def _run_write(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
+    def _write_loop(self) -> None:
         db = self._writer_db
-        if db is None:
-            raise RuntimeError("Store.start() was not called")
-        with immediate(db):
-            return fn(db, *args, **kwargs)
+        assert db is not None
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            group = [job]
+            while len(group) < MAX_GROUP:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._jobs.put(None)  # stop after this group
+                    break
+                group.append(nxt)
+            self._run_group(db, group)
+
+    def _run_group(self, db: sqlite_utils.Database, group: list[_Job]) -> None:
+        conn = db.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            for job in group:
+                job.error = exc
+            self._answer(group)
+            return
+        for job in group:
+            conn.execute("SAVEPOINT job")
+            try:
+                job.result = job.fn(db, *job.args, **job.kwargs)
+            except BaseException as exc:
+                job.error = exc
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK TO SAVEPOINT job")
+                    conn.execute("RELEASE SAVEPOINT job")
+                else:  # the error ended the whole transaction: start a new one for the rest
+                    conn.execute("BEGIN IMMEDIATE")
+            else:
+                conn.execute("RELEASE SAVEPOINT job")
+        try:
+            conn.execute("COMMIT")
+            self.commits += 1
+            self.writes += len(group)
+        except BaseException as exc:
+            log.exception("commit_failed jobs=%d", len(group))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for job in group:
+                if job.error is None:
+                    job.error = exc
+        self._answer(group)
+
+    @staticmethod
+    def _answer(group: list[_Job]) -> None:
+        for job in group:
+            job.loop.call_soon_threadsafe(_settle, job)
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         db: sqlite_utils.Database | None = getattr(self._local, "db", None)
@@ -78,7 +166,10 @@ class Store:
             db.conn.execute("ROLLBACK")
 
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
+        if self._writer is not None:
+            self._jobs.put(None)
+            self._writer.join()
+            self._writer = None
         self._readers.shutdown(wait=True)
         if self._writer_db is not None:
             self._writer_db.close()
@@ -87,3 +178,12 @@ class Store:
             for db in self._reader_dbs:
                 db.close()
             self._reader_dbs.clear()
+
+
+def _settle(job: _Job) -> None:
+    if job.future.cancelled():
+        return
+    if job.error is not None:
+        job.future.set_exception(job.error)
+    else:
+        job.future.set_result(job.result)

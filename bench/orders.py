@@ -1,0 +1,259 @@
+"""bench.orders: order round trips over HTTP against a bare Litestar insert as the baseline.
+
+    .venv/bin/python -m bench.orders [--seconds 10] [--rate 100] [--conns 8]
+
+Prints, in one run:
+  * closed loop: create -> validate -> pay round trips per second (C connections)
+  * open loop at a fixed offered rate: p50/p99 per request and per whole order
+  * the same two figures for the baseline endpoint (one comparable SQLite insert)
+  * the ratio of hub requests/s to baseline requests/s (each is one transaction)
+  * the hub's RSS right after start with the demo store
+Server and client are pinned to different cores when the box has two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.http_load import Connection, percentile
+
+SERVER_CPU, CLIENT_CPU = 0, 1
+LINES = [
+    {"product_id": 1, "qty": "1"},
+    {"product_id": 10, "qty": "2"},
+    {"product_id": 32, "qty": "1"},
+]
+
+
+def _pinned(cmd: list[str]) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", str(SERVER_CPU), *cmd]
+    return cmd
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    for _ in range(400):
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.returncode}")
+        try:
+            httpx.get(url, timeout=0.3)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+Flow = Callable[[Connection], Awaitable[list[tuple[str, float]]]]
+
+
+async def closed_loop(
+    port: int, token: str | None, flow: Flow, conns: int, seconds: float
+) -> dict[str, Any]:
+    """Each connection runs flows back to back; counts flows and requests."""
+    done = 0
+    requests = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done, requests
+        conn = Connection("127.0.0.1", port, token)
+        await conn.open()
+        while time.perf_counter() < deadline:
+            steps = await flow(conn)
+            done += 1
+            requests += len(steps)
+        await conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(conns)))
+    elapsed = time.perf_counter() - started
+    return {"flows_per_s": done / elapsed, "requests_per_s": requests / elapsed}
+
+
+async def open_loop(
+    port: int, token: str | None, flow: Flow, rate: float, seconds: float
+) -> dict[str, Any]:
+    """Start flows on a fixed schedule; latency of a flow counts from its scheduled start."""
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(32):
+        conn = Connection("127.0.0.1", port, token)
+        await conn.open()
+        pool.put_nowait(conn)
+    per_request: list[float] = []
+    per_flow: list[float] = []
+
+    async def one(scheduled: float) -> None:
+        conn = await pool.get()
+        steps = await flow(conn)
+        per_flow.append(time.perf_counter() - scheduled)
+        per_request.extend(t for _, t in steps)
+        pool.put_nowait(conn)
+
+    tasks = []
+    start = time.perf_counter()
+    total = int(rate * seconds)
+    for i in range(total):
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(scheduled)))
+    await asyncio.gather(*tasks)
+    while not pool.empty():
+        await pool.get_nowait().close()
+    ms = 1000
+    return {
+        "offered_per_s": rate,
+        "request_p50_ms": percentile(per_request, 50) * ms,
+        "request_p99_ms": percentile(per_request, 99) * ms,
+        "flow_p50_ms": percentile(per_flow, 50) * ms,
+        "flow_p99_ms": percentile(per_flow, 99) * ms,
+    }
+
+
+def hub_flow(session_id: int) -> Flow:
+    async def flow(conn: Connection) -> list[tuple[str, float]]:
+        body = {"uuid": str(uuid.uuid4()), "session_id": session_id, "lines": LINES}
+        status, order, t1 = await conn.request("POST", "/api/v1/orders", body)
+        assert status == 201, (status, order)
+        status, order, t2 = await conn.request("POST", f"/api/v1/orders/{order['id']}/validate")
+        assert status == 200, (status, order)
+        payment = {"payments": [{"method_id": 2, "amount": order["amount_total"]}]}
+        status, order, t3 = await conn.request("POST", f"/api/v1/orders/{order['id']}/pay", payment)
+        assert status == 200, (status, order)
+        return [("create", t1), ("validate", t2), ("pay", t3)]
+
+    return flow
+
+
+async def baseline_flow(conn: Connection) -> list[tuple[str, float]]:
+    body = {"uuid": str(uuid.uuid4()), "lines": LINES}
+    status, _, elapsed = await conn.request("POST", "/insert", body)
+    assert status == 201, status
+    return [("insert", elapsed)]
+
+
+def run_hub(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
+    port = _free_port()
+    env.update(EDGEHUB_DB=str(tmp / "hub.db"), EDGEHUB_PORT=str(port), EDGEHUB_LOG_LEVEL="warning")
+    subprocess.run(
+        [sys.executable, "-m", "hub.cli", "demo"], env=env, check=True, capture_output=True
+    )
+    proc = subprocess.Popen(_pinned([sys.executable, "-m", "hub.cli", "serve"]), env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait(url + "/health", proc)
+        rss_start = rss_mib(proc.pid)
+        token = httpx.post(url + "/api/v1/auth/token", json={"login": "ana", "pin": "1234"}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        session = httpx.post(
+            url + "/api/v1/sessions", json={"terminal": "bench"}, headers=headers
+        ).json()
+        flow = hub_flow(session["id"])
+        closed = asyncio.run(
+            closed_loop(port, token["access_token"], flow, args.conns, args.seconds)
+        )
+        opened = asyncio.run(open_loop(port, token["access_token"], flow, args.rate, args.seconds))
+        return {
+            "closed": closed,
+            "open": opened,
+            "rss_start_mib": rss_start,
+            "rss_end_mib": rss_mib(proc.pid),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def run_baseline(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "bench.baseline_app", str(tmp / "baseline.db"), str(port)]
+    proc = subprocess.Popen(_pinned(cmd))
+    try:
+        _wait(f"http://127.0.0.1:{port}/", proc)
+        closed = asyncio.run(closed_loop(port, None, baseline_flow, args.conns, args.seconds))
+        # The same request rate as the hub's open loop: three requests per order.
+        opened = asyncio.run(open_loop(port, None, baseline_flow, args.rate * 3, args.seconds))
+        return {"closed": closed, "open": opened}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=100, help="offered orders per second")
+    parser.add_argument("--conns", type=int, default=8)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {CLIENT_CPU})
+    with tempfile.TemporaryDirectory() as tmp:
+        hub = run_hub(Path(tmp), args)
+        base = run_baseline(Path(tmp), args)
+    ratio = hub["closed"]["requests_per_s"] / base["closed"]["requests_per_s"]
+    print(f"bench.orders  ({args.seconds:.0f} s per phase, {args.conns} connections closed loop)")
+    print(
+        f"  hub   closed loop: {hub['closed']['flows_per_s']:8.0f} orders/s (create+validate+pay)"
+        f"  = {hub['closed']['requests_per_s']:6.0f} req/s"
+    )
+    print(
+        f"  base  closed loop: {base['closed']['requests_per_s']:8.0f} req/s"
+        " (one insert transaction each)"
+    )
+    print(f"  ratio hub/base req/s: {ratio:.2f}   (target >= 0.5)")
+    o, b = hub["open"], base["open"]
+    print(
+        f"  hub   at {o['offered_per_s']:.0f} orders/s: request p50 {o['request_p50_ms']:.2f} ms"
+        f"  p99 {o['request_p99_ms']:.2f} ms (target < 10);  whole order p50 {o['flow_p50_ms']:.2f}"
+        f"  p99 {o['flow_p99_ms']:.2f} ms"
+    )
+    print(
+        f"  base  at {b['offered_per_s']:.0f} req/s:    request p50 {b['request_p50_ms']:.2f} ms"
+        f"  p99 {b['request_p99_ms']:.2f} ms"
+    )
+    print(
+        f"  hub RSS after start with demo store: {hub['rss_start_mib']:.0f} MiB (target < 120);"
+        f" after the run: {hub['rss_end_mib']:.0f} MiB"
+    )
+    results = Path("bench/results")
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "orders.json").write_text(
+        json.dumps({"hub": hub, "baseline": base, "ratio": ratio}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
