@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal, TypeVar
 
 DEFAULT_COLUMNS = 42
@@ -54,6 +54,9 @@ CUT_FEED = 3
 PARTIAL_CUT = GS + b"V" + bytes([66, CUT_FEED])
 
 _T = TypeVar("_T")
+
+MAX_QTY = Decimal(1_000_000)
+QTY_STEP = Decimal("0.001")
 
 ITEM_INDENT = 4
 """Modifiers and line notes sit this far in, under their item."""
@@ -194,8 +197,8 @@ def _grouped(lines: Sequence[TicketLine]) -> list[TicketLine]:
 
 
 def _quantity(qty: Decimal) -> str:
-    # normalize() alone would print 10 as "1E+1"; the "f" format keeps it plain.
-    return format(qty.normalize(), "f")
+    """At most three decimals (grams of a kilo) and no exponent: '10', not '1E+1'."""
+    return format(qty.quantize(QTY_STEP, ROUND_HALF_UP).normalize(), "f")
 
 
 def _clock(created_at: datetime, tz: tzinfo | None) -> str:
@@ -262,8 +265,8 @@ def _line(raw: object, index: int) -> TicketLine:
         qty = Decimal(qty_text)
     except InvalidOperation:
         raise InvalidTicket(f"lines[{index}].qty is not a decimal: {qty_text!r}") from None
-    if not qty.is_finite() or qty <= 0:
-        raise InvalidTicket(f"lines[{index}].qty must be a positive number, not {qty_text!r}")
+    if not qty.is_finite() or qty <= 0 or qty >= MAX_QTY:
+        raise InvalidTicket(f"lines[{index}].qty must be in (0, {MAX_QTY}), not {qty_text!r}")
     modifiers = raw.get("modifiers", [])
     if not isinstance(modifiers, list) or not all(isinstance(m, str) for m in modifiers):
         raise InvalidTicket(f"lines[{index}].modifiers must be a list of strings")

@@ -102,9 +102,12 @@ def test_identical_lines_are_grouped_with_summed_quantity() -> None:
     assert "3 x Fries\n1 x Cola\n1 x Fries\n    ! no salt\n" in text
 
 
-@pytest.mark.parametrize(("qty", "shown"), [("10", "10"), ("0.50", "0.5"), ("1.25", "1.25")])
+@pytest.mark.parametrize(
+    ("qty", "shown"),
+    [("10", "10"), ("0.50", "0.5"), ("1.25", "1.25"), ("1E+2", "100"), ("0.33333", "0.333")],
+)
 def test_quantities_print_plainly(qty: str, shown: str) -> None:
-    """A cook reads '10' and '0.5', never '1E+1' or '0.50'."""
+    """A cook reads '10' and '0.5', never '1E+1', '0.50' or a row of decimals."""
     text = printed(render_ticket(ticket(lines=[line("Soup", qty)]), tz=UTC))
     assert f"\n{shown} x Soup\n" in text
 
@@ -131,6 +134,7 @@ def test_time_is_shown_in_the_kitchen_zone() -> None:
         {"lines": [{"name": "Fries", "qty": "many", "note": "", "modifiers": []}]},
         {"lines": [{"name": "Fries", "qty": "-1", "note": "", "modifiers": []}]},
         {"lines": [{"name": "Fries", "qty": "NaN", "note": "", "modifiers": []}]},
+        {"lines": [{"name": "Fries", "qty": "1e999999", "note": "", "modifiers": []}]},
         {"lines": [{"name": "Fries", "qty": "1", "note": "", "modifiers": "salt"}]},
         {"created_at": "yesterday"},
         {"backup": "yes"},
