@@ -17,30 +17,17 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from hub.app import create_app
     from hub.logs import setup_logging
+    from hub.serve import run
 
     setup_logging(settings.log_level, settings.log_json)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        http="httptools",
-        loop="uvloop",
-        ws="websockets-sansio",
-        log_level=settings.log_level,
-        access_log=args.access_log,
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
+    host, port = args.host or settings.host, args.port or settings.port
     print(
-        f"EdgeHub serving store '{settings.store}' on http://{config.host}:{config.port} "
+        f"EdgeHub serving store '{settings.store}' on http://{host}:{port} "
         f"(database {settings.db})",
         file=sys.stderr,
     )
-    server.run()
+    run(settings, host=host, port=port, access_log=args.access_log)
     return 0
 
 
