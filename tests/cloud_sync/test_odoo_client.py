@@ -125,8 +125,7 @@ async def test_search_read_by_write_date_sees_changes_and_archivals(
 async def test_write_date_watermark_rereads_its_own_second_and_never_misses(
     odoo_emulator: OdooEmulator, odoo_client: OdooClient
 ) -> None:
-    """Odoo reads write_date to the second but compares to the microsecond: pulls must be
-    idempotent, because the records of the watermark's second come back once more."""
+    """write_date reads to the second, compares to the microsecond: pulls see a second twice."""
     seed = odoo_emulator.seed
     assert seed is not None
     odoo_emulator.advance_clock(minutes=5)
@@ -183,6 +182,19 @@ async def test_resending_a_batch_creates_no_duplicates(
     assert sorted(again.skipped) == sorted(o["uuid"] for o in orders)
     assert len(odoo_emulator.orders()) == 3
     assert_stored_like(odoo_emulator, orders)
+
+
+@pytest.mark.parametrize("version", [18, 19])
+async def test_resend_answered_with_the_existing_orders_counts_as_accepted(version: int) -> None:
+    """Later 18.x/19 releases answer a resend with the stored order; same outcome for the agent."""
+    with OdooEmulator(version) as emulator:
+        emulator.set_option("sync_returns_existing", True)
+        orders = three_orders()
+        async with client_for(emulator) as client:
+            first = await client.push_orders(payloads_for(emulator, orders))
+            again = await client.push_orders(payloads_for(emulator, orders))
+        assert again.accepted == first.accepted and again.skipped == ()
+        assert len(emulator.orders()) == 3
 
 
 async def test_a_503_raises_retryable_and_stores_nothing(

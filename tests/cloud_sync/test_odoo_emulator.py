@@ -277,8 +277,7 @@ def test_odoo16_dedupes_only_when_the_server_id_key_is_present() -> None:
 
 
 def test_odoo17_same_reference_with_other_content_creates_a_second_order() -> None:
-    """Odoo 17 skips a same-reference order only if its content matches: references must be
-    unique per order, never reused."""
+    """17 skips a same-reference order only if its content matches: never reuse a reference."""
     with OdooEmulator(17) as emulator:
         refs = refs_for(emulator)
         first = hub_order(1, {"BURGER": 1})

@@ -59,8 +59,7 @@ def test_amount_paid_is_tendered_minus_change_and_change_is_amount_return() -> N
 
 
 def test_create_from_ui_payload_for_16_has_the_keys_odoo_16_reads() -> None:
-    """16 indexes creation_date, pricelist_id and server_id directly: a missing key is a crash or a
-    duplicate."""
+    """16 reads creation_date and pricelist_id by index and dedupes only with server_id."""
     order = meal()
     payload = order_payload(order, REFS, 16)
     assert payload["id"] == order["uuid"] and payload["to_invoice"] is False
