@@ -298,8 +298,8 @@ class OdooClient:
 
         ``create_from_ui`` on 16/17, ``sync_from_ui`` on 18+. A resend of an
         order Odoo already finalized creates nothing and comes back in
-        ``skipped``. ``time_limit`` overrides the client's timeout for this call: a big
-        batch takes Odoo longer (its own POS allows 30 s per order).
+        ``skipped``. ``time_limit`` replaces the client's timeout for this
+        call: a big batch takes Odoo longer (its own POS allows 30 s per order).
         """
         if not payloads:
             return PushResult({}, ())
