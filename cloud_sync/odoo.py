@@ -1,0 +1,477 @@
+"""The only code that speaks HTTP to Odoo.
+
+``OdooClient`` calls model methods over JSON-RPC (``/jsonrpc``, ``object.execute_kw``)
+on Odoo 16-18 and over JSON-2 (``/json/2/<model>/<method>``, bearer API key)
+on 19, where the legacy endpoints are deprecated. The version comes from the
+configuration or from ``detect_version()``.
+
+Every failure leaves this module as one of ``cloud_sync.errors``, translated
+in two places only: ``_send`` for the transport (was the request sent? may it
+have been committed?) and ``cloud_sync.odoo_errors`` for Odoo's answers (which
+exception did Odoo raise?). A foreign exception stays as ``__cause__``.
+
+Why a timeout after sending is ``Ambiguous`` and not ``Retryable``: Odoo does
+not stop working on a request whose client went away, so the call may commit
+after we gave up. The POS helpers exist for that: ``find_orders`` asks Odoo
+whether orders are there before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from cloud_sync import odoo_errors
+from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError
+from cloud_sync.payloads import order_reference, payload_uuid, uuid_from_reference
+
+log = logging.getLogger(__name__)
+
+JSON2_SINCE = 19  # Odoo 19 adds /json/2 and deprecates /jsonrpc
+SYNC_FROM_UI_SINCE = 18  # pos.order.sync_from_ui replaces create_from_ui
+
+# JSON-2 takes every parameter by name; these are the names of the positional
+# parameters of the methods this client calls (record methods start with ids).
+_JSON2_PARAMS: dict[str, tuple[str, ...]] = {
+    "search_read": ("domain", "fields", "offset", "limit", "order"),
+    "search": ("domain", "offset", "limit", "order"),
+    "search_count": ("domain", "limit"),
+    "read": ("ids", "fields"),
+    "write": ("ids", "vals"),
+    "create": ("vals_list",),
+    "unlink": ("ids",),
+    "action_archive": ("ids",),
+    "action_unarchive": ("ids",),
+    "context_get": (),
+    "create_from_ui": ("orders", "draft"),
+    "sync_from_ui": ("orders",),
+    "action_pos_session_open": ("ids",),
+    "action_pos_session_closing_control": ("ids",),
+    "action_pos_session_close": ("ids",),
+}
+
+_ORDER_FIELDS = ["id", "pos_reference", "state", "amount_total", "amount_paid", "session_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteOrder:
+    """A ``pos.order`` as Odoo holds it; ``uuid`` is the hub's, from 18's field or the reference."""
+
+    id: int
+    uuid: str | None
+    reference: str
+    state: str
+    session_id: int | None
+    amount_total: Decimal
+    amount_paid: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PushResult:
+    """What Odoo said about a pushed batch, by hub uuid.
+
+    ``accepted`` maps the uuids Odoo answered for to their ``pos.order`` ids.
+    ``skipped`` lists the uuids missing from the answer: Odoo already held
+    them in a final state and did nothing (16-18 leave them out silently);
+    confirm them with ``find_orders``.
+    """
+
+    accepted: dict[str, int]
+    skipped: tuple[str, ...]
+
+
+class OdooClient:
+    """An async client for one Odoo database, with bounded connections and timeouts."""
+
+    def __init__(
+        self,
+        url: str,
+        db: str,
+        login: str,
+        api_key: str,
+        *,
+        version: int | None = None,
+        timeout: float = 30.0,
+        max_connections: int = 4,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"Odoo URL must be http(s)://host[:port], not {url!r}")
+        self.url = url.rstrip("/")
+        self.db = db
+        self.login_name = login
+        self._api_key = api_key
+        self._version = version
+        self._timeout = timeout
+        self._uid: int | None = None
+        self._request_id = 0
+        # Concurrent first calls detect the version and log in once.
+        self._version_lock = asyncio.Lock()
+        self._login_lock = asyncio.Lock()
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            timeout=httpx.Timeout(timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers={"User-Agent": "edgehub-sync"},
+        )
+
+    async def __aenter__(self) -> OdooClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def version(self) -> int | None:
+        """The Odoo major version in use: configured, detected, or None before either."""
+        return self._version
+
+    # -- version and login ----------------------------------------------------
+
+    async def detect_version(self) -> int:
+        """Ask Odoo its major version: ``GET /web/version`` (19+), else ``common.version``."""
+        version = await self._web_version()
+        if version is None:
+            info = await self._jsonrpc("common", "version", [])
+            version = _major(info.get("server_version_info") if isinstance(info, dict) else None)
+        if version is None:
+            raise Rejected(f"{self.url} does not answer like Odoo: no version found")
+        self._version = version
+        return version
+
+    async def _web_version(self) -> int | None:
+        # Before 19 this route is missing (404 page) and a website may answer
+        # it with HTML and 200; only a JSON body with version_info counts.
+        response = await self._send("GET", "/web/version")
+        if response.status_code != 200:
+            if response.status_code >= 500 or response.status_code == 429:
+                raise _status_error(response)
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        return _major(body.get("version_info")) if isinstance(body, dict) else None
+
+    async def login(self) -> int:
+        """Check the credentials and return the Odoo user id (``uid``) they belong to."""
+        version = await self._ensure_version()
+        if version >= JSON2_SINCE:
+            try:
+                context = await self._json2("res.users", "context_get", {})
+            except Rejected as exc:
+                if exc.status != 404:
+                    raise
+                # res.users/context_get always exists where JSON-2 does: a 404
+                # means no such database, or an Odoo older than 19.
+                raise AuthFailed(
+                    f"no JSON-2 for database {self.db!r} (wrong database, or Odoo < 19?): "
+                    f"{exc.message}",
+                    status=404,
+                ) from exc
+            uid = context.get("uid") if isinstance(context, dict) else None
+        else:
+            uid = await self._jsonrpc(
+                "common", "authenticate", [self.db, self.login_name, self._api_key, {}]
+            )
+        if not isinstance(uid, int) or isinstance(uid, bool):
+            raise AuthFailed(f"Odoo refused login {self.login_name!r} on database {self.db!r}")
+        self._uid = uid
+        return uid
+
+    async def _ensure_version(self) -> int:
+        if self._version is None:
+            async with self._version_lock:
+                if self._version is None:
+                    await self.detect_version()
+        assert self._version is not None
+        return self._version
+
+    async def _ensure_uid(self) -> int:
+        await self._ensure_version()
+        if self._uid is None:
+            async with self._login_lock:
+                if self._uid is None:
+                    await self.login()
+        assert self._uid is not None
+        return self._uid
+
+    # -- model calls ------------------------------------------------------------
+
+    async def call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """``model.method(*args, **kwargs)`` at Odoo; record methods take the ids first."""
+        return await self._call(model, method, list(args), kwargs, None)
+
+    async def search_read(
+        self,
+        model: str,
+        domain: Sequence[Any],
+        fields: Sequence[str],
+        *,
+        context: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        order: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Records matching ``domain``; ``context={"active_test": False}`` shows archived ones."""
+        kwargs: dict[str, Any] = {"fields": list(fields)}
+        if context:
+            kwargs["context"] = dict(context)
+        if limit:
+            kwargs["limit"] = limit
+        if offset:
+            kwargs["offset"] = offset
+        if order:
+            kwargs["order"] = order
+        rows = await self._call(model, "search_read", [list(domain)], kwargs, None)
+        if not isinstance(rows, list):
+            raise Rejected(f"{model}.search_read answered {type(rows).__name__}, not a list")
+        return rows
+
+    async def _call(
+        self,
+        model: str,
+        method: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        time_limit: float | None,
+    ) -> Any:
+        version = await self._ensure_version()
+        if version >= JSON2_SINCE:
+            params = _json2_params(method, args, kwargs)
+            return await self._json2(model, method, params, time_limit)
+        uid = await self._ensure_uid()
+        return await self._jsonrpc(
+            "object",
+            "execute_kw",
+            [self.db, uid, self._api_key, model, method, args, kwargs],
+            time_limit,
+        )
+
+    # -- POS ------------------------------------------------------------------------
+
+    async def find_orders(
+        self, *, uuids: Iterable[str] = (), names: Iterable[str] = ()
+    ) -> list[RemoteOrder]:
+        """The ``pos.order`` rows Odoo holds for these hub uuids or references.
+
+        Asked after an ``Ambiguous`` failure, it tells whether a push was
+        committed. Works on every version: 16/17 have no order uuid, so the
+        uuids are looked up through the references ``order_payload`` gives.
+        """
+        uuid_list, name_list = list(uuids), list(names)
+        references = name_list + [order_reference(u) for u in uuid_list]
+        if not references:
+            return []
+        version = await self._ensure_version()
+        fields = list(_ORDER_FIELDS)
+        domain: list[Any] = [("pos_reference", "in", references)]
+        if version >= SYNC_FROM_UI_SINCE:
+            fields.append("uuid")
+            if uuid_list:
+                domain = ["|", ("uuid", "in", uuid_list), *domain]
+        rows = await self.search_read("pos.order", domain, fields, order="id")
+        return [_remote_order(row) for row in rows]
+
+    async def push_orders(
+        self, payloads: Sequence[Mapping[str, Any]], *, time_limit: float | None = None
+    ) -> PushResult:
+        """Send built payloads in one call (one Odoo transaction: all or nothing).
+
+        ``create_from_ui`` on 16/17, ``sync_from_ui`` on 18+. A resend of an
+        order Odoo already finalized creates nothing and comes back in
+        ``skipped``. ``time_limit`` replaces the client's timeout for this
+        call: a big batch takes Odoo longer (its own POS allows 30 s per order).
+        """
+        if not payloads:
+            return PushResult({}, ())
+        version = await self._ensure_version()
+        new_shape = version >= SYNC_FROM_UI_SINCE
+        if any(("data" in p) == new_shape for p in payloads):
+            raise ValueError(f"payloads were not built for Odoo {version}")
+        keys = [payload_uuid(p) for p in payloads]
+        if new_shape:
+            answer = await self._call("pos.order", "sync_from_ui", [list(payloads)], {}, time_limit)
+            rows = answer.get("pos.order", []) if isinstance(answer, dict) else []
+            accepted = {row["uuid"]: row["id"] for row in rows if row.get("uuid") in keys}
+        else:
+            answer = await self._call(
+                "pos.order", "create_from_ui", [list(payloads)], {}, time_limit
+            )
+            rows = answer if isinstance(answer, list) else []
+            accepted = {}
+            for row in rows:
+                key = uuid_from_reference(row.get("pos_reference") or "")
+                if key in keys:
+                    accepted[key] = row["id"]
+        return PushResult(accepted, tuple(k for k in keys if k not in accepted))
+
+    async def open_session(self, config_id: int) -> int:
+        """The open POS session of ``config_id``, opening one if there is none."""
+        rows = await self.search_read(
+            "pos.session",
+            [
+                ("config_id", "=", config_id),
+                ("state", "in", ["opening_control", "opened"]),
+                ("rescue", "=", False),
+            ],
+            ["id", "state"],
+            limit=1,
+        )
+        if rows:
+            session_id, state = int(rows[0]["id"]), rows[0]["state"]
+        else:
+            created = await self.call("pos.session", "create", {"config_id": config_id})
+            session_id, state = int(created[0] if isinstance(created, list) else created), ""
+        if state != "opened":
+            await self.call("pos.session", "action_pos_session_open", [session_id])
+        return session_id
+
+    async def close_session(self, session_id: int) -> None:
+        """Close a POS session: closing control, then close if cash control left it there."""
+        state = await self._session_state(session_id)
+        if state in ("opening_control", "opened"):
+            await self.call("pos.session", "action_pos_session_closing_control", [session_id])
+            state = await self._session_state(session_id)
+        if state == "closing_control":
+            await self.call("pos.session", "action_pos_session_close", [session_id])
+
+    async def _session_state(self, session_id: int) -> str:
+        rows = await self.call("pos.session", "read", [session_id], ["state"])
+        if not rows:
+            raise Rejected(f"pos.session {session_id} does not exist")
+        return str(rows[0]["state"])
+
+    # -- the wire -----------------------------------------------------------------------
+
+    async def _jsonrpc(
+        self, service: str, method: str, args: list[Any], time_limit: float | None = None
+    ) -> Any:
+        self._request_id += 1
+        body = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "id": self._request_id,
+            "params": {"service": service, "method": method, "args": args},
+        }
+        response = await self._send("POST", "/jsonrpc", json=body, time_limit=time_limit)
+        if response.status_code != 200:
+            raise _status_error(response)
+        payload = _json_body(response)
+        if not isinstance(payload, dict) or ("result" not in payload and "error" not in payload):
+            raise Retryable(f"{self.url}/jsonrpc answered something that is not JSON-RPC")
+        if "error" in payload:
+            raise odoo_errors.from_envelope(payload["error"])
+        return payload["result"]
+
+    async def _json2(
+        self, model: str, method: str, params: dict[str, Any], time_limit: float | None = None
+    ) -> Any:
+        headers = {"Authorization": f"bearer {self._api_key}", "X-Odoo-Database": self.db}
+        response = await self._send(
+            "POST", f"/json/2/{model}/{method}", json=params, headers=headers, time_limit=time_limit
+        )
+        if response.status_code != 200:
+            raise _status_error(response)
+        return _json_body(response)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        time_limit: float | None = None,
+    ) -> httpx.Response:
+        """One HTTP exchange; transport failures become Retryable or Ambiguous here."""
+        limit = time_limit if time_limit is not None else self._timeout
+        try:
+            return await self._http.request(
+                method, path, json=json, headers=headers, timeout=httpx.Timeout(limit)
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # The request never left: no connection, or none free in the pool.
+            raise Retryable(f"cannot reach Odoo at {self.url}: {exc!r}") from exc
+        except httpx.TimeoutException as exc:
+            log.warning("odoo_no_answer path=%s timeout=%s", path, limit)
+            raise Ambiguous(
+                f"no answer from Odoo within {limit} s; {path} may have been committed"
+            ) from exc
+        except httpx.TransportError as exc:
+            log.warning("odoo_connection_lost path=%s error=%r", path, exc)
+            raise Ambiguous(
+                f"connection to Odoo lost before its answer; {path} may have been committed: "
+                f"{exc!r}"
+            ) from exc
+
+
+def _status_error(response: httpx.Response) -> SyncError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return odoo_errors.from_status(
+        response.status_code, body, response.request.url.path, response.headers.get("Retry-After")
+    )
+
+
+def _json_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise Retryable(
+            f"Odoo answered {response.request.url.path} with something that is not JSON"
+        ) from exc
+
+
+def _json2_params(method: str, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    if not args:
+        return dict(kwargs)
+    names = _JSON2_PARAMS.get(method)
+    if names is None or len(args) > len(names):
+        raise TypeError(f"pass the arguments of {method} by name over JSON-2")
+    params = dict(zip(names, args, strict=False))
+    if "ids" in params and not isinstance(params["ids"], list):
+        params["ids"] = [params["ids"]]
+    return {**params, **kwargs}
+
+
+def _major(version_info: Any) -> int | None:
+    """The major version from ``[17, 0, 0, "final", 0, ""]`` or ``["saas~17", 2, ...]``."""
+    if not isinstance(version_info, list) or not version_info:
+        return None
+    head = str(version_info[0]).removeprefix("saas~")
+    return int(head) if head.isdigit() else None
+
+
+def _remote_order(row: Mapping[str, Any]) -> RemoteOrder:
+    session = row.get("session_id")
+    reference = str(row.get("pos_reference") or "")
+    return RemoteOrder(
+        id=int(row["id"]),
+        uuid=row.get("uuid") or uuid_from_reference(reference),
+        reference=reference,
+        state=str(row.get("state")),
+        session_id=session[0] if isinstance(session, list) else (session or None),
+        amount_total=Decimal(str(row.get("amount_total") or 0)),
+        amount_paid=Decimal(str(row.get("amount_paid") or 0)),
+    )
