@@ -49,6 +49,8 @@ def setup_logging(level: str = "info", as_json: bool = False) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
+def log_event(
+    logger: logging.Logger, message: str, /, level: int = logging.INFO, **fields: Any
+) -> None:
     """``log_event(log, "order_transitioned", order=12, src="paid", dst="done")``."""
-    logger.log(level, event, extra={"fields": fields})
+    logger.log(level, message, extra={"fields": fields})

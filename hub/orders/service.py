@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,7 @@ from hub.errors import (
     RuleFailed,
     ValidationFailed,
 )
+from hub.logs import log_event
 from hub.orders import repository
 from hub.orders.machine import (
     EVENTS,
@@ -79,6 +81,8 @@ EVENT_ROLES: dict[str, frozenset[str]] = {
     "cancel": frozenset({"cashier", "manager", "admin"}),
 }
 WRITE_ROLES = frozenset({"cashier", "manager", "admin"})
+
+log = logging.getLogger("edgehub.orders")
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -146,6 +150,7 @@ def create_order(
     order = repository.get_public(db, rules.money, order_id)
     assert order is not None
     events.append(db, "order.created", order, repository.rooms_for(order))
+    log_event(log, "order_created", order=order_id, session=session_id, by=actor.id)
     return order, True
 
 
@@ -260,6 +265,7 @@ def transition(
     events.append(db, "order.updated", order, rooms)
     for name in extra_events:
         events.append(db, name, _event_summary(order, name), rooms)
+    log_event(log, "order_transitioned", order=order_id, event=event, src=src, dst=dst, by=actor.id)
     return order
 
 
