@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> Litestar:
         },
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init],
-        plugins=[Operations(settings, store, probes)],  # periodic jobs, /api/v1/jobs
+        plugins=[Operations(settings, store, probes)],  # jobs, metrics, headers, CORS
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="EdgeHub", version="1", path="/schema"),
         request_max_body_size=settings.max_body_bytes,
