@@ -5,6 +5,7 @@
 * the database occupancy lock (``hub.db.occupancy``), taken before the store opens;
 * the periodic jobs (``hub.jobs``), started after the store and stopped before it;
 * ``GET /metrics`` and ``GET /api/v1/jobs``, HTTP latency by route template;
+* its logging left to ``hub.logs`` (JSON on request, secrets redacted);
 * security headers on every answer, and CORS for the configured origins only.
 
 Other modules find it at ``app.state.ops`` and register what they own:
@@ -60,6 +61,9 @@ class Operations(InitPluginProtocol):
         # First, so it stamps requests before the JWT middleware can refuse them.
         app_config.middleware.insert(0, RouteTimer())
         app_config.before_send.extend([http_observer(self.metrics), add_security_headers])
+        # Logging is set up once, by hub.logs in main(); Litestar's default config
+        # would replace the root handler, and with it JSON output and redaction.
+        app_config.logging_config = None
         if self.settings.cors_origins:
             app_config.cors_config = CORSConfig(
                 allow_origins=list(self.settings.cors_origins),
