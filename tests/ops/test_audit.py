@@ -15,7 +15,7 @@ from hub.auth.users import Actor
 from hub.db.connection import immediate, open_db
 from hub.settings import Settings
 from tests.support.api_client import Api
-from tests.support.hub_process import HubProcess
+from tests.support.hub_process import HubProcess, run_cli
 
 COLUMNS = ("at", "action", "actor_id", "actor", "subject", "data", "prev_hash", "hash")
 
@@ -79,6 +79,14 @@ def test_audit_rows_hold_no_pin_and_no_payment_reference(audited: Path) -> None:
         assert secret not in text, secret
 
 
+def test_cli_verify_proves_an_intact_chain(audited: Path) -> None:
+    """``edgehub audit verify`` exits 0 and names the head an auditor can note down."""
+    result = run_cli(audited, "audit", "verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows, head = chain.head(open_db(Settings(db=audited), readonly=True))
+    assert f"{rows} rows" in result.stdout and head in result.stdout
+
+
 def _tampered_copy(src: Path, dst: Path, row_id: int, column: str) -> Path:
     shutil.copy(src, dst)
     with sqlite3.connect(dst) as conn:
@@ -102,6 +110,14 @@ def test_editing_any_field_of_any_row_is_found_at_that_row(
         verdict = chain.verify(open_db(Settings(db=copy), readonly=True))
         assert verdict.broken_id == row_id, (row_id, column, verdict)
         assert verdict.rows == row_id - 1
+
+
+def test_cli_verify_names_the_broken_row_and_exits_1(audited: Path, tmp_path: Path) -> None:
+    """The operator is told which row to look at, and scripts see a failure."""
+    copy = _tampered_copy(audited, tmp_path / "t.db", 3, "data")
+    result = run_cli(copy, "audit", "verify")
+    assert result.returncode == 1
+    assert "BROKEN at row 3" in result.stdout
 
 
 def test_deleting_a_row_is_found_at_the_next_one(audited: Path, tmp_path: Path) -> None:
