@@ -41,15 +41,15 @@ class BackupError(Exception):
     """A backup could not be taken, or a file is not a usable backup."""
 
 
-def list_backups(settings: Settings, *, include_labelled: bool = False) -> list[Path]:
-    """This store's backups, oldest first; labelled ones (pre-restore) only if asked."""
+def list_backups(settings: Settings) -> list[Path]:
+    """This store's scheduled backups, oldest first (pre-restore copies are not in the set)."""
     folder = settings.backup_path
     if not folder.is_dir():
         return []
     found = []
     for path in folder.iterdir():
         match = _NAME.match(path.name)
-        if match and match["store"] == settings.store and (include_labelled or not match["label"]):
+        if match and match["store"] == settings.store and not match["label"]:
             found.append(path)
     return sorted(found, key=lambda p: p.name)
 

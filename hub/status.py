@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+import sqlite_utils
 from rich.console import Console
 from rich.table import Table
 
@@ -54,13 +55,13 @@ def _counts(values: dict[str, int]) -> str:
     return ", ".join(f"{k}: {n}" for k, n in sorted(values.items())) or "none"
 
 
-def _summary(settings: Settings, snap: snapshot.Snapshot, db: object) -> Table:
+def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Database) -> Table:
     table = Table(title=f"EdgeHub store '{settings.store}'", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
     size = settings.db.stat().st_size
     table.add_row("database", f"{settings.db} ({size / 1e6:.1f} MB)")
-    todo = pending(db)  # type: ignore[arg-type]
+    todo = pending(db)
     table.add_row("schema", "up to date" if not todo else f"{len(todo)} migration(s) pending")
     table.add_row("orders", _counts(snap.orders_by_state))
     table.add_row("open sessions", str(snap.open_sessions))
@@ -69,7 +70,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: object) -> Table:
     for consumer, seq in sorted(snap.cursors.items()):
         table.add_row(f"cursor {consumer}", f"{seq} ({snap.events_head - seq} behind)")
     sync = sync_status(
-        db,  # type: ignore[arg-type]
+        db,
         settings.sync_consumer,
         configured=bool(settings.odoo_url),
         alert_seconds=settings.sync_lag_alert_seconds,

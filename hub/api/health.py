@@ -27,10 +27,13 @@ def _jobs_detail(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _backup_detail(hub: HubContext) -> dict[str, Any]:
-    newest = backup.list_backups(hub.settings)[-1:]
-    if not newest:
-        return {"newest": None}
-    age = time.time() - newest[0].stat().st_mtime
+    try:
+        newest = backup.list_backups(hub.settings)[-1:]
+        if not newest:
+            return {"newest": None}
+        age = time.time() - newest[0].stat().st_mtime
+    except OSError as exc:  # rotated away meanwhile, or the directory is unreadable
+        return {"newest": None, "error": type(exc).__name__}
     return {"newest": newest[0].name, "age_seconds": round(age)}
 
 

@@ -46,7 +46,8 @@ class HookList:
                 if inspect.isawaitable(result):
                     result = await result
             except Exception:
-                log.exception("hook_failed kind=%s hook=%s", self.kind, name)
+                fields = {"kind": self.kind, "hook": name}
+                log.error("hook_failed", exc_info=True, extra={"fields": fields})
                 failed.append(name)
                 continue
             done.append(f"{name}={result}" if result is not None else name)

@@ -28,7 +28,7 @@ import sqlite_utils
 
 from hub.clock import now_iso, parse_iso
 from hub.db.store import Store
-from hub.logs import log_event
+from hub.logs import log_event, redact
 
 log = logging.getLogger("edgehub.jobs")
 
@@ -59,7 +59,6 @@ class JobState:
     error: str | None = None
     note: str | None = None
     duration: float | None = None
-    next_run: float | None = None  # time.monotonic()
     running: bool = False
 
 
@@ -102,7 +101,6 @@ class Scheduler:
     async def _loop(self, state: JobState) -> None:
         while True:
             delay = await self._step(state)
-            state.next_run = time.monotonic() + delay
             await asyncio.sleep(delay)
 
     async def _step(self, state: JobState) -> float:
@@ -133,8 +131,9 @@ class Scheduler:
             state.duration = time.perf_counter() - t0
             state.failures += 1
             state.outcome, state.note = "error", None
-            state.error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
-            log.exception("job_failed job=%s", job.name)
+            # Shown to managers and in `edgehub status`: redacted like a log line.
+            state.error = redact(f"{type(exc).__name__}: {exc}")[:MAX_ERROR_CHARS]
+            log.error("job_failed", exc_info=True, extra={"fields": {"job": job.name}})
         else:
             state.duration = time.perf_counter() - t0
             state.outcome, state.note, state.error = "ok", note, None
@@ -144,7 +143,7 @@ class Scheduler:
         try:
             await self.store.write(_record, job.name, state, now_iso())
         except Exception:
-            log.exception("job_record_failed job=%s", job.name)
+            log.error("job_record_failed", exc_info=True, extra={"fields": {"job": job.name}})
         if state.outcome == "ok":
             log_event(log, "job_done", logging.DEBUG, job=job.name, ms=_ms(state.duration))
         return job.interval

@@ -22,18 +22,6 @@ from hub.settings import Settings
 from tests.conftest import demo_database, make_settings
 from tests.ops.inprocess import SECRET, login, running
 
-FAST = {
-    f"job_{name}_seconds": 0.05
-    for name in (
-        "stale_cleanup",
-        "cache_warm",
-        "redis_probe",
-        "db_optimize",
-        "event_prune",
-        "sync_watch",
-        "backup",
-    )
-}
 ALL_JOBS = {
     "stale_cleanup",
     "cache_warm",
@@ -43,6 +31,7 @@ ALL_JOBS = {
     "sync_watch",
     "backup",
 }
+FAST = {f"job_{name}_seconds": 0.05 for name in ALL_JOBS}
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
