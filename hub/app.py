@@ -20,6 +20,7 @@ from hub.auth.throttle import LoginThrottle
 from hub.auth.tokens import make_jwt_auth
 from hub.db.store import Store
 from hub.health import Probes
+from hub.operations import Operations
 from hub.orders.money import Money
 from hub.orders.service import OrderRules
 from hub.settings import Settings
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> Litestar:
         },
         lifespan=[lifespan],
         on_app_init=[jwt_auth.on_app_init],
+        plugins=[Operations(settings, store, probes)],  # jobs, metrics, headers, CORS
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="EdgeHub", version="1", path="/schema"),
         request_max_body_size=settings.max_body_bytes,

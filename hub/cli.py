@@ -11,6 +11,8 @@ import getpass
 import sys
 from collections.abc import Callable, Sequence
 
+from hub.cli_ops import add_commands as add_ops_commands
+from hub.cli_ops import duration
 from hub.settings import Settings, load_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -101,7 +103,8 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from hub.auth.users import Actor
 
     actor = Actor(id=row[0], name=row[1], role=row[2])
-    ttl = args.ttl or settings.token_ttl_seconds
+    default_ttl = settings.device_token_ttl_seconds if actor.role == "device" else None
+    ttl = args.ttl or default_ttl or settings.token_ttl_seconds
     print(issue_token(make_jwt_auth(settings), actor, ttl))
     return 0
 
@@ -142,10 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="print a bearer token for a user (for scripts, devices)")
     token.add_argument("login")
-    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+    token.add_argument(
+        "--ttl",
+        type=duration,
+        help="lifetime: 3600, 90m, 12h, 30d (default: EDGEHUB_TOKEN_TTL_SECONDS, or "
+        "EDGEHUB_DEVICE_TOKEN_TTL_SECONDS for a device user)",
+    )
     token.set_defaults(handler=cmd_token)
 
     sub.add_parser("status", help="print the state of this hub").set_defaults(handler=cmd_status)
+    add_ops_commands(sub)  # backup, restore, audit verify, device add
     return parser
 
 

@@ -3,18 +3,25 @@
 Only the database decides 200 vs 503: without it nothing works. Redis and the
 broker being away make the hub ``degraded``, never dead. Probes of other
 services are cached for a few seconds, so a health check storm cannot become
-a connection storm.
+a connection storm. The Redis job (``hub.jobs.plan``) records a real PING
+here; the sync watch records how far the sync agent is behind.
+
+``checks`` is the contract of API.md; ``detail`` says, per dependency, what
+was measured and when, for a person looking at a degraded hub.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from hub.clock import now_iso
+from hub.jobs.maintenance import SyncStatus
 from hub.settings import Settings
 
 PROBE_TTL_SECONDS = 5.0
@@ -26,50 +33,96 @@ def db_check(db: sqlite_utils.Database) -> str:
     return "ok"
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One measurement of one dependency."""
+
+    status: str  # "ok" | "down" | "off"
+    at: str
+    latency_ms: float | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in {
+                "status": self.status,
+                "at": self.at,
+                "latency_ms": self.latency_ms,
+                "error": self.error,
+            }.items()
+            if v is not None
+        }
+
+
 class Probes:
     """TCP reachability of the services the hub can live without, cached briefly."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._cache: dict[str, tuple[float, str]] = {}
+        self._cache: dict[str, tuple[float, Probe]] = {}
+        self.sync_status: SyncStatus | None = None
+
+    def record(self, name: str, probe: Probe) -> None:
+        """Keep a measurement made elsewhere (the Redis job's PING) as the latest."""
+        self._cache[name] = (time.monotonic(), probe)
 
     async def redis(self) -> str:
+        return (await self.redis_probe()).status
+
+    async def redis_probe(self) -> Probe:
         if not self.settings.redis_url:
-            return "off"
+            return Probe("off", now_iso())
         return await self._probe("redis", self.settings.redis_url, 6379)
 
     async def mqtt(self) -> str:
+        return (await self.mqtt_probe()).status
+
+    async def mqtt_probe(self) -> Probe:
         if not self.settings.mqtt_url:
-            return "off"
+            return Probe("off", now_iso())
         return await self._probe("mqtt", self.settings.mqtt_url, 1883)
 
     def sync(self) -> str:
-        return "idle" if not self.settings.odoo_url else "ok"
+        if not self.settings.odoo_url:
+            return "idle"
+        if self.sync_status is not None:
+            return self.sync_status.state
+        return "ok"
 
-    async def _probe(self, name: str, url: str, default_port: int) -> str:
+    async def _probe(self, name: str, url: str, default_port: int) -> Probe:
         cached = self._cache.get(name)
         now = time.monotonic()
         if cached and now - cached[0] < PROBE_TTL_SECONDS:
             return cached[1]
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+        t0 = time.perf_counter()
         try:
             _, writer = await asyncio.wait_for(
                 asyncio.open_connection(host, port), PROBE_TIMEOUT_SECONDS
             )
             writer.close()
-            status = "ok"
-        except (OSError, TimeoutError):
-            status = "down"
-        self._cache[name] = (now, status)
-        return status
+            probe = Probe("ok", now_iso(), round((time.perf_counter() - t0) * 1000, 3))
+        except (OSError, TimeoutError) as exc:
+            probe = Probe("down", now_iso(), error=type(exc).__name__)
+        self._cache[name] = (now, probe)
+        return probe
 
-    async def report(self, db_status: str) -> dict[str, Any]:
-        checks = {
-            "db": db_status,
-            "redis": await self.redis(),
-            "mqtt": await self.mqtt(),
-            "sync": self.sync(),
-        }
+    async def report(
+        self, db_status: str, db_latency_ms: float | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        redis, mqtt = await self.redis_probe(), await self.mqtt_probe()
+        checks = {"db": db_status, "redis": redis.status, "mqtt": mqtt.status, "sync": self.sync()}
         degraded = any(v in ("down", "lagging", "error") for v in checks.values())
-        return {"status": "degraded" if degraded else "ok", "checks": checks}
+        sync: dict[str, Any] = {"status": checks["sync"]}
+        if self.sync_status is not None:
+            sync.update(self.sync_status.as_dict())
+        detail: dict[str, Any] = {
+            "db": {"status": db_status, "latency_ms": db_latency_ms},
+            "redis": redis.as_dict(),
+            "mqtt": mqtt.as_dict(),
+            "sync": sync,
+            **extra,
+        }
+        return {"status": "degraded" if degraded else "ok", "checks": checks, "detail": detail}

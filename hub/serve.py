@@ -30,6 +30,10 @@ def make_server(settings: Settings, *, host: str, port: int, access_log: bool) -
         loop="uvloop",
         ws="websockets-sansio",
         log_level=settings.log_level,
+        # uvicorn's own logging setup would give its loggers their own handlers;
+        # without it they reach ours, in JSON when asked and through redaction
+        # (an access log line may hold a WebSocket URL with ?token=).
+        log_config=None,
         access_log=access_log,
         lifespan="on",
     )

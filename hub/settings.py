@@ -12,11 +12,12 @@ import os
 import secrets
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -64,6 +65,45 @@ class Settings(BaseSettings):
     # Login throttle: failures allowed per window, per login and per address.
     login_max_failures: int = 5
     login_window_seconds: int = 300
+
+    # --- Operations: periodic jobs, backups, log retention, HTTP hygiene -------------
+    # (hub.jobs, hub.backup, hub.operations). Every interval is in seconds.
+    job_stale_cleanup_seconds: float = Field(default=60, gt=0)
+    job_cache_warm_seconds: float = Field(default=600, gt=0)
+    job_redis_probe_seconds: float = Field(default=30, gt=0)
+    job_db_optimize_seconds: float = Field(default=6 * 3600, gt=0)
+    job_event_prune_seconds: float = Field(default=3600, gt=0)
+    job_sync_watch_seconds: float = Field(default=30, gt=0)
+    job_backup_seconds: float = Field(default=24 * 3600, gt=0)
+    # Unset: a "backups" directory beside the database.
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=1)
+    # The event log keeps at least this much for WebSocket resume, and never
+    # drops an event a consumer named here (or any cursor present) has not read.
+    events_keep_hours: float = Field(default=72, ge=0)
+    events_keep_count: int = Field(default=100_000, ge=0)
+    events_consumers: Annotated[list[str], NoDecode] = ["kitchen", "sync"]
+    sync_consumer: str = "sync"
+    sync_lag_alert_seconds: float = Field(default=300, gt=0)
+    metrics_cache_seconds: float = Field(default=2, ge=0)
+    # Browser origins allowed to call the API (CORS); unset: none.
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
+    device_token_ttl_seconds: int = Field(default=30 * 86400, gt=0)
+
+    @field_validator("events_consumers", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """``a,b`` in an env file, a list in TOML."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def backup_path(self) -> Path:
+        """Where backups go: ``backup_dir``, else ``backups/`` beside the database."""
+        return self.backup_dir if self.backup_dir is not None else self.db.parent / "backups"
+
+    # --- end of operations settings ------------------------------------------------
 
     @classmethod
     def settings_customise_sources(

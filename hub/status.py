@@ -1,14 +1,125 @@
-"""``edgehub status``: one readable screen about this hub, for the person at the box."""
+"""``edgehub status``: one readable screen about this hub, for the person at the box.
+
+It reads the database read-only (safe beside a running hub) and knocks once on
+Redis and the broker; nothing here changes anything.
+"""
 
 from __future__ import annotations
 
+import socket
+import time
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import sqlite_utils
 from rich.console import Console
 from rich.table import Table
 
-from hub import events
+from hub import backup, snapshot
+from hub.clock import parse_iso
 from hub.db.connection import open_db
 from hub.db.migrations import pending
+from hub.jobs.maintenance import sync_status
 from hub.settings import Settings
+
+PROBE_TIMEOUT_SECONDS = 0.3
+
+
+def _reachable(url: str | None, default_port: int) -> str:
+    if not url:
+        return "off"
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    try:
+        socket.create_connection((host, port), timeout=PROBE_TIMEOUT_SECONDS).close()
+    except OSError:
+        return f"[red]down[/red] ({host}:{port})"
+    return f"ok ({host}:{port})"
+
+
+def _age(iso: str | None) -> str:
+    if not iso:
+        return "never"
+    seconds = (datetime.now(UTC) - parse_iso(iso)).total_seconds()
+    return _span(seconds) + " ago"
+
+
+def _span(seconds: float) -> str:
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _counts(values: dict[str, int]) -> str:
+    return ", ".join(f"{k}: {n}" for k, n in sorted(values.items())) or "none"
+
+
+def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Database) -> Table:
+    table = Table(title=f"EdgeHub store '{settings.store}'", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    size = settings.db.stat().st_size
+    table.add_row("database", f"{settings.db} ({size / 1e6:.1f} MB)")
+    todo = pending(db)
+    table.add_row("schema", "up to date" if not todo else f"{len(todo)} migration(s) pending")
+    table.add_row("orders", _counts(snap.orders_by_state))
+    table.add_row("open sessions", str(snap.open_sessions))
+    oldest = snap.events_oldest if snap.events_oldest is not None else "-"
+    table.add_row("event log head", f"{snap.events_head} (oldest kept {oldest})")
+    for consumer, seq in sorted(snap.cursors.items()):
+        table.add_row(f"cursor {consumer}", f"{seq} ({snap.events_head - seq} behind)")
+    sync = sync_status(
+        db,
+        settings.sync_consumer,
+        configured=bool(settings.odoo_url),
+        alert_seconds=settings.sync_lag_alert_seconds,
+    )
+    colour = {"lagging": "red", "ok": "green"}.get(sync.state, "dim")
+    table.add_row(
+        "sync",
+        f"[{colour}]{sync.state}[/{colour}]: {sync.pending} events pending, "
+        f"lag {_span(sync.lag_seconds)}; orders {_counts(snap.orders_by_sync_state)}",
+    )
+    if snap.kitchen_jobs is not None:
+        table.add_row("kitchen jobs", _counts(snap.kitchen_jobs))
+    if snap.devices_total is not None:
+        online = "?" if snap.devices_online is None else str(snap.devices_online)
+        table.add_row("devices", f"{online} online of {snap.devices_total}")
+    table.add_row("audit trail", f"{snap.audit_rows} rows, head {snap.audit_head[:16]}…")
+    backups = backup.list_backups(settings)
+    if backups:
+        age = _span(time.time() - backups[-1].stat().st_mtime)
+        table.add_row("backups", f"{len(backups)} in {settings.backup_path}, newest {age} old")
+    else:
+        table.add_row("backups", f"[yellow]none yet[/yellow] in {settings.backup_path}")
+    table.add_row("redis", _reachable(settings.redis_url, 6379))
+    table.add_row("mqtt", _reachable(settings.mqtt_url, 1883))
+    table.add_row("odoo", settings.odoo_url or "not configured (sync idle)")
+    return table
+
+
+def _jobs(snap: snapshot.Snapshot) -> Table:
+    table = Table(title="periodic jobs (edgehub serve)")
+    for column in ("job", "every", "last run", "outcome", "took", "note / error"):
+        table.add_column(column)
+    for row in snap.jobs:
+        outcome = row["outcome"] or "-"
+        if outcome == "error":
+            outcome = f"[red]error[/red] ({row['failures']} failed)"
+        took = f"{row['duration_ms']:.0f} ms" if row["duration_ms"] is not None else "-"
+        note = row["error"] or row["note"] or ""
+        table.add_row(
+            row["name"],
+            _span(row["interval_seconds"]),
+            _age(row["started_at"]),
+            outcome,
+            took,
+            note[:60],
+        )
+    if not snap.jobs:
+        table.add_row("-", "-", "no hub has run yet", "-", "-", "")
+    return table
 
 
 def print_status(settings: Settings) -> int:
@@ -17,22 +128,7 @@ def print_status(settings: Settings) -> int:
         console.print(f"[red]no database at {settings.db}[/red]: run `edgehub demo` or `migrate`")
         return 1
     db = open_db(settings, readonly=True)
-    table = Table(title=f"EdgeHub store '{settings.store}'", show_header=False)
-    table.add_column("what")
-    table.add_column("value")
-    table.add_row("database", str(settings.db))
-    todo = pending(db)
-    table.add_row("schema", "up to date" if not todo else f"{len(todo)} migration(s) pending")
-    by_state = db.execute("SELECT state, COUNT(*) FROM orders GROUP BY state ORDER BY 1").fetchall()
-    table.add_row("orders", ", ".join(f"{s}: {n}" for s, n in by_state) or "none")
-    open_sessions = db.execute("SELECT COUNT(*) FROM pos_sessions WHERE state = 'open'").fetchone()
-    table.add_row("open sessions", str(open_sessions[0]))
-    head = events.head(db)
-    table.add_row("event log head", str(head))
-    for consumer, seq in sorted(events.cursors(db).items()):
-        table.add_row(f"cursor {consumer}", f"{seq} ({head - seq} behind)")
-    table.add_row("redis", settings.redis_url or "off (in-process cache)")
-    table.add_row("mqtt", settings.mqtt_url or "off")
-    table.add_row("odoo", settings.odoo_url or "not configured (sync idle)")
-    console.print(table)
+    snap = snapshot.read(db)
+    console.print(_summary(settings, snap, db))
+    console.print(_jobs(snap))
     return 0

@@ -8,6 +8,7 @@ from litestar import Request, post
 
 from hub.api.context import HubContext
 from hub.api.schemas import TokenBody, strict_body
+from hub.audit import records as audit
 from hub.auth.tokens import issue_token
 from hub.auth.users import authenticate
 from hub.errors import Unauthorized, ValidationFailed
@@ -26,6 +27,7 @@ async def create_token(
     address = request.client.host if request.client else "unknown"
     hub.throttle.check(data.login, address)
     actor = await hub.store.read(authenticate, data.login, pin=data.pin, password=data.password)
+    await hub.store.write(audit.login, data.login, address, actor)
     if actor is None:
         hub.throttle.failed(data.login, address)
         raise Unauthorized("wrong login or PIN")

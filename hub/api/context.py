@@ -64,6 +64,7 @@ def requires(*roles: str) -> Any:
             role = getattr(actor, "role", "anonymous")
             raise Forbidden(f"a {role} may not do this", {"role": role})
 
+    guard.roles = allowed  # type: ignore[attr-defined]  # read by tests that walk the routes
     return guard
 
 

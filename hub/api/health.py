@@ -3,23 +3,54 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import Any
 
+import sqlite_utils
 from litestar import Response, get
 
+from hub import backup
 from hub.api.context import HubContext
 from hub.health import Probes, db_check
+from hub.jobs.scheduler import read_status, stale
+
+
+def _db_and_jobs(db: sqlite_utils.Database) -> tuple[str, list[dict[str, Any]]]:
+    return db_check(db), read_status(db)
+
+
+def _jobs_detail(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "failing": [r["name"] for r in rows if r["outcome"] == "error"],
+        "stale": [r["name"] for r in rows if stale(r)],
+    }
+
+
+def _backup_detail(hub: HubContext) -> dict[str, Any]:
+    try:
+        newest = backup.list_backups(hub.settings)[-1:]
+        if not newest:
+            return {"newest": None}
+        age = time.time() - newest[0].stat().st_mtime
+    except OSError as exc:  # rotated away meanwhile, or the directory is unreadable
+        return {"newest": None, "error": type(exc).__name__}
+    return {"newest": newest[0].name, "age_seconds": round(age)}
 
 
 @get("/health", tags=["health"])
 async def health(hub: HubContext, probes: Probes) -> Response[dict[str, Any]]:
+    t0 = time.perf_counter()
     try:
-        db_status = await hub.store.read(db_check)
+        db_status, jobs = await hub.store.read(_db_and_jobs)
     except sqlite3.Error as exc:
         body = await probes.report(f"error: {exc.__class__.__name__}")
         body["status"] = "down"
         return Response(body, status_code=503)
-    return Response(await probes.report(db_status), status_code=200)
+    latency = round((time.perf_counter() - t0) * 1000, 3)
+    body = await probes.report(
+        db_status, latency, jobs=_jobs_detail(jobs), backup=_backup_detail(hub)
+    )
+    return Response(body, status_code=200)
 
 
 ROUTES = [health]

@@ -27,6 +27,9 @@ def open_db(settings: Settings, *, readonly: bool = False) -> sqlite_utils.Datab
     conn.execute(f"PRAGMA busy_timeout = {int(settings.db_busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
+        # Only takes effect on a new file (before its first table): lets the
+        # db_optimize job hand freed pages back a few at a time (hub.jobs).
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise RuntimeError(f"SQLite refused WAL mode on {path} (got {mode})")

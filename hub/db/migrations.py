@@ -192,3 +192,53 @@ CREATE TABLE cursors (
     updated_at TEXT NOT NULL
 )
 """
+
+
+# --- 0003_ops: audit trail and periodic job status (hub.audit, hub.jobs) ----------------
+
+
+@migrations(name="0003_ops")
+def ops(db: sqlite_utils.Database) -> None:
+    """The hash-chained audit table, append-only by trigger, and the jobs' last outcomes.
+
+    The triggers stop the hub itself (or a careless script) from changing history;
+    someone with the file can drop them, which is what the hash chain is for.
+    """
+    for statement in _OPS_SCHEMA:
+        db.execute(statement)
+
+
+_OPS_SCHEMA = (
+    """CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        action TEXT NOT NULL,
+        actor_id INTEGER,
+        actor TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        data TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    )""",
+    "CREATE INDEX audit_subject ON audit (subject, id)",
+    """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN
+        SELECT RAISE(ABORT, 'the audit trail is append-only');
+    END""",
+    """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN
+        SELECT RAISE(ABORT, 'the audit trail is append-only');
+    END""",
+    """CREATE TABLE job_runs (
+        name TEXT PRIMARY KEY,
+        interval_seconds REAL NOT NULL,
+        owner TEXT,
+        started_at TEXT,
+        finished_at TEXT,
+        outcome TEXT,
+        duration_ms REAL,
+        error TEXT,
+        note TEXT,
+        runs INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_success_at TEXT
+    )""",
+)

@@ -19,6 +19,7 @@ import sqlite_utils
 from statemachine.exceptions import TransitionNotAllowed
 
 from hub import events
+from hub.audit import records as audit
 from hub.auth.users import Actor
 from hub.catalog import repository as catalog
 from hub.clock import now_iso
@@ -145,6 +146,7 @@ def create_order(
     order_id = cursor.lastrowid
     assert order_id is not None
     _write_lines(db, rules, order_id, lines, approver)
+    audit.price_overrides(db, actor, order_id)
     _recompute_totals(db, order_id)
     _history(db, order_id, None, "draft", "create", actor, None, now)
     order = repository.get_public(db, rules.money, order_id)
@@ -175,6 +177,7 @@ def replace_lines(
         )
     db.execute("DELETE FROM order_lines WHERE order_id = ?", (order_id,))
     _write_lines(db, rules, order_id, lines, approver)
+    audit.price_overrides(db, actor, order_id)
     _recompute_totals(db, order_id)
     now = now_iso()
     if note is not None:
@@ -261,6 +264,7 @@ def transition(
     _history(db, order_id, src, dst, event, actor, reason, now)
     order = repository.get_public(db, rules.money, order_id)
     assert order is not None
+    audit.order_transition(db, actor, event, src, order)
     rooms = repository.rooms_for(order)
     events.append(db, "order.updated", order, rooms)
     for name in extra_events:

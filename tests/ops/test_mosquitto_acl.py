@@ -8,23 +8,15 @@ may read the whole store, to see what the broker let through.
 
 from __future__ import annotations
 
-import os
-import queue
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
-from tests.ops.unitfile import SYSTEMD_DIR
+from tests.ops.mosquitto import Client, acl_template, add_login, running_broker
 
-TIMEOUT = 5.0
 DEVICE = "grill-kds-1"
 OBSERVER = "test-observer"
 ADDED_BLOCKS = """
@@ -44,103 +36,19 @@ class Broker:
     passwords: dict[str, str]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def add_login(passwd: Path, username: str, password: str) -> None:
-    create = [] if passwd.exists() else ["-c"]
-    subprocess.run(
-        ["mosquitto_passwd", *create, str(passwd), username],
-        input=f"{password}\n{password}\n",
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-
-
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
     """Mosquitto with the installed ACL for a store of its own, on a free port."""
-    if shutil.which("mosquitto") is None:
-        pytest.fail("mosquitto is not installed (.ci/run installs it)")
     store = f"t{uuid.uuid4().hex[:8]}"
     passwords = {name: uuid.uuid4().hex for name in ("edgehub-bridge", DEVICE, OBSERVER)}
     passwd, acl = tmp_path / "edgehub.passwd", tmp_path / "edgehub.acl"
     for name, password in passwords.items():
         add_login(passwd, name, password)
-    template = (SYSTEMD_DIR / "mosquitto" / "edgehub.acl").read_text()
     acl.write_text(
-        template.replace("@STORE@", store)
-        + ADDED_BLOCKS.format(device=DEVICE, observer=OBSERVER, store=store)
+        acl_template(store) + ADDED_BLOCKS.format(device=DEVICE, observer=OBSERVER, store=store)
     )
-    port = free_port()
-    conf = (SYSTEMD_DIR / "mosquitto" / "edgehub.conf").read_text()
-    conf = conf.replace("listener 1883\n", f"listener {port} 127.0.0.1\n")
-    conf = conf.replace("/etc/mosquitto/", f"{tmp_path}/")
-    assert f"listener {port}" in conf and str(acl) in conf and str(passwd) in conf
-    conf += "persistence false\nlog_dest stderr\n"
-    if os.geteuid() == 0:
-        conf += "user root\n"  # else it drops to "mosquitto", who cannot read tmp_path
-    (tmp_path / "mosquitto.conf").write_text(conf)
-    log = (tmp_path / "mosquitto.log").open("w")
-    proc = subprocess.Popen(
-        ["mosquitto", "-c", str(tmp_path / "mosquitto.conf")], stdout=log, stderr=log
-    )
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail((tmp_path / "mosquitto.log").read_text())
-                time.sleep(0.05)
+    with running_broker(tmp_path, passwd, acl) as port:
         yield Broker(port, store, passwords)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=TIMEOUT)
-        log.close()
-
-
-class Client:
-    """A paho client that logs in as ``username`` and queues what it receives."""
-
-    def __init__(self, broker: Broker, username: str | None, password: str | None) -> None:
-        self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self.connected: queue.Queue[str] = queue.Queue()
-        self.subscribed: queue.Queue[int] = queue.Queue()
-        self.mqtt = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
-            client_id=f"{username}-{uuid.uuid4().hex[:6]}",
-            protocol=mqtt.MQTTv311,
-        )
-        if username is not None:
-            self.mqtt.username_pw_set(username, password)
-        self.mqtt.on_connect = lambda _c, _u, _f, reason, _p: self.connected.put(str(reason))
-        self.mqtt.on_subscribe = lambda _c, _u, mid, _r, _p: self.subscribed.put(mid)
-        self.mqtt.on_message = lambda _c, _u, msg: self.messages.put((msg.topic, msg.payload))
-        self.mqtt.connect("127.0.0.1", broker.port)
-        self.mqtt.loop_start()
-        self.reason = self.connected.get(timeout=TIMEOUT)
-
-    def subscribe(self, topic: str) -> None:
-        _, mid = self.mqtt.subscribe(topic, qos=1)
-        assert self.subscribed.get(timeout=TIMEOUT) == mid
-
-    def publish(self, topic: str, payload: bytes) -> None:
-        self.mqtt.publish(topic, payload, qos=1).wait_for_publish(timeout=TIMEOUT)
-
-    def next_message(self) -> tuple[str, bytes]:
-        return self.messages.get(timeout=TIMEOUT)
-
-    def close(self) -> None:
-        self.mqtt.disconnect()
-        self.mqtt.loop_stop()
 
 
 Login = Callable[[str | None], Client]
@@ -153,7 +61,7 @@ def login(broker: Broker) -> Iterator[Login]:
 
     def open_client(username: str | None) -> Client:
         password = broker.passwords.get(username or "")
-        client = Client(broker, username, password)
+        client = Client(broker.port, username, password)
         opened.append(client)
         return client
 

@@ -33,8 +33,8 @@ def hub_env(db: Path, **extra: str) -> dict[str, str]:
         EDGEHUB_PIN_HASH_ITERATIONS=FAST_HASH,
         EDGEHUB_LOG_LEVEL="warning",
         EDGEHUB_MQTT_URL="",
-        **extra,
     )
+    env.update(extra)  # a test may override any of the above
     return env
 
 
@@ -52,8 +52,9 @@ def run_cli(db: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[s
 class HubProcess:
     """One served hub; ``start()`` waits until /health answers."""
 
-    def __init__(self, db: Path, **extra_env: str) -> None:
+    def __init__(self, db: Path, *serve_args: str, **extra_env: str) -> None:
         self.db = db
+        self.serve_args = serve_args
         self.extra_env = extra_env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -64,7 +65,10 @@ class HubProcess:
         env = hub_env(self.db, EDGEHUB_PORT=str(self.port), **self.extra_env)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "serve"], env=env, stdout=log, stderr=log
+                [sys.executable, "-m", "hub.cli", "serve", *self.serve_args],
+                env=env,
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,0 +1,31 @@
+"""Security headers on every HTTP answer, errors and 404s included.
+
+A ``before_send`` hook rather than a per-route setting, because it must also
+cover what no route handler produced (401 from the JWT middleware, 404, 413).
+The API is JSON for tills, never a page to frame or cache: answers say
+``nosniff``, may not be framed, leak no referrer, and are not stored by any
+cache (an order or a token in a shared proxy's cache is a leak).
+"""
+
+from __future__ import annotations
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+async def add_security_headers(message: Message, scope: Scope) -> None:
+    """Set each header unless the handler chose its own value."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        if name not in headers:
+            headers[name] = value

@@ -1,0 +1,95 @@
+"""What each audited action writes: payments, refunds, price overrides, cancels, logins.
+
+Called inside the transaction of the change (``hub.orders.service`` and the login
+route), so an audit row exists exactly when its change was committed. Rows hold
+ids, amounts in minor units and states; never a PIN, a token, or a payment's
+free-text reference (a till may type card details there).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from hub.audit import chain
+from hub.auth.users import Actor
+
+ACTIONS = ("payment", "refund", "price_override", "cancel", "login", "login_failed")
+
+
+def order_transition(
+    db: sqlite_utils.Database, actor: Actor, event: str, src: str, order: dict[str, Any]
+) -> None:
+    """Audit a transition just written: a payment, a cancel and the refund it made."""
+    subject = f"order:{order['id']}"
+    base = {"order_id": order["id"], "name": order["name"], "from": src, "to": order["state"]}
+    if event == "pay":
+        payments = _payments(db, order["id"], "payment")
+        chain.append(db, "payment", actor, subject, {**base, "payments": payments})
+    elif event == "cancel":
+        reason = db.execute(
+            "SELECT reason FROM order_history WHERE order_id = ? ORDER BY id DESC LIMIT 1",
+            (order["id"],),
+        ).fetchone()
+        chain.append(
+            db, "cancel", actor, subject, {**base, "reason": reason[0] if reason else None}
+        )
+        refunds = _payments(db, order["id"], "refund")
+        if refunds:
+            chain.append(db, "refund", actor, subject, {**base, "refunds": refunds})
+
+
+def price_overrides(db: sqlite_utils.Database, actor: Actor, order_id: int) -> None:
+    """Audit every line just written with a manual price or discount."""
+    rows = db.execute(
+        "SELECT l.position, l.product_id, p.price, l.price_unit, l.discount, l.override_by "
+        "FROM order_lines l JOIN products p ON p.id = l.product_id "
+        "WHERE l.order_id = ? AND l.price_manual = 1 ORDER BY l.position",
+        (order_id,),
+    ).fetchall()
+    for position, product_id, list_price, price, discount, approved_by in rows:
+        chain.append(
+            db,
+            "price_override",
+            actor,
+            f"order:{order_id}",
+            {
+                "order_id": order_id,
+                "position": position,
+                "product_id": product_id,
+                "list_price": list_price,
+                "price_unit": price,
+                "discount": discount,
+                "approved_by": approved_by,
+            },
+        )
+
+
+def login(db: sqlite_utils.Database, login_name: str, address: str, actor: Actor | None) -> None:
+    """Audit a login attempt.
+
+    A failed attempt for an unknown login does not record what was typed: people
+    type their PIN into the login field often enough.
+    """
+    if actor is not None:
+        chain.append(
+            db, "login", actor, f"user:{actor.id}", {"login": login_name, "address": address}
+        )
+        return
+    row = db.execute("SELECT id, name FROM users WHERE login = ?", (login_name,)).fetchone()
+    if row is None:
+        who = Actor(id=None, role="anonymous", name="unknown")
+        chain.append(db, "login_failed", who, "login", {"known_login": False, "address": address})
+    else:
+        who = Actor(id=row[0], role="unknown", name=row[1])
+        data = {"known_login": True, "login": login_name, "address": address}
+        chain.append(db, "login_failed", who, f"user:{row[0]}", data)
+
+
+def _payments(db: sqlite_utils.Database, order_id: int, kind: str) -> list[dict[str, Any]]:
+    rows = db.execute(
+        "SELECT id, method_id, amount FROM payments WHERE order_id = ? AND kind = ? ORDER BY id",
+        (order_id, kind),
+    ).fetchall()
+    return [{"id": r[0], "method_id": r[1], "amount": r[2]} for r in rows]

@@ -1,0 +1,161 @@
+"""Online backups of the SQLite file, a rotating set of them, and restore.
+
+A backup is taken with SQLite's backup API in a single step. In WAL mode that
+step reads one snapshot while the hub keeps writing, so the copy holds exactly
+the transactions committed before it began, never half of one. It is written
+to a temporary name, switched to rollback-journal mode (one self-contained
+file), checked, flushed to disk and only then renamed into the set: a crash
+mid-backup leaves no file that looks like a backup.
+
+Backups hold staff PIN hashes and every order: files are 0600, the directory 0700.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hub.db import occupancy
+from hub.settings import Settings
+
+_NAME = re.compile(
+    r"^edgehub-(?P<store>[A-Za-z0-9_-]+)-(?P<ts>\d{8}T\d{9}Z)(?P<label>-[a-z-]+)?\.db$"
+)
+REQUIRED_TABLES = ("events", "orders", "_sqlite_migrations")
+
+
+@dataclass(frozen=True, slots=True)
+class BackupInfo:
+    path: Path
+    size: int
+    seconds: float
+    removed: tuple[Path, ...] = ()
+
+
+class BackupError(Exception):
+    """A backup could not be taken, or a file is not a usable backup."""
+
+
+def list_backups(settings: Settings) -> list[Path]:
+    """This store's scheduled backups, oldest first (pre-restore copies are not in the set)."""
+    folder = settings.backup_path
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _NAME.match(path.name)
+        if match and match["store"] == settings.store and not match["label"]:
+            found.append(path)
+    return sorted(found, key=lambda p: p.name)
+
+
+def take_backup(settings: Settings, *, label: str = "", rotate: bool = True) -> BackupInfo:
+    """Copy the live database into the backup set; blocking, run it in a thread."""
+    if not settings.db.exists():
+        raise BackupError(f"no database at {settings.db}")
+    folder = settings.backup_path
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3] + "Z"
+    final = folder / f"edgehub-{settings.store}-{stamp}{'-' + label if label else ''}.db"
+    partial = final.with_name(final.name + ".partial")
+    t0 = time.perf_counter()
+    # Created 0600 before SQLite opens it: an empty file is an empty database.
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    try:
+        source = sqlite3.connect(settings.db, timeout=settings.db_busy_timeout_ms / 1000)
+        target = sqlite3.connect(partial, isolation_level=None)
+        try:
+            source.backup(target)  # pages=-1: one step, one snapshot
+            target.execute("PRAGMA journal_mode = DELETE").fetchone()
+            verdict = target.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            target.close()
+            source.close()
+        if verdict != "ok":
+            raise BackupError(f"the copy failed its check: {verdict}")
+        _fsync(partial)
+        partial.rename(final)
+        _fsync(folder)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    removed = tuple(prune_set(settings)) if rotate else ()
+    return BackupInfo(final, final.stat().st_size, time.perf_counter() - t0, removed)
+
+
+def prune_set(settings: Settings) -> list[Path]:
+    """Delete the oldest backups beyond ``backup_keep``; returns what went."""
+    backups = list_backups(settings)
+    doomed = backups[: max(0, len(backups) - settings.backup_keep)]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
+
+
+def check_file(path: Path) -> None:
+    """Raise BackupError unless ``path`` is an intact EdgeHub database."""
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            verdict = conn.execute("PRAGMA integrity_check").fetchall()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is not a readable SQLite database: {exc}") from exc
+    if verdict != [("ok",)]:
+        lines = "; ".join(str(r[0]) for r in verdict[:5])
+        raise BackupError(f"{path} failed integrity_check: {lines}")
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        raise BackupError(f"{path} is not an EdgeHub database (no {', '.join(missing)})")
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreInfo:
+    source: Path
+    safety_copy: Path | None
+    hub_was_running: bool
+
+
+def restore(settings: Settings, source: Path, *, force: bool = False) -> RestoreInfo:
+    """Replace the live database's content with a backup's.
+
+    The backup is proven first (integrity_check); the current database is
+    itself backed up (label ``pre-restore``, outside the rotation) before it is
+    overwritten. The copy goes through SQLite's backup API into the live file,
+    so its WAL and other connections stay consistent.
+    """
+    check_file(source)
+    with occupancy.exclusive(settings, force=force) as busy:
+        safety = (
+            take_backup(settings, label="pre-restore", rotate=False).path
+            if settings.db.exists()
+            else None
+        )
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        dst = sqlite3.connect(settings.db, timeout=settings.db_busy_timeout_ms / 1000)
+        try:
+            src.backup(dst)
+            verdict = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            dst.close()
+            src.close()
+        if verdict != "ok":
+            raise BackupError(f"the restored database failed integrity_check: {verdict}")
+    return RestoreInfo(source, safety, busy)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

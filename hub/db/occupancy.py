@@ -1,0 +1,74 @@
+"""Who has the database open for business: a shared ``flock`` beside the file.
+
+Every ``edgehub serve`` holds a shared lock on ``<db>.lock`` for its lifetime;
+``edgehub restore`` asks for the exclusive lock and so learns, without any PID
+file to go stale, whether a hub is running: the kernel drops a dead process's
+lock, even after SIGKILL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+from hub.settings import Settings
+
+WAIT_SECONDS = 30.0  # a hub starting during a restore waits this long for it
+
+
+def lock_path(settings: Settings) -> Path:
+    return settings.db.with_name(settings.db.name + ".lock")
+
+
+def _open(settings: Settings) -> int:
+    path = lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+
+@contextlib.asynccontextmanager
+async def held_open(settings: Settings) -> AsyncIterator[None]:
+    """Hold the shared lock while serving; waits for a restore in progress to end."""
+    fd = _open(settings)
+    try:
+        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError(f"{settings.db} is being restored; not serving it") from None
+                await asyncio.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextlib.contextmanager
+def exclusive(settings: Settings, *, force: bool = False) -> Iterator[bool]:
+    """Take the exclusive lock for a restore; yields whether a hub was holding it.
+
+    Without ``force`` a held lock raises ``InUse``; with it, the restore goes on
+    beside the running hub and the caller is told so.
+    """
+    fd = _open(settings)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            busy = False
+        except BlockingIOError:
+            if not force:
+                raise InUse(f"a hub process has {settings.db} open") from None
+            busy = True
+        yield busy
+    finally:
+        os.close(fd)
+
+
+class InUse(Exception):
+    """A hub process is serving the database."""

@@ -1,0 +1,95 @@
+"""The periodic jobs of ``edgehub serve``, with their intervals from settings.
+
+| job           | does                                                      | scope      |
+|---------------|-----------------------------------------------------------|------------|
+| stale_cleanup | runs the registered stale-connection hooks (WebSocket)    | process    |
+| cache_warm    | runs the registered cache warm-up hooks                   | process    |
+| redis_probe   | PINGs Redis and records the answer for /health            | process    |
+| sync_watch    | measures sync lag from the cursors; ``sync.status`` on change | process |
+| db_optimize   | ``PRAGMA optimize`` and a bounded incremental vacuum      | database   |
+| event_prune   | drops events every consumer has read, outside the window  | database   |
+| backup        | an online backup into the rotating set                    | database   |
+
+"database" jobs run in one worker at a time (see ``scheduler``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis.asyncio as aioredis
+
+from hub import backup
+from hub.clock import now_iso
+from hub.db.store import Store
+from hub.health import Probe, Probes
+from hub.jobs import maintenance
+from hub.jobs.hooks import Hooks
+from hub.jobs.scheduler import Job
+from hub.settings import Settings
+
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+def standard_jobs(
+    settings: Settings,
+    store: Store,
+    hooks: Hooks,
+    probes: Probes,
+    sync_watch: maintenance.SyncWatch,
+) -> list[Job]:
+    rule = maintenance.PruneRule(
+        keep_hours=settings.events_keep_hours,
+        keep_count=settings.events_keep_count,
+        consumers=tuple(settings.events_consumers),
+    )
+
+    async def redis_probe() -> str:
+        probe = await ping_redis(settings.redis_url)
+        if probe.status != "off":
+            probes.record("redis", probe)
+        return probe.status + (f" ({probe.error})" if probe.error else "")
+
+    async def watch_sync() -> str:
+        note = await sync_watch.run(store)
+        probes.sync_status = sync_watch.latest
+        return note
+
+    async def take_backup() -> str:
+        info = await asyncio.to_thread(backup.take_backup, settings)
+        gone = f", {len(info.removed)} old removed" if info.removed else ""
+        return f"{info.path.name} ({info.size} bytes, {info.seconds:.2f}s){gone}"
+
+    async def optimize() -> str:
+        return await store.write(maintenance.optimize)
+
+    async def prune() -> str:
+        return await store.write(maintenance.prune, rule)
+
+    return [
+        Job("stale_cleanup", settings.job_stale_cleanup_seconds, hooks.stale_cleanup.run_all),
+        Job("cache_warm", settings.job_cache_warm_seconds, hooks.cache_warm.run_all),
+        Job("redis_probe", settings.job_redis_probe_seconds, redis_probe),
+        Job("sync_watch", settings.job_sync_watch_seconds, watch_sync),
+        Job("db_optimize", settings.job_db_optimize_seconds, optimize, exclusive=True),
+        Job("event_prune", settings.job_event_prune_seconds, prune, exclusive=True),
+        Job("backup", settings.job_backup_seconds, take_backup, exclusive=True),
+    ]
+
+
+async def ping_redis(url: str | None) -> Probe:
+    """One PING with a timeout; Redis away is a finding, not a failure of the job."""
+    if not url:
+        return Probe("off", now_iso())
+    client = aioredis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+    )
+    t0 = time.perf_counter()
+    try:
+        await asyncio.wait_for(client.ping(), REDIS_TIMEOUT_SECONDS)
+        return Probe("ok", now_iso(), round((time.perf_counter() - t0) * 1000, 3))
+    except (OSError, TimeoutError, aioredis.RedisError) as exc:
+        return Probe("down", now_iso(), error=type(exc).__name__)
+    finally:
+        await client.aclose()

@@ -1,0 +1,187 @@
+"""``/metrics``: the hub's numbers in Prometheus text format, cheap to scrape.
+
+Three sources end up on one page:
+
+* HTTP latency histograms by route template and status (``hub.api.timing``),
+  and prometheus_client's process and runtime collectors;
+* gauges and counters other modules set through this object, without this
+  module importing them: WebSocket connections and delivery lag, cache hits
+  and misses (``metrics.ws_connections.inc()``, ``metrics.cache_hit("products")``),
+  or whole collectors (``metrics.register(collector)``);
+* numbers read from SQLite (orders by state, transitions, the event log and
+  every consumer's cursor, sync, kitchen jobs, devices, jobs, audit): one read
+  snapshot on a reader thread, reused for ``metrics_cache_seconds`` so a
+  scrape storm costs one query set, never a blocked event loop.
+
+The per-app registry keeps two apps in one process (tests) from colliding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from hub import snapshot
+from hub.clock import parse_iso
+from hub.db.store import Store
+from hub.health import Probes
+from hub.settings import Settings
+
+HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class _GlobalRegistry(Collector):
+    """Brings prometheus_client's global registry (process, runtime) onto our page."""
+
+    def collect(self) -> Iterable[Metric]:
+        return REGISTRY.collect()
+
+
+class Metrics:
+    """The hub's registry, the hooks other modules set, and the database snapshot."""
+
+    def __init__(self, settings: Settings, probes: Probes | None = None) -> None:
+        self.settings = settings
+        self.probes = probes
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(_GlobalRegistry())
+        self.ws_connections = Gauge(
+            "edgehub_ws_connections", "Open WebSocket connections", registry=self.registry
+        )
+        self.ws_delivery_lag = Histogram(
+            "edgehub_ws_delivery_lag_seconds",
+            "From an event's commit to its frame being sent",
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
+        self.cache_requests = Counter(
+            "edgehub_cache_requests",
+            "Cache look-ups by cache and result (hit or miss)",
+            ["cache", "result"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "edgehub_http_request_duration_seconds",
+            "Time to the response's first byte, by route template and status",
+            ["method", "route", "status"],
+            buckets=HTTP_BUCKETS,
+            registry=self.registry,
+        )
+        self._db = _DatabaseCollector(settings, probes)
+        self.registry.register(self._db)
+        self._lock = asyncio.Lock()
+        self._fresh_until = 0.0
+
+    def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.http_latency.labels(method, route, str(status)).observe(seconds)
+
+    def cache_hit(self, cache: str) -> None:
+        self.cache_requests.labels(cache, "hit").inc()
+
+    def cache_miss(self, cache: str) -> None:
+        self.cache_requests.labels(cache, "miss").inc()
+
+    def register(self, collector: Collector) -> None:
+        """Add a collector of another module's own (e.g. per-room queue depths)."""
+        self.registry.register(collector)
+
+    async def refresh(self, store: Store) -> None:
+        """Re-read the database numbers unless the last read is recent enough."""
+        async with self._lock:  # one refresh at a time; the others reuse its result
+            if time.monotonic() < self._fresh_until:
+                return
+            await store.read(self._db.load)
+            self._fresh_until = time.monotonic() + self.settings.metrics_cache_seconds
+
+
+class _DatabaseCollector(Collector):
+    """Yields the last snapshot; ``load`` (on a reader thread) replaces it."""
+
+    def __init__(self, settings: Settings, probes: Probes | None) -> None:
+        self.settings = settings
+        self.probes = probes
+        self.snap = snapshot.Snapshot()
+        self.transitions: dict[str, int] = {}
+        self._history_id = 0
+
+    def load(self, db: Any) -> None:
+        snap = snapshot.read(db)
+        last, delta = snapshot.transitions_since(db, self._history_id)
+        totals = dict(self.transitions)  # swapped whole: collect() may be reading the old one
+        for event, count in delta.items():
+            totals[event] = totals.get(event, 0) + count
+        self._history_id, self.transitions, self.snap = last, totals, snap
+
+    def collect(self) -> Iterator[Metric]:
+        snap = self.snap
+        yield _gauge("edgehub_orders", "Orders by state", "state", snap.orders_by_state)
+        transitions = CounterMetricFamily(
+            "edgehub_order_transitions", "Order transitions by event", labels=["event"]
+        )
+        for event, count in sorted(self.transitions.items()):
+            transitions.add_metric([event], count)
+        yield transitions
+        yield GaugeMetricFamily("edgehub_open_sessions", "Open POS sessions", snap.open_sessions)
+        yield GaugeMetricFamily("edgehub_events_head", "Highest event seq", snap.events_head)
+        if snap.events_oldest is not None:
+            yield GaugeMetricFamily(
+                "edgehub_events_oldest", "Oldest event seq kept", snap.events_oldest
+            )
+        yield _gauge("edgehub_event_cursor", "Each consumer's cursor", "consumer", snap.cursors)
+        behind = {c: snap.events_head - s for c, s in snap.cursors.items()}
+        yield _gauge("edgehub_event_cursor_behind", "Events not yet read", "consumer", behind)
+        yield _gauge(
+            "edgehub_sync_orders", "Orders by sync state", "state", snap.orders_by_sync_state
+        )
+        sync = self.probes.sync_status if self.probes else None
+        if sync is not None:
+            yield GaugeMetricFamily("edgehub_sync_pending_events", "Log behind sync", sync.pending)
+            yield GaugeMetricFamily(
+                "edgehub_sync_lag_seconds", "Age of the oldest unsynced event", sync.lag_seconds
+            )
+        if snap.kitchen_jobs is not None:
+            yield _gauge(
+                "edgehub_kitchen_jobs", "Kitchen jobs by state", "state", snap.kitchen_jobs
+            )
+        if snap.devices_total is not None:
+            yield GaugeMetricFamily("edgehub_devices", "Known devices", snap.devices_total)
+        if snap.devices_online is not None:
+            yield GaugeMetricFamily("edgehub_devices_online", "Devices online", snap.devices_online)
+        yield GaugeMetricFamily("edgehub_audit_rows", "Rows in the audit trail", snap.audit_rows)
+        yield from _job_metrics(snap.jobs)
+
+
+def _gauge(name: str, doc: str, label: str, values: dict[str, int]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, doc, labels=[label])
+    for key, value in sorted(values.items()):
+        family.add_metric([key], value)
+    return family
+
+
+def _job_metrics(rows: list[dict[str, Any]]) -> Iterator[Metric]:
+    ok = GaugeMetricFamily("edgehub_job_ok", "1 if the job's last run succeeded", labels=["job"])
+    runs = CounterMetricFamily("edgehub_job_runs", "Runs recorded", labels=["job"])
+    failures = CounterMetricFamily("edgehub_job_failures", "Failed runs", labels=["job"])
+    duration = GaugeMetricFamily(
+        "edgehub_job_duration_seconds", "Duration of the last run", labels=["job"]
+    )
+    success = GaugeMetricFamily(
+        "edgehub_job_last_success_timestamp_seconds", "When the job last succeeded", labels=["job"]
+    )
+    for row in rows:
+        name = [row["name"]]
+        ok.add_metric(name, 1 if row["outcome"] in ("ok", "skipped", None) else 0)
+        runs.add_metric(name, row["runs"])
+        failures.add_metric(name, row["failures"])
+        if row["duration_ms"] is not None:
+            duration.add_metric(name, row["duration_ms"] / 1000)
+        if row["last_success_at"]:
+            success.add_metric(name, parse_iso(row["last_success_at"]).timestamp())
+    yield from (ok, runs, failures, duration, success)

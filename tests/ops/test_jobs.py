@@ -1,0 +1,279 @@
+"""Periodic jobs: each runs and records its outcome, failures are retried, shutdown is clean."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub import events
+from hub.db.connection import immediate, open_db
+from hub.db.store import Store
+from hub.jobs import maintenance
+from hub.jobs.scheduler import Job, Scheduler, read_status
+from hub.settings import Settings
+from tests.conftest import demo_database, make_settings
+from tests.ops.inprocess import SECRET, login, running
+
+ALL_JOBS = {
+    "stale_cleanup",
+    "cache_warm",
+    "redis_probe",
+    "db_optimize",
+    "event_prune",
+    "sync_watch",
+    "backup",
+}
+FAST = {f"job_{name}_seconds": 0.05 for name in ALL_JOBS}
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def _old_events(settings: Settings, count: int, hours_ago: float) -> None:
+    db = open_db(settings)
+    ts = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(timespec="milliseconds")
+    with immediate(db):
+        for _ in range(count):
+            events.append(db, "catalog.updated", {}, ["store"])
+        db.execute("UPDATE events SET ts = ?", (ts.replace("+00:00", "Z"),))
+        for consumer in ("kitchen", "sync"):
+            events.set_cursor(db, consumer, events.head(db))
+    db.close()
+
+
+def test_every_job_runs_in_the_app_and_records_its_outcome(tmp_path: Path) -> None:
+    """Each job of a served hub runs on its own, and its outcome is there for /api/v1/jobs."""
+    settings = make_settings(
+        demo_database(tmp_path / "edgehub.db"),
+        secret_key=SECRET,
+        redis_url="redis://127.0.0.1:6379/0",
+        events_keep_hours=1,
+        events_keep_count=0,
+        **FAST,
+    )
+    _old_events(settings, 5, hours_ago=2)
+    cleaned: list[int] = []
+    with running(settings) as (app, client):
+        hooks = app.state.ops.hooks
+        hooks.stale_cleanup.register("ws", lambda: cleaned.append(1) or 0)
+
+        async def warm() -> int:
+            return 12
+
+        hooks.cache_warm.register("products", warm)
+        admin = login(client, "admin")
+
+        def all_ran() -> bool:
+            rows = client.get("/api/v1/jobs", headers=admin).json()["items"]
+            return {r["name"] for r in rows if r["runs"] >= 2} == ALL_JOBS
+
+        _wait_for(all_ran)
+        rows = {r["name"]: r for r in client.get("/api/v1/jobs", headers=admin).json()["items"]}
+    for name, row in rows.items():
+        assert row["outcome"] == "ok", (name, row)
+        assert row["error"] is None and row["failures"] == 0
+        assert row["duration_ms"] is not None and row["last_success_at"] is not None
+    assert cleaned
+    assert rows["redis_probe"]["note"] == "ok"
+    assert rows["cache_warm"]["note"] == "products=12"
+    assert "pruned" in rows["event_prune"]["note"]
+    assert rows["backup"]["note"].startswith("edgehub-demo-")
+    db = open_db(settings, readonly=True)
+    assert events.oldest(db) is None or events.oldest(db) > 5  # the old, read events went
+    statuses = db.execute("SELECT data FROM events WHERE event = 'sync.status'").fetchall()
+    assert len(statuses) == 1  # said once, at the first run: idle
+    assert len(list((tmp_path / "backups").glob("edgehub-demo-*.db"))) >= 2
+
+
+def _store(settings: Settings) -> Store:
+    store = Store(settings)
+    store.start()
+    return store
+
+
+def test_shutdown_cancels_every_job_and_waits_for_it(settings: Settings) -> None:
+    """Stopping the hub mid-job leaves no task running and says so in the status."""
+    started = asyncio.Event()
+
+    async def slow() -> str:
+        started.set()
+        await asyncio.sleep(3600)
+        return "never"
+
+    async def quick() -> str:
+        return "done"
+
+    async def scenario() -> None:
+        store = _store(settings)
+        scheduler = Scheduler(store, [Job("slow", 60, slow), Job("quick", 0.01, quick)])
+        scheduler.start()
+        await asyncio.wait_for(started.wait(), 5)
+        await asyncio.sleep(0.05)
+        tasks = scheduler.tasks
+        await asyncio.wait_for(scheduler.stop(), 5)
+        assert all(t.done() and t.cancelled() for t in tasks)
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+        rows = {r["name"]: r for r in await store.read(read_status)}
+        assert rows["slow"]["outcome"] == "cancelled"
+        assert rows["quick"]["outcome"] == "ok" and rows["quick"]["runs"] >= 2
+        store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_job_logs_its_traceback_and_runs_again(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One bad run is an error in the status and the log, never the end of the job."""
+    calls: list[int] = []
+
+    third_call = asyncio.Event()
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("disk hiccup")
+        if len(calls) == 3:
+            third_call.set()
+        return "recovered"
+
+    async def scenario() -> list[dict[str, Any]]:
+        store = _store(settings)
+        scheduler = Scheduler(store, [Job("flaky", 0.02, flaky)])
+        state = await scheduler.run_once("flaky")
+        assert (state.outcome, state.error) == ("error", "ValueError: disk hiccup")
+        failed = await store.read(read_status)
+        scheduler.start()
+        await asyncio.wait_for(third_call.wait(), 5)
+        await scheduler.stop()
+        rows = failed + await store.read(read_status)
+        store.close()
+        return rows
+
+    with caplog.at_level(logging.ERROR, logger="edgehub.jobs"):
+        failed, later = asyncio.run(scenario())
+    assert failed["outcome"] == "error" and failed["error"] == "ValueError: disk hiccup"
+    assert later["outcome"] == "ok" and later["note"] == "recovered" and later["failures"] == 1
+    record = next(r for r in caplog.records if "job_failed" in r.getMessage())
+    assert record.exc_info is not None and "disk hiccup" in caplog.text
+    assert "Traceback" in caplog.text
+
+
+def test_a_database_job_runs_in_one_worker_only(settings: Settings) -> None:
+    """Two workers on one file must not both back up or prune: the first claim wins."""
+    runs: list[str] = []
+
+    def job(worker: str) -> Job:
+        async def run() -> str:
+            runs.append(worker)
+            return worker
+
+        return Job("backup", 60, run, exclusive=True)
+
+    async def scenario() -> tuple[str | None, str | None]:
+        store = _store(settings)
+        first = Scheduler(store, [job("a")], owner="a")
+        second = Scheduler(store, [job("b")], owner="b")
+        a = await first.run_once("backup")
+        b = await second.run_once("backup")
+        await first.run_once("backup")  # the owner may run it again at its own pace
+        store.close()
+        return a.outcome, b.outcome
+
+    assert asyncio.run(scenario()) == ("ok", "skipped")
+    assert runs == ["a", "a"]
+
+
+def test_prune_keeps_unread_events_and_the_resume_window(settings: Settings) -> None:
+    """A consumer behind, or a WebSocket client resuming, still finds its events."""
+    db = open_db(settings)
+    now = datetime.now(UTC)
+    with immediate(db):
+        for _ in range(10):
+            events.append(db, "catalog.updated", {}, ["store"])
+        old = (now - timedelta(hours=5)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        db.execute("UPDATE events SET ts = ? WHERE seq <= 8", (old,))
+        events.set_cursor(db, "kitchen", 9)
+        events.set_cursor(db, "sync", 6)  # sync is behind: 7.. stay
+    rule = maintenance.PruneRule(keep_hours=1, keep_count=0, consumers=("kitchen", "sync"))
+    with immediate(db):
+        maintenance.prune(db, rule)
+    assert events.oldest(db) == 7
+    with immediate(db):
+        events.set_cursor(db, "sync", 10)
+        maintenance.prune(db, rule)
+    assert events.oldest(db) == 9  # 9 and 10 are inside the one-hour window
+    with immediate(db):
+        maintenance.prune(db, maintenance.PruneRule(0, 8, ("kitchen", "sync")))
+    assert events.oldest(db) == 9  # keep_count: the last 8 stay whatever their age
+
+
+def test_prune_waits_for_a_named_consumer_that_never_ran(settings: Settings) -> None:
+    """A store not yet connected to head office keeps every order for the sync agent."""
+    db = open_db(settings)
+    with immediate(db):
+        for _ in range(3):
+            events.append(db, "order.created", {}, ["store"])
+        events.set_cursor(db, "kitchen", 3)
+        db.execute("UPDATE events SET ts = '2000-01-01T00:00:00.000Z'")
+    rule = maintenance.PruneRule(keep_hours=0, keep_count=0, consumers=("kitchen", "sync"))
+    with immediate(db):
+        assert maintenance.prune(db, rule).startswith("0 events")
+    assert events.oldest(db) == 1
+
+
+def test_sync_watch_says_sync_status_only_on_a_change(settings: Settings) -> None:
+    """Clients hear when sync starts or stops lagging, not every 30 seconds."""
+    watch = maintenance.SyncWatch("sync", configured=True, alert_seconds=60)
+
+    async def scenario() -> list[str]:
+        store = _store(settings)
+        db = open_db(settings)
+        with immediate(db):
+            events.append(db, "order.created", {}, ["store"])
+            db.execute("UPDATE events SET ts = '2000-01-01T00:00:00.000Z'")
+        notes = [await watch.run(store), await watch.run(store)]
+        with immediate(db):
+            events.set_cursor(db, "sync", events.head(db))
+        notes.append(await watch.run(store))
+        store.close()
+        return notes
+
+    notes = asyncio.run(scenario())
+    assert "sync.status" in notes[0] and "lagging" in notes[0]
+    assert "sync.status" not in notes[1]
+    assert notes[2].startswith("ok") and "sync.status" in notes[2]
+    said = open_db(settings, readonly=True).execute(
+        "SELECT data FROM events WHERE event = 'sync.status' ORDER BY seq"
+    )
+    assert [row[0].split('"state":"')[1].split('"')[0] for row in said] == ["lagging", "ok"]
+
+
+def test_optimize_hands_free_pages_back(settings: Settings) -> None:
+    """Pruned events must not leave the file at its peak size forever."""
+    db = open_db(settings)
+    assert db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # set on the new file
+    with immediate(db):
+        for _ in range(3000):
+            events.append(db, "catalog.updated", {"pad": "x" * 500}, ["store"])
+    with immediate(db):
+        db.execute("DELETE FROM events")
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    assert free > 100
+    with immediate(db):
+        note = maintenance.optimize(db)
+    assert f"{free} of {free} free pages released" in note
+    assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert sqlite3.connect(settings.db).execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -1,0 +1,159 @@
+"""``/metrics`` and ``/health``: what monitoring scrapes, and that it moves with the store."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from hub import events, snapshot
+from hub.db.connection import immediate, open_db
+from hub.settings import Settings
+from tests.conftest import demo_database, make_settings
+from tests.ops.inprocess import running
+from tests.support.api_client import Api
+from tests.support.hub_process import HubProcess
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(url: str) -> Samples:
+    r = httpx.get(url + "/metrics")  # no token: API.md keeps /metrics open
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    samples: Samples = {}
+    for family in text_string_to_metric_families(r.text):
+        for s in family.samples:
+            samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return samples
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_metrics_parse_and_move_when_orders_flow(tmp_path: Path) -> None:
+    """Every number a dashboard plots must parse, and must change when the till sells."""
+    db = demo_database(tmp_path / "edgehub.db")
+    conn = open_db(make_settings(db))
+    with immediate(conn):
+        events.set_cursor(conn, "kitchen", 0)
+    conn.close()
+    hub = HubProcess(db, EDGEHUB_METRICS_CACHE_SECONDS="0").start()
+    api = Api(hub.url)
+    try:
+        before = scrape(hub.url)
+        session = api.open_session()
+        for _ in range(3):
+            order = api.create(session)
+            assert api.fire(order["id"], "validate").status_code == 200
+            assert api.pay_exact(order).status_code == 200
+        after = scrape(hub.url)
+    finally:
+        api.close()
+        hub.stop()
+    assert (
+        value(after, "edgehub_orders", state="paid")
+        == value(before, "edgehub_orders", state="paid") + 3
+    )
+    for event in ("create", "validate", "pay"):
+        moved = value(after, "edgehub_order_transitions_total", event=event)
+        assert moved == value(before, "edgehub_order_transitions_total", event=event) + 3
+    assert value(after, "edgehub_events_head") > value(before, "edgehub_events_head")
+    behind = value(after, "edgehub_event_cursor_behind", consumer="kitchen")
+    assert behind == value(after, "edgehub_events_head")
+    route = {"method": "POST", "route": "/api/v1/orders/{order_id}/{event}", "status": "200"}
+    assert value(after, "edgehub_http_request_duration_seconds_count", **route) == 6
+    assert (
+        value(
+            after,
+            "edgehub_http_request_duration_seconds_count",
+            method="GET",
+            route="/metrics",
+            status="200",
+        )
+        == 0
+    )
+    assert value(after, "edgehub_audit_rows") >= 3
+    assert value(after, "edgehub_job_ok", job="backup") == 1
+    assert ("edgehub_sync_lag_seconds", ()) in after
+
+
+def test_refused_requests_are_counted_with_their_real_status(tmp_path: Path) -> None:
+    """A wave of 401s or 403s is what an alert looks for; it must not be counted as 200s."""
+    db = demo_database(tmp_path / "edgehub.db")
+    hub = HubProcess(db, EDGEHUB_METRICS_CACHE_SECONDS="0").start()
+    try:
+        httpx.get(hub.url + "/api/v1/orders/7")
+        httpx.get(hub.url + "/api/v1/orders/8", headers={"Authorization": "Bearer nope"})
+        samples = scrape(hub.url)
+    finally:
+        hub.stop()
+    labels = {"method": "GET", "route": "/api/v1/orders/{order_id}", "status": "401"}
+    assert value(samples, "edgehub_http_request_duration_seconds_count", **labels) == 2
+    assert not any(
+        name.startswith("edgehub_http")
+        and dict(lbl).get("status") == "200"
+        and dict(lbl).get("route", "").startswith("/api/v1/orders")
+        for name, lbl in samples
+    )
+
+
+def test_other_modules_set_their_gauges_through_the_hooks(settings: Settings) -> None:
+    """The WebSocket layer and the cache report without this module importing them."""
+    with running(settings) as (app, client):
+        metrics = app.state.ops.metrics
+        metrics.ws_connections.set(4)
+        metrics.ws_delivery_lag.observe(0.02)
+        metrics.cache_hit("products")
+        metrics.cache_hit("products")
+        metrics.cache_miss("products")
+        text = client.get("/metrics").text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
+    assert value(samples, "edgehub_ws_connections") == 4
+    assert value(samples, "edgehub_ws_delivery_lag_seconds_count") == 1
+    assert value(samples, "edgehub_cache_requests_total", cache="products", result="hit") == 2
+    assert value(samples, "edgehub_cache_requests_total", cache="products", result="miss") == 1
+
+
+def test_kitchen_jobs_and_devices_are_counted_when_their_tables_exist(settings: Settings) -> None:
+    """The kitchen bridge owns these tables; the metrics read them by what columns they have."""
+    db = open_db(settings)
+    assert snapshot.read(db).kitchen_jobs is None
+    with immediate(db):
+        db.execute("CREATE TABLE kitchen_jobs (id INTEGER PRIMARY KEY, state TEXT)")
+        db.execute("CREATE TABLE devices (id TEXT PRIMARY KEY, online INTEGER)")
+        db.execute("INSERT INTO kitchen_jobs (state) VALUES ('pending'), ('pending'), ('failed')")
+        db.execute("INSERT INTO devices VALUES ('grill-1', 1), ('bar-1', 0)")
+    snap = snapshot.read(db)
+    assert snap.kitchen_jobs == {"pending": 2, "failed": 1}
+    assert (snap.devices_online, snap.devices_total) == (1, 2)
+
+
+def test_health_details_each_dependency(tmp_path: Path) -> None:
+    """A degraded hub says which dependency is down, since when, and how slow the rest is."""
+    db = demo_database(tmp_path / "edgehub.db")
+    hub = HubProcess(
+        db,
+        EDGEHUB_REDIS_URL="redis://127.0.0.1:1/0",  # nothing listens there
+    ).start()
+    try:
+        body = httpx.get(hub.url + "/health").json()
+    finally:
+        hub.stop()
+    assert body["status"] == "degraded"
+    assert body["checks"] == {"db": "ok", "redis": "down", "mqtt": "off", "sync": "idle"}
+    detail = body["detail"]
+    assert detail["db"]["latency_ms"] >= 0
+    assert detail["redis"]["status"] == "down" and detail["redis"]["error"]
+    assert detail["mqtt"] == {"status": "off", "at": detail["mqtt"]["at"]}
+    assert detail["jobs"] == {"failing": [], "stale": []}
+    assert detail["backup"]["newest"].startswith("edgehub-demo-")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM job_runs").fetchone()[0] == 7
