@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_seconds: int = 300
 
+    # Cache (hub.cache): Redis pool and timeouts, the in-process fallback's size,
+    # how often the hot set is re-warmed and the event log tailed for invalidations.
+    redis_pool_size: int = Field(default=16, ge=1, le=512)
+    redis_timeout: float = Field(default=0.25, gt=0, le=10)
+    cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    cache_warm_products: int = Field(default=2000, ge=0)
+    cache_warm_interval_seconds: float = Field(default=600, gt=0)
+    cache_tail_interval_seconds: float = Field(default=0.25, gt=0)
+
     @classmethod
     def settings_customise_sources(
         cls,
