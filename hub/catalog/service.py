@@ -372,6 +372,25 @@ def upsert_category(
     return category_id, Change(seq, touched, count=0)
 
 
+def fold_missing_keys(db: sqlite_utils.Database) -> Change | None:
+    """Fold the search keys of products written without them (by plain SQL, or
+    before migration 0002); None when there were none. Run at start."""
+    rows = db.execute(
+        "SELECT id, name, default_code FROM products WHERE name_key IS NULL "
+        "UNION SELECT id, name, default_code FROM products "
+        "WHERE code_key IS NULL AND default_code IS NOT NULL"
+    ).fetchall()
+    if not rows:
+        return None
+    for pid, name, code in rows:
+        db.execute(
+            "UPDATE products SET name_key = ?, code_key = ? WHERE id = ?",
+            (fold(name), fold(code) if code else None, pid),
+        )
+    touched = Touched(products=frozenset(r[0] for r in rows), listings=True)
+    return Change(_record(db, "search_keys", touched), touched, count=len(rows))
+
+
 def _row(db: sqlite_utils.Database, product_id: int) -> dict[str, Any] | None:
     cursor = db.execute(
         "SELECT id, name, barcode, default_code, price, category_id, active, sale_ok "

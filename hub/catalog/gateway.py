@@ -1,0 +1,184 @@
+"""The catalogue as async code sees it: cached reads, and writes that invalidate after commit.
+
+Reads go through ``hub.cache`` (cache-aside): products by id, barcode → id,
+categories, and search or list pages. A page is cached as product *ids* and
+the products come from the product cache, so a price change drops one product
+and no page, while a change of what pages hold (a new product, a name, a code,
+a category, availability) drops every page with one version write.
+
+Writes run a ``hub.catalog.service`` function in the writer's transaction, then,
+once it has committed, drop exactly what its ``Touched`` names: the next read
+on this hub sees the change. Other processes' writes reach this cache through
+the event log (``hub.catalog.upkeep``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import sqlite_utils
+
+from hub.cache import ACTOR, BARCODE, CATEGORIES, PRODUCT, SEARCH, SESSION, Cache
+from hub.catalog import repository
+from hub.catalog.search import Availability, Position, Query, search
+from hub.catalog.service import Change, Touched
+from hub.catalog.trigrams import NO_STATS, TrigramStats
+from hub.db.store import Store
+from hub.orders.money import Money
+
+
+def _products(db: sqlite_utils.Database, money: Money, ids: list[int]) -> dict[str, Any]:
+    found = repository.products_by_id(db, money, ids)
+    return {str(pid): product for pid, product in found.items()}
+
+
+def _barcode_ids(db: sqlite_utils.Database, codes: list[str]) -> dict[str, Any]:
+    marks = ",".join("?" * len(codes))
+    rows = db.execute(f"SELECT barcode, id FROM products WHERE barcode IN ({marks})", codes)
+    return {code: pid for code, pid in rows.fetchall()}
+
+
+def _search_page(
+    db: sqlite_utils.Database, query: Query, limit: int, after: Position | None,
+    stats: TrigramStats,
+) -> dict[str, Any]:  # fmt: skip
+    found = search(db, query, limit + 1, after, stats)
+    more = len(found) > limit
+    found = found[:limit]
+    return {
+        "ids": [pid for pid, _ in found],
+        "next": found[-1][1].encode() if more and found else None,
+    }
+
+
+def _list_page(
+    db: sqlite_utils.Database, category_id: int | None, available: Availability, limit: int,
+    after: int | None,
+) -> dict[str, Any]:  # fmt: skip
+    ids = repository.list_product_ids(
+        db, limit=limit + 1, after=after, category_id=category_id, available=available
+    )
+    more = len(ids) > limit
+    ids = ids[:limit]
+    return {"ids": ids, "next": ids[-1] if more and ids else None}
+
+
+class CatalogGateway:
+    """One per process: the store, the cache, and the trigram statistics search uses."""
+
+    def __init__(self, store: Store, cache: Cache, money: Money) -> None:
+        self.store = store
+        self.cache = cache
+        self.money = money
+        self.trigrams = NO_STATS
+        # Seqs of catalog.updated events this process already invalidated after
+        # its own commit, so the log tail does not drop the same entries twice.
+        self.applied: set[int] = set()
+
+    # -- reads -------------------------------------------------------------
+
+    async def product(self, product_id: int) -> dict[str, Any] | None:
+        found = await self.products([product_id])
+        return found.get(product_id)
+
+    async def products(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Products by id (unknown ids are left out), from the cache where it has them."""
+
+        async def load(missing: list[str]) -> dict[str, Any]:
+            return await self.store.read(_products, self.money, [int(i) for i in missing])
+
+        found = await self.cache.get_or_load_many(PRODUCT, [str(i) for i in ids], load)
+        return {int(k): v for k, v in found.items()}
+
+    async def by_barcode(self, code: str) -> dict[str, Any] | None:
+        async def load(codes: list[str]) -> dict[str, Any]:
+            return await self.store.read(_barcode_ids, codes)
+
+        found = await self.cache.get_or_load_many(BARCODE, [code], load)
+        return await self.product(int(found[code])) if code in found else None
+
+    async def categories(self) -> list[dict[str, Any]]:
+        async def load() -> list[dict[str, Any]]:
+            return await self.store.read(repository.list_categories)
+
+        items: list[dict[str, Any]] = await self.cache.get_or_load(CATEGORIES, "all", load)
+        return items
+
+    async def search(self, query: Query, limit: int, after: str | None = None) -> dict[str, Any]:
+        """One page of a search: ``{"items": [...], "next": cursor | None}``."""
+        position = Position.decode(after) if after else None
+
+        async def load() -> dict[str, Any]:
+            return await self.store.read(_search_page, query, limit, position, self.trigrams)
+
+        key = _key("q", query.cache_key(), limit, after)
+        return await self._hydrate(await self.cache.get_or_load(SEARCH, key, load))
+
+    async def listing(
+        self, category_id: int | None, available: Availability, limit: int, after: int | None
+    ) -> dict[str, Any]:
+        """One page of products in id order (what a till loads when it starts);
+        ``next`` is the last id when more follow."""
+
+        async def load() -> dict[str, Any]:
+            return await self.store.read(_list_page, category_id, available, limit, after)
+
+        key = _key("l", category_id, available, limit, after)
+        return await self._hydrate(await self.cache.get_or_load(SEARCH, key, load))
+
+    async def _hydrate(self, page: dict[str, Any]) -> dict[str, Any]:
+        products = await self.products(page["ids"])
+        items = [products[pid] for pid in page["ids"] if pid in products]
+        return {"items": items, "next": page["next"]}
+
+    # -- writes ------------------------------------------------------------
+
+    async def apply(self, fn: Callable[..., Change], *args: Any, **kwargs: Any) -> Change:
+        """Run a service write in the writer's transaction, then drop what it touched."""
+        change = await self.store.write(fn, *args, **kwargs)
+        await self.forget(change.touched)
+        self.applied.add(change.seq)
+        return change
+
+    async def forget(self, touched: Touched) -> None:
+        """Drop exactly what ``touched`` names, in whichever cache this process uses."""
+        if touched.all_products:
+            await self.cache.invalidate(PRODUCT)
+            await self.cache.invalidate(BARCODE)
+        else:
+            await self.cache.invalidate(PRODUCT, [str(p) for p in touched.products])
+            await self.cache.invalidate(BARCODE, sorted(touched.barcodes))
+        if touched.listings or touched.all_products:
+            await self.cache.invalidate(SEARCH)
+        if touched.categories:
+            await self.cache.invalidate(CATEGORIES)
+        if touched.sessions:
+            await self.cache.invalidate(SESSION, [str(s) for s in touched.sessions])
+        if touched.users:
+            await self.cache.invalidate(ACTOR, [str(u) for u in touched.users])
+
+    async def warm(self, product_ids: list[int], chunk: int = 500) -> None:
+        """Load what the cache lacks of the categories and these products (not counted
+        as hits or misses: nobody asked)."""
+        hits, ticket = await self.cache.get_many(CATEGORIES, ["all"], count=False)
+        if not hits:
+            items = await self.store.read(repository.list_categories)
+            await self.cache.put_many(CATEGORIES, ticket, {"all": items})
+        for start in range(0, len(product_ids), chunk):
+            idents = [str(i) for i in product_ids[start : start + chunk]]
+            hits, ticket = await self.cache.get_many(PRODUCT, idents, count=False)
+            missing = [int(i) for i in idents if i not in hits]
+            if missing:
+                loaded = await self.store.read(_products, self.money, missing)
+                await self.cache.put_many(PRODUCT, ticket, loaded)
+
+    async def refresh_trigrams(self) -> None:
+        """Re-read trigram frequencies; stale ones only make search a little slower."""
+        self.trigrams = await self.store.read(TrigramStats.load)
+
+
+def _key(*parts: Any) -> str:
+    """A short, fixed-length cache key for a page, whatever the query holds."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
