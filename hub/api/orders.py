@@ -19,6 +19,7 @@ from hub.api.schemas import (
     to_payment_inputs,
 )
 from hub.auth.users import Actor, authenticate
+from hub.cache import SESSION
 from hub.errors import Forbidden, NotFound, Unauthorized
 from hub.orders import repository, service
 from hub.orders.machine import EVENTS, STATES
@@ -60,6 +61,8 @@ async def create_order(
         fingerprint=service.body_hash(body),
         approver=approver,
     )
+    if created:  # the session's order count moved; its cached copy goes
+        await hub.cache.invalidate(SESSION, [str(data.session_id)])
     return Response(order, status_code=201 if created else 200)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from hub import events
 from hub.clock import now_iso
 
 ROLES = ("cashier", "manager", "kitchen", "device", "admin")
@@ -85,6 +86,8 @@ def add_user(
             "password_hash = COALESCE(?, password_hash), active = 1 WHERE id = ?",
             (name, role, pin_hash, password_hash, row[0]),
         )
+        # Staff belong to the catalogue head office sends; hubs drop the cached actor.
+        events.append(db, "catalog.updated", {"change": "user", "users": [row[0]]}, ["store"])
         return int(row[0])
     cursor = db.execute(
         "INSERT INTO users (login, name, role, pin_hash, password_hash, created_at) "
