@@ -140,7 +140,9 @@ _INDEXED = {
 
 
 def _not_earlier(bucket: int) -> str:
-    return " AND ".join(f"NOT {_IS[b]}" for b in range(bucket) if b in _IS) or "1 = 1"
+    """Rows of no earlier bucket. NULL-safe: a product without a barcode or reference
+    makes ``barcode = :raw`` NULL, and ``NOT NULL`` would drop it from every bucket."""
+    return " AND ".join(f"NOT COALESCE({_IS[b]}, 0)" for b in range(bucket)) or "1 = 1"
 
 
 def _filters(query: Query, params: dict[str, Any]) -> str:
