@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     redis_pool_size: int = Field(default=16, ge=1, le=512)
     redis_timeout: float = Field(default=0.25, gt=0, le=10)
     cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
-    cache_warm_products: int = Field(default=2000, ge=0)
+    cache_warm_products: int = Field(default=50_000, ge=0)
     cache_warm_interval_seconds: float = Field(default=600, gt=0)
     cache_tail_interval_seconds: float = Field(default=0.25, gt=0)
 

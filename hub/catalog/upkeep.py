@@ -15,9 +15,13 @@
   cache of its own cannot invalidate it), and costs one indexed range read of
   the log per interval; the event log is already the hub's one signal of change.
 * **warmer** (at start, then every ``cache_warm_interval_seconds``, 10 min,
-  inside the 15 min product TTL): categories, the first page a till loads, and
-  the hot products (most sold in the last 14 days, topped up in id order), and
-  the trigram statistics search picks its probes by.
+  inside the 15 min product TTL): the categories and up to
+  ``cache_warm_products`` (50,000) products, the most sold in the last 14 days
+  first, then the rest of the sellable catalogue. A store's whole catalogue
+  fits (50,000 products are ~25 MB), and a till workload's long tail would
+  otherwise be all misses: a product read once a day is never in a 15 min
+  cache. Each round re-stores what it loads, so nothing expires between
+  rounds; it also refreshes the trigram statistics search picks its probes by.
 
 Each task is cancelled and awaited on shutdown; an error in one round is logged
 with its traceback and the loop goes on.
