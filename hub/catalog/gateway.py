@@ -40,6 +40,14 @@ def _barcode_ids(db: sqlite_utils.Database, codes: list[str]) -> dict[str, Any]:
     return {code: pid for code, pid in rows.fetchall()}
 
 
+def _barcodes_of(db: sqlite_utils.Database, ids: list[int]) -> list[str]:
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(
+        f"SELECT barcode FROM products WHERE barcode IS NOT NULL AND id IN ({marks})", ids
+    )
+    return [r[0] for r in rows.fetchall()]
+
+
 def _search_page(
     db: sqlite_utils.Database, query: Query, limit: int, after: Position | None,
     stats: TrigramStats,
@@ -159,18 +167,25 @@ class CatalogGateway:
         if touched.users:
             await self.cache.invalidate(ACTOR, [str(u) for u in touched.users])
 
-    async def warm(self, product_ids: list[int], chunk: int = 500) -> None:
-        """(Re)load the categories and these products into the cache, refreshing their
-        TTL, so nothing hot expires between two rounds (not counted as hits or misses:
-        nobody asked). Tagged with the versions read first, like any other load."""
+    async def warm(self, product_ids: list[int], chunk: int = 200) -> None:
+        """(Re)load the categories, these products and their barcodes into the cache,
+        refreshing their TTL so nothing hot expires between two rounds (not counted as
+        hits or misses: nobody asked). Versions are read before the data, as for any
+        load; chunks keep each step of a round short for the event loop."""
         _, ticket = await self.cache.get_many(CATEGORIES, ["all"], count=False)
         items = await self.store.read(repository.list_categories)
         await self.cache.put_many(CATEGORIES, ticket, {"all": items})
         for start in range(0, len(product_ids), chunk):
-            idents = [str(i) for i in product_ids[start : start + chunk]]
-            _, ticket = await self.cache.get_many(PRODUCT, idents, count=False)
-            loaded = await self.store.read(_products, self.money, [int(i) for i in idents])
+            ids = product_ids[start : start + chunk]
+            codes = await self.store.read(_barcodes_of, ids)
+            _, code_ticket = await self.cache.get_many(BARCODE, codes, count=False)
+            _, ticket = await self.cache.get_many(PRODUCT, [str(i) for i in ids], count=False)
+            loaded = await self.store.read(_products, self.money, ids)
             await self.cache.put_many(PRODUCT, ticket, loaded)
+            # Only barcodes whose versions were read before the products were.
+            known = set(codes)
+            mapped = {p["barcode"]: p["id"] for p in loaded.values() if p["barcode"] in known}
+            await self.cache.put_many(BARCODE, code_ticket, mapped)
 
     async def refresh_trigrams(self) -> None:
         """Re-read trigram frequencies; stale ones only make search a little slower."""
