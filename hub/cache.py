@@ -1,8 +1,9 @@
 """Cache-aside for the hub's hot reads: Redis when it is there, a bounded LRU when not.
 
-What is cached, and for how long (DESIGN.md, "Caching"): products 15 min,
-barcode → product 15 min, categories 1 h, POS sessions until closed (12 h at
-most), the actor behind a token 30 min, search pages 5 min. Keys are per store:
+What is cached, and for how long (DESIGN.md, "Caching"): products 15 min, by id
+and by barcode, categories 1 h, POS sessions until closed (12 h at
+most), the actor behind a token 30 min (always in process: see ``ACTOR``), search
+pages 5 min. Keys are per store:
 ``edgehub:{store}:d:{kind}:{id}`` holds data, ``edgehub:{store}:v:{kind}:{id}``
 and ``edgehub:{store}:v:{kind}`` hold versions.
 
@@ -55,18 +56,23 @@ _ABSENT = b"-"  # the version of an entry never invalidated (or whose version ex
 
 @dataclass(frozen=True, slots=True)
 class Kind:
-    """A family of cached values, with its TTL; ``per_entry`` False: kind-wide version only."""
+    """A family of cached values, with its TTL; ``per_entry`` False: kind-wide version
+    only; ``local``: always in this process, never in Redis."""
 
     name: str
     ttl: int
     per_entry: bool = True
+    local: bool = False
 
 
 PRODUCT = Kind("product", 15 * 60)
 BARCODE = Kind("barcode", 15 * 60)
 CATEGORIES = Kind("categories", 60 * 60)
 SESSION = Kind("session", 12 * 3600)
-ACTOR = Kind("actor", 30 * 60)
+# Users change only in other processes (``edgehub user add``, the sync agent), so
+# every hub hears of it through its own log tail, with Redis or without: Redis
+# would add one round trip to every authenticated request and nothing else.
+ACTOR = Kind("actor", 30 * 60, local=True)
 SEARCH = Kind("search", 5 * 60, per_entry=False)
 KINDS = (PRODUCT, BARCODE, CATEGORIES, SEARCH, SESSION, ACTOR)
 
@@ -255,8 +261,10 @@ class Cache:
             return "off"
         return "ok" if self.redis_ok else "down"
 
-    def _backend(self) -> Backend:
-        return self.redis if self.redis is not None and self.redis_ok else self.memory
+    def _backend(self, kind: Kind) -> Backend:
+        if kind.local or self.redis is None or not self.redis_ok:
+            return self.memory
+        return self.redis
 
     def _down(self, exc: BaseException) -> None:
         if self.redis_ok:
@@ -310,7 +318,7 @@ class Cache:
         if kind.per_entry:
             version_keys += [f"{self.prefix}:v:{kind.name}:{i}" for i in idents]
         try:
-            raw = await self._backend().mget(keys + version_keys)
+            raw = await self._backend(kind).mget(keys + version_keys)
         except _DOWN as exc:
             stats.errors += 1
             self._down(exc)
@@ -344,7 +352,7 @@ class Cache:
             if i in ticket.tags
         ]
         try:
-            await self._backend().mset(items)
+            await self._backend(kind).mset(items)
         except _DOWN as exc:
             self.stats_by_kind[kind.name].errors += 1
             self._down(exc)
@@ -395,7 +403,7 @@ class Cache:
         # In-process first: it must be right even if Redis fails below.
         await self.memory.mset(versions)
         await self.memory.delete(drop)
-        if self.redis is not None and self.redis_ok:
+        if self.redis is not None and self.redis_ok and not kind.local:
             try:
                 await self.redis.mset(versions)
                 await self.redis.delete(drop)

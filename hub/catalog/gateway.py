@@ -34,10 +34,11 @@ def _products(db: sqlite_utils.Database, money: Money, ids: list[int]) -> dict[s
     return {str(pid): product for pid, product in found.items()}
 
 
-def _barcode_ids(db: sqlite_utils.Database, codes: list[str]) -> dict[str, Any]:
+def _by_barcodes(db: sqlite_utils.Database, money: Money, codes: list[str]) -> dict[str, Any]:
     marks = ",".join("?" * len(codes))
-    rows = db.execute(f"SELECT barcode, id FROM products WHERE barcode IN ({marks})", codes)
-    return {code: pid for code, pid in rows.fetchall()}
+    rows = db.execute(f"SELECT id FROM products WHERE barcode IN ({marks})", codes).fetchall()
+    found = repository.products_by_id(db, money, [r[0] for r in rows])
+    return {p["barcode"]: p for p in found.values()}
 
 
 def _barcodes_of(db: sqlite_utils.Database, ids: list[int]) -> list[str]:
@@ -101,11 +102,15 @@ class CatalogGateway:
         return {int(k): v for k, v in found.items()}
 
     async def by_barcode(self, code: str) -> dict[str, Any] | None:
+        """The product a scanner read: one cache round trip, as the barcode's entry holds
+        the product itself (every write of a product names its barcodes, old and new)."""
+
         async def load(codes: list[str]) -> dict[str, Any]:
-            return await self.store.read(_barcode_ids, codes)
+            return await self.store.read(_by_barcodes, self.money, codes)
 
         found = await self.cache.get_or_load_many(BARCODE, [code], load)
-        return await self.product(int(found[code])) if code in found else None
+        product: dict[str, Any] | None = found.get(code)
+        return product
 
     async def categories(self) -> list[dict[str, Any]]:
         async def load() -> list[dict[str, Any]]:
@@ -184,8 +189,8 @@ class CatalogGateway:
             await self.cache.put_many(PRODUCT, ticket, loaded)
             # Only barcodes whose versions were read before the products were.
             known = set(codes)
-            mapped = {p["barcode"]: p["id"] for p in loaded.values() if p["barcode"] in known}
-            await self.cache.put_many(BARCODE, code_ticket, mapped)
+            scanned = {p["barcode"]: p for p in loaded.values() if p["barcode"] in known}
+            await self.cache.put_many(BARCODE, code_ticket, scanned)
 
     async def refresh_trigrams(self) -> None:
         """Re-read trigram frequencies; stale ones only make search a little slower."""

@@ -94,12 +94,15 @@ def touched_since(
     if paid_orders:
         marks = ",".join("?" * len(paid_orders))
         moved = db.execute(
-            "SELECT DISTINCT l.product_id FROM order_lines l "
+            "SELECT DISTINCT p.id, p.barcode FROM order_lines l "
             "JOIN products p ON p.id = l.product_id "
             f"WHERE p.stock_tracked = 1 AND l.order_id IN ({marks})",
             paid_orders,
         ).fetchall()
-        touched |= Touched(products=frozenset(r[0] for r in moved))
+        touched |= Touched(
+            products=frozenset(r[0] for r in moved),
+            barcodes=frozenset(r[1] for r in moved if r[1]),
+        )
     return cursor, touched, more
 
 

@@ -121,15 +121,23 @@ def test_a_write_by_another_process_arrives_through_the_log(hub_db: Path, till: 
 
 
 def test_stock_moved_by_a_sale_shows_up(till: Api) -> None:
-    """Selling a stock-tracked product lowers the quantity the till reads, though the
-    product was cached."""
-    assert till.get(f"/api/v1/products/{HOT_SAUCE}").json()["qty_available"] == "6"
+    """Selling a stock-tracked product lowers the quantity the till reads, by id and by
+    scan, though both were cached."""
+    sauce = till.get(f"/api/v1/products/{HOT_SAUCE}").json()
+    assert sauce["qty_available"] == "6"
+
+    def scanned() -> Any:
+        found = till.get("/api/v1/products", params={"barcode": sauce["barcode"]}).json()
+        return found["items"][0]["qty_available"]
+
+    assert scanned() == "6"
     session = till.open_session()
     order = till.create(session, [{"product_id": HOT_SAUCE, "qty": "2"}])
     assert till.fire(order["id"], "validate").status_code == 200
     paid = till.get(f"/api/v1/orders/{order['id']}").json()
     assert till.pay_exact(paid).status_code == 200
     wait_for(lambda: till.get(f"/api/v1/products/{HOT_SAUCE}").json()["qty_available"] == "4")
+    wait_for(lambda: scanned() == "4")
 
 
 def test_cached_session_follows_orders_and_closing(till: Api) -> None:

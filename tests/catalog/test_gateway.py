@@ -93,11 +93,13 @@ def test_another_process_write_reaches_the_cache_through_the_log(
         upkeep.cursor = await store.read(events.head)
         product = await catalog.by_barcode(ESPRESSO_BARCODE)
         assert product is not None
+        await catalog.product(product["id"])
         other = open_db(backend_settings)  # another process's connection
         with immediate(other):
             service.set_price(other, money, product["id"], 300)
         other.close()
         assert (await catalog.product(product["id"]))["price"] == "2.20"  # type: ignore[index]
+        assert (await catalog.by_barcode(ESPRESSO_BARCODE))["price"] == "2.20"  # type: ignore[index]
         await upkeep.tail()
         assert (await catalog.product(product["id"]))["price"] == "3.00"  # type: ignore[index]
         assert (await catalog.by_barcode(ESPRESSO_BARCODE))["price"] == "3.00"  # type: ignore[index]
