@@ -64,6 +64,7 @@ class Touched:
     categories: bool = False
     listings: bool = False
     all_products: bool = False
+    everyone: bool = False  # every session and user: after a gap in the event log
 
     def __or__(self, other: Touched) -> Touched:
         return Touched(
@@ -74,12 +75,13 @@ class Touched:
             categories=self.categories or other.categories,
             listings=self.listings or other.listings,
             all_products=self.all_products or other.all_products,
+            everyone=self.everyone or other.everyone,
         )
 
     def __bool__(self) -> bool:
         return bool(
             self.products or self.barcodes or self.users or self.sessions
-            or self.categories or self.listings or self.all_products
+            or self.categories or self.listings or self.all_products or self.everyone
         )  # fmt: skip
 
     def event_data(self) -> dict[str, Any]:

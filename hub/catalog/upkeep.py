@@ -14,8 +14,9 @@
   in-process cache because it is exact, covers Redis too (a writer without a
   cache of its own cannot invalidate it), and costs one indexed range read of
   the log per interval; the event log is already the hub's one signal of change.
-* **warmer** (at start, then every ``cache_warm_interval_seconds``, 10 min,
-  inside the 15 min product TTL): the categories and up to
+* **warmer** (right after start, in the background, then every
+  ``cache_warm_interval_seconds``, 10 min, inside the 15 min product TTL): the
+  categories and up to
   ``cache_warm_products`` (50,000) products, the most sold in the last 14 days
   first, then the rest of the sellable catalogue. A store's whole catalogue
   fits (50,000 products are ~25 MB), and a till workload's long tail would
@@ -58,6 +59,7 @@ WATCHED = (
     "payment.refunded",
 )
 TAIL_BATCH = 1000
+EVERYTHING = Touched(all_products=True, listings=True, categories=True, everyone=True)
 HOT_DAYS = 14
 
 
@@ -68,6 +70,10 @@ def touched_since(
     whether more events wait past it (a batch is at most ``TAIL_BATCH`` events).
     Events whose seq is in ``done`` were handled by this process's writer."""
     head = events.head(db)
+    oldest = events.oldest(db)
+    if head > since and (oldest is None or oldest > since + 1):
+        # The log was pruned past the cursor: what was lost is unknown, so all goes.
+        return head, EVERYTHING, False
     marks = ",".join("?" * len(WATCHED))
     rows = db.execute(
         "SELECT seq, event, CASE WHEN event = 'catalog.updated' THEN data END, "
@@ -147,12 +153,15 @@ class CacheUpkeep:
         change = await self.store.write(service.fold_missing_keys)
         if change is not None:
             await self.catalog.forget(change.touched)
-        await self._guarded("warm", self.warm)
         s = self.settings
+        # The first warming round starts now but is not awaited: a restarted hub
+        # serves at once, its first misses read SQLite.
         tasks = [
             asyncio.create_task(self._every(1.0, "monitor", self.cache.check)),
             asyncio.create_task(self._every(s.cache_tail_interval_seconds, "tail", self.tail)),
-            asyncio.create_task(self._every(s.cache_warm_interval_seconds, "warm", self.warm)),
+            asyncio.create_task(
+                self._every(s.cache_warm_interval_seconds, "warm", self.warm, now=True)
+            ),
         ]
         try:
             yield
@@ -180,7 +189,11 @@ class CacheUpkeep:
         self.warmed_at = datetime.now(UTC).isoformat(timespec="seconds")
         log_event(log, "cache_warmed", products=len(ids), backend=self.cache.stats()["backend"])
 
-    async def _every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]]) -> None:
+    async def _every(
+        self, seconds: float, name: str, job: Callable[[], Awaitable[None]], now: bool = False
+    ) -> None:
+        if now:
+            await self._guarded(name, job)
         while True:
             await asyncio.sleep(seconds)
             await self._guarded(name, job)

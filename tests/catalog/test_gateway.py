@@ -107,6 +107,26 @@ def test_another_process_write_reaches_the_cache_through_the_log(
     run(backend_settings, scenario)
 
 
+def test_a_gap_in_the_log_drops_everything(backend_settings: Settings) -> None:
+    """If the log was pruned past the tail's cursor, what changed is unknown: the tail
+    drops every cached entry rather than risk keeping a stale one."""
+
+    async def scenario(store: Store, cache: Cache, catalog: CatalogGateway) -> None:
+        upkeep = CacheUpkeep(backend_settings, store, cache, catalog)
+        upkeep.cursor = await store.read(events.head)
+        product = await catalog.by_barcode(ESPRESSO_BARCODE)
+        assert product is not None
+        other = open_db(backend_settings)
+        with immediate(other):
+            service.set_price(other, money, product["id"], 310)
+            other.execute("DELETE FROM events")  # pruned before this hub read it
+        other.close()
+        await upkeep.tail()
+        assert (await catalog.by_barcode(ESPRESSO_BARCODE))["price"] == "3.10"  # type: ignore[index]
+
+    run(backend_settings, scenario)
+
+
 def test_the_tail_skips_what_this_process_already_dropped(backend_settings: Settings) -> None:
     """A write made here is dropped once, right after its commit, not again by the tail."""
 
