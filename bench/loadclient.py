@@ -39,12 +39,21 @@ def _request(path: str, token: str) -> bytes:
 
 
 async def _connection(
-    host: str, port: int, requests: list[bytes], out: list[float], statuses: dict[int, int]
-) -> None:
+    host: str, port: int, requests: list[bytes], out: list[float], statuses: dict[int, int],
+    interval: float | None, offset: float,
+) -> None:  # fmt: skip
     reader, writer = await asyncio.open_connection(host, port)
+    begin = time.perf_counter() + offset
     try:
-        for request in requests:
+        for n, request in enumerate(requests):
             started = time.perf_counter()
+            if interval is not None:
+                # Open loop: each request has its time; latency counts from that time,
+                # so a slow answer also delays (and charges) the ones queued behind it.
+                due = begin + n * interval
+                if due > started:
+                    await asyncio.sleep(due - started)
+                started = due
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
@@ -60,25 +69,31 @@ async def _connection(
 
 
 async def _run(
-    host: str, port: int, paths: list[str], token: str, connections: int
+    host: str, port: int, paths: list[str], token: str, connections: int, rate: float | None
 ) -> tuple[list[float], dict[int, int], float]:
     requests = [_request(p, token) for p in paths]
     shares = [requests[i::connections] for i in range(connections)]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    interval = connections / rate if rate else None
     started = time.perf_counter()
-    await asyncio.gather(*(_connection(host, port, s, latencies, statuses) for s in shares))
+    await asyncio.gather(
+        *(
+            _connection(host, port, share, latencies, statuses, interval, i / (rate or 1))
+            for i, share in enumerate(shares)
+        )
+    )
     return latencies, statuses, time.perf_counter() - started
 
 
 def _child(
     conn: mp.connection.Connection, host: str, port: int, paths: list[str], token: str,
-    connections: int, cpu: int | None,
+    connections: int, cpu: int | None, rate: float | None,
 ) -> None:  # fmt: skip
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
     before = resource.getrusage(resource.RUSAGE_SELF)
-    latencies, statuses, wall = asyncio.run(_run(host, port, paths, token, connections))
+    latencies, statuses, wall = asyncio.run(_run(host, port, paths, token, connections, rate))
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu_used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     conn.send(json.dumps([latencies, statuses, wall, cpu_used]))
@@ -92,13 +107,15 @@ def run_load(
     *,
     connections: int = 4,
     cpu: int | None = None,
+    rate: float | None = None,
     host: str = "127.0.0.1",
 ) -> LoadResult:
-    """GET every path once, spread over ``connections`` keep-alive connections,
-    from a child process (pinned to ``cpu`` when given)."""
+    """GET every path once, spread over ``connections`` keep-alive connections, from a
+    child process (pinned to ``cpu`` when given): as fast as answers come (closed
+    loop), or at ``rate`` requests a second in all (open loop)."""
     parent, child = mp.Pipe(duplex=False)
     proc = mp.get_context("fork").Process(
-        target=_child, args=(child, host, port, paths, token, connections, cpu)
+        target=_child, args=(child, host, port, paths, token, connections, cpu, rate)
     )
     proc.start()
     latencies, statuses, wall, cpu_used = json.loads(parent.recv())

@@ -43,8 +43,7 @@ def run(coro: Callable[[], Awaitable[None]]) -> None:
 def test_miss_then_hit_then_invalidated(
     tmp_path: Path, store_code: str, shared_redis: str, kind: Kind
 ) -> None:
-    """Each kind: the first read loads, the second is served by Redis, and after an
-    invalidation the next read loads again."""
+    """Each kind: the first read loads, the second hits, and after invalidation it loads again."""
 
     async def scenario() -> None:
         cache = make_cache(tmp_path, store_code, shared_redis)
@@ -111,8 +110,7 @@ def test_one_write_drops_every_cached_search(
 def test_a_slow_reader_cannot_plant_a_stale_value(
     tmp_path: Path, store_code: str, shared_redis: str, backend: str
 ) -> None:
-    """A reader that loaded the old price before a commit, and stores it after the
-    commit's invalidation, stores a value nobody will accept."""
+    """A read begun before a commit cannot store its old value after the commit's invalidation."""
 
     async def scenario() -> None:
         cache = make_cache(tmp_path, store_code, shared_redis if backend == "redis" else None)
@@ -207,8 +205,7 @@ def test_unreachable_redis_at_start_means_in_process_cache(tmp_path: Path, store
 def test_redis_killed_reads_go_on_and_it_comes_back(
     tmp_path: Path, store_code: str, private_redis: PrivateRedis
 ) -> None:
-    """Redis dies mid-run: the next read still answers (from SQLite), is counted as an
-    error, and the process carries on from memory; once Redis is back, it is used again."""
+    """Redis dies mid-run: reads still answer, errors are counted, Redis is used again on return."""
 
     async def scenario() -> None:
         cache = make_cache(tmp_path, store_code, private_redis.url)
@@ -235,8 +232,7 @@ def test_redis_killed_reads_go_on_and_it_comes_back(
 def test_what_redis_missed_while_unreachable_is_purged_on_return(
     tmp_path: Path, store_code: str, private_redis: PrivateRedis
 ) -> None:
-    """Redis hangs (SIGSTOP) with a product in it; the price changes meanwhile and the
-    invalidation cannot reach it. When Redis answers again, the old price is not served."""
+    """An invalidation Redis missed while hung cannot bring an old price back when it answers."""
 
     async def scenario() -> None:
         cache = make_cache(tmp_path, store_code, private_redis.url, redis_timeout=0.2)

@@ -48,8 +48,7 @@ def backend_settings(request: pytest.FixtureRequest, cache_settings: Settings) -
 
 
 def test_price_change_is_seen_by_the_next_read(backend_settings: Settings) -> None:
-    """A price committed through the service is what the next read of this hub shows,
-    by id, by barcode and in a cached search page, though all three were cached."""
+    """A committed price is the next read by id, barcode and in a cached search page."""
 
     async def scenario(store: Store, cache: Cache, catalog: CatalogGateway) -> None:
         product = await catalog.by_barcode(ESPRESSO_BARCODE)
@@ -85,8 +84,7 @@ def test_archived_product_leaves_cached_searches(backend_settings: Settings) -> 
 def test_another_process_write_reaches_the_cache_through_the_log(
     backend_settings: Settings,
 ) -> None:
-    """The sync agent writes from its own process, with no cache of its own: this hub's
-    cached price stays until the log tail reads the catalog.updated event, then goes."""
+    """Another process's write stays cached until the log tail reads its event, then goes."""
 
     async def scenario(store: Store, cache: Cache, catalog: CatalogGateway) -> None:
         upkeep = CacheUpkeep(backend_settings, store, cache, catalog)
@@ -108,8 +106,7 @@ def test_another_process_write_reaches_the_cache_through_the_log(
 
 
 def test_a_gap_in_the_log_drops_everything(backend_settings: Settings) -> None:
-    """If the log was pruned past the tail's cursor, what changed is unknown: the tail
-    drops every cached entry rather than risk keeping a stale one."""
+    """If the log was pruned past the tail's cursor, every cached entry goes, none is guessed at."""
 
     async def scenario(store: Store, cache: Cache, catalog: CatalogGateway) -> None:
         upkeep = CacheUpkeep(backend_settings, store, cache, catalog)
@@ -146,8 +143,7 @@ def test_the_tail_skips_what_this_process_already_dropped(backend_settings: Sett
 
 
 def test_warming_fills_the_hot_set_without_counting(backend_settings: Settings) -> None:
-    """After warming, the first reads of hot products are hits, and warming itself is
-    not counted as traffic."""
+    """After warming, hot reads are hits, and warming itself is not counted as traffic."""
 
     async def scenario(store: Store, cache: Cache, catalog: CatalogGateway) -> None:
         upkeep = CacheUpkeep(backend_settings, store, cache, catalog)

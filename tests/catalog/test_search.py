@@ -81,8 +81,7 @@ def test_accented_query_finds_unaccented_name(db: sqlite_utils.Database) -> None
 
 
 def test_name_start_ranks_before_word_start_before_inside(db: sqlite_utils.Database) -> None:
-    """'burger': names starting with it, then names with a word starting with it, then
-    names containing it (Cheeseburger), never out of that order."""
+    """'burger': name starts, then later word starts, then inside a word (Cheeseburger)."""
     ranks = buckets(db, "burger", 500)
     assert ranks == sorted(ranks)
     found = names(db, "burger", 500)
@@ -221,9 +220,7 @@ def _till_queries(db: sqlite_utils.Database, count: int) -> list[str]:
 def test_search_agrees_with_a_brute_force_ranking(
     db: sqlite_utils.Database, stats: TrigramStats
 ) -> None:
-    """Fast paths (index ranges, rare-trigram probes, merged scans) change nothing in
-    the answer: every page matches the ranking computed the slow way, with and
-    without trigram statistics."""
+    """Every fast path gives exactly the ranking computed the slow way, with or without stats."""
     for q in ["plat", "p", "pl", "jour n", "creme", "du jour", "d003", *_till_queries(db, 60)]:
         query = Query.parse(q)
         want = _reference(db, query)
@@ -260,8 +257,7 @@ def test_search_agrees_with_a_brute_force_ranking(
     ],
 )
 def test_hostile_queries_are_data_not_syntax(db: sqlite_utils.Database, q: str) -> None:
-    """FTS5 operators, SQL, control characters and lone surrogates are searched for as
-    text: the search answers (possibly nothing) and never raises."""
+    """FTS5 operators, SQL, control characters and lone surrogates are searched as plain text."""
     result = search(db, Query.parse(q), 20)
     assert isinstance(result, list)
 

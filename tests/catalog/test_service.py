@@ -133,8 +133,7 @@ def test_bad_inputs_are_refused(db: sqlite_utils.Database) -> None:
 
 
 def test_rows_written_without_keys_are_folded_at_start(db: sqlite_utils.Database) -> None:
-    """A product inserted by plain SQL is found by ASCII at once and accent-blind once
-    the hub folds its keys at start."""
+    """A product inserted by plain SQL is found by ASCII at once and accent-blind after folding."""
     with immediate(db):
         db.execute(
             "INSERT INTO products (name, price, updated_at) VALUES ('Crêpe Suzette', 700, 'x')"
