@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -421,7 +422,10 @@ def main() -> int:
     store = f"bench{os.getpid()}"
     workdir = Path(tempfile.mkdtemp(prefix="edgehub-bench-"))
     db_path = args.db or workdir / "edgehub.db"
-    print(f"EdgeHub catalogue benchmark: {args.products:,} products, {os.cpu_count()} CPUs")
+    print(
+        f"EdgeHub catalogue benchmark: {args.products:,} products, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f} (other work on the box shows in every figure)"
+    )
     settings = build(db_path, args.products)
     queries = till_queries(settings, args.queries)
     try:
@@ -458,7 +462,7 @@ def main() -> int:
                   + ("" if set(r.statuses) == {200} else f"  statuses {r.statuses}"))  # fmt: skip
 
         print(f"\n4. Cache hit rate, till workload ({args.reads:,} reads, price change / 500)")
-        runs = []
+        runs: list[dict[str, Any]] = []
         for label, url, warm in (
             ("Redis, warmed", redis_url, True),
             ("in-process fallback, warmed", None, True),
@@ -484,6 +488,8 @@ def main() -> int:
         if redis_url:
             for suffix in ("", "h0", "h1", "h2"):
                 _drop_keys(redis_url, store + suffix)
+        shutil.rmtree(workdir, ignore_errors=True)
+        print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0
 
 
