@@ -251,6 +251,7 @@ class Cache:
         self.redis_ok = False
         self.connects = 0
         self.purged = 0
+        self.warmed_at: str | None = None  # set by the warmer (hub.catalog.upkeep)
 
     # -- state -------------------------------------------------------------
 
@@ -436,4 +437,5 @@ class Cache:
             },
             "redis_connects": self.connects,
             "redis_purged_keys": self.purged,
+            "warmed_at": self.warmed_at,
         }

@@ -143,7 +143,6 @@ class CacheUpkeep:
         self.cache = cache
         self.catalog = catalog
         self.cursor = 0
-        self.warmed_at: str | None = None
 
     @asynccontextmanager
     async def lifespan(self, _: Any) -> AsyncIterator[None]:
@@ -186,7 +185,7 @@ class CacheUpkeep:
         await self.catalog.refresh_trigrams()
         ids = await self.store.read(hot_product_ids, self.settings.cache_warm_products)
         await self.catalog.warm(ids)
-        self.warmed_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.cache.warmed_at = datetime.now(UTC).isoformat(timespec="seconds")
         log_event(log, "cache_warmed", products=len(ids), backend=self.cache.stats()["backend"])
 
     async def _every(
