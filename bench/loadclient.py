@@ -48,12 +48,16 @@ async def _connection(
         for n, request in enumerate(requests):
             started = time.perf_counter()
             if interval is not None:
-                # Open loop: each request has its time; latency counts from that time,
-                # so a slow answer also delays (and charges) the ones queued behind it.
+                # Open loop: each request has its time. Behind schedule (slow answers),
+                # latency counts from that time, so a slow answer also charges the ones
+                # queued behind it; on schedule, from the send, so the client's own
+                # timer lateness (asyncio wakes up to ~1 ms late) is not charged.
                 due = begin + n * interval
                 if due > started:
                     await asyncio.sleep(due - started)
-                started = due
+                    started = time.perf_counter()
+                else:
+                    started = due
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
