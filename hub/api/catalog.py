@@ -20,12 +20,12 @@ from hub.errors import NotFound, ValidationFailed
 @get("/api/v1/products", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
 async def list_products(
     hub: HubContext,
-    q: Annotated[str | None, Parameter(max_length=MAX_QUERY_CHARS * 2)] = None,
+    q: Annotated[str | None, Parameter(max_length=MAX_QUERY_CHARS)] = None,
     category_id: Annotated[int | None, Parameter(ge=1, le=2**53)] = None,
     barcode: Annotated[str | None, Parameter(max_length=64)] = None,
     available: Availability = "yes",
     limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
-    after: Annotated[str | None, Parameter(max_length=1024)] = None,
+    after: Annotated[str | None, Parameter(max_length=2048)] = None,
 ) -> dict[str, Any]:
     """Products: ``q`` searches name, barcode and reference, best match first;
     ``barcode`` finds one by exact barcode; neither lists in id order.

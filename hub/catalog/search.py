@@ -94,15 +94,16 @@ class Query:
     def parse(
         cls, q: str, category_id: int | None = None, available: Availability = "yes"
     ) -> Query:
-        """Fold ``q``; refuse only what no till sends (422), accept anything else."""
-        if len(q) > MAX_QUERY_CHARS * 4:
+        """Fold ``q``; refuse only what no till sends (422), accept anything else.
+
+        The API refuses more than ``MAX_QUERY_CHARS``; folding may lengthen a text
+        (NFKD spells out ligatures and fractions), so the folded limit is looser."""
+        if len(q) > MAX_QUERY_CHARS:
             raise _too_long()
         # Lone surrogates and control characters can be in no barcode, and a lone
         # surrogate cannot even be encoded to bind as an SQLite parameter.
         raw = "".join(ch for ch in q if ch.isprintable() and not "\ud800" <= ch <= "\udfff")
-        text = fold(q)
-        if len(text) > MAX_QUERY_CHARS:
-            raise _too_long()
+        text = fold(q)[: MAX_QUERY_CHARS * 4]
         return cls(raw=raw.strip(), text=text, category_id=category_id, available=available)
 
     @property
