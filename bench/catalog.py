@@ -22,32 +22,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import bisect
-import itertools
-import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.loadclient import run_load
+from bench.workload import (
+    build,
+    cpu_seconds,
+    drop_keys,
+    free_port,
+    serve,
+    till_queries,
+    token,
+    wait_warm,
+    zipf,
+)
 from hub.cache import Cache
 from hub.catalog import repository, service
 from hub.catalog.gateway import CatalogGateway
 from hub.catalog.search import Query, search
 from hub.catalog.trigrams import TrigramStats, phrase
 from hub.catalog.upkeep import CacheUpkeep
-from hub.db.connection import immediate, open_db
-from hub.db.migrations import migrate
+from hub.db.connection import open_db
 from hub.db.store import Store
-from hub.demo import load_catalogue, load_demo
 from hub.orders.money import Money
 from hub.settings import Settings
 
@@ -69,62 +72,6 @@ def line(label: str, values: list[float], base: list[float] | None = None) -> st
     if base:
         text += f"   x{pct(values, 99) / pct(base, 99):5.1f} baseline p99"
     return text
-
-
-# -- setup ---------------------------------------------------------------------------
-
-
-def build(path: Path, products: int) -> Settings:
-    settings = Settings(db=path, pin_hash_iterations=1000, mqtt_url="", db_synchronous="NORMAL")
-    db = open_db(settings)
-    migrate(db)
-    have = db.execute("SELECT COUNT(*) FROM products").fetchone()[0]
-    if have < products:
-        started = time.perf_counter()
-        with immediate(db):
-            load_demo(db, pin_iterations=1000)
-            load_catalogue(db, products)
-        print(f"  loaded {products:,} products in {time.perf_counter() - started:.1f} s")
-    db.close()
-    return settings
-
-
-def till_queries(settings: Settings, count: int, seed: int = 3) -> list[str]:
-    """What tills type: word starts, word middles, two words, unaccented words, whole
-    barcodes, last digits, references, one or two letters, whole names."""
-    db = open_db(settings, readonly=True)
-    rows = db.execute("SELECT name, barcode, default_code FROM products").fetchall()
-    db.close()
-    rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        name, barcode, code = rng.choice(rows)
-        words = [w for w in name.split() if len(w) >= 3] or [name]
-        word = rng.choice(words)
-        k = rng.random()
-        if k < 0.30:
-            out.append(word[: rng.randint(3, min(6, max(3, len(word))))])
-        elif k < 0.40:
-            i = rng.randint(0, max(0, len(word) - 3))
-            out.append(word[i : i + 3])
-        elif k < 0.50:
-            parts = name.split()
-            i = rng.randrange(max(1, len(parts) - 1))
-            out.append(" ".join(parts[i : i + 2]))
-        elif k < 0.58:
-            out.append(word.lower().replace("é", "e").replace("è", "e").replace("ü", "u"))
-        elif k < 0.68:
-            out.append(barcode or name)
-        elif k < 0.73:
-            out.append((barcode or "0000")[-rng.randint(4, 6) :])
-        elif k < 0.80:
-            code = code or name
-            out.append(code if rng.random() < 0.5 else code[: rng.randint(3, 7)])
-        elif k < 0.90:
-            out.append(name[: rng.randint(1, 2)])
-        else:
-            out.append(name)
-    return out
 
 
 # -- 1, 2: service layer against SQLite ------------------------------------------------
@@ -182,80 +129,21 @@ def bench_service(settings: Settings, queries: list[str], rounds: int) -> dict[s
 # -- 3: HTTP -----------------------------------------------------------------------------
 
 
-def serve(
-    settings: Settings, redis_url: str | None, store: str, port: int
-) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
-    env.update(
-        EDGEHUB_DB=str(settings.db), EDGEHUB_PORT=str(port), EDGEHUB_STORE=store,
-        EDGEHUB_PIN_HASH_ITERATIONS="1000", EDGEHUB_LOG_LEVEL="warning", EDGEHUB_MQTT_URL="",
-        EDGEHUB_DB_SYNCHRONOUS="NORMAL",
-    )  # fmt: skip
-    if redis_url:
-        env["EDGEHUB_REDIS_URL"] = redis_url
-    pin = (lambda: os.sched_setaffinity(0, {0})) if hasattr(os, "sched_setaffinity") else None
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", "serve"], env=env, preexec_fn=pin,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("the hub did not start")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU the process has used (Linux /proc), to divide by requests."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _wait_warm(port: int, bearer: str, timeout: float = 120) -> None:
-    """Measure after the first warming round, which runs in the background at start."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/cache/stats",
-        headers={"Authorization": f"Bearer {bearer}"},
-    )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(request, timeout=5) as r:
-            if json.load(r)["warmed_at"]:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("the hub did not finish warming")
-
-
-def token(port: int) -> str:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/auth/token",
-        data=json.dumps({"login": "marco", "pin": "9999"}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=5) as r:
-        return str(json.load(r)["access_token"])
-
-
 def bench_http(
     settings: Settings, queries: list[str], others: list[str], redis_url: str | None, store: str
 ) -> dict[str, Any]:
     from urllib.parse import quote
 
-    port = _free_port()
+    port = free_port()
     proc = serve(settings, redis_url, store, port)
     try:
         bearer = token(port)
-        _wait_warm(port, bearer)
+        wait_warm(port, bearer)
         db = open_db(settings, readonly=True)
         codes = [r[0] for r in db.execute("SELECT barcode FROM products ORDER BY id")]
         db.close()
-        zipf = _zipf(len(codes), 1.1, random.Random(4))
-        scans = [f"/api/v1/products?barcode={codes[zipf()]}" for _ in range(4000)]
+        draw = zipf(len(codes), 1.1, random.Random(4))
+        scans = [f"/api/v1/products?barcode={codes[draw()]}" for _ in range(4000)]
         searches = [f"/api/v1/products?q={quote(q)}&limit=20" for q in dict.fromkeys(queries)]
         fresh = [f"/api/v1/products?q={quote(q)}&limit=20" for q in dict.fromkeys(others)]
         fresh = [p for p in fresh if p not in set(searches)]
@@ -271,9 +159,9 @@ def bench_http(
             ("barcode_open", scans[:1000], OPEN_RATE),
         ]
         for name, paths, rate in runs:
-            before = _cpu_seconds(proc.pid)
+            before = cpu_seconds(proc.pid)
             out[name] = run_load(port, paths, bearer, connections=4, cpu=1, rate=rate)
-            out[name + "_cpu"] = (_cpu_seconds(proc.pid) - before) / len(paths)
+            out[name + "_cpu"] = (cpu_seconds(proc.pid) - before) / len(paths)
         return out
     finally:
         proc.terminate()
@@ -281,12 +169,6 @@ def bench_http(
 
 
 # -- 4: hit rate over a till workload ------------------------------------------------------
-
-
-def _zipf(n: int, s: float, rng: random.Random) -> Callable[[], int]:
-    cumulative = list(itertools.accumulate(1 / k**s for k in range(1, n + 1)))
-    total = cumulative[-1]
-    return lambda: min(n - 1, bisect.bisect(cumulative, rng.random() * total))
 
 
 def bench_hit_rate(
@@ -315,7 +197,7 @@ def bench_hit_rate(
         )
         rng = random.Random(11)
         rng.shuffle(rows)
-        draw = _zipf(len(rows), 1.1, rng)
+        draw = zipf(len(rows), 1.1, rng)
         expected = {pid: MONEY.text(price) for pid, _, price in rows}
         stale = changes = 0
         started = time.perf_counter()
@@ -406,24 +288,6 @@ def bench_stores(redis_url: str | None, store: str, n: int = 3000) -> dict[str, 
 # -- main ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _drop_keys(redis_url: str, store: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=f"edgehub:{store}:*", count=1000))
-    for i in range(0, len(keys), 500):
-        client.unlink(*keys[i : i + 500])
-    client.close()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.catalog", description=(__doc__ or "").split("\n")[0]
@@ -503,7 +367,7 @@ def main() -> int:
     finally:
         if redis_url:
             for suffix in ("", "h0", "h1", "h2"):
-                _drop_keys(redis_url, store + suffix)
+                drop_keys(redis_url, store + suffix)
         shutil.rmtree(workdir, ignore_errors=True)
         print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
     return 0
