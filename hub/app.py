@@ -18,6 +18,7 @@ from hub.api.context import HubContext, provide_actor, provide_hub
 from hub.api.errors import EXCEPTION_HANDLERS
 from hub.auth.throttle import LoginThrottle
 from hub.auth.tokens import make_jwt_auth
+from hub.catalog.upkeep import CacheUpkeep
 from hub.db.store import Store
 from hub.health import Probes
 from hub.operations import Operations
@@ -41,6 +42,10 @@ def create_app(settings: Settings) -> Litestar:
         throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
     )
     probes = Probes(settings)
+    upkeep = CacheUpkeep(settings, store, hub.cache, hub.catalog)
+    ops = Operations(settings, store, probes)
+    ops.hooks.cache_warm.register("catalogue", upkeep.warm)
+    probes.redis_state = lambda: (hub.cache.state, hub.cache.last_error)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -64,9 +69,9 @@ def create_app(settings: Settings) -> Litestar:
             "actor": Provide(provide_actor, sync_to_thread=False),
             "probes": Provide(lambda: probes, sync_to_thread=False),
         },
-        lifespan=[lifespan],
+        lifespan=[lifespan, upkeep.lifespan],
         on_app_init=[jwt_auth.on_app_init],
-        plugins=[Operations(settings, store, probes)],  # jobs, metrics, headers, CORS
+        plugins=[ops],  # jobs, metrics, headers, CORS
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="EdgeHub", version="1", path="/schema"),
         request_max_body_size=settings.max_body_bytes,

@@ -10,10 +10,14 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from hub.cli_ops import add_commands as add_ops_commands
 from hub.cli_ops import duration
 from hub.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -52,12 +56,30 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     migrate(db)
     with immediate(db):
         counts = load_demo(db, pin_iterations=settings.pin_hash_iterations)
+    if getattr(args, "products", 0):
+        counts.update(_demo_catalogue(db, args.products))
     print(
         f"demo store '{settings.store}' ready in {settings.db}: "
         + ", ".join(f"{n} {t}" for t, n in counts.items())
     )
     print("logins: admin/0000 (admin), marco/9999 (manager), ana/1234 (cashier), kitchen/5555")
     return 0
+
+
+def _demo_catalogue(db: sqlite_utils.Database, count: int) -> dict[str, int]:
+    """Load ``count`` generated products, with a progress bar; returns the new counts."""
+    from rich.progress import Progress
+
+    from hub.db.connection import immediate
+    from hub.demo import load_catalogue
+
+    with Progress(transient=True) as progress, immediate(db):
+        task = progress.add_task("generating products", total=count)
+        load_catalogue(db, count, progress=lambda done, _: progress.update(task, completed=done))
+    return {
+        table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+        for table in ("categories", "products")
+    }
 
 
 def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -86,6 +108,20 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"user {args.login} (id {user_id}, {args.role}) saved")
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth.users import disable_user
+    from hub.db.connection import immediate, open_db
+
+    db = open_db(settings)
+    with immediate(db):
+        user_id = disable_user(db, args.login)
+    if user_id is None:
+        print(f"error: no user {args.login!r}", file=sys.stderr)
+        return 2
+    print(f"user {args.login} (id {user_id}) disabled; their tokens no longer work")
     return 0
 
 
@@ -130,7 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
         handler=cmd_migrate
     )
-    sub.add_parser("demo", help="load the demo store (idempotent)").set_defaults(handler=cmd_demo)
+    demo = sub.add_parser("demo", help="load the demo store (idempotent)")
+    demo.add_argument(
+        "--products",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also load N generated products (a large realistic catalogue; idempotent)",
+    )
+    demo.set_defaults(handler=cmd_demo)
 
     user = sub.add_parser("user", help="manage staff accounts")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
@@ -142,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--pin", help="4 to 8 digits; without it a password is asked for")
     add.set_defaults(handler=cmd_user_add)
+    disable = user_sub.add_parser("disable", help="deactivate a user; their tokens stop working")
+    disable.add_argument("login")
+    disable.set_defaults(handler=cmd_user_disable)
 
     token = sub.add_parser("token", help="print a bearer token for a user (for scripts, devices)")
     token.add_argument("login")

@@ -6,11 +6,14 @@ rest by name, so running ``edgehub demo`` twice changes nothing the second time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import sqlite_utils
 
 from hub.auth.users import add_user
+from hub.catalog.folding import fold
 from hub.clock import now_iso
 from hub.orders.money import Money
 
@@ -119,12 +122,15 @@ def load_demo(db: sqlite_utils.Database, *, pin_iterations: int) -> dict[str, in
         if db.execute("SELECT 1 FROM products WHERE barcode = ?", (barcode,)).fetchone():
             continue
         cursor = db.execute(
-            "INSERT INTO products (name, barcode, default_code, price, category_id, "
-            "stock_tracked, station, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO products (name, name_key, barcode, default_code, code_key, price, "
+            "category_id, stock_tracked, station, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 name,
+                fold(name),
                 barcode,
                 f"D{i:03d}",
+                fold(f"D{i:03d}"),
                 money.to_minor(Decimal(price)),
                 category_ids[category],
                 int(stock is not None),
@@ -157,3 +163,64 @@ def _id_by_name(
     cursor = db.execute(insert, params)
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+def load_catalogue(
+    db: sqlite_utils.Database,
+    count: int,
+    *,
+    seed: int = 7,
+    batch: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Top the store up with ``count`` generated products (``hub.catalog.sample``).
+
+    Runs in the caller's transaction and through the catalogue service, so
+    search keys, the FTS index and ``catalog.updated`` events are as for any
+    other write. Idempotent: products are matched by barcode. Returns how many
+    were new.
+    """
+    from hub.catalog import sample, service
+
+    tax_ids = [int(r[0]) for r in db.execute("SELECT id FROM taxes WHERE active = 1 ORDER BY id")]
+    category_ids = {
+        name: service.upsert_category(db, name, sequence=len(CATEGORIES) + i)[0]
+        for i, name in enumerate(sample.CATEGORIES)
+    }
+    money = Money()
+    inserted = 0
+    pending: list[service.ProductInput] = []
+    done = 0
+    for item in sample.generate(count, seed):
+        tax = tax_ids[:1] if item.station else tax_ids[1:2]
+        pending.append(
+            service.ProductInput(
+                name=item.name,
+                price=money.to_minor(Decimal(item.price) / 100),
+                barcode=item.barcode,
+                default_code=item.default_code,
+                category_id=category_ids[item.category],
+                station=item.station,
+                tax_ids=tuple(tax),
+                stock_tracked=item.stock_tracked,
+                qty_available=str(item.qty) if item.qty is not None else None,
+            )
+        )
+        if len(pending) >= batch:
+            inserted += _flush(db, pending)
+            done += len(pending)
+            pending.clear()
+            if progress:
+                progress(done, count)
+    if pending:
+        inserted += _flush(db, pending)
+        done += len(pending)
+        if progress:
+            progress(done, count)
+    return inserted
+
+
+def _flush(db: sqlite_utils.Database, items: list[Any]) -> int:
+    from hub.catalog import service
+
+    return service.insert_products(db, items).count

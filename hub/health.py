@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,10 +59,14 @@ class Probe:
 class Probes:
     """TCP reachability of the services the hub can live without, cached briefly."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, redis_state: Callable[[], tuple[str, str | None]] | None = None
+    ) -> None:
         self.settings = settings
         self._cache: dict[str, tuple[float, Probe]] = {}
         self.sync_status: SyncStatus | None = None
+        # The cache's own view (off, ok, down; and why) beats a TCP probe: it is what requests see.
+        self.redis_state = redis_state
 
     def record(self, name: str, probe: Probe) -> None:
         """Keep a measurement made elsewhere (the Redis job's PING) as the latest."""
@@ -71,6 +76,9 @@ class Probes:
         return (await self.redis_probe()).status
 
     async def redis_probe(self) -> Probe:
+        if self.redis_state is not None:
+            state, error = self.redis_state()
+            return Probe(state, now_iso(), error=error)
         if not self.settings.redis_url:
             return Probe("off", now_iso())
         return await self._probe("redis", self.settings.redis_url, 6379)

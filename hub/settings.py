@@ -104,6 +104,13 @@ class Settings(BaseSettings):
         return self.backup_dir if self.backup_dir is not None else self.db.parent / "backups"
 
     # --- end of operations settings ------------------------------------------------
+    # Cache (hub.cache): Redis pool and timeouts, the in-process fallback's size,
+    # how often the hot set is re-warmed and the event log tailed for invalidations.
+    redis_pool_size: int = Field(default=16, ge=1, le=512)
+    redis_timeout: float = Field(default=0.25, gt=0, le=10)
+    cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    cache_warm_products: int = Field(default=50_000, ge=0)
+    cache_tail_interval_seconds: float = Field(default=0.25, gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -1,51 +1,83 @@
-"""Catalogue reads: products (by page, category or barcode), categories, payment methods."""
+"""Catalogue over HTTP: products (list, search, barcode, one), categories, payment methods,
+a manager's price and availability change, and the cache's counters."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import get
+from litestar import get, patch
 from litestar.params import Parameter
 
 from hub.api import pagination
-from hub.api.context import ALL_STAFF, HubContext, requires
+from hub.api.context import ALL_STAFF, MANAGERS, HubContext, requires
+from hub.api.schemas import ProductPatchBody, parse_amount
 from hub.catalog import repository as catalog
-from hub.errors import NotFound
+from hub.catalog import service
+from hub.catalog.search import MAX_QUERY_CHARS, Availability, Query
+from hub.errors import NotFound, ValidationFailed
 
 
 @get("/api/v1/products", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
 async def list_products(
     hub: HubContext,
-    category_id: Annotated[int | None, Parameter(ge=1)] = None,
+    q: Annotated[str | None, Parameter(max_length=MAX_QUERY_CHARS)] = None,
+    category_id: Annotated[int | None, Parameter(ge=1, le=2**53)] = None,
     barcode: Annotated[str | None, Parameter(max_length=64)] = None,
+    available: Availability = "yes",
     limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
-    after: Annotated[str | None, Parameter(max_length=64)] = None,
+    after: Annotated[str | None, Parameter(max_length=2048)] = None,
 ) -> dict[str, Any]:
-    """Sellable products in id order; ``barcode`` finds one by exact barcode."""
+    """Products: ``q`` searches name, barcode and reference, best match first;
+    ``barcode`` finds one by exact barcode; neither lists in id order.
+    ``available``: ``yes`` (default, sellable only), ``no``, or ``any``."""
     size = pagination.check_limit(limit)
-    start = pagination.decode("p", after)
-    items = await hub.store.read(
-        catalog.list_products,
-        hub.money,
-        limit=size + 1,
-        after=start,
-        category_id=category_id,
-        barcode=barcode,
-    )
-    return pagination.page(items, size, "p")
+    if q is not None and q.strip():
+        query = Query.parse(q, category_id, available)
+        return await hub.catalog.search(query, size, after)
+    if barcode is not None:
+        product = await hub.catalog.by_barcode(barcode)
+        keep = product is not None and _wanted(product, category_id, available)
+        return {"items": [product] if keep else [], "next": None}
+    page = await hub.catalog.listing(category_id, available, size, pagination.decode("p", after))
+    last = page["next"]
+    return {"items": page["items"], "next": pagination.encode("p", last) if last else None}
+
+
+def _wanted(product: dict[str, Any], category_id: int | None, available: Availability) -> bool:
+    if category_id is not None and product["category_id"] != category_id:
+        return False
+    return available == "any" or product["available"] == (available == "yes")
 
 
 @get("/api/v1/products/{product_id:int}", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
 async def get_product(hub: HubContext, product_id: int) -> dict[str, Any]:
-    product = await hub.store.read(catalog.get_product, hub.money, product_id)
+    product = await hub.catalog.product(product_id)
     if product is None:
         raise NotFound(f"product {product_id} does not exist", {"product_id": product_id})
     return product
 
 
+@patch("/api/v1/products/{product_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
+async def patch_product(hub: HubContext, product_id: int, data: ProductPatchBody) -> dict[str, Any]:
+    """Change a product's price and/or take it off sale (``active: false``) or back on.
+
+    The change is committed with a ``catalog.updated`` event, and the next read of
+    the product on this hub, by any till, sees it."""
+    if data.price is None and data.active is None:
+        raise ValidationFailed(
+            "give a price, active, or both", {"fields": {"price": "price or active required"}}
+        )
+    price = parse_amount(hub.money, "price", data.price) if data.price is not None else None
+    change = await hub.catalog.apply(
+        service.update_product, hub.money, product_id, price=price, active=data.active
+    )
+    assert change.product is not None
+    return change.product
+
+
 @get("/api/v1/categories", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
 async def list_categories(hub: HubContext) -> dict[str, Any]:
-    return {"items": await hub.store.read(catalog.list_categories), "next": None}
+    return {"items": await hub.catalog.categories(), "next": None}
 
 
 @get("/api/v1/payment-methods", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
@@ -53,4 +85,17 @@ async def list_payment_methods(hub: HubContext) -> dict[str, Any]:
     return {"items": await hub.store.read(catalog.list_payment_methods), "next": None}
 
 
-ROUTES = [list_products, get_product, list_categories, list_payment_methods]
+@get("/api/v1/cache/stats", guards=[requires(*MANAGERS)], tags=["catalogue"])
+async def cache_stats(hub: HubContext) -> dict[str, Any]:
+    """Hits, misses, errors, evictions and invalidations per kind, and the backend in use."""
+    return hub.cache.stats()
+
+
+ROUTES = [
+    list_products,
+    get_product,
+    patch_product,
+    list_categories,
+    list_payment_methods,
+    cache_stats,
+]

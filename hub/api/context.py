@@ -15,6 +15,8 @@ from litestar.security.jwt import JWTAuth, Token
 
 from hub.auth.throttle import LoginThrottle
 from hub.auth.users import Actor
+from hub.cache import Cache
+from hub.catalog.gateway import CatalogGateway
 from hub.db.store import Store
 from hub.errors import Forbidden
 from hub.orders.money import Money
@@ -35,6 +37,8 @@ class HubContext:
         rules: OrderRules,
         jwt_auth: JWTAuth[Actor, Token],
         throttle: LoginThrottle,
+        cache: Cache | None = None,
+        catalog: CatalogGateway | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -42,6 +46,8 @@ class HubContext:
         self.rules = rules
         self.jwt_auth = jwt_auth
         self.throttle = throttle
+        self.cache = cache if cache is not None else Cache(settings)
+        self.catalog = catalog if catalog is not None else CatalogGateway(store, self.cache, money)
 
 
 def provide_hub(request: Request[Any, Any, Any]) -> HubContext:

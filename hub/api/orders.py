@@ -20,6 +20,7 @@ from hub.api.schemas import (
     to_payment_inputs,
 )
 from hub.auth.users import Actor, authenticate
+from hub.cache import SESSION
 from hub.errors import Forbidden, NotFound, Unauthorized
 from hub.orders import repository, service
 from hub.orders.machine import EVENTS, STATES
@@ -62,6 +63,8 @@ async def create_order(
         fingerprint=service.body_hash(body),
         approver=approver,
     )
+    if created:  # the session's order count moved; its cached copy goes
+        await hub.cache.invalidate(SESSION, [str(data.session_id)])
     return Response(order, status_code=201 if created else 200)
 
 
@@ -142,7 +145,7 @@ async def fire_event(
     """Run one transition (validate, pay, start, ready, recall, complete, invoice, cancel)."""
     body = await strict_body(request, TransitionBody, TransitionBody())
     payments = to_payment_inputs(hub.money, body.payments) if body.payments else None
-    return await hub.store.write(
+    order = await hub.store.write(
         service.transition,
         hub.rules,
         actor,
@@ -151,6 +154,9 @@ async def fire_event(
         payments=payments,
         reason=body.reason,
     )
+    if event in ("pay", "cancel"):
+        await hub.catalog.forget_stock_of(sorted({line["product_id"] for line in order["lines"]}))
+    return order
 
 
 ROUTES = [create_order, patch_order, get_order, list_orders, fire_event]

@@ -10,6 +10,7 @@ from hub import sessions
 from hub.api.context import ALL_STAFF, HubContext, requires
 from hub.api.schemas import CloseSessionBody, OpenSessionBody, parse_amount, strict_body
 from hub.auth.users import Actor
+from hub.cache import SESSION
 
 _TILL = ("cashier", "manager", "admin")
 
@@ -20,14 +21,22 @@ async def open_session(
 ) -> dict[str, Any]:
     data = await strict_body(request, OpenSessionBody)
     cash = parse_amount(hub.money, "opening_cash", data.opening_cash)
-    return await hub.store.write(
+    session = await hub.store.write(
         sessions.open_session, hub.money, actor, terminal=data.terminal, opening_cash=cash
     )
+    await hub.cache.invalidate(SESSION, [str(session["id"])])
+    return session
 
 
 @get("/api/v1/sessions/{session_id:int}", guards=[requires(*ALL_STAFF)], tags=["sessions"])
 async def get_session(hub: HubContext, session_id: int) -> dict[str, Any]:
-    return await hub.store.read(sessions.get_session, hub.money, session_id)
+    """A session, cached until it changes: closing it, or an order taken in it, drops it."""
+
+    async def load() -> dict[str, Any]:
+        return await hub.store.read(sessions.get_session, hub.money, session_id)
+
+    session: dict[str, Any] = await hub.cache.get_or_load(SESSION, str(session_id), load)
+    return session
 
 
 @post(
@@ -45,9 +54,11 @@ async def close_session(
 ) -> dict[str, Any]:
     data = await strict_body(request, CloseSessionBody)
     cash = parse_amount(hub.money, "closing_cash", data.closing_cash)
-    return await hub.store.write(
+    session = await hub.store.write(
         sessions.close_session, hub.money, actor, session_id, closing_cash=cash
     )
+    await hub.cache.invalidate(SESSION, [str(session_id)])
+    return session
 
 
 ROUTES = [open_session, get_session, close_session]

@@ -14,19 +14,27 @@ from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
 
 from hub.auth.users import Actor, get_actor
-from hub.db.store import Store
+from hub.cache import ACTOR
 from hub.settings import Settings
 
 PUBLIC_PATHS = ["/health", "/metrics", "/api/v1/auth/token", "/schema"]
 
 
 async def _retrieve_actor(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
-    store: Store = connection.app.state.hub.store
+    """The token's user, from the cache (30 min) or SQLite. A change to a user
+    appends ``catalog.updated`` naming it, which drops the cached entry."""
+    hub = connection.app.state.hub
     try:
         user_id = int(token.sub)
     except ValueError:
         return None
-    return await store.read(get_actor, user_id)
+
+    async def load() -> dict[str, Any] | None:
+        actor = await hub.store.read(get_actor, user_id)
+        return {"id": actor.id, "role": actor.role, "name": actor.name} if actor else None
+
+    found = await hub.cache.get_or_load(ACTOR, str(user_id), load)
+    return Actor(**found) if found else None
 
 
 def make_jwt_auth(settings: Settings) -> JWTAuth[Actor, Token]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from hub import events
 from hub.clock import now_iso
 
 ROLES = ("cashier", "manager", "kitchen", "device", "admin")
@@ -85,6 +86,8 @@ def add_user(
             "password_hash = COALESCE(?, password_hash), active = 1 WHERE id = ?",
             (name, role, pin_hash, password_hash, row[0]),
         )
+        # Staff belong to the catalogue head office sends; hubs drop the cached actor.
+        events.append(db, "catalog.updated", {"change": "user", "users": [row[0]]}, ["store"])
         return int(row[0])
     cursor = db.execute(
         "INSERT INTO users (login, name, role, pin_hash, password_hash, created_at) "
@@ -93,6 +96,20 @@ def add_user(
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
+
+
+def disable_user(db: sqlite_utils.Database, login: str) -> int | None:
+    """Deactivate a user (their tokens stop working at once); returns the id, None if unknown.
+
+    The event tells every hub process to drop the cached actor, so a token of
+    a dismissed employee is refused on its next request, not at its expiry.
+    """
+    row = db.execute("SELECT id FROM users WHERE login = ?", (login,)).fetchone()
+    if row is None:
+        return None
+    db.execute("UPDATE users SET active = 0 WHERE id = ?", (row[0],))
+    events.append(db, "catalog.updated", {"change": "user", "users": [row[0]]}, ["store"])
+    return int(row[0])
 
 
 def authenticate(

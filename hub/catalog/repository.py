@@ -162,3 +162,42 @@ def payment_methods_by_id(db: sqlite_utils.Database) -> dict[int, tuple[bool, bo
         r[0]: (bool(r[1]), bool(r[2]))
         for r in db.execute("SELECT id, active, is_cash FROM payment_methods").fetchall()
     }
+
+
+def products_by_id(
+    db: sqlite_utils.Database, money: Money, ids: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """Public products by id, in one query; unknown ids are left out."""
+    id_list = sorted(set(ids))
+    if not id_list:
+        return {}
+    marks = ",".join("?" * len(id_list))
+    rows = db.execute(
+        f"SELECT {_PRODUCT_COLUMNS} FROM {_PRODUCT_FROM} WHERE p.id IN ({marks})", id_list
+    ).fetchall()
+    return {row[0]: _product_public(row, money) for row in rows}
+
+
+def list_product_ids(
+    db: sqlite_utils.Database,
+    *,
+    limit: int,
+    after: int | None = None,
+    category_id: int | None = None,
+    available: str = "yes",
+) -> list[int]:
+    """Product ids in id order, filtered by category and availability (yes, no, any)."""
+    where = ["p.id > ?"]
+    params: list[Any] = [after or 0]
+    if category_id is not None:
+        where.append("p.category_id = ?")
+        params.append(category_id)
+    if available == "yes":
+        where.append("p.active = 1 AND p.sale_ok = 1")
+    elif available == "no":
+        where.append("NOT (p.active = 1 AND p.sale_ok = 1)")
+    rows = db.execute(
+        f"SELECT p.id FROM products p WHERE {' AND '.join(where)} ORDER BY p.id LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    return [r[0] for r in rows]

@@ -22,6 +22,29 @@ def core(db: sqlite_utils.Database) -> None:
             db.execute(statement)
 
 
+@migrations(name="0002_catalog_search")
+def catalog_search(db: sqlite_utils.Database) -> None:
+    """Folded search keys on products and a trigram index over them, kept by triggers.
+
+    ``name_key`` and ``code_key`` are written by ``hub.catalog.service`` (folding
+    needs Python); ``search_key`` is derived from them in SQL, so the FTS5 index
+    follows every insert, update and delete in the writer's own transaction,
+    whoever the writer is. A row written without keys still gets indexed, by
+    SQLite's ASCII ``lower()``, until the service folds it.
+    """
+    from hub.catalog.folding import fold
+
+    for statement in _SEARCH_SCHEMA:
+        db.execute(statement)
+    rows = db.execute("SELECT id, name, default_code FROM products").fetchall()
+    for pid, name, code in rows:
+        db.execute(
+            "UPDATE products SET name_key = ?, code_key = ? WHERE id = ?",
+            (fold(name), fold(code) if code else None, pid),
+        )
+    db.execute("INSERT INTO product_search (product_search) VALUES ('rebuild')")
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations under one write lock; returns the names applied.
 
@@ -193,6 +216,37 @@ CREATE TABLE cursors (
 )
 """
 
+# Statements one by one: trigger bodies hold semicolons of their own.
+_SEARCH_SCHEMA = (
+    "ALTER TABLE products ADD COLUMN name_key TEXT",
+    "ALTER TABLE products ADD COLUMN code_key TEXT",
+    # A leading space, so that ' ' || word finds a word start anywhere, the first included.
+    """ALTER TABLE products ADD COLUMN search_key TEXT GENERATED ALWAYS AS (
+        ' ' || COALESCE(name_key, lower(name)) || ' ' || lower(COALESCE(barcode, '')) || ' '
+        || COALESCE(code_key, lower(default_code), '')
+    ) VIRTUAL""",
+    "CREATE INDEX products_name_key ON products (name_key, id)",
+    "CREATE INDEX products_code_key ON products (code_key, id)",
+    """CREATE VIRTUAL TABLE product_search USING fts5(
+        search_key, content='products', content_rowid='id',
+        tokenize='trigram case_sensitive 1'
+    )""",
+    # Document frequency of every trigram: search picks the rarest part of a query.
+    "CREATE VIRTUAL TABLE product_trigrams USING fts5vocab(product_search, row)",
+    """CREATE TRIGGER products_search_insert AFTER INSERT ON products BEGIN
+        INSERT INTO product_search (rowid, search_key) VALUES (new.id, new.search_key);
+    END""",
+    """CREATE TRIGGER products_search_delete AFTER DELETE ON products BEGIN
+        INSERT INTO product_search (product_search, rowid, search_key)
+        VALUES ('delete', old.id, old.search_key);
+    END""",
+    """CREATE TRIGGER products_search_update
+    AFTER UPDATE OF name, name_key, barcode, default_code, code_key ON products BEGIN
+        INSERT INTO product_search (product_search, rowid, search_key)
+        VALUES ('delete', old.id, old.search_key);
+        INSERT INTO product_search (rowid, search_key) VALUES (new.id, new.search_key);
+    END""",
+)
 
 # --- 0003_ops: audit trail and periodic job status (hub.audit, hub.jobs) ----------------
 
