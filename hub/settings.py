@@ -65,6 +65,17 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_seconds: int = 300
 
+    # --- Kitchen: edgehub bridge and edgehub printer -------------------------------
+    # A job no device has acknowledged is sent again after the ack timeout, then
+    # after twice that, and so on up to the maximum: a device that is merely slow
+    # is not flooded, one that lost a ticket gets it again within seconds.
+    kitchen_ack_timeout_seconds: float = Field(default=5.0, gt=0)
+    kitchen_retry_max_seconds: float = Field(default=60.0, gt=0)
+    # MQTT keepalive of the bridge and the printer adapters. The broker declares a
+    # silent client gone (and publishes its last will) after 1.5 times this.
+    mqtt_keepalive_seconds: int = Field(default=15, ge=2, le=600)
+    # --- end of the kitchen block ---------------------------------------------------
+
     @classmethod
     def settings_customise_sources(
         cls,
