@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=cmd_token)
 
     sub.add_parser("status", help="print the state of this hub").set_defaults(handler=cmd_status)
+
+    from firmware_bridge.commands import add_commands as add_kitchen_commands
+
+    add_kitchen_commands(sub)  # bridge, printer, device
     return parser
 
 
