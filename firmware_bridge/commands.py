@@ -99,7 +99,7 @@ def cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:
     migrate(db)
     table = Table(title="Kitchen devices")
     for column in ("id", "kind", "station", "role", "online", "paper", "last seen", "open jobs"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("id", "station", "last seen"))
     for d in list_devices(db):
         table.add_row(
             d["id"],

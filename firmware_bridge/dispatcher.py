@@ -84,6 +84,7 @@ class Dispatcher:
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            self.watch.close()
 
     async def _loop(self, name: str, step: Any) -> None:
         """Run ``step`` forever; an error is logged with its traceback and the loop goes on."""
@@ -134,6 +135,8 @@ class Dispatcher:
                 await asyncio.wait_for(self._retry_wake.wait(), wait)
 
     async def _send(self, outgoing: list[Outgoing]) -> None:
+        if not self.link.connected:
+            return  # they stay pending; every open job is sent again on reconnection
         results = await asyncio.gather(
             *(self.link.publish(self.topics.jobs(o.station), o.payload) for o in outgoing),
             return_exceptions=True,

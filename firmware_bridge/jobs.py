@@ -10,9 +10,12 @@ Every function runs in the caller's transaction. A job moves through
 has (which says nothing about a device: Mosquitto acknowledges a message that
 no one receives, and drops messages to slow subscribers). Until a device acks,
 ``next_attempt_at`` holds when to send again; each send counts one attempt and
-backs off. Every send after the first carries ``reprint: true``; devices drop a
-``job_id`` they have already handled, so a re-send prints at most once per
-device.
+backs off. A re-send carries ``reprint: true`` once an earlier copy reached the
+broker (the job is ``sent`` or ``failed``), since a device may then have printed
+it: the banner tells the cook to check before cooking twice. A copy the broker
+never confirmed is sent plain, so an outage does not cover a shift's first
+prints in REPRINT banners that cooks learn to ignore. Devices drop a ``job_id``
+they have already handled, so a re-send prints at most once per device.
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ def create(
     ).rowcount
     if not inserted:
         return None
-    return _claim(db, job_id, station, 0, payload, policy, time.time())
+    return _claim(db, job_id, station, "pending", 0, payload, policy, time.time())
 
 
 def claim_due(
@@ -112,18 +115,22 @@ def claim_due(
 ) -> list[Outgoing]:
     """Claim the next send of every open job whose time has come, oldest first."""
     rows = db.execute(
-        "SELECT job_id, station, attempts, payload FROM kitchen_jobs "
+        "SELECT job_id, station, state, attempts, payload FROM kitchen_jobs "
         "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
         "ORDER BY next_attempt_at, id LIMIT ?",
         (now, limit),
     ).fetchall()
-    return [_claim(db, j, s, a, json.loads(p), policy, now) for j, s, a, p in rows]
+    return [
+        _claim(db, job_id, station, state, attempts, json.loads(payload), policy, now)
+        for job_id, station, state, attempts, payload in rows
+    ]
 
 
 def _claim(
     db: sqlite_utils.Database,
     job_id: str,
     station: str,
+    state: str,
     attempts: int,
     body: dict[str, Any],
     policy: RetryPolicy,
@@ -146,7 +153,7 @@ def _claim(
     body.update(
         device=target.device,
         backup=target.backup,
-        reprint=attempts > 1,
+        reprint=state != "pending",
         attempt=attempts,
         sent_at=now_iso(),
     )

@@ -37,14 +37,16 @@ async def supervise(work: Work, *, status: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     task = asyncio.create_task(work(started))
-    watchdog = asyncio.create_task(sdnotify.watchdog_task())
     stopper = asyncio.create_task(stop.wait())
     announcer = asyncio.create_task(started.wait())
+    # Until READY, TimeoutStartSec= watches the start; the watchdog only after it.
+    watchdog: asyncio.Task[None] = asyncio.create_task(asyncio.sleep(0))
     try:
         await asyncio.wait({task, stopper, announcer}, return_when=asyncio.FIRST_COMPLETED)
         if announcer.done():
             sdnotify.ready()
             sdnotify.status(status)
+            watchdog = asyncio.create_task(sdnotify.watchdog_task())
             await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         sdnotify.stopping()

@@ -97,6 +97,8 @@ class PrinterAdapter:
 
     async def run(self, started: asyncio.Event | None = None) -> None:
         """Print until cancelled; says goodbye (``online: false``) on the way out."""
+        # Ask the printer first, so the first status the hub hears already has paper and cover.
+        self._printer_state = await asyncio.to_thread(self._ask_printer)
         self.mqtt.start()
         log_event(
             log,
@@ -197,6 +199,7 @@ class PrinterAdapter:
 
     async def _poll_loop(self) -> None:
         while True:
+            await asyncio.sleep(self.config.status_interval)
             async with self._printer_lock:
                 state = await asyncio.to_thread(self._ask_printer)
             self._printer_state = state
@@ -204,7 +207,6 @@ class PrinterAdapter:
                 await self._publish_status()
             except MqttError as exc:
                 log_event(log, "status_not_sent", logging.WARNING, error=str(exc))
-            await asyncio.sleep(self.config.status_interval)
 
     def _ask_printer(self) -> dict[str, Any]:
         try:
