@@ -59,9 +59,16 @@ def new_store() -> str:
 class Kitchen:
     """One store's database and broker URL, and the processes that serve its kitchen."""
 
-    def __init__(self, db: Path, mqtt_url: str = "mqtt://127.0.0.1:1883", **env: str) -> None:
+    def __init__(
+        self,
+        db: Path,
+        mqtt_url: str = "mqtt://127.0.0.1:1883",
+        *,
+        store: str | None = None,
+        **env: str,
+    ) -> None:
         self.db = db
-        self.store = new_store()
+        self.store = store or new_store()
         self.mqtt_url = mqtt_url
         self.env = {
             "EDGEHUB_STORE": self.store,
