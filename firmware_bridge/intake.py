@@ -9,7 +9,8 @@ idempotent, so reading an event twice cannot make a second ticket.
 What the kitchen reads from each ``order.updated`` event is the transition it
 records (the last ``state_history`` entry):
 
-* ``pay`` with kitchen lines: one ``new`` job per station, lines split by station;
+* ``pay`` of an order with kitchen lines (``kitchen_status`` ``queued``): one
+  ``new`` job per station, lines split by station;
 * ``cancel``: a ``cancel`` job for every station whose ticket may have left the
   hub; a ticket created in this very batch never did, and is voided instead;
 * ``complete`` / ``invoice``: tickets no device confirmed are voided, not re-sent;
@@ -65,7 +66,9 @@ def take(db: sqlite_utils.Database, policy: RetryPolicy, limit: int = BATCH) -> 
             continue
         last = history[-1]
         step = last.get("event")
-        if step == "pay" and order.get("state") == "paid":
+        if step == "pay" and order.get("kitchen_status") == "queued":
+            # The payment itself; later events of a paid order (its tickets' progress,
+            # ``sent`` or ``printed``) repeat the same last step and are skipped here.
             _tickets(db, order, last["at"], policy, fresh)
         elif step == "cancel":
             _cancel(db, order, last["at"], policy, fresh)
