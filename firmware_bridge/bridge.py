@@ -28,21 +28,23 @@ async def serve(settings: Settings, started: asyncio.Event | None = None) -> Non
     url = MqttUrl.parse(settings.mqtt_url)
     store = Store(settings)
     store.start()
-    link = MqttLink(
-        url,
-        client_id=f"edgehub-bridge-{settings.store}",
-        keepalive=settings.mqtt_keepalive_seconds,
-    )
-    dispatcher = Dispatcher(settings, store, link)
-    link.start()
-    log_event(log, "bridge_started", store=settings.store, broker=str(url), db=str(settings.db))
-    if started is not None:
-        started.set()
     try:
-        await dispatcher.run()
+        link = MqttLink(
+            url,
+            client_id=f"edgehub-bridge-{settings.store}",
+            keepalive=settings.mqtt_keepalive_seconds,
+        )
+        dispatcher = Dispatcher(settings, store, link)
+        link.start()
+        log_event(log, "bridge_started", store=settings.store, broker=str(url), db=str(settings.db))
+        if started is not None:
+            started.set()
+        try:
+            await dispatcher.run()
+        finally:
+            with contextlib.suppress(Exception):
+                await link.stop()
     finally:
-        with contextlib.suppress(Exception):
-            await link.stop()
         store.close()
         log_event(log, "bridge_stopped", store=settings.store)
 

@@ -17,12 +17,26 @@ def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
     from firmware_bridge.bridge import run
     from hub.logs import setup_logging
 
-    if not settings.mqtt_url:
-        print("error: EDGEHUB_MQTT_URL is empty: the bridge needs a broker", file=sys.stderr)
+    if _broker_unusable(settings):
         return 2
     setup_logging(settings.log_level, settings.log_json)
     run(settings)
     return 0
+
+
+def _broker_unusable(settings: Settings) -> bool:
+    """Say why EDGEHUB_MQTT_URL cannot work, once, instead of retrying forever."""
+    from firmware_bridge.mqtt import MqttUrl
+
+    if not settings.mqtt_url:
+        print("error: EDGEHUB_MQTT_URL is empty: the kitchen needs a broker", file=sys.stderr)
+        return True
+    try:
+        MqttUrl.parse(settings.mqtt_url)
+    except ValueError as exc:
+        print(f"error: EDGEHUB_MQTT_URL: {exc}", file=sys.stderr)
+        return True
+    return False
 
 
 def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
@@ -42,6 +56,8 @@ def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
         open_link(args.connect)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if _broker_unusable(settings):
         return 2
     setup_logging(settings.log_level, settings.log_json)
     config = PrinterConfig(
