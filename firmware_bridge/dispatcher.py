@@ -26,11 +26,11 @@ from typing import Any
 
 import sqlite_utils
 
-from firmware_bridge import bumps, inbox, intake, jobs
+from firmware_bridge import bumps, inbox, intake, jobs, presence
 from firmware_bridge.inbox import Inbound
 from firmware_bridge.jobs import Outgoing, RetryPolicy
 from firmware_bridge.logwatch import LogWatch
-from firmware_bridge.messages import Rejected
+from firmware_bridge.messages import Bump, Rejected
 from firmware_bridge.mqtt import MqttError, MqttLink
 from firmware_bridge.topics import Topics
 from hub import events
@@ -68,6 +68,9 @@ class Dispatcher:
         self._retry_wake = asyncio.Event()
         self._board_dirty = asyncio.Event()
         self._board: list[int] | None = None
+        self._heard: set[str] = set()  # devices that spoke on the current connection
+        # Live devices repeat their status on reconnecting; give them three keepalives.
+        self.presence_grace = 3.0 * settings.mqtt_keepalive_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
         for topic_filter in (self.topics.all_acks, self.topics.all_statuses, self.topics.all_bumps):
             link.subscribe(topic_filter, self._on_message)
@@ -169,6 +172,8 @@ class Dispatcher:
             return
         if message is None:
             return
+        if not isinstance(message.body, Bump):
+            self._heard.add(message.name)
         if len(self._inbox) >= INBOX_LIMIT:
             log_event(log, "inbox_full", logging.ERROR, topic=topic)
             return
@@ -198,15 +203,29 @@ class Dispatcher:
         return True
 
     def _on_connect(self) -> None:
-        self._spawn(self._after_connect())
+        # Cleared here, on the loop, before any message of this connection is delivered.
+        self._heard = set()
+        self._spawn(self._after_connect(self.link.connects))
 
-    async def _after_connect(self) -> None:
+    async def _after_connect(self, connection: int) -> None:
         resent = await self.store.write(jobs.reschedule_all, time.time())
         if resent:
             log_event(log, "kitchen_resend_after_connect", jobs=resent)
         self._retry_wake.set()
         self._board = None  # a restarted broker has lost the retained board
         self._board_dirty.set()
+        await asyncio.sleep(self.presence_grace)
+        if not self.link.connected or self.link.connects != connection:
+            return  # a newer connection has its own grace period
+        if await self.store.write(self._expire_unheard, set(self._heard)):
+            self._retry_wake.set()
+
+    def _expire_unheard(self, db: sqlite_utils.Database, heard: set[str]) -> int:
+        changes = presence.expire_unheard(db, heard)
+        for change in changes:
+            log_event(log, "device_presumed_offline", logging.WARNING, device=change.device)
+            jobs.reschedule_device(db, time.time(), change.device)
+        return len(changes)
 
     # --- the ready board -------------------------------------------------------------------
 

@@ -119,3 +119,24 @@ def record_status(
 def touch(db: sqlite_utils.Database, device: str) -> None:
     """A device spoke (an ack): it is alive now, whatever its status said last."""
     db.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (now_iso(), device))
+
+
+GONE = DeviceStatus(online=False, paper=None, cover=None, error=None, firmware=None)
+
+
+def expire_unheard(db: sqlite_utils.Database, heard: set[str]) -> list[StatusChange]:
+    """Mark offline the devices said to be online that have not spoken since we connected.
+
+    A retained status can outlive its device: one that died while the broker was
+    down never had its last will published, and a broker restarted without
+    persistence forgets retained messages altogether. A live device repeats its
+    status on every (re)connection, so after a grace period silence means gone.
+    """
+    rows = db.execute("SELECT id FROM devices WHERE online = 1 ORDER BY id").fetchall()
+    changes = []
+    for (device,) in rows:
+        if device not in heard:
+            change = record_status(db, device, GONE)
+            if change is not None:
+                changes.append(change)
+    return changes

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from firmware_bridge.messages import DeviceStatus
+from firmware_bridge.presence import record_status
 from hub.devices import list_devices
 from tests.support.kitchen import GRILL, Kitchen, SimPrinter, wait_until
 
@@ -82,3 +84,22 @@ def test_jobs_return_to_the_primary_once_it_can_print(
     (job,) = kitchen.wait_jobs(order["id"], "acked", 1, timeout=5)
     assert job["acked_by"] == "grill-1" and not job["backup"]
     assert [p.key for p in primary.printed()] == [(order["name"], "grill", "new")]
+
+
+def test_device_silent_since_the_bridge_connected_is_presumed_offline(
+    kitchen: Kitchen, printers: Callable[..., SimPrinter]
+) -> None:
+    """A retained "online" can outlive its device (it died while the broker was down)."""
+    backup = printers()
+    kitchen.add_device("grill-1", "grill")
+    kitchen.add_device("grill-2", "grill", role="backup")
+    ok = DeviceStatus(online=True, paper="ok", cover="closed", error=None, firmware="x")
+    kitchen.write(record_status, "grill-1", ok)  # what the hub last knew of a now-dead primary
+    kitchen.bridge()
+    kitchen.printer("grill-2", backup.port)
+    order = kitchen.paid_order((GRILL, "1"))  # goes to grill-1 first: nothing says it is gone
+
+    (job,) = kitchen.wait_jobs(order["id"], "acked", 1, timeout=15)  # grace: 3 keepalives, 6 s
+    assert (job["acked_by"], job["backup"]) == ("grill-2", 1)
+    assert kitchen.device_row("grill-1")["online"] is False
+    assert "device_presumed_offline device=grill-1" in kitchen.processes[0].log_text()
