@@ -21,7 +21,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import sqlite_utils
@@ -89,8 +89,8 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self.watch.close()
 
-    async def _loop(self, name: str, step: Any) -> None:
-        """Run ``step`` forever; an error is logged with its traceback and the loop goes on."""
+    async def _loop(self, name: str, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` again and again; an error is logged with its traceback and it goes on."""
         while True:
             try:
                 await step()
