@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -215,7 +216,7 @@ class KitchenRig:
             if online[0] == len(STATIONS):
                 return
             time.sleep(0.1)
-        raise SystemExit("the kitchen did not come up; see " + str(self.workdir))
+        raise SystemExit("the kitchen did not come up; run with --keep and see processes.log")
 
     def _on_message(self, _c: Any, _u: Any, msg: paho.MQTTMessage) -> None:
         now = time.perf_counter()
@@ -333,6 +334,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=25.0, help="steady tickets per second")
     parser.add_argument("--broker", help="an existing broker instead of a private one")
+    parser.add_argument("--keep", action="store_true", help="keep the database and process logs")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-kitchen-"))
     private = None if args.broker else PrivateBroker(workdir)
@@ -356,6 +358,10 @@ def main() -> None:
     finally:
         if private is not None:
             private.stop()
+        if args.keep:
+            print(f"logs and database kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     print()
     print(f"steady, {args.rate:g} tickets/s")
