@@ -101,9 +101,16 @@ class Dispatcher:
                 await asyncio.sleep(1.0)
 
     def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        """A short task owned by the dispatcher: cancelled on stop, its failure logged."""
         task = asyncio.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._reap)
+
+    def _reap(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # What it left undone is picked up again: jobs stay due in SQLite.
+            log.error("bridge_task_failed", exc_info=exc)
 
     # --- the log -> jobs -----------------------------------------------------------------
 

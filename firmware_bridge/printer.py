@@ -124,7 +124,14 @@ class PrinterAdapter:
     # --- MQTT side ---------------------------------------------------------------------------
 
     def _on_connect(self) -> None:
-        self._spawn(self._publish_status(force=True))
+        self._spawn(self._announce())
+
+    async def _announce(self) -> None:
+        """Repeat the status on every connection: the hub takes silence for absence."""
+        try:
+            await self._publish_status(force=True)
+        except MqttError as exc:
+            log_event(log, "status_not_sent", logging.WARNING, error=str(exc))
 
     def _on_job(self, topic: str, payload: bytes) -> None:
         if len(payload) > MAX_JOB_BYTES:
@@ -180,22 +187,29 @@ class PrinterAdapter:
     async def _print_loop(self) -> None:
         while True:
             job = await self._jobs.get()
-            async with self._printer_lock:
-                outcome = await asyncio.to_thread(self._print_once, job)
-            if outcome.printer is not None:
-                self._printer_state = outcome.printer
-            # Status before ack: the hub re-routes a failed job by the device's status.
-            with contextlib.suppress(MqttError):
-                await self._publish_status()
-            await self._ack(job["job_id"], outcome)
-            log_event(
-                log,
-                "job_done",
-                job=job["job_id"],
-                status=outcome.status,
-                error=outcome.error,
-                reprint=bool(job.get("reprint")),
-            )
+            try:
+                await self._handle(job)
+            except Exception:
+                # No ack went out, so the hub sends the job again; the next one is served.
+                log.exception("job_failed job=%s", job["job_id"])
+
+    async def _handle(self, job: dict[str, Any]) -> None:
+        async with self._printer_lock:
+            outcome = await asyncio.to_thread(self._print_once, job)
+        if outcome.printer is not None:
+            self._printer_state = outcome.printer
+        # Status before ack: the hub re-routes a failed job by the device's status.
+        with contextlib.suppress(MqttError):
+            await self._publish_status()
+        await self._ack(job["job_id"], outcome)
+        log_event(
+            log,
+            "job_done",
+            job=job["job_id"],
+            status=outcome.status,
+            error=outcome.error,
+            reprint=bool(job.get("reprint")),
+        )
 
     async def _poll_loop(self) -> None:
         while True:
