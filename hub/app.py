@@ -14,6 +14,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from hub.api import auth, catalog, events, health, orders, sessions
+from hub.api import devices as devices_api
+from hub.api import kitchen as kitchen_api
 from hub.api.context import HubContext, provide_actor, provide_hub
 from hub.api.errors import EXCEPTION_HANDLERS
 from hub.auth.throttle import LoginThrottle
@@ -63,6 +65,8 @@ def create_app(settings: Settings) -> Litestar:
             *orders.ROUTES,
             *events.ROUTES,
             *health.ROUTES,
+            *kitchen_api.ROUTES,
+            *devices_api.ROUTES,
         ],
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),

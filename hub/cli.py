@@ -201,7 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=cmd_token)
 
     sub.add_parser("status", help="print the state of this hub").set_defaults(handler=cmd_status)
-    add_ops_commands(sub)  # backup, restore, audit verify, device add
+    add_ops_commands(sub)  # backup, restore, audit verify
+
+    from firmware_bridge.commands import add_commands as add_kitchen_commands
+
+    add_kitchen_commands(sub)  # bridge, printer, device add/list/remove/login
     return parser
 
 

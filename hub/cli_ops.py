@@ -1,9 +1,9 @@
-"""The operator's commands of ``edgehub``: backup, restore, audit verify, device add.
+"""The operator's commands of ``edgehub``: backup, restore, audit verify, device login.
 
 Kept apart from ``hub.cli`` so each stays small; ``hub.cli.build_parser`` calls
-``add_commands`` once. ``device add`` is its own function on purpose: the
-kitchen bridge may grow a ``device`` command of its own, and this one then
-moves under it unchanged.
+``add_commands`` once. ``device login`` hangs under the kitchen's ``device``
+command (``firmware_bridge.commands``): registering a device for a station and
+giving it an MQTT login are two steps an operator takes together.
 """
 
 from __future__ import annotations
@@ -101,20 +101,21 @@ def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_device_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_device_login_command(
+    device_sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """``edgehub device login ID``: attached under the kitchen's ``device`` command."""
     from hub.mqtt_credentials import DEFAULT_ACL_FILE, DEFAULT_PASSWD_FILE, KINDS
 
-    device = sub.add_parser("device", help="kitchen devices' MQTT logins")
-    device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
-    add = device_sub.add_parser(
-        "add", help="give a device its MQTT login and ACL (again: a new password)"
+    login = device_sub.add_parser(
+        "login", help="give a device its MQTT login and ACL (again: a new password)"
     )
-    add.add_argument("device_id", metavar="ID", help="the device id, also its MQTT username")
-    add.add_argument("--station", help="kitchen station (not for a board)")
-    add.add_argument("--kind", choices=KINDS, default="kds", help="default: kds")
-    add.add_argument("--passwd-file", type=Path, default=DEFAULT_PASSWD_FILE)
-    add.add_argument("--acl-file", type=Path, default=DEFAULT_ACL_FILE)
-    add.set_defaults(handler=cmd_device_add)
+    login.add_argument("device_id", metavar="ID", help="the device id, also its MQTT username")
+    login.add_argument("--station", help="kitchen station (not for a board)")
+    login.add_argument("--kind", choices=KINDS, default="kds", help="default: kds")
+    login.add_argument("--passwd-file", type=Path, default=DEFAULT_PASSWD_FILE)
+    login.add_argument("--acl-file", type=Path, default=DEFAULT_ACL_FILE)
+    login.set_defaults(handler=cmd_device_add)
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -133,5 +134,3 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     audit_sub.add_parser(
         "verify", help="prove the hash chain, or name the first broken row (exit 1)"
     ).set_defaults(handler=cmd_audit_verify)
-
-    add_device_command(sub)

@@ -146,14 +146,9 @@ class _DatabaseCollector(Collector):
             yield GaugeMetricFamily(
                 "edgehub_sync_lag_seconds", "Age of the oldest unsynced event", sync.lag_seconds
             )
-        if snap.kitchen_jobs is not None:
-            yield _gauge(
-                "edgehub_kitchen_jobs", "Kitchen jobs by state", "state", snap.kitchen_jobs
-            )
-        if snap.devices_total is not None:
-            yield GaugeMetricFamily("edgehub_devices", "Known devices", snap.devices_total)
-        if snap.devices_online is not None:
-            yield GaugeMetricFamily("edgehub_devices_online", "Devices online", snap.devices_online)
+        yield _gauge("edgehub_kitchen_jobs", "Kitchen jobs by state", "state", snap.kitchen_jobs)
+        yield GaugeMetricFamily("edgehub_devices", "Known devices", snap.devices_total)
+        yield GaugeMetricFamily("edgehub_devices_online", "Devices online", snap.devices_online)
         yield GaugeMetricFamily("edgehub_audit_rows", "Rows in the audit trail", snap.audit_rows)
         yield from _job_metrics(snap.jobs)
 

@@ -111,6 +111,16 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
     cache_warm_products: int = Field(default=50_000, ge=0)
     cache_tail_interval_seconds: float = Field(default=0.25, gt=0)
+    # --- Kitchen: edgehub bridge and edgehub printer -------------------------------
+    # A job no device has acknowledged is sent again after the ack timeout, then
+    # after twice that, and so on up to the maximum: a device that is merely slow
+    # is not flooded, one that lost a ticket gets it again within seconds.
+    kitchen_ack_timeout_seconds: float = Field(default=5.0, gt=0)
+    kitchen_retry_max_seconds: float = Field(default=60.0, gt=0)
+    # MQTT keepalive of the bridge and the printer adapters. The broker declares a
+    # silent client gone (and publishes its last will) after 1.5 times this.
+    mqtt_keepalive_seconds: int = Field(default=15, ge=2, le=600)
+    # --- end of the kitchen block ---------------------------------------------------
 
     @classmethod
     def settings_customise_sources(

@@ -1,8 +1,8 @@
 """The hub's numbers, read in one SQLite snapshot: for ``/metrics`` and ``edgehub status``.
 
-Tables that other parts of EdgeHub own and may not exist yet in a given
-database (``kitchen_jobs``, ``devices``) are read only when present, by the
-columns they have, so this module never has to import their code.
+Every table read here is part of the schema (``hub.db.migrations``); the
+kitchen, audit and job tables are checked for because ``edgehub status`` may
+look at a database whose latest migrations are still pending.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ class Snapshot:
     events_head: int = 0
     events_oldest: int | None = None
     cursors: dict[str, int] = field(default_factory=dict)
-    kitchen_jobs: dict[str, int] | None = None  # None: no kitchen_jobs table here
-    devices_online: int | None = None
-    devices_total: int | None = None
+    kitchen_jobs: dict[str, int] = field(default_factory=dict)  # by job state
+    devices_online: int = 0
+    devices_total: int = 0
     audit_rows: int = 0
     audit_head: str = chain.GENESIS
     jobs: list[dict[str, Any]] = field(default_factory=list)
@@ -54,22 +54,13 @@ def read(db: sqlite_utils.Database) -> Snapshot:
     snap.events_head = events.head(db)
     snap.events_oldest = events.oldest(db)
     snap.cursors = events.cursors(db)
-    kitchen = _columns(db, "kitchen_jobs")
-    if kitchen is not None:
-        column = "state" if "state" in kitchen else "status" if "status" in kitchen else None
-        snap.kitchen_jobs = (
-            _grouped(db, f"SELECT {column}, COUNT(*) FROM kitchen_jobs GROUP BY {column}")
-            if column
-            else {"all": int(db.execute("SELECT COUNT(*) FROM kitchen_jobs").fetchone()[0])}
-        )
-    devices = _columns(db, "devices")
-    if devices is not None:
+    # Each guarded table is absent only from a database whose migration is pending.
+    if _columns(db, "kitchen_jobs") is not None:
+        snap.kitchen_jobs = _grouped(db, "SELECT state, COUNT(*) FROM kitchen_jobs GROUP BY state")
         snap.devices_total = int(db.execute("SELECT COUNT(*) FROM devices").fetchone()[0])
-        if "online" in devices:
-            snap.devices_online = int(
-                db.execute("SELECT COUNT(*) FROM devices WHERE online = 1").fetchone()[0]
-            )
-    # Absent only from a database whose 0003_ops migration is pending (status reads those).
+        snap.devices_online = int(
+            db.execute("SELECT COUNT(*) FROM devices WHERE online = 1").fetchone()[0]
+        )
     if _columns(db, "audit") is not None:
         snap.audit_rows, snap.audit_head = chain.head(db)
     if _columns(db, "job_runs") is not None:

@@ -81,11 +81,8 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
         f"[{colour}]{sync.state}[/{colour}]: {sync.pending} events pending, "
         f"lag {_span(sync.lag_seconds)}; orders {_counts(snap.orders_by_sync_state)}",
     )
-    if snap.kitchen_jobs is not None:
-        table.add_row("kitchen jobs", _counts(snap.kitchen_jobs))
-    if snap.devices_total is not None:
-        online = "?" if snap.devices_online is None else str(snap.devices_online)
-        table.add_row("devices", f"{online} online of {snap.devices_total}")
+    table.add_row("kitchen jobs", _counts(snap.kitchen_jobs))
+    table.add_row("devices", f"{snap.devices_online} online of {snap.devices_total}")
     table.add_row("audit trail", f"{snap.audit_rows} rows, head {snap.audit_head[:16]}…")
     backups = backup.list_backups(settings)
     if backups:

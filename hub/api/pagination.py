@@ -46,3 +46,24 @@ def page(items: list[Any], limit: int, kind: str, key: str = "id") -> dict[str, 
     more = len(items) > limit
     items = items[:limit]
     return {"items": items, "next": encode(kind, items[-1][key]) if more and items else None}
+
+
+def encode_key(kind: str, key: str) -> str:
+    """A cursor for lists ordered by a text key (device ids) rather than an integer."""
+    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
+
+
+def decode_key(kind: str, cursor: str | None) -> str | None:
+    """The text key a cursor of ``kind`` stands for; a forged or foreign cursor is a 422."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        got_kind, _, key = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        if got_kind != kind:
+            raise ValueError(kind)
+        return key
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationFailed(
+            "after is not a cursor this list gave out", {"fields": {"after": "invalid cursor"}}
+        ) from exc

@@ -45,6 +45,14 @@ def catalog_search(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO product_search (product_search) VALUES ('rebuild')")
 
 
+@migrations(name="0002_kitchen")
+def kitchen(db: sqlite_utils.Database) -> None:
+    """Kitchen devices, the jobs sent to them, and which stations have bumped an order ready."""
+    for statement in _KITCHEN_SCHEMA.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations under one write lock; returns the names applied.
 
@@ -296,3 +304,57 @@ _OPS_SCHEMA = (
         last_success_at TEXT
     )""",
 )
+# Devices are registered by hand (``edgehub device add``); the status columns are
+# what the device last reported on its retained status topic. A kitchen job is
+# one ticket for one station: ``job_id`` is stable, so a re-send is the same job
+# and a device can drop what it has already handled. ``next_attempt_at`` (unix
+# seconds) is set while the job still wants a device's ack and NULL once it does
+# not (acked or void). The meaning of each state is in docs/kitchen.md.
+_KITCHEN_SCHEMA = """
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('printer', 'kds')),
+    station TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('primary', 'backup')),
+    online INTEGER NOT NULL DEFAULT 0,
+    paper TEXT CHECK (paper IN ('ok', 'low', 'out')),
+    cover TEXT CHECK (cover IN ('closed', 'open')),
+    error TEXT,
+    firmware TEXT,
+    last_seen TEXT,
+    status_at TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX devices_station ON devices (station, role, id);
+CREATE TABLE kitchen_jobs (
+    id INTEGER PRIMARY KEY,
+    job_id TEXT NOT NULL UNIQUE,
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    station TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('new', 'cancel')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'acked', 'failed', 'void')),
+    device TEXT,
+    backup INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL,
+    payload TEXT NOT NULL,
+    ack_status TEXT CHECK (ack_status IN ('printed', 'shown')),
+    acked_by TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    acked_at TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX kitchen_jobs_due ON kitchen_jobs (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+CREATE INDEX kitchen_jobs_state ON kitchen_jobs (state, id);
+CREATE INDEX kitchen_jobs_order ON kitchen_jobs (order_id, station);
+CREATE INDEX kitchen_jobs_device ON kitchen_jobs (device, state);
+CREATE TABLE kitchen_ready (
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    station TEXT NOT NULL,
+    device TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (order_id, station)
+) WITHOUT ROWID
+"""

@@ -273,6 +273,34 @@ def transition(
     return order
 
 
+KITCHEN_TICKET_STATUSES = ("queued", "sent", "printed", "failed")
+"""``kitchen_status`` values that follow the tickets, while the order is paid and not started."""
+
+
+def set_kitchen_status(
+    db: sqlite_utils.Database, rules: OrderRules, order_id: int, status: str
+) -> dict[str, Any] | None:
+    """Record how far the order's kitchen tickets got, for an order still waiting in ``paid``.
+
+    Once the kitchen has started, the state machine's own values (preparing,
+    ready, done, cancelled) say more and are left alone. Returns the order when
+    it changed, after appending its ``order.updated`` event; None otherwise.
+    """
+    if status not in KITCHEN_TICKET_STATUSES:
+        raise ValueError(f"kitchen_status {status!r} is not one of {KITCHEN_TICKET_STATUSES}")
+    changed = db.execute(
+        "UPDATE orders SET kitchen_status = ?, updated_at = ? WHERE id = ? AND state = 'paid' "
+        "AND kitchen_status IS NOT ?",
+        (status, now_iso(), order_id, status),
+    ).rowcount
+    if not changed:
+        return None
+    order = repository.get_public(db, rules.money, order_id)
+    assert order is not None
+    events.append(db, "order.updated", order, repository.rooms_for(order))
+    return order
+
+
 def allowed_events(db: sqlite_utils.Database, rules: OrderRules, order_id: int) -> list[str]:
     return _enabled(db, rules, _load(db, order_id))
 

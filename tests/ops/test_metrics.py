@@ -122,15 +122,36 @@ def test_other_modules_set_their_gauges_through_the_hooks(settings: Settings) ->
     assert value(samples, "edgehub_cache_requests_total", cache="products", result="miss") == 1
 
 
-def test_kitchen_jobs_and_devices_are_counted_when_their_tables_exist(settings: Settings) -> None:
-    """The kitchen bridge owns these tables; the metrics read them by what columns they have."""
+def test_kitchen_jobs_and_devices_are_counted(settings: Settings) -> None:
+    """Kitchen jobs by state and devices online feed the metrics and the status screen."""
+    from decimal import Decimal
+
+    from hub.auth.users import Actor
+    from hub.devices import add_device
+    from hub.orders import service
+    from hub.orders.money import Money
+    from hub.sessions import open_session
+
     db = open_db(settings)
-    assert snapshot.read(db).kitchen_jobs is None
+    assert snapshot.read(db).kitchen_jobs == {}
+    money = Money()
+    rules = service.OrderRules(money=money, store="demo", max_discount_pct=Decimal(30))
+    ana = Actor(id=3, role="cashier", name="Ana")
     with immediate(db):
-        db.execute("CREATE TABLE kitchen_jobs (id INTEGER PRIMARY KEY, state TEXT)")
-        db.execute("CREATE TABLE devices (id TEXT PRIMARY KEY, online INTEGER)")
-        db.execute("INSERT INTO kitchen_jobs (state) VALUES ('pending'), ('pending'), ('failed')")
-        db.execute("INSERT INTO devices VALUES ('grill-1', 1), ('bar-1', 0)")
+        session = open_session(db, money, ana, terminal="t", opening_cash=0)
+        order, _ = service.create_order(
+            db, rules, ana, uuid="u-1", session_id=session["id"],
+            lines=[service.LineInput(1, Decimal(1))], note="", fingerprint="f",
+        )  # fmt: skip
+        add_device(db, "grill-1", station="grill", role="primary", kind="printer")
+        add_device(db, "bar-1", station="bar", role="primary", kind="printer")
+        db.execute("UPDATE devices SET online = 1 WHERE id = 'grill-1'")
+        for job_id, state in (("a", "pending"), ("b", "pending"), ("c", "failed")):
+            db.execute(
+                "INSERT INTO kitchen_jobs (job_id, order_id, station, kind, state, payload, "
+                "created_at, updated_at) VALUES (?, ?, 'grill', 'new', ?, '{}', 'now', 'now')",
+                (job_id, order["id"], state),
+            )
     snap = snapshot.read(db)
     assert snap.kitchen_jobs == {"pending": 2, "failed": 1}
     assert (snap.devices_online, snap.devices_total) == (1, 2)

@@ -23,6 +23,7 @@ ADDED_BLOCKS = """
 user {device}
 topic read edgehub/{store}/kitchen/grill/jobs
 topic write edgehub/{store}/kitchen/grill/bump
+topic read edgehub/{store}/kitchen/grill/errors
 
 user {observer}
 topic read edgehub/{store}/#
@@ -106,3 +107,12 @@ def test_device_publishes_only_as_itself_and_for_its_station(broker: Broker, log
     for topic in refused + allowed:
         device.publish(topic, b"x")
     assert [observer.next_message()[0] for _ in allowed] == allowed
+
+
+def test_kds_hears_refused_bumps_of_its_station_only(broker: Broker, login: Login) -> None:
+    """The bridge may answer a bump on the errors topic; a KDS reads its own station's answers."""
+    device, bridge = login(DEVICE), login("edgehub-bridge")
+    device.subscribe(f"edgehub/{broker.store}/kitchen/+/errors")
+    bridge.publish(f"edgehub/{broker.store}/kitchen/bar/errors", b"bar")
+    bridge.publish(f"edgehub/{broker.store}/kitchen/grill/errors", b"grill")
+    assert device.next_message() == (f"edgehub/{broker.store}/kitchen/grill/errors", b"grill")

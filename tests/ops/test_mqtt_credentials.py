@@ -1,4 +1,4 @@
-"""``edgehub device add``: a device's own MQTT login and ACL, proven on a real broker."""
+"""``edgehub device login``: a device's own MQTT login and ACL, proven on a real broker."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def device_add(store: Store, *args: str) -> str:
     result = run_cli(
         store.workdir / "edgehub.db",
         "device",
-        "add",
+        "login",
         *args,
         "--passwd-file",
         str(store.passwd),
@@ -160,7 +160,7 @@ def test_the_cli_refuses_a_bad_device_without_touching_the_files(store: Store) -
     result = run_cli(
         store.workdir / "edgehub.db",
         "device",
-        "add",
+        "login",
         "grill/#",
         "--station",
         "grill",

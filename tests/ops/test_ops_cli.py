@@ -96,6 +96,13 @@ def test_device_tokens_last_what_was_asked_or_the_device_default(tmp_path: Path)
 
 def test_every_new_command_has_help(tmp_path: Path) -> None:
     """--help works for every command an operator may type at night."""
-    for args in (["backup"], ["restore"], ["audit", "verify"], ["device", "add"], ["token"]):
+    for args in (
+        ["backup"],
+        ["restore"],
+        ["audit", "verify"],
+        ["device", "login"],
+        ["device", "add"],
+        ["token"],
+    ):
         result = run_cli(tmp_path / "x.db", *args, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout, args

@@ -1,0 +1,57 @@
+"""``edgehub bridge``: the kitchen side of the hub, one process per store.
+
+Opens the shared SQLite file (migrating it if need be), connects to the broker
+as ``edgehub-bridge`` (the login the ACL grants the kitchen topics to), and
+runs the dispatcher until told to stop. The broker may be down at start or go
+away later: paho keeps reconnecting, jobs wait in SQLite meanwhile, and every
+open job is sent again once the link is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from firmware_bridge.dispatcher import Dispatcher
+from firmware_bridge.lifecycle import supervise
+from firmware_bridge.mqtt import MqttLink, MqttUrl
+from hub.db.store import Store
+from hub.logs import log_event
+from hub.settings import Settings
+
+log = logging.getLogger("edgehub.bridge")
+
+
+async def serve(settings: Settings, started: asyncio.Event | None = None) -> None:
+    """Run the bridge until cancelled; the caller owns signals and systemd."""
+    url = MqttUrl.parse(settings.mqtt_url)
+    store = Store(settings)
+    store.start()
+    try:
+        link = MqttLink(
+            url,
+            client_id=f"edgehub-bridge-{settings.store}",
+            keepalive=settings.mqtt_keepalive_seconds,
+        )
+        dispatcher = Dispatcher(settings, store, link)
+        link.start()
+        log_event(log, "bridge_started", store=settings.store, broker=str(url), db=str(settings.db))
+        if started is not None:
+            started.set()
+        try:
+            await dispatcher.run()
+        finally:
+            with contextlib.suppress(Exception):
+                await link.stop()
+    finally:
+        store.close()
+        log_event(log, "bridge_stopped", store=settings.store)
+
+
+def run(settings: Settings) -> None:
+    """The ``edgehub bridge`` process: uvloop, signals, READY/WATCHDOG/STOPPING."""
+    import uvloop
+
+    status = f"kitchen bridge for store {settings.store}"
+    uvloop.run(supervise(lambda started: serve(settings, started), status=status))

@@ -1,0 +1,198 @@
+"""The kitchen's ``edgehub`` subcommands: ``bridge``, ``printer`` and ``device``.
+
+Registered on hub.cli's parser by ``add_commands`` so the kitchen's options live
+beside the code they configure. Each handler gets the Settings ``main()`` built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hub.settings import Settings
+
+
+def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
+    from firmware_bridge.bridge import run
+    from hub.logs import setup_logging
+
+    if _broker_unusable(settings):
+        return 2
+    setup_logging(settings.log_level, settings.log_json)
+    run(settings)
+    return 0
+
+
+def _broker_unusable(settings: Settings) -> bool:
+    """Say why EDGEHUB_MQTT_URL cannot work, once, instead of retrying forever."""
+    from firmware_bridge.mqtt import MqttUrl
+
+    if not settings.mqtt_url:
+        print("error: EDGEHUB_MQTT_URL is empty: the kitchen needs a broker", file=sys.stderr)
+        return True
+    try:
+        MqttUrl.parse(settings.mqtt_url)
+    except ValueError as exc:
+        print(f"error: EDGEHUB_MQTT_URL: {exc}", file=sys.stderr)
+        return True
+    return False
+
+
+def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
+    from firmware_bridge.printer import PrinterConfig, run
+    from firmware_bridge.printer_link import open_link
+    from hub.logs import setup_logging
+
+    station = args.station or _registered_station(settings, args.device)
+    if station is None:
+        print(
+            f"error: device {args.device!r} is not registered; "
+            "run `edgehub device add` or pass --station",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        open_link(args.connect)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if _broker_unusable(settings):
+        return 2
+    setup_logging(settings.log_level, settings.log_json)
+    config = PrinterConfig(
+        device=args.device,
+        station=station,
+        target=args.connect,
+        columns=args.columns,
+        status_interval=args.status_interval,
+        seen_path=args.seen,
+    )
+    run(settings, config)
+    return 0
+
+
+def _registered_station(settings: Settings, device: str) -> str | None:
+    from hub.db.connection import open_db
+    from hub.devices import station_of
+
+    if not settings.db.exists():
+        return None
+    db = open_db(settings, readonly=True)
+    try:
+        return station_of(db, device)
+    finally:
+        db.close()
+
+
+def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.connection import immediate, open_db
+    from hub.db.migrations import migrate
+    from hub.devices import add_device
+
+    db = open_db(settings)
+    migrate(db)
+    try:
+        with immediate(db):
+            new = add_device(db, args.id, station=args.station, role=args.role, kind=args.kind)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    verb = "added" if new else "updated"
+    print(f"device {args.id} {verb}: {args.kind}, {args.role} on station {args.station}")
+    return 0
+
+
+def cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hub.db.connection import open_db
+    from hub.db.migrations import migrate
+    from hub.devices import list_devices
+
+    db = open_db(settings)
+    migrate(db)
+    table = Table(title="Kitchen devices")
+    for column in ("id", "kind", "station", "role", "online", "paper", "last seen", "open jobs"):
+        table.add_column(column, no_wrap=column in ("id", "station", "last seen"))
+    for d in list_devices(db):
+        table.add_row(
+            d["id"],
+            d["kind"],
+            d["station"],
+            d["role"],
+            "yes" if d["online"] else "no",
+            d["paper"] or "-",
+            d["last_seen"] or "never",
+            str(d["pending_jobs"]),
+        )
+    Console().print(table)
+    return 0
+
+
+def cmd_device_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.connection import immediate, open_db
+    from hub.db.migrations import migrate
+    from hub.devices import remove_device
+
+    db = open_db(settings)
+    migrate(db)
+    with immediate(db):
+        removed = remove_device(db, args.id)
+    if not removed:
+        print(f"error: no device {args.id!r}", file=sys.stderr)
+        return 2
+    print(f"device {args.id} removed")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``bridge``, ``printer`` and ``device`` to the ``edgehub`` parser."""
+    bridge = sub.add_parser("bridge", help="run the kitchen bridge (MQTT jobs, acks, bumps)")
+    bridge.set_defaults(handler=cmd_bridge)
+
+    printer = sub.add_parser("printer", help="drive an ESC/POS printer as an MQTT kitchen device")
+    printer.add_argument("--device", required=True, help="the device id (its MQTT login)")
+    printer.add_argument(
+        "--connect",
+        required=True,
+        metavar="TARGET",
+        help="tcp://HOST[:PORT] (port 9100 by default) or file:PATH (a file or /dev/usb/lp0)",
+    )
+    printer.add_argument(
+        "--station", help="the station whose jobs to print (default: the device's registration)"
+    )
+    printer.add_argument("--columns", type=int, default=42, help="characters per line (42)")
+    printer.add_argument(
+        "--status-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often to ask the printer for paper and cover status (10)",
+    )
+    printer.add_argument(
+        "--seen",
+        type=Path,
+        metavar="PATH",
+        help="where to remember printed jobs (default: printer-<device>.seen.db beside the DB)",
+    )
+    printer.set_defaults(handler=cmd_printer)
+
+    device = sub.add_parser("device", help="register kitchen devices (printers, KDS)")
+    device_sub = device.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+    add = device_sub.add_parser("add", help="register a device, or change one")
+    add.add_argument("id", help="device id = its MQTT login (letters, digits, _ and -)")
+    add.add_argument("--station", required=True)
+    add.add_argument("--role", choices=["primary", "backup"], default="primary")
+    add.add_argument("--kind", choices=["printer", "kds"], default="printer")
+    add.set_defaults(handler=cmd_device_add)
+    device_sub.add_parser("list", help="show devices and their status").set_defaults(
+        handler=cmd_device_list
+    )
+    remove = device_sub.add_parser("remove", help="forget a device")
+    remove.add_argument("id")
+    remove.set_defaults(handler=cmd_device_remove)
+    from hub.cli_ops import add_device_login_command
+
+    add_device_login_command(device_sub)  # device login: its MQTT password and ACL

@@ -1,0 +1,250 @@
+"""The bridge's moving parts: tail the log, send jobs, retry, hear devices, keep the board.
+
+Four loops share one MQTT link and one SQLite ``Store`` (its single writer
+thread serialises their transactions):
+
+* ``tail``: when the log grows, ``intake.take`` turns new events into jobs
+  (jobs and cursor in one transaction), then the jobs are published.
+* ``retry``: sends again the jobs whose ``next_attempt_at`` has come.
+* ``inbox``: applies acks, statuses and bumps in batches (``inbox.apply``).
+* ``board``: publishes the retained list of ready orders when it changed.
+
+A publish is done at its PUBACK; only then is a job marked ``sent``. After every
+(re)connection all open jobs are made due at once: the broker keeps nothing
+for us across its own restart, and devices drop what they already printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import sqlite_utils
+
+from firmware_bridge import bumps, inbox, intake, jobs, presence
+from firmware_bridge.inbox import Inbound
+from firmware_bridge.jobs import Outgoing, RetryPolicy
+from firmware_bridge.logwatch import LogWatch
+from firmware_bridge.messages import Bump, Rejected
+from firmware_bridge.mqtt import MqttError, MqttLink
+from firmware_bridge.topics import Topics
+from hub import events
+from hub.clock import now_iso
+from hub.db.store import Store
+from hub.logs import log_event
+from hub.orders.money import Money
+from hub.orders.service import OrderRules
+from hub.settings import Settings
+
+log = logging.getLogger("edgehub.bridge")
+
+INBOX_LIMIT = 10_000
+"""Messages waiting to be applied; past this a flood is dropped, not buffered without end."""
+RETRY_IDLE_SECONDS = 1.0
+
+
+class Dispatcher:
+    """Owns the bridge's loops; ``run()`` until cancelled."""
+
+    def __init__(self, settings: Settings, store: Store, link: MqttLink) -> None:
+        money = Money(settings.currency_digits)
+        self.rules = OrderRules(
+            money=money, store=settings.store, max_discount_pct=settings.max_discount_pct
+        )
+        self.policy = RetryPolicy(
+            settings.kitchen_ack_timeout_seconds, settings.kitchen_retry_max_seconds
+        )
+        self.topics = Topics(settings.store)
+        self.store = store
+        self.link = link
+        self.watch = LogWatch(settings.db)
+        self._inbox: list[Inbound] = []
+        self._inbox_ready = asyncio.Event()
+        self._retry_wake = asyncio.Event()
+        self._board_dirty = asyncio.Event()
+        self._board: list[int] | None = None
+        self._heard: set[str] = set()  # devices that spoke on the current connection
+        # Live devices repeat their status on reconnecting; give them three keepalives.
+        self.presence_grace = 3.0 * settings.mqtt_keepalive_seconds
+        self._tasks: set[asyncio.Task[Any]] = set()
+        for topic_filter in (self.topics.all_acks, self.topics.all_statuses, self.topics.all_bumps):
+            link.subscribe(topic_filter, self._on_message)
+        link.on_connect(self._on_connect)
+
+    async def run(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._loop("tail", self._tail))
+                group.create_task(self._loop("retry", self._retry))
+                group.create_task(self._loop("inbox", self._drain_inbox))
+                group.create_task(self._loop("board", self._publish_board))
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self.watch.close()
+
+    async def _loop(self, name: str, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` again and again; an error is logged with its traceback and it goes on."""
+        while True:
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("bridge_loop_failed loop=%s", name)
+                await asyncio.sleep(1.0)
+
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        """A short task owned by the dispatcher: cancelled on stop, its failure logged."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._reap)
+
+    def _reap(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # What it left undone is picked up again: jobs stay due in SQLite.
+            log.error("bridge_task_failed", exc_info=exc)
+
+    # --- the log -> jobs -----------------------------------------------------------------
+
+    async def _tail(self) -> None:
+        cursor = await self.store.read(events.get_cursor, intake.CONSUMER)
+        while True:
+            if await self.store.read(events.head) > cursor:
+                taken = await self.store.write(intake.take, self.policy)
+                cursor = max(cursor, taken.seq)
+                if taken.outgoing:
+                    self._spawn(self._send(taken.outgoing))
+                if taken.board_changed:
+                    self._board_dirty.set()
+                if taken.more:
+                    continue
+            await self.watch.changed()
+
+    async def _retry(self) -> None:
+        while True:
+            due = await self.store.read(jobs.next_due)
+            now = time.time()
+            if due is not None and due <= now and self.link.connected:
+                outgoing = await self.store.write(jobs.claim_due, self.policy, now)
+                if outgoing:
+                    self._spawn(self._send(outgoing))
+                continue
+            wait = RETRY_IDLE_SECONDS
+            if due is not None and self.link.connected:
+                wait = min(max(due - now, 0.005), RETRY_IDLE_SECONDS)
+            self._retry_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._retry_wake.wait(), wait)
+
+    async def _send(self, outgoing: list[Outgoing]) -> None:
+        if not self.link.connected:
+            return  # they stay pending; every open job is sent again on reconnection
+        results = await asyncio.gather(
+            *(self.link.publish(self.topics.jobs(o.station), o.payload) for o in outgoing),
+            return_exceptions=True,
+        )
+        sent = [o.job_id for o, result in zip(outgoing, results, strict=True) if result is None]
+        failed = len(outgoing) - len(sent)
+        if failed:
+            first = next(r for r in results if r is not None)
+            log_event(log, "kitchen_send_failed", logging.WARNING, jobs=failed, error=str(first))
+        if sent:
+            await self.store.write(self._mark_sent, sent)
+
+    def _mark_sent(self, db: sqlite_utils.Database, job_ids: list[str]) -> None:
+        jobs.refresh_kitchen_status(db, self.rules, jobs.mark_sent(db, job_ids))
+
+    # --- devices -> hub --------------------------------------------------------------------
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            message = inbox.parse(self.topics, topic, payload)
+        except Rejected as exc:
+            log_event(
+                log,
+                "mqtt_message_rejected",
+                logging.WARNING,
+                topic=topic,
+                bytes=len(payload),
+                reason=str(exc),
+            )
+            return
+        if message is None:
+            return
+        if not isinstance(message.body, Bump):
+            self._heard.add(message.name)
+        if len(self._inbox) >= INBOX_LIMIT:
+            log_event(log, "inbox_full", logging.ERROR, topic=topic)
+            return
+        self._inbox.append(message)
+        self._inbox_ready.set()
+
+    async def _drain_inbox(self) -> None:
+        await self._inbox_ready.wait()
+        self._inbox_ready.clear()
+        batch, self._inbox = self._inbox, []
+        if not batch:
+            return
+        applied = await self.store.write(
+            inbox.apply, self.rules, self.policy, self.topics, batch, time.time()
+        )
+        for topic, payload in applied.replies:
+            self._spawn(self._publish_quietly(topic, payload))
+        if applied.reschedule:
+            self._retry_wake.set()
+
+    async def _publish_quietly(self, topic: str, payload: bytes, retain: bool = False) -> bool:
+        try:
+            await self.link.publish(topic, payload, retain=retain)
+        except MqttError as exc:
+            log_event(log, "publish_failed", logging.WARNING, topic=topic, error=str(exc))
+            return False
+        return True
+
+    def _on_connect(self) -> None:
+        # Cleared here, on the loop, before any message of this connection is delivered.
+        self._heard = set()
+        self._spawn(self._after_connect(self.link.connects))
+
+    async def _after_connect(self, connection: int) -> None:
+        resent = await self.store.write(jobs.reschedule_all, time.time())
+        if resent:
+            log_event(log, "kitchen_resend_after_connect", jobs=resent)
+        self._retry_wake.set()
+        self._board = None  # a restarted broker has lost the retained board
+        self._board_dirty.set()
+        await asyncio.sleep(self.presence_grace)
+        if not self.link.connected or self.link.connects != connection:
+            return  # a newer connection has its own grace period
+        if await self.store.write(self._expire_unheard, set(self._heard)):
+            self._retry_wake.set()
+
+    def _expire_unheard(self, db: sqlite_utils.Database, heard: set[str]) -> int:
+        changes = presence.expire_unheard(db, heard)
+        for change in changes:
+            log_event(log, "device_presumed_offline", logging.WARNING, device=change.device)
+            jobs.reschedule_device(db, time.time(), change.device)
+        return len(changes)
+
+    # --- the ready board -------------------------------------------------------------------
+
+    async def _publish_board(self) -> None:
+        await self._board_dirty.wait()
+        self._board_dirty.clear()
+        numbers = await self.store.read(bumps.ready_board)
+        if numbers == self._board or not self.link.connected:
+            return
+        payload = json.dumps({"ready": numbers, "updated_at": now_iso()}).encode()
+        if await self._publish_quietly(self.topics.ready_board, payload, retain=True):
+            self._board = numbers
+        else:
+            await asyncio.sleep(RETRY_IDLE_SECONDS)
+            self._board_dirty.set()

@@ -1,0 +1,360 @@
+"""The kitchen job store: one row per ticket per station, kept until a device acknowledges it.
+
+Every function runs in the caller's transaction. A job moves through
+
+    pending --PUBACK--> sent --device ack--> acked
+       \\                  \\--device failed--> failed --device ack--> acked
+        \\--order cancelled or finished before a device confirmed--> void
+
+``pending`` means the broker has not confirmed the last send, ``sent`` that it
+has (which says nothing about a device: Mosquitto acknowledges a message that
+no one receives, and drops messages to slow subscribers). Until a device acks,
+``next_attempt_at`` holds when to send again; each send counts one attempt and
+backs off. A re-send carries ``reprint: true`` once an earlier copy reached the
+broker (the job is ``sent`` or ``failed``), since a device may then have printed
+it: the banner tells the cook to check before cooking twice. A copy the broker
+never confirmed is sent plain, so an outage does not cover a shift's first
+prints in REPRINT banners that cooks learn to ignore. Devices drop a ``job_id``
+they have already handled, so a re-send prints at most once per device.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from firmware_bridge import presence
+from firmware_bridge.messages import Ack
+from hub.clock import now_iso
+from hub.orders import service
+from hub.orders.service import OrderRules
+
+OPEN_STATES = ("pending", "sent", "failed")
+STATES = ("pending", "sent", "acked", "failed", "void")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When to send an unacknowledged job again: ``first`` seconds, doubling up to ``maximum``."""
+
+    first: float
+    maximum: float
+
+    def delay(self, attempts: int) -> float:
+        return min(self.first * 2 ** max(attempts - 1, 0), self.maximum)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One send of one job: what to publish on the station's jobs topic."""
+
+    job_id: str
+    station: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AckOutcome:
+    """What an ack did, for the log line and for the caller's follow-up."""
+
+    result: str  # acked | duplicate | late | failed | stale | unknown
+    order_id: int | None = None
+    station: str | None = None
+
+
+def job_id_for(order_uuid: str, station: str, kind: str) -> str:
+    """Stable across re-sends and restarts, so devices can recognise what they handled."""
+    return f"{order_uuid}:{station}:{kind}"
+
+
+def create(
+    db: sqlite_utils.Database,
+    *,
+    order: dict[str, Any],
+    station: str,
+    kind: str,
+    lines: list[dict[str, Any]],
+    created_at: str,
+    policy: RetryPolicy,
+) -> Outgoing | None:
+    """Insert the job and claim its first send; None when it already exists."""
+    job_id = job_id_for(order["uuid"], station, kind)
+    payload = {
+        "job_id": job_id,
+        "kind": kind,
+        "station": station,
+        "order": {
+            "id": order["id"],
+            "uuid": order["uuid"],
+            "name": order["name"],
+            "number": order["number"],
+            "note": order.get("note") or "",
+            "table": None,
+        },
+        "lines": lines,
+        "created_at": created_at,
+    }
+    now = now_iso()
+    inserted = db.execute(
+        "INSERT OR IGNORE INTO kitchen_jobs (job_id, order_id, station, kind, state, payload, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+        (job_id, order["id"], station, kind, json.dumps(payload, separators=(",", ":")), now, now),
+    ).rowcount
+    if not inserted:
+        return None
+    return _claim(db, job_id, station, "pending", 0, payload, policy, time.time())
+
+
+def claim_due(
+    db: sqlite_utils.Database, policy: RetryPolicy, now: float, limit: int = 200
+) -> list[Outgoing]:
+    """Claim the next send of every open job whose time has come, oldest first."""
+    rows = db.execute(
+        "SELECT job_id, station, state, attempts, payload FROM kitchen_jobs "
+        "WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? "
+        "ORDER BY next_attempt_at, id LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    return [
+        _claim(db, job_id, station, state, attempts, json.loads(payload), policy, now)
+        for job_id, station, state, attempts, payload in rows
+    ]
+
+
+def _claim(
+    db: sqlite_utils.Database,
+    job_id: str,
+    station: str,
+    state: str,
+    attempts: int,
+    body: dict[str, Any],
+    policy: RetryPolicy,
+    now: float,
+) -> Outgoing:
+    """Count one attempt, pick the device, and set when to try again if no ack comes.
+
+    The attempt is recorded before the publish: if this process dies between the
+    two, the job is simply due again later, never forgotten.
+    """
+    target = presence.route(db, station)
+    attempts += 1
+    retry_at = now + policy.delay(attempts)
+    db.execute(
+        "UPDATE kitchen_jobs SET attempts = ?, device = ?, backup = ?, next_attempt_at = ?, "
+        "updated_at = ? WHERE job_id = ?",
+        (attempts, target.device, int(target.backup), retry_at, now_iso(), job_id),
+    )
+    body = dict(body)
+    body.update(
+        device=target.device,
+        backup=target.backup,
+        reprint=state != "pending",
+        attempt=attempts,
+        sent_at=now_iso(),
+    )
+    return Outgoing(job_id, station, json.dumps(body, separators=(",", ":")).encode())
+
+
+def next_due(db: sqlite_utils.Database) -> float | None:
+    row = db.execute("SELECT MIN(next_attempt_at) FROM kitchen_jobs").fetchone()
+    return float(row[0]) if row and row[0] is not None else None
+
+
+def mark_sent(db: sqlite_utils.Database, job_ids: list[str]) -> set[int]:
+    """The broker has these jobs; returns the orders whose kitchen status may change."""
+    orders: set[int] = set()
+    now = now_iso()
+    for job_id in job_ids:
+        row = db.execute(
+            "UPDATE kitchen_jobs SET state = 'sent', sent_at = ?, updated_at = ? "
+            "WHERE job_id = ? AND state = 'pending' RETURNING order_id",
+            (now, now, job_id),
+        ).fetchone()
+        if row is not None:
+            orders.add(int(row[0]))
+    return orders
+
+
+def record_ack(
+    db: sqlite_utils.Database, device: str, ack: Ack, policy: RetryPolicy, now: float
+) -> AckOutcome:
+    """Apply a device's ack. A job is acked once; later acks only say it printed elsewhere too."""
+    row = db.execute(
+        "SELECT order_id, station, state, device, attempts FROM kitchen_jobs WHERE job_id = ?",
+        (ack.job_id,),
+    ).fetchone()
+    if row is None:
+        return AckOutcome("unknown")
+    order_id, station, state, addressed_to, attempts = row
+    stamp = now_iso()
+    if ack.status != "failed":
+        if state == "acked":
+            return AckOutcome("duplicate", order_id, station)
+        if state == "void":
+            return AckOutcome("late", order_id, station)
+        db.execute(
+            "UPDATE kitchen_jobs SET state = 'acked', ack_status = ?, acked_by = ?, acked_at = ?, "
+            "next_attempt_at = NULL, last_error = NULL, updated_at = ? WHERE job_id = ?",
+            (ack.status, device, stamp, stamp, ack.job_id),
+        )
+        return AckOutcome("acked", order_id, station)
+    if state not in OPEN_STATES or (addressed_to is not None and addressed_to != device):
+        # Done already, or a failure from a device the job has since moved away from.
+        return AckOutcome("stale", order_id, station)
+    # Straight away when another device can take it; else back off and wait for
+    # this one (its status returning to healthy reschedules the job at once).
+    elsewhere = presence.route(db, station).device not in (None, device)
+    retry_at = now if elsewhere else now + policy.delay(attempts)
+    db.execute(
+        "UPDATE kitchen_jobs SET state = 'failed', last_error = ?, next_attempt_at = ?, "
+        "updated_at = ? WHERE job_id = ?",
+        (ack.error, retry_at, stamp, ack.job_id),
+    )
+    return AckOutcome("failed", order_id, station)
+
+
+def reschedule_all(db: sqlite_utils.Database, now: float) -> int:
+    """Make every open job due now: after a (re)connection the broker may have lost them."""
+    return _reschedule(db, now, "next_attempt_at IS NOT NULL", ())
+
+
+def reschedule_device(db: sqlite_utils.Database, now: float, device: str) -> int:
+    """Make the open jobs last sent to ``device`` due now: it cannot print, re-route them."""
+    return _reschedule(db, now, "next_attempt_at IS NOT NULL AND device = ?", (device,))
+
+
+def reschedule_stranded(db: sqlite_utils.Database, now: float, station: str) -> int:
+    """Make due now the station's open jobs that failed or wait on a device that cannot print.
+
+    Called when one of the station's devices becomes able to print again.
+    """
+    return _reschedule(
+        db,
+        now,
+        "next_attempt_at IS NOT NULL AND station = ? AND (state = 'failed' OR device IS NULL "
+        f"OR device NOT IN (SELECT id FROM devices WHERE {presence.HEALTHY}))",
+        (station,),
+    )
+
+
+def _reschedule(db: sqlite_utils.Database, now: float, where: str, params: tuple[str, ...]) -> int:
+    return int(
+        db.execute(
+            f"UPDATE kitchen_jobs SET next_attempt_at = ?, updated_at = ? WHERE {where}",
+            (now, now_iso(), *params),
+        ).rowcount
+    )
+
+
+def open_new_jobs(db: sqlite_utils.Database, order_id: int) -> list[tuple[str, str, str]]:
+    """``(job_id, station, state)`` of the order's tickets, void ones left out."""
+    rows = db.execute(
+        "SELECT job_id, station, state FROM kitchen_jobs WHERE order_id = ? AND kind = 'new' "
+        "AND state != 'void' ORDER BY id",
+        (order_id,),
+    ).fetchall()
+    return [(str(j), str(s), str(st)) for j, s, st in rows]
+
+
+def void(db: sqlite_utils.Database, job_id: str, reason: str) -> None:
+    """Stop wanting a job that no device has acknowledged."""
+    db.execute(
+        "UPDATE kitchen_jobs SET state = 'void', next_attempt_at = NULL, last_error = ?, "
+        "updated_at = ? WHERE job_id = ? AND state IN ('pending', 'sent', 'failed')",
+        (reason, now_iso(), job_id),
+    )
+
+
+def payload_lines(db: sqlite_utils.Database, job_id: str) -> list[dict[str, Any]]:
+    row = db.execute("SELECT payload FROM kitchen_jobs WHERE job_id = ?", (job_id,)).fetchone()
+    lines: list[dict[str, Any]] = json.loads(row[0])["lines"] if row else []
+    return lines
+
+
+def kitchen_status(db: sqlite_utils.Database, order_id: int) -> str | None:
+    """What the order's tickets say: queued, sent, printed or failed; None without tickets."""
+    states = [
+        r[0]
+        for r in db.execute(
+            "SELECT state FROM kitchen_jobs WHERE order_id = ? AND kind = 'new' "
+            "AND state != 'void'",
+            (order_id,),
+        ).fetchall()
+    ]
+    if not states:
+        return None
+    if all(s == "acked" for s in states):
+        return "printed"
+    if "failed" in states:
+        return "failed"
+    if all(s in ("sent", "acked") for s in states):
+        return "sent"
+    return "queued"
+
+
+def refresh_kitchen_status(
+    db: sqlite_utils.Database, rules: OrderRules, order_ids: set[int]
+) -> None:
+    """Copy the tickets' progress onto orders still waiting for the kitchen to start."""
+    for order_id in sorted(order_ids):
+        status = kitchen_status(db, order_id)
+        if status is not None:
+            service.set_kitchen_status(db, rules, order_id, status)
+
+
+_LIST_COLUMNS = (
+    "j.id, j.job_id, j.order_id, o.uuid, o.name, o.number, j.station, j.kind, j.state, "
+    "j.device, j.backup, j.attempts, j.ack_status, j.acked_by, j.last_error, j.next_attempt_at, "
+    "j.created_at, j.sent_at, j.acked_at, j.updated_at"
+)
+
+
+def list_jobs(
+    db: sqlite_utils.Database,
+    *,
+    state: str | None = None,
+    station: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    """Jobs newest first, for ``GET /api/v1/kitchen/jobs``; the payload stays in the table."""
+    where: list[str] = ["1 = 1"]
+    params: list[Any] = []
+    if state is not None:
+        where.append("j.state = ?")
+        params.append(state)
+    if station is not None:
+        where.append("j.station = ?")
+        params.append(station)
+    if before is not None:
+        where.append("j.id < ?")
+        params.append(before)
+    cursor = db.execute(
+        f"SELECT {_LIST_COLUMNS} FROM kitchen_jobs j JOIN orders o ON o.id = j.order_id "
+        f"WHERE {' AND '.join(where)} ORDER BY j.id DESC LIMIT ?",
+        (*params, limit),
+    )
+    names = [c[0] for c in cursor.description]
+    items = []
+    for row in cursor.fetchall():
+        item = dict(zip(names, row, strict=True))
+        item["order_uuid"] = item.pop("uuid")
+        item["order_name"] = item.pop("name")
+        item["order_number"] = item.pop("number")
+        item["backup"] = bool(item["backup"])
+        due = item["next_attempt_at"]
+        item["next_attempt_at"] = _iso(due) if due is not None else None
+        items.append(item)
+    return items
+
+
+def _iso(unix: float) -> str:
+    """Unix seconds as the hub writes times: UTC, milliseconds, ``Z``."""
+    return (
+        datetime.fromtimestamp(unix, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )

@@ -1,0 +1,261 @@
+"""The one adapter between paho-mqtt (threads) and asyncio, for the bridge and the devices.
+
+paho runs its network loop in a thread of its own (``loop_start``) and reconnects
+by itself, with a doubling delay. Everything it reports is handed to the event
+loop with ``call_soon_threadsafe``; nothing of ours runs on paho's thread. That
+also makes the PUBACK bookkeeping safe without a lock: ``publish()`` registers
+the message id on the loop right after paho hands it out, and the PUBACK
+callback, queued to the same loop, can only run after that.
+
+Two facts from measuring (docs/kitchen.md): paho never sets ``TCP_NODELAY``, so
+without it Nagle's algorithm and delayed ACKs add tens of milliseconds to a
+small message; and a PUBACK only says the broker has the message, not that any
+subscriber got it. Delivery is the device's own ack, tracked in SQLite.
+
+Sessions are clean. The broker is transport, not storage: the kitchen job table
+is the only durable queue, and what the broker forgot across a restart is sent
+again from there.
+
+* MqttError              base of what this module raises
+    * NotConnected       publish while the link is down: nothing was sent
+    * PublishTimeout     no PUBACK in time: the message may or may not be at the broker
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+
+from hub.logs import log_event
+
+log = logging.getLogger("edgehub.mqtt")
+
+DEFAULT_PORT = 1883
+PUBLISH_TIMEOUT = 10.0
+RECONNECT_MIN_SECONDS = 1
+RECONNECT_MAX_SECONDS = 15
+MAX_INFLIGHT = 100
+"""QoS 1 messages on the wire awaiting PUBACK; paho's default of 20 throttles a burst."""
+
+Handler = Callable[[str, bytes], None]
+
+
+class MqttError(Exception):
+    """Base of the errors this adapter raises."""
+
+
+class NotConnected(MqttError):
+    """The link is down; the message was not handed to paho."""
+
+
+class PublishTimeout(MqttError):
+    """The broker did not acknowledge the message in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class MqttUrl:
+    """``mqtt://[user[:password]@]host[:port]``, as EDGEHUB_MQTT_URL gives it."""
+
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> MqttUrl:
+        parts = urlsplit(url)
+        if parts.scheme != "mqtt" or not parts.hostname:
+            raise ValueError("the broker URL must look like mqtt://[user:password@]host[:port]")
+        try:
+            port = parts.port or DEFAULT_PORT
+        except ValueError:
+            raise ValueError("the broker URL has a bad port") from None
+        username = unquote(parts.username) if parts.username else None
+        password = unquote(parts.password) if parts.password else None
+        return cls(parts.hostname, port, username, password)
+
+    def __str__(self) -> str:
+        """The URL without its password, for logs."""
+        user = f"{self.username}@" if self.username else ""
+        return f"mqtt://{user}{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    """The message the broker publishes for us when we vanish without a goodbye."""
+
+    topic: str
+    payload: bytes
+    retain: bool = True
+
+
+class MqttLink:
+    """One MQTT connection, used from asyncio; ``start()`` and ``stop()`` on the loop."""
+
+    def __init__(
+        self,
+        url: MqttUrl,
+        *,
+        client_id: str,
+        keepalive: int = 15,
+        will: Will | None = None,
+    ) -> None:
+        self.url = url
+        self.keepalive = keepalive
+        self.publish_timeout = PUBLISH_TIMEOUT
+        self._client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=paho.MQTTv311,
+            clean_session=True,
+        )
+        if url.username is not None:
+            self._client.username_pw_set(url.username, url.password)
+        if will is not None:
+            self._client.will_set(will.topic, will.payload, qos=1, retain=will.retain)
+        self._client.reconnect_delay_set(RECONNECT_MIN_SECONDS, RECONNECT_MAX_SECONDS)
+        self._client.max_inflight_messages_set(MAX_INFLIGHT)
+        self._client.on_socket_open = self._on_socket_open
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
+        self._subscriptions: list[tuple[str, Handler]] = []
+        self._connect_hooks: list[Callable[[], None]] = []
+        self._inflight: dict[int, asyncio.Future[None]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.connected = False
+        self.connects = 0
+        self._stopping = False
+
+    # --- setup, before start() ------------------------------------------------------
+
+    def subscribe(self, topic_filter: str, handler: Handler) -> None:
+        """Receive messages matching ``topic_filter`` (QoS 1), from every connection on."""
+        self._subscriptions.append((topic_filter, handler))
+
+    def on_connect(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` on the loop after each successful (re)connection and subscription."""
+        self._connect_hooks.append(hook)
+
+    # --- running ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start connecting in the background; paho retries until the broker answers."""
+        self._loop = asyncio.get_running_loop()
+        self._client.connect_async(self.url.host, self.url.port, keepalive=self.keepalive)
+        self._client.loop_start()
+
+    async def publish(
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+    ) -> None:
+        """Publish and, for QoS 1, return once the broker's PUBACK has arrived.
+
+        Raises PublishTimeout after ``publish_timeout`` seconds without one.
+        """
+        if not self.connected:
+            raise NotConnected(f"not connected to {self.url}")
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise NotConnected(f"publish refused by paho: {paho.error_string(info.rc)}")
+        if qos == 0:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._inflight[info.mid] = future
+        try:
+            await asyncio.wait_for(future, self.publish_timeout)
+        except TimeoutError:
+            raise PublishTimeout(f"no PUBACK within {self.publish_timeout:g}s") from None
+        finally:
+            if self._inflight.get(info.mid) is future:
+                del self._inflight[info.mid]
+
+    async def stop(self) -> None:
+        """Disconnect cleanly (no last will) and stop paho's thread."""
+        self._stopping = True
+        self._client.disconnect()
+        await asyncio.to_thread(self._client.loop_stop)
+        self.connected = False
+
+    # --- paho's thread: hand everything to the loop -------------------------------------
+
+    def _post(self, fn: Callable[..., None], *args: Any) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(fn, *args)
+
+    def _on_socket_open(self, client: paho.Client, userdata: Any, sock: Any) -> None:
+        # Before CONNECT goes out: every packet of this connection is sent at once.
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _on_connect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            self._post(self._refused, str(reason))
+            return
+        for topic_filter, _ in self._subscriptions:
+            client.subscribe(topic_filter, qos=1)
+        self._post(self._connected)
+
+    def _on_disconnect(
+        self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        self._post(self._disconnected, str(reason))
+
+    def _on_publish(
+        self, client: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any
+    ) -> None:
+        self._post(self._puback, mid)
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        self._post(self._deliver, message.topic, message.payload)
+
+    # --- on the loop ----------------------------------------------------------------------
+
+    def _connected(self) -> None:
+        self.connected = True
+        self.connects += 1
+        log_event(log, "mqtt_connected", broker=str(self.url), connects=self.connects)
+        for hook in self._connect_hooks:
+            try:
+                hook()
+            except Exception:
+                log.exception("mqtt_connect_hook_failed")
+
+    def _refused(self, reason: str) -> None:
+        log_event(log, "mqtt_refused", logging.ERROR, broker=str(self.url), reason=reason)
+
+    def _disconnected(self, reason: str) -> None:
+        was = self.connected
+        self.connected = False
+        if was:
+            level = logging.INFO if self._stopping else logging.WARNING
+            log_event(log, "mqtt_disconnected", level, broker=str(self.url), reason=reason)
+
+    def _puback(self, mid: int) -> None:
+        future = self._inflight.pop(mid, None)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def _deliver(self, topic: str, payload: bytes) -> None:
+        for topic_filter, handler in self._subscriptions:
+            if paho.topic_matches_sub(topic_filter, topic):
+                try:
+                    handler(topic, payload)
+                except Exception:
+                    log.exception("mqtt_handler_failed topic=%s", topic)
