@@ -39,6 +39,7 @@ class Store:
         self._local = threading.local()
         self._reader_dbs: list[sqlite_utils.Database] = []
         self._lock = threading.Lock()
+        self._write_listeners: list[Callable[[], None]] = []
 
     def start(self) -> None:
         """Open the writer connection and bring the schema up to date."""
@@ -46,10 +47,22 @@ class Store:
         migrate(db)
         self._writer_db = db
 
+    def on_write(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` on the event loop after every committed write.
+
+        The WebSocket fan-out uses it to deliver this process's events at once
+        rather than at its next poll of the log. A listener must be quick and
+        must not raise.
+        """
+        self._write_listeners.append(listener)
+
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` in one write transaction on the writer thread."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, self._run_write, fn, args, kwargs)
+        result = await loop.run_in_executor(self._writer, self._run_write, fn, args, kwargs)
+        for listener in self._write_listeners:
+            listener()
+        return result
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` on a reader thread, outside any write transaction."""
