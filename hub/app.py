@@ -1,7 +1,8 @@
 """``create_app(settings)``: the Litestar app of ``edgehub serve``.
 
 The lifespan owns every resource: the SQLite store is opened (and the schema
-migrated) before the first request and closed after the last.
+migrated) before the first request and closed after the last; the WebSocket
+fan-out (``hub.realtime``) runs inside it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from hub.api import auth, catalog, events, health, orders, sessions
+from hub.api import auth, catalog, devices, events, health, orders, sessions
 from hub.api.context import HubContext, provide_actor, provide_hub
 from hub.api.errors import EXCEPTION_HANDLERS
 from hub.auth.throttle import LoginThrottle
@@ -22,6 +23,8 @@ from hub.db.store import Store
 from hub.health import Probes
 from hub.orders.money import Money
 from hub.orders.service import OrderRules
+from hub.realtime import endpoint as realtime_endpoint
+from hub.realtime.service import Realtime
 from hub.settings import Settings
 
 
@@ -40,12 +43,14 @@ def create_app(settings: Settings) -> Litestar:
         throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
     )
     probes = Probes(settings)
+    realtime = Realtime(settings, store, jwt_auth)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store.start()
         try:
-            yield
+            async with realtime.running():
+                yield
         finally:
             store.close()
 
@@ -57,6 +62,8 @@ def create_app(settings: Settings) -> Litestar:
             *orders.ROUTES,
             *events.ROUTES,
             *health.ROUTES,
+            *devices.ROUTES,
+            *realtime_endpoint.ROUTES,
         ],
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),
@@ -71,4 +78,5 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.hub = hub
+    app.state.realtime = realtime
     return app

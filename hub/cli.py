@@ -23,13 +23,23 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from hub.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_json)
+    workers = max(1, args.workers)
     config = uvicorn.Config(
-        create_app(settings),
+        "hub.cli:worker_app" if workers > 1 else create_app(settings),
+        factory=workers > 1,
+        workers=workers,
         host=args.host or settings.host,
         port=args.port or settings.port,
         http="httptools",
         loop="uvloop",
         ws="websockets-sansio",
+        # A hard cap far above the 64 kB /ws messages the hub answers with an error.
+        ws_max_size=1024 * 1024,
+        # No permessage-deflate: it compresses each frame once per client, which on a
+        # fan-out to hundreds of screens costs more CPU than the LAN saves in bytes.
+        ws_per_message_deflate=False,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_timeout,
         log_level=settings.log_level,
         access_log=args.access_log,
         lifespan="on",
@@ -37,11 +47,30 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     server = uvicorn.Server(config)
     print(
         f"EdgeHub serving store '{settings.store}' on http://{config.host}:{config.port} "
-        f"(database {settings.db})",
+        f"(database {settings.db}, {workers} worker{'s' if workers > 1 else ''})",
         file=sys.stderr,
     )
-    server.run()
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        server.run()
     return 0
+
+
+def worker_app() -> object:
+    """The app of one worker of ``serve --workers N``.
+
+    Each worker is a fresh process started by uvicorn, so it builds its own
+    Settings from the environment it inherited, as ``main()`` did.
+    """
+    from hub.app import create_app
+    from hub.logs import setup_logging
+
+    settings = load_settings()
+    setup_logging(settings.log_level, settings.log_json)
+    return create_app(settings)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -135,6 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default EDGEHUB_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default EDGEHUB_PORT or 8000)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the port and the database (default 1)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(
