@@ -71,13 +71,17 @@ class Fanout:
             subs = self._rooms.get(room)
             if not subs:
                 continue
-            frame = event_frame(seq, room, record.event, record.data, record.ts)
+            # One message for the whole room: the server only reads it.
+            message = {
+                "type": "websocket.send",
+                "text": event_frame(seq, room, record.event, record.data, record.ts),
+            }
             # A copy: a push never unsubscribes synchronously today, but the
             # loop must not depend on that.
             for sub in tuple(subs):
                 if sub.live and seq > sub.hwm:
                     sub.hwm = seq
-                    if sub.outbox.push(frame):
+                    if sub.outbox.push_message(message):
                         self.deliveries += 1
         self.delivered_to = seq
 

@@ -30,7 +30,8 @@ from typing import Any
 
 from hub.realtime.protocol import CLOSE_TOO_SLOW
 
-Send = Callable[[Any], Coroutine[Any, Any, None]]
+Message = dict[str, Any]
+Send = Callable[[Message], Coroutine[Any, Any, None]]
 
 
 class _Resume:
@@ -93,7 +94,7 @@ class Outbox:
         self._limit = limit
         self._stall_timeout = stall_timeout
         self._on_give_up = on_give_up
-        self._backlog: collections.deque[str] = collections.deque()
+        self._backlog: collections.deque[Message] = collections.deque()
         self._drain: asyncio.Task[None] | None = None
         self._space: asyncio.Event | None = None
         self._closed = False
@@ -108,9 +109,15 @@ class Outbox:
         return len(self._backlog)
 
     def push(self, frame: str) -> bool:
-        """Hand ``frame`` to the client after every frame pushed before it; never waits.
+        """Hand the text ``frame`` to the client after everything pushed before it."""
+        return self.push_message({"type": "websocket.send", "text": frame})
 
-        Returns False once the outbox is closed (peer gone or given up on).
+    def push_message(self, message: Message) -> bool:
+        """Hand an ASGI ``websocket.send`` message to the client, in order; never waits.
+
+        The fan-out passes one message object to every subscriber of a room:
+        servers only read it. Returns False once the outbox is closed (peer
+        gone or given up on).
         """
         if self._closed:
             return False
@@ -118,16 +125,16 @@ class Outbox:
             if len(self._backlog) >= self._limit:
                 self._give_up(f"fell more than {self._limit} frames behind")
                 return False
-            self._backlog.append(frame)
+            self._backlog.append(message)
             return True
-        coro = self._send({"type": "websocket.send", "text": frame})
+        coro = self._send(message)
         try:
             pending = coro.send(None)
         except StopIteration:
             return True
         except Exception:
-            # The peer is gone (uvicorn's ClientDisconnected, Litestar's
-            # WebSocketDisconnect); the reader sees the disconnect and cleans up.
+            # The peer is gone (uvicorn's ClientDisconnected); the reader sees
+            # the disconnect and cleans up.
             self._closed = True
             return False
         self._drain = asyncio.get_running_loop().create_task(
@@ -141,11 +148,11 @@ class Outbox:
             async with asyncio.timeout(self._stall_timeout):
                 await first
             while self._backlog:
-                frame = self._backlog.popleft()
+                message = self._backlog.popleft()
                 if self._space is not None and len(self._backlog) <= self._limit // 2:
                     self._space.set()
                 async with asyncio.timeout(self._stall_timeout):
-                    await self._send({"type": "websocket.send", "text": frame})
+                    await self._send(message)
         except TimeoutError:
             self._give_up(f"took no data for {self._stall_timeout:g} s")
         except Exception:

@@ -17,9 +17,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import WebSocket
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth, Token
+from litestar.types import Receive, Scope, Send
 
 from hub import events
 from hub.auth.users import Actor
@@ -98,11 +99,13 @@ class Realtime:
                 task.cancel()
             await asyncio.gather(announcer, *others, return_exceptions=True)
 
-    async def serve(self, socket: WebSocket[Any, Any, Any]) -> None:
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run one ``/ws`` connection to its end."""
-        await Session(self, socket).run()
+        await Session(self, scope, receive, send).run()
 
-    async def authenticate(self, token: str, socket: WebSocket[Any, Any, Any]) -> Actor | None:
+    async def authenticate(
+        self, token: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> Actor | None:
         """The active user a JWT names, checked as the HTTP middleware checks a bearer token."""
         auth = self.jwt_auth
         try:
@@ -120,10 +123,10 @@ class Realtime:
         except NotAuthorizedException:
             return None
         if auth.revoked_token_handler is not None:
-            revoked = auth.revoked_token_handler(decoded, socket)
+            revoked = auth.revoked_token_handler(decoded, connection)
             if await revoked if inspect.isawaitable(revoked) else revoked:
                 return None
-        actor = auth.retrieve_user_handler(decoded, socket)
+        actor = auth.retrieve_user_handler(decoded, connection)
         if inspect.isawaitable(actor):
             actor = await actor
         return actor if isinstance(actor, Actor) else None
