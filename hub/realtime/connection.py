@@ -157,7 +157,11 @@ class Session:
     async def _open(self) -> bool:
         """Authenticate and register; False when the connection is to be closed."""
         query = cast(bytes, self._scope.get("query_string", b""))
-        params = dict(parse_qsl(query.decode("latin-1"), max_num_fields=20))
+        try:
+            params = dict(parse_qsl(query.decode("latin-1"), max_num_fields=20))
+        except ValueError:
+            self._close(protocol.CLOSE_BAD_CLIENT, "too many query parameters")
+            return False
         token = params.get("token") or await self._auth_message()
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(self._scope)
         actor = await self._rt.authenticate(token, connection) if token else None

@@ -99,6 +99,28 @@ def test_fuzzed_frames_never_crash_the_hub(
     assert code is None or 4400 <= code < 4500, code
 
 
+async def _first_message(hub: HubProcess, frame: str | bytes) -> int | None:
+    async with ws_client(hub.url) as ws:
+        with contextlib.suppress(ConnectionClosed, OSError):
+            await ws.send(frame)
+        return await close_code(ws, within=8)
+
+
+@settings(max_examples=25, deadline=None)
+@given(frame=st.one_of(frames, near_messages.map(lambda m: json.dumps({**m, "type": "auth"}))))
+def test_fuzzed_first_messages_are_all_refused_4401(rt_hub: HubProcess, frame: str | bytes) -> None:
+    """Before sign-in, nothing but a valid token opens the door, and nothing crashes it."""
+    assert asyncio.run(_first_message(rt_hub, frame)) == 4401
+
+
+@pytest.mark.anyio
+async def test_too_many_query_parameters_are_refused_4400(rt_hub: HubProcess) -> None:
+    """A connect URL stuffed with parameters is refused before any work is done for it."""
+    params = {f"p{i}": "x" for i in range(30)}
+    async with ws_client(rt_hub.url, **params) as ws:
+        assert await close_code(ws) == 4400
+
+
 @pytest.mark.anyio
 async def test_oversized_message_gets_an_error_and_the_socket_lives(
     rt_hub: HubProcess, manager_token: str
