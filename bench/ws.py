@@ -432,11 +432,18 @@ def report(
         f"connections ({(rss_idle - rss_empty) * 1024 / args.idle:.1f} KiB each); "
         f"the last {args.idle - sizes[-1]:,} connected at {idle_rate:,.0f}/s"
     )
-    wanted = "1,000 subscribers: latency p99 (ms)"
-    p99 = next((h / r for name, r, h in rows if name == wanted), None)
-    if p99 is not None:
-        verdict = "met" if p99 <= TARGET_P99_RATIO else "MISSED"
-        print(f"target p99 at 1,000 subscribers <= {TARGET_P99_RATIO}x raw: {p99:.2f}x, {verdict}")
+    ratios = {name: h / r for name, r, h in rows}
+    for wanted, basis in (
+        ("1,000 subscribers: p99 from commit (ms)", "from the commit"),
+        ("1,000 subscribers: latency p99 (ms)", "from the order POST's start"),
+    ):
+        if wanted in ratios:
+            ratio = ratios[wanted]
+            verdict = "met" if ratio <= TARGET_P99_RATIO else "MISSED"
+            print(
+                f"target p99 at 1,000 subscribers <= {TARGET_P99_RATIO}x raw, {basis}: "
+                f"{ratio:.2f}x, {verdict}"
+            )
     verdict = "met" if rss_idle < TARGET_RSS_MB else "MISSED"
     target = f"target RSS at {args.idle:,} connections < {TARGET_RSS_MB} MB"
     print(f"{target}: {rss_idle:.0f} MB, {verdict}")
