@@ -21,11 +21,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from hub.app import create_app
     from hub.logs import setup_logging
+    from hub.realtime.fastpath import WebSocketFirst
 
     setup_logging(settings.log_level, settings.log_json)
     workers = max(1, args.workers)
     config = uvicorn.Config(
-        "hub.cli:worker_app" if workers > 1 else create_app(settings),
+        "hub.cli:worker_app" if workers > 1 else WebSocketFirst(create_app(settings)),
         factory=workers > 1,
         workers=workers,
         host=args.host or settings.host,
@@ -67,10 +68,11 @@ def worker_app() -> object:
     """
     from hub.app import create_app
     from hub.logs import setup_logging
+    from hub.realtime.fastpath import WebSocketFirst
 
     settings = load_settings()
     setup_logging(settings.log_level, settings.log_json)
-    return create_app(settings)
+    return WebSocketFirst(create_app(settings))
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:

@@ -23,7 +23,7 @@ _UPGRADE: list[tuple[bytes, bytes]] = [
 _UPGRADE_BODY = b'{"error":"upgrade_required","message":"/ws is a WebSocket endpoint","detail":{}}'
 
 
-@asgi("/ws", opt={"exclude_from_auth": True})
+@asgi("/ws", opt={"exclude_from_auth": True}, copy_scope=False)
 async def ws(scope: Scope, receive: Receive, send: Send) -> None:
     """Events of the rooms a client joins, live and replayed (docs/realtime.md)."""
     if scope["type"] != "websocket":
