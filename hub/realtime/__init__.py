@@ -11,7 +11,8 @@
 * ``announcer``  writes their ``device.status`` events, batched
 * ``connection`` one client's session, from accept to close
 * ``service``    ``Realtime``, owner of all of the above for one process
-* ``endpoint``   the routes
+* ``endpoint``   the Litestar routes
+* ``fastpath``   ``/ws`` in front of Litestar, for ``edgehub serve``
 
 See docs/realtime.md for the protocol as clients see it.
 """
