@@ -11,6 +11,10 @@ bench.ws. ``edgehub serve`` hands uvicorn this thin dispatcher, which gives
 The Litestar route ``/ws`` (``hub.realtime.endpoint``) runs the same session
 code, so an app used in-process (tests, other servers) behaves the same,
 only with the wrappers.
+
+Mind: Litestar middleware never sees these WebSockets. The session does its
+own authentication; an app-wide middleware added later (allowed hosts, say)
+must be mirrored here if it is to cover ``/ws`` too.
 """
 
 from __future__ import annotations
