@@ -13,9 +13,10 @@ a replay, this reader) without waiting on the client.
 Every way out runs ``_finish``: subscriptions leave the fan-out, presence is
 told, a blocked send is cancelled, and a close frame is attempted for as long
 as a client may go silent before the pings drop it (it has to get through
-whatever the client has not read yet). When the outbox gives up on a slow client, it
-cancels this task, which is how a reader stuck in ``receive()`` is stopped;
-that cancellation is ours, so it is absorbed here and never reaches uvicorn.
+whatever the client has not read yet). When the outbox gives up on a slow
+client, it cancels this task, which is how a reader stuck in ``receive()``
+is stopped; that cancellation is ours, so it is absorbed here and never
+reaches uvicorn.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("edgehub.realtime")
 
 AUTH_TIMEOUT = 5.0
-_Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 MAX_ROOMS = 100
 _CLIENT = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 
 class _Budget:
