@@ -1,0 +1,1 @@
+"""Benchmarks: one command each, printing the figures and a baseline measured in the same run."""

@@ -1,7 +1,8 @@
 """``create_app(settings)``: the Litestar app of ``edgehub serve``.
 
 The lifespan owns every resource: the SQLite store is opened (and the schema
-migrated) before the first request and closed after the last.
+migrated) before the first request and closed after the last; the WebSocket
+fan-out (``hub.realtime``) runs inside it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from hub.health import Probes
 from hub.operations import Operations
 from hub.orders.money import Money
 from hub.orders.service import OrderRules
+from hub.realtime import endpoint as realtime_endpoint
+from hub.realtime.service import Realtime
 from hub.settings import Settings
 
 
@@ -48,12 +51,14 @@ def create_app(settings: Settings) -> Litestar:
     ops = Operations(settings, store, probes)
     ops.hooks.cache_warm.register("catalogue", upkeep.warm)
     probes.redis_state = lambda: (hub.cache.state, hub.cache.last_error)
+    realtime = Realtime(settings, store, jwt_auth)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store.start()
         try:
-            yield
+            async with realtime.running():
+                yield
         finally:
             store.close()
 
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> Litestar:
             *health.ROUTES,
             *kitchen_api.ROUTES,
             *devices_api.ROUTES,
+            *realtime_endpoint.ROUTES,
         ],
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),
@@ -82,4 +88,5 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.hub = hub
+    app.state.realtime = realtime
     return app

@@ -28,13 +28,29 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     setup_logging(settings.log_level, settings.log_json)
     host, port = args.host or settings.host, args.port or settings.port
+    workers = max(1, args.workers)
     print(
         f"EdgeHub serving store '{settings.store}' on http://{host}:{port} "
-        f"(database {settings.db})",
+        f"(database {settings.db}, {workers} worker{'s' if workers > 1 else ''})",
         file=sys.stderr,
     )
-    run(settings, host=host, port=port, access_log=args.access_log)
+    run(settings, host=host, port=port, access_log=args.access_log, workers=workers)
     return 0
+
+
+def worker_app() -> object:
+    """The app of one worker of ``serve --workers N``.
+
+    Each worker is a fresh process started by uvicorn, so it builds its own
+    Settings from the environment it inherited, as ``main()`` did.
+    """
+    from hub.app import create_app
+    from hub.logs import setup_logging
+    from hub.realtime.fastpath import WebSocketFirst
+
+    settings = load_settings()
+    setup_logging(settings.log_level, settings.log_json)
+    return WebSocketFirst(create_app(settings))
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -161,6 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default EDGEHUB_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default EDGEHUB_PORT or 8000)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the port and the database (default 1)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(

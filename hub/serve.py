@@ -21,14 +21,29 @@ from hub.settings import Settings
 POLL_SECONDS = 0.1
 
 
-def make_server(settings: Settings, *, host: str, port: int, access_log: bool) -> uvicorn.Server:
-    config = uvicorn.Config(
-        create_app(settings),
+def make_config(
+    settings: Settings, *, host: str, port: int, access_log: bool, workers: int = 1
+) -> uvicorn.Config:
+    """uvicorn as measured best here: httptools, uvloop, the sans-I/O websockets."""
+    from hub.realtime.fastpath import WebSocketFirst
+
+    return uvicorn.Config(
+        # Several workers each build their own app from the environment (hub.cli.worker_app).
+        "hub.cli:worker_app" if workers > 1 else WebSocketFirst(create_app(settings)),
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         http="httptools",
         loop="uvloop",
         ws="websockets-sansio",
+        # A hard cap far above the 64 kB /ws messages the hub answers with an error.
+        ws_max_size=1024 * 1024,
+        # No permessage-deflate: it compresses each frame once per client, which on a
+        # fan-out to hundreds of screens costs more CPU than the LAN saves in bytes.
+        ws_per_message_deflate=False,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_timeout,
         log_level=settings.log_level,
         # uvicorn's own logging setup would give its loggers their own handlers;
         # without it they reach ours, in JSON when asked and through redaction
@@ -37,7 +52,6 @@ def make_server(settings: Settings, *, host: str, port: int, access_log: bool) -
         access_log=access_log,
         lifespan="on",
     )
-    return uvicorn.Server(config)
 
 
 async def serve(server: uvicorn.Server) -> None:
@@ -74,8 +88,44 @@ async def _keep_systemd_informed(server: uvicorn.Server) -> None:
     sdnotify.stopping()
 
 
-def run(settings: Settings, *, host: str, port: int, access_log: bool = False) -> None:
+def run(
+    settings: Settings, *, host: str, port: int, access_log: bool = False, workers: int = 1
+) -> None:
+    config = make_config(settings, host=host, port=port, access_log=access_log, workers=workers)
+    if workers > 1:
+        _run_workers(config)
+        return
     import uvloop
 
-    server = make_server(settings, host=host, port=port, access_log=access_log)
-    uvloop.run(serve(server))
+    uvloop.run(serve(uvicorn.Server(config)))
+
+
+def _run_workers(config: uvicorn.Config) -> None:
+    """The supervisor of ``--workers N``: it owns the socket, so it tells systemd.
+
+    READY once the socket is bound and the workers are started; the watchdog
+    from a thread of the supervisor (a hung worker is restarted by uvicorn's
+    supervisor itself, which checks its children).
+    """
+    import threading
+
+    from uvicorn.supervisors import Multiprocess
+
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    stop = threading.Event()
+
+    def keep_informed() -> None:
+        sdnotify.ready()
+        sdnotify.status(f"serving on {config.host}:{config.port} with {config.workers} workers")
+        period = sdnotify.watchdog_interval()
+        while not stop.wait(period / 2 if period else 1.0):
+            if period:
+                sdnotify.watchdog_ping()
+
+    notifier = threading.Thread(target=keep_informed, name="sdnotify", daemon=True)
+    notifier.start()
+    try:
+        supervisor.run()
+    finally:
+        stop.set()
+        sdnotify.stopping()

@@ -121,6 +121,14 @@ class Settings(BaseSettings):
     # silent client gone (and publishes its last will) after 1.5 times this.
     mqtt_keepalive_seconds: int = Field(default=15, ge=2, le=600)
     # --- end of the kitchen block ---------------------------------------------------
+    # WebSocket /ws (hub.realtime). The event log is polled this often for events
+    # written by other processes; a local write, or a Redis wake-up, skips the wait.
+    ws_poll_interval: float = Field(default=0.1, gt=0, le=5)
+    # Frames a client may fall behind by before it is closed with 4408.
+    ws_queue_frames: int = Field(default=1000, ge=8)
+    # Protocol pings: a client silent for interval + timeout is dropped.
+    ws_ping_interval: float = Field(default=20.0, gt=0)
+    ws_ping_timeout: float = Field(default=20.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -1,33 +1,40 @@
-"""``GET /api/v1/devices``: kitchen devices with their last reported status.
+"""``GET /api/v1/devices``: every device of the store, whichever way it is connected.
 
-Thin on purpose: the listing is ``hub.devices.list_devices``, so other kinds of
-presence (WebSocket clients) can join the same answer without touching this.
+Two registries answer together, merged by id: kitchen devices on MQTT
+(``hub.devices.list_devices``, with their last reported paper and cover and
+their open jobs) and the terminals and displays connected over WebSocket now
+(``hub.realtime.presence``, on every worker of this hub). Each item keeps
+API.md's fields (``id, kind, station, online, last_seen, paper,
+pending_jobs``) and may add its own.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import get
+from litestar import Request, get
 from litestar.params import Parameter
 
 from hub.api import pagination
-from hub.api.context import HubContext, requires
+from hub.api.context import ALL_STAFF, HubContext, requires
 from hub.devices import list_devices
+from hub.realtime.service import Realtime
 
-DEVICE_VIEW = ("kitchen", "manager", "admin", "device")
 
-
-@get("/api/v1/devices", guards=[requires(*DEVICE_VIEW)], tags=["devices"])
+@get("/api/v1/devices", guards=[requires(*ALL_STAFF)], tags=["devices"])
 async def get_devices(
+    request: Request[Any, Any, Any],
     hub: HubContext,
     limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
-    after: Annotated[str | None, Parameter(max_length=128)] = None,
+    after: Annotated[str | None, Parameter(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """Devices by id: ``id, kind, station, role, online, last_seen, paper, pending_jobs``..."""
+    """Devices by id: kitchen devices and connected terminals and displays."""
     size = pagination.check_limit(limit)
     start = pagination.decode_key("dv", after)
-    items = await hub.store.read(list_devices, after=start, limit=size + 1)
+    mqtt = await hub.store.read(list_devices, after=start, limit=size + 1)
+    realtime: Realtime = request.app.state.realtime
+    connected = [d for d in realtime.presence.snapshot() if start is None or d["id"] > start]
+    items = sorted([*mqtt, *connected], key=lambda d: d["id"])
     more = len(items) > size
     items = items[:size]
     return {"items": items, "next": pagination.encode_key("dv", items[-1]["id"]) if more else None}

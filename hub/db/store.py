@@ -66,6 +66,7 @@ class Store:
         self._lock = threading.Lock()
         self.commits = 0
         self.writes = 0
+        self._write_listeners: list[Callable[[], None]] = []
 
     def start(self) -> None:
         """Open the writer connection, bring the schema up to date, start the writer."""
@@ -74,6 +75,15 @@ class Store:
         self._writer_db = db
         self._writer = threading.Thread(target=self._write_loop, name="sqlite-writer", daemon=True)
         self._writer.start()
+
+    def on_write(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` on the event loop after every committed write.
+
+        The WebSocket fan-out uses it to deliver this process's events at once
+        rather than at its next poll of the log. A listener must be quick and
+        must not raise.
+        """
+        self._write_listeners.append(listener)
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` in a write transaction on the writer thread.
@@ -85,7 +95,10 @@ class Store:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._jobs.put(_Job(fn, args, kwargs, loop, future))
-        return await future
+        result = await future
+        for listener in self._write_listeners:
+            listener()
+        return result
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(db, *args)`` on a reader thread, in one read snapshot."""

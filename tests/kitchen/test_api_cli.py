@@ -67,7 +67,7 @@ def test_jobs_and_devices_are_listed_with_their_state(
     grill = devices["grill-1"]
     assert (grill["online"], grill["last_seen"], grill["pending_jobs"]) == (False, None, 1)
     assert set(grill) >= {"id", "kind", "station", "online", "last_seen", "paper", "pending_jobs"}
-    assert api.get("/api/v1/devices", as_="ana").status_code == 403
+    assert api.get("/api/v1/devices", as_="ana").status_code == 200  # a till shows printer trouble
 
     order_view = api.get(f"/api/v1/orders/{order['id']}").json()
     assert order_view["kitchen_status"] == "sent"  # the grill has not confirmed yet

@@ -52,9 +52,10 @@ def run_cli(db: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[s
 class HubProcess:
     """One served hub; ``start()`` waits until /health answers."""
 
-    def __init__(self, db: Path, *serve_args: str, **extra_env: str) -> None:
+    def __init__(self, db: Path, *args: str, **extra_env: str) -> None:
+        """``args`` go to ``edgehub serve`` (e.g. ``--workers``), ``extra_env`` to its env."""
         self.db = db
-        self.serve_args = serve_args
+        self.args = args
         self.extra_env = extra_env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -65,7 +66,7 @@ class HubProcess:
         env = hub_env(self.db, EDGEHUB_PORT=str(self.port), **self.extra_env)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "serve", *self.serve_args],
+                [sys.executable, "-m", "hub.cli", "serve", *self.args],
                 env=env,
                 stdout=log,
                 stderr=log,

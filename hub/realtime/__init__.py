@@ -1,0 +1,18 @@
+"""Real-time delivery of the event log over WebSocket (``/ws``).
+
+* ``protocol``   the wire format: client messages parsed, frames built, codes
+* ``rooms``      room names and who may join which
+* ``records``    the log as the fan-out reads it
+* ``outbox``     one client's bounded, never-waiting send queue
+* ``fanout``     rooms to subscriptions; live delivery and gap-free replay
+* ``tailer``     the one task per process that reads the log
+* ``wakeup``     Redis pub/sub doorbell between workers (optional)
+* ``presence``   which terminals and displays are connected
+* ``announcer``  writes their ``device.status`` events, batched
+* ``connection`` one client's session, from accept to close
+* ``service``    ``Realtime``, owner of all of the above for one process
+* ``endpoint``   the Litestar routes
+* ``fastpath``   ``/ws`` in front of Litestar, for ``edgehub serve``
+
+See docs/realtime.md for the protocol as clients see it.
+"""

@@ -1,0 +1,81 @@
+"""Writes ``device.status`` events to the log, in batches, off the connection's path.
+
+A connect must not wait for an fsync, and a storm of reconnects (every till
+after a hub restart) must not become one transaction per till: announcements
+queue here and one task writes whatever has gathered in one transaction.
+Order is kept, so a quick connect-then-disconnect lands as online, offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import sqlite_utils
+
+from hub import events
+from hub.db.store import Store
+from hub.logs import log_event
+
+log = logging.getLogger("edgehub.realtime")
+
+BATCH = 500
+ATTEMPTS = 3
+ROOMS = ("store",)
+
+
+def _append_all(db: sqlite_utils.Database, batch: list[dict[str, Any]]) -> None:
+    for data in batch:
+        events.append(db, "device.status", data, ROOMS)
+
+
+class Announcer:
+    """Queue of device.status payloads and the task that writes them."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._queue: list[dict[str, Any]] = []
+        self._ready = asyncio.Event()
+        self._closed = False
+
+    def announce(self, data: dict[str, Any]) -> None:
+        if self._closed:
+            return  # after shutdown's final flush: the process is going away
+        self._queue.append(data)
+        self._ready.set()
+
+    def stop(self) -> None:
+        """Ask ``run`` to write what is queued and return; later announcements are ignored."""
+        self._closed = True
+        self._ready.set()
+
+    async def run(self) -> None:
+        """Write batches as they gather, until ``stop()`` and the queue is empty.
+
+        Stopped rather than cancelled: a write cancelled in flight may or may
+        not have been committed, and writing it again would duplicate events.
+        """
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            await self._flush()
+            if self._closed and not self._queue:
+                return
+
+    async def _flush(self) -> None:
+        attempt = 0
+        while self._queue:
+            batch = self._queue[:BATCH]
+            try:
+                await self._store.write(_append_all, batch)
+            except Exception:
+                attempt += 1
+                log.exception("ws_presence_write_failed")
+                if attempt < ATTEMPTS:
+                    await asyncio.sleep(0.5 * attempt)
+                    continue
+                log_event(log, "ws_presence_dropped", level=logging.ERROR, count=len(batch))
+            attempt = 0
+            # New announcements were appended behind the batch, never before it.
+            del self._queue[: len(batch)]

@@ -1,0 +1,165 @@
+"""``Realtime``: the WebSocket side of one hub process, and the owner of its tasks.
+
+Built by ``create_app`` and entered in the lifespan (``running()``): it
+starts the tailer at the log's head, folds recent ``device.status`` events
+into presence, then runs three tasks it cancels and awaits at shutdown: the
+tailer, the presence announcer and, when ``EDGEHUB_REDIS_URL`` is set, the
+Redis doorbell. Each worker of ``edgehub serve --workers N`` has its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.security.jwt import JWTAuth, Token
+from litestar.types import Receive, Scope, Send
+
+from hub import events
+from hub.auth.users import Actor
+from hub.db.store import Store
+from hub.realtime import records
+from hub.realtime.announcer import Announcer
+from hub.realtime.connection import Session
+from hub.realtime.fanout import Fanout
+from hub.realtime.presence import Presence, this_worker
+from hub.realtime.tailer import Tailer
+from hub.realtime.wakeup import RedisWakeup, channel_for
+from hub.settings import Settings
+
+log = logging.getLogger("edgehub.realtime")
+
+# How far back in the log a starting worker looks for the other workers' clients.
+PRESENCE_WINDOW = 50_000
+ANNOUNCER_STOP_TIMEOUT = 10.0
+
+
+class Realtime:
+    """Fan-out, presence and the tasks behind them, for one process."""
+
+    def __init__(self, settings: Settings, store: Store, jwt_auth: JWTAuth[Actor, Token]) -> None:
+        self.settings = settings
+        self.store = store
+        self.jwt_auth = jwt_auth
+        self.worker_id = this_worker()
+        # How long a client may take nothing from us before it counts as dead:
+        # as long as uvicorn's pings let it go unanswered.
+        self.silence_limit = settings.ws_ping_interval + settings.ws_ping_timeout
+        self.fanout = Fanout()
+        self.announcer = Announcer(store)
+        self.presence = Presence(self.worker_id, self.announcer.announce)
+        self.tailer = Tailer(store, self.fanout, settings.ws_poll_interval, [self.presence.observe])
+        self.wakeup = (
+            RedisWakeup(
+                settings.redis_url,
+                channel_for(settings.store),
+                self.worker_id,
+                self.tailer.wake,
+            )
+            if settings.redis_url
+            else None
+        )
+        store.on_write(self._after_local_write)
+
+    def _after_local_write(self) -> None:
+        self.tailer.wake()
+        if self.wakeup is not None:
+            self.wakeup.ring()
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Start the tasks; on exit, flush presence and stop them."""
+        _redact_tokens_in_server_log()
+        self.fanout.delivered_to = await self.store.read(events.head)
+        for record in await self.store.read(records.recent_of, "device.status", PRESENCE_WINDOW):
+            self.presence.observe(record)
+        announcer = asyncio.create_task(self.announcer.run(), name="ws-announcer")
+        others = [asyncio.create_task(self.tailer.run(), name="ws-tailer")]
+        if self.wakeup is not None:
+            others.append(asyncio.create_task(self.wakeup.run(), name="ws-redis"))
+        try:
+            yield
+        finally:
+            # By now uvicorn has closed every WebSocket and waited for the
+            # handlers, so the last "offline" announcements are queued.
+            self.announcer.stop()
+            try:
+                async with asyncio.timeout(ANNOUNCER_STOP_TIMEOUT):
+                    await announcer
+            except TimeoutError:
+                announcer.cancel()
+            for task in others:
+                task.cancel()
+            await asyncio.gather(announcer, *others, return_exceptions=True)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run one ``/ws`` connection to its end."""
+        await Session(self, scope, receive, send).run()
+
+    async def authenticate(
+        self, token: str, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> Actor | None:
+        """The active user a JWT names, checked as the HTTP middleware checks a bearer token."""
+        auth = self.jwt_auth
+        try:
+            decoded = auth.token_cls.decode(
+                encoded_token=token,
+                secret=auth.token_secret,
+                algorithm=auth.algorithm,
+                audience=auth.accepted_audiences,
+                issuer=auth.accepted_issuers,
+                require_claims=auth.require_claims,
+                verify_exp=auth.verify_expiry,
+                verify_nbf=auth.verify_not_before,
+                strict_audience=auth.strict_audience,
+            )
+        except NotAuthorizedException:
+            return None
+        if auth.revoked_token_handler is not None:
+            revoked = auth.revoked_token_handler(decoded, connection)
+            if await revoked if inspect.isawaitable(revoked) else revoked:
+                return None
+        actor = auth.retrieve_user_handler(decoded, connection)
+        if inspect.isawaitable(actor):
+            actor = await actor
+        return actor if isinstance(actor, Actor) else None
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for status pages and tests."""
+        return {
+            "worker": self.worker_id,
+            "clients": self.presence.local_count(),
+            "subscriptions": self.fanout.subscriptions(),
+            "rooms": self.fanout.rooms(),
+            "delivered_to": self.fanout.delivered_to,
+            "deliveries": self.fanout.deliveries,
+            "redis": "off" if self.wakeup is None else ("ok" if self.wakeup.up else "down"),
+        }
+
+
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]+")
+
+
+class _RedactTokens(logging.Filter):
+    """uvicorn logs each WebSocket's path with its query string: hide ``?token=``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+def _redact_tokens_in_server_log() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _RedactTokens) for f in logger.filters):
+        logger.addFilter(_RedactTokens())

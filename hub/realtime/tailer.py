@@ -1,0 +1,90 @@
+"""The one task per process that reads the event log and hands each new event out.
+
+It sees this process's writes and every other process's alike, because it
+reads the shared SQLite file, not a message bus. It sleeps until woken (a
+local write through ``Store.on_write``, or a Redis wake-up from another
+worker) or until the poll interval passes, whichever comes first; so without
+Redis, events from other processes arrive within one poll interval.
+
+Rows become visible in ``seq`` order (writers hold BEGIN IMMEDIATE until
+COMMIT), so reading ``seq > delivered_to`` never skips a late commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from hub.db.store import Store
+from hub.logs import log_event
+from hub.realtime import records
+from hub.realtime.fanout import Fanout
+
+log = logging.getLogger("edgehub.realtime")
+
+BATCH = 500
+# Longest run of deliveries between two yields to the event loop, so a burst
+# of events to thousands of clients cannot starve HTTP requests.
+MAX_SLICE_SECONDS = 0.02
+
+
+class Tailer:
+    """Delivers every new event of the log to ``fanout``, then to each observer."""
+
+    def __init__(
+        self,
+        store: Store,
+        fanout: Fanout,
+        poll_interval: float,
+        observers: list[Callable[[records.Record], None]],
+    ) -> None:
+        self._store = store
+        self._fanout = fanout
+        self._interval = poll_interval
+        self._observers = observers
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Read the log now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Tail until cancelled; a failed read is logged and retried, never fatal."""
+        while True:
+            try:
+                await self._sleep()
+                await self._catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("ws_tailer_failed")
+                await asyncio.sleep(min(1.0, self._interval * 10))
+
+    async def _sleep(self) -> None:
+        if not self._wake.is_set():
+            try:
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+        # Cleared before reading: a write committed while we read sets it
+        # again, and the next round picks that write up at once.
+        self._wake.clear()
+
+    async def _catch_up(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await self._store.read(records.tail, self._fanout.delivered_to, BATCH)
+            started = loop.time()
+            for record in batch:
+                self._fanout.deliver(record)
+                for observe in self._observers:
+                    observe(record)
+                if loop.time() - started > MAX_SLICE_SECONDS:
+                    await asyncio.sleep(0)
+                    started = loop.time()
+            if len(batch) < BATCH:
+                if batch:
+                    log_event(log, "ws_tailed", level=logging.DEBUG, to=batch[-1].seq)
+                return

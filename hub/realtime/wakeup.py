@@ -1,0 +1,136 @@
+"""Redis pub/sub as a doorbell between workers: "the log has news, read it now".
+
+It carries no events, only the writer's worker id on channel
+``edgehub:{store}:events``; every worker then reads the events themselves
+from SQLite. So a lost, late or duplicated ring costs latency, never data:
+the tailer polls the log anyway. Redis being away (never configured, down,
+restarting) degrades cross-worker latency to the poll interval and nothing
+else; the listener reconnects with backoff and rings once when back, in case
+it missed a ring while away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+
+from hub.logs import log_event
+
+log = logging.getLogger("edgehub.realtime")
+
+CONNECT_TIMEOUT = 2.0
+COMMAND_TIMEOUT = 2.0
+LISTEN_TIMEOUT = 5.0
+MAX_BACKOFF = 10.0
+
+
+def channel_for(store: str) -> str:
+    return f"edgehub:{store}:events"
+
+
+class RedisWakeup:
+    """Rings the other workers after local writes; wakes our tailer on their rings."""
+
+    def __init__(self, url: str, channel: str, worker_id: str, on_ring: Callable[[], None]) -> None:
+        self._url = url
+        self._channel = channel
+        self._worker_id = worker_id
+        self._on_ring = on_ring
+        self._pending = asyncio.Event()
+        self.up = False
+        self.rings_sent = 0
+        self.rings_heard = 0
+
+    def ring(self) -> None:
+        """Ask the publisher to tell the others; many calls before it runs make one ring."""
+        self._pending.set()
+
+    async def run(self) -> None:
+        """Listen and publish until cancelled."""
+        listener = asyncio.create_task(self._listen(), name="ws-redis-listen")
+        publisher = asyncio.create_task(self._publish(), name="ws-redis-publish")
+        try:
+            await asyncio.gather(listener, publisher)
+        finally:
+            listener.cancel()
+            publisher.cancel()
+            await asyncio.gather(listener, publisher, return_exceptions=True)
+
+    def _client(self) -> aioredis.Redis:
+        return aioredis.Redis.from_url(
+            self._url,
+            socket_connect_timeout=CONNECT_TIMEOUT,
+            socket_timeout=COMMAND_TIMEOUT,
+            health_check_interval=LISTEN_TIMEOUT,
+        )
+
+    async def _listen(self) -> None:
+        backoff = 0.5
+        while True:
+            client = self._client()
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                if not self.up:
+                    log_event(log, "ws_redis_up", channel=self._channel)
+                self.up = True
+                backoff = 0.5
+                self._on_ring()
+                while True:
+                    message = await pubsub.get_message(timeout=LISTEN_TIMEOUT)
+                    if message is None:
+                        continue
+                    sender = message.get("data")
+                    if isinstance(sender, bytes) and sender.decode(errors="replace") != (
+                        self._worker_id
+                    ):
+                        self.rings_heard += 1
+                        self._on_ring()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.up:
+                    log_event(log, "ws_redis_down", level=logging.WARNING, error=type(exc).__name__)
+                self.up = False
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pubsub.aclose(), COMMAND_TIMEOUT)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.aclose(), COMMAND_TIMEOUT)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def _publish(self) -> None:
+        client: aioredis.Redis | None = None
+        try:
+            while True:
+                await self._pending.wait()
+                self._pending.clear()
+                if not self.up:
+                    continue  # the others poll; no use waiting on a connect timeout
+                try:
+                    if client is None:
+                        client = self._client()
+                    await client.publish(self._channel, self._worker_id)
+                    self.rings_sent += 1
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log_event(
+                        log,
+                        "ws_redis_publish_failed",
+                        level=logging.DEBUG,
+                        error=type(exc).__name__,
+                    )
+                    if client is not None:
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(client.aclose(), COMMAND_TIMEOUT)
+                    client = None
+        finally:
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.aclose(), COMMAND_TIMEOUT)
