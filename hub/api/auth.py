@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request, post
 
-from hub.api.context import HubContext
+from hub.api.context import Hub
 from hub.api.schemas import TokenBody, strict_body
 from hub.audit import records as audit
 from hub.auth.tokens import issue_token
@@ -16,7 +16,7 @@ from hub.errors import Unauthorized, ValidationFailed
 
 @post("/api/v1/auth/token", status_code=200, tags=["auth"])
 async def create_token(
-    request: Request[Any, Any, Any], data: TokenBody, hub: HubContext
+    request: Request[Any, Any, Any], data: TokenBody, hub: Hub
 ) -> dict[str, Any]:
     """Exchange a login and PIN (or password) for a bearer token."""
     data = await strict_body(request, TokenBody)

@@ -9,7 +9,7 @@ from litestar import get, patch
 from litestar.params import Parameter
 
 from hub.api import pagination
-from hub.api.context import ALL_STAFF, MANAGERS, HubContext, requires
+from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.schemas import ProductPatchBody, parse_amount
 from hub.catalog import repository as catalog
 from hub.catalog import service
@@ -19,7 +19,7 @@ from hub.errors import NotFound, ValidationFailed
 
 @get("/api/v1/products", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
 async def list_products(
-    hub: HubContext,
+    hub: Hub,
     q: Annotated[str | None, Parameter(max_length=MAX_QUERY_CHARS)] = None,
     category_id: Annotated[int | None, Parameter(ge=1, le=2**53)] = None,
     barcode: Annotated[str | None, Parameter(max_length=64)] = None,
@@ -50,7 +50,7 @@ def _wanted(product: dict[str, Any], category_id: int | None, available: Availab
 
 
 @get("/api/v1/products/{product_id:int}", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
-async def get_product(hub: HubContext, product_id: int) -> dict[str, Any]:
+async def get_product(hub: Hub, product_id: int) -> dict[str, Any]:
     product = await hub.catalog.product(product_id)
     if product is None:
         raise NotFound(f"product {product_id} does not exist", {"product_id": product_id})
@@ -58,7 +58,7 @@ async def get_product(hub: HubContext, product_id: int) -> dict[str, Any]:
 
 
 @patch("/api/v1/products/{product_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
-async def patch_product(hub: HubContext, product_id: int, data: ProductPatchBody) -> dict[str, Any]:
+async def patch_product(hub: Hub, product_id: int, data: ProductPatchBody) -> dict[str, Any]:
     """Change a product's price and/or take it off sale (``active: false``) or back on.
 
     The change is committed with a ``catalog.updated`` event, and the next read of
@@ -76,17 +76,17 @@ async def patch_product(hub: HubContext, product_id: int, data: ProductPatchBody
 
 
 @get("/api/v1/categories", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
-async def list_categories(hub: HubContext) -> dict[str, Any]:
+async def list_categories(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.catalog.categories(), "next": None}
 
 
 @get("/api/v1/payment-methods", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
-async def list_payment_methods(hub: HubContext) -> dict[str, Any]:
+async def list_payment_methods(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.store.read(catalog.list_payment_methods), "next": None}
 
 
 @get("/api/v1/cache/stats", guards=[requires(*MANAGERS)], tags=["catalogue"])
-async def cache_stats(hub: HubContext) -> dict[str, Any]:
+async def cache_stats(hub: Hub) -> dict[str, Any]:
     """Hits, misses, errors, evictions and invalidations per kind, and the backend in use."""
     return hub.cache.stats()
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
@@ -76,3 +77,8 @@ def requires(*roles: str) -> Any:
 
 ALL_STAFF = ("cashier", "manager", "kitchen", "device", "admin")
 MANAGERS = ("manager", "admin")
+
+
+# Handler parameters filled by name from the app's dependencies (``create_app``).
+Hub = NamedDependency[HubContext]
+Caller = NamedDependency[Actor]

@@ -16,7 +16,7 @@ from litestar import Request, get
 from litestar.params import Parameter
 
 from hub.api import pagination
-from hub.api.context import ALL_STAFF, HubContext, requires
+from hub.api.context import ALL_STAFF, Hub, requires
 from hub.devices import list_devices
 from hub.realtime.service import Realtime
 
@@ -24,7 +24,7 @@ from hub.realtime.service import Realtime
 @get("/api/v1/devices", guards=[requires(*ALL_STAFF)], tags=["devices"])
 async def get_devices(
     request: Request[Any, Any, Any],
-    hub: HubContext,
+    hub: Hub,
     limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
     after: Annotated[str | None, Parameter(max_length=200)] = None,
 ) -> dict[str, Any]:

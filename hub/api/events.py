@@ -9,7 +9,7 @@ from litestar.params import Parameter
 
 from hub import events
 from hub.api import pagination
-from hub.api.context import MANAGERS, HubContext, requires
+from hub.api.context import MANAGERS, Hub, requires
 
 
 def _page(db: Any, since: int, limit: int) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def _page(db: Any, since: int, limit: int) -> dict[str, Any]:
 
 @get("/api/v1/events", guards=[requires(*MANAGERS)], tags=["events"])
 async def list_events(
-    hub: HubContext,
+    hub: Hub,
     since: Annotated[int, Parameter(ge=0, le=2**62)] = 0,
     after: Annotated[int | None, Parameter(ge=0, le=2**62)] = None,
     limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,

@@ -8,9 +8,10 @@ from typing import Any
 
 import sqlite_utils
 from litestar import Response, get
+from litestar.di import NamedDependency
 
 from hub import backup
-from hub.api.context import HubContext
+from hub.api.context import Hub
 from hub.health import Probes, db_check
 from hub.jobs.scheduler import read_status, stale
 
@@ -26,7 +27,7 @@ def _jobs_detail(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _backup_detail(hub: HubContext) -> dict[str, Any]:
+def _backup_detail(hub: Hub) -> dict[str, Any]:
     try:
         newest = backup.list_backups(hub.settings)[-1:]
         if not newest:
@@ -38,7 +39,7 @@ def _backup_detail(hub: HubContext) -> dict[str, Any]:
 
 
 @get("/health", tags=["health"])
-async def health(hub: HubContext, probes: Probes) -> Response[dict[str, Any]]:
+async def health(hub: Hub, probes: NamedDependency[Probes]) -> Response[dict[str, Any]]:
     t0 = time.perf_counter()
     try:
         db_status, jobs = await hub.store.read(_db_and_jobs)

@@ -6,12 +6,12 @@ from typing import Any
 
 from litestar import Request, get
 
-from hub.api.context import MANAGERS, HubContext, requires
+from hub.api.context import MANAGERS, Hub, requires
 from hub.jobs.scheduler import read_status
 
 
 @get("/api/v1/jobs", guards=[requires(*MANAGERS)], tags=["operations"])
-async def list_jobs(request: Request[Any, Any, Any], hub: HubContext) -> dict[str, Any]:
+async def list_jobs(request: Request[Any, Any, Any], hub: Hub) -> dict[str, Any]:
     """Every job: interval, last start and finish, outcome, duration, error, note, counts.
 
     ``running`` is what this process knows; the rest is shared by every worker.

@@ -9,14 +9,14 @@ from litestar.params import Parameter
 
 from firmware_bridge.jobs import STATES, list_jobs
 from hub.api import pagination
-from hub.api.context import HubContext, requires
+from hub.api.context import Hub, requires
 
 KITCHEN_VIEW = ("kitchen", "manager", "admin", "device")
 
 
 @get("/api/v1/kitchen/jobs", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
 async def list_kitchen_jobs(
-    hub: HubContext,
+    hub: Hub,
     state_filter: Annotated[
         str | None, Parameter(query="state", pattern="^(" + "|".join(STATES) + ")$")
     ] = None,

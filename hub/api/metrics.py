@@ -7,11 +7,11 @@ from typing import Any
 from litestar import Request, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from hub.api.context import HubContext
+from hub.api.context import Hub
 
 
 @get("/metrics", tags=["health"])
-async def metrics(request: Request[Any, Any, Any], hub: HubContext) -> Response[bytes]:
+async def metrics(request: Request[Any, Any, Any], hub: Hub) -> Response[bytes]:
     ops = request.app.state.ops
     await ops.metrics.refresh(hub.store)
     return Response(

@@ -9,7 +9,7 @@ from litestar import Request, Response, get, patch, post
 from litestar.params import Parameter
 
 from hub.api import pagination
-from hub.api.context import ALL_STAFF, HubContext, requires
+from hub.api.context import ALL_STAFF, Caller, Hub, HubContext, requires
 from hub.api.schemas import (
     CreateOrderBody,
     Credentials,
@@ -44,7 +44,7 @@ async def _approver(hub: HubContext, actor: Actor, approval: Credentials | None)
 
 @post("/api/v1/orders", guards=[requires(*_TILL)], tags=["orders"])
 async def create_order(
-    request: Request[Any, Any, Any], hub: HubContext, actor: Actor, data: CreateOrderBody
+    request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: CreateOrderBody
 ) -> Response[dict[str, Any]]:
     """Create a draft order. The same uuid and body again answers 200 with the same order."""
     data = await strict_body(request, CreateOrderBody)
@@ -71,8 +71,8 @@ async def create_order(
 @patch("/api/v1/orders/{order_id:int}", guards=[requires(*_TILL)], tags=["orders"])
 async def patch_order(
     request: Request[Any, Any, Any],
-    hub: HubContext,
-    actor: Actor,
+    hub: Hub,
+    actor: Caller,
     order_id: int,
     data: PatchOrderBody,
 ) -> dict[str, Any]:
@@ -92,7 +92,7 @@ async def patch_order(
 
 
 @get("/api/v1/orders/{order_id:int}", guards=[requires(*ALL_STAFF)], tags=["orders"])
-async def get_order(hub: HubContext, order_id: int) -> dict[str, Any]:
+async def get_order(hub: Hub, order_id: int) -> dict[str, Any]:
     order = await hub.store.read(repository.get_public, hub.money, order_id)
     if order is None:
         raise NotFound(f"order {order_id} does not exist", {"order_id": order_id})
@@ -100,7 +100,7 @@ async def get_order(hub: HubContext, order_id: int) -> dict[str, Any]:
 
 
 def _list_orders(
-    db: Any, hub: HubContext, limit: int, before: int | None, session_id: int | None, state: str
+    db: Any, hub: Hub, limit: int, before: int | None, session_id: int | None, state: str
 ) -> list[dict[str, Any]]:
     ids = repository.list_ids(
         db, limit=limit, before=before, session_id=session_id, state=state or None
@@ -111,7 +111,7 @@ def _list_orders(
 
 @get("/api/v1/orders", guards=[requires(*ALL_STAFF)], tags=["orders"])
 async def list_orders(
-    hub: HubContext,
+    hub: Hub,
     session_id: Annotated[int | None, Parameter(ge=1)] = None,
     state_filter: Annotated[
         str | None, Parameter(query="state", pattern="^(" + "|".join(STATES) + ")$")
@@ -136,8 +136,8 @@ async def list_orders(
 )
 async def fire_event(
     request: Request[Any, Any, Any],
-    hub: HubContext,
-    actor: Actor,
+    hub: Hub,
+    actor: Caller,
     order_id: int,
     event: Annotated[str, Parameter(description="one of: " + ", ".join(EVENTS))],
     data: TransitionBody | None = None,

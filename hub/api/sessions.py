@@ -7,9 +7,8 @@ from typing import Any
 from litestar import Request, get, post
 
 from hub import sessions
-from hub.api.context import ALL_STAFF, HubContext, requires
+from hub.api.context import ALL_STAFF, Caller, Hub, requires
 from hub.api.schemas import CloseSessionBody, OpenSessionBody, parse_amount, strict_body
-from hub.auth.users import Actor
 from hub.cache import SESSION
 
 _TILL = ("cashier", "manager", "admin")
@@ -17,7 +16,7 @@ _TILL = ("cashier", "manager", "admin")
 
 @post("/api/v1/sessions", guards=[requires(*_TILL)], tags=["sessions"])
 async def open_session(
-    request: Request[Any, Any, Any], hub: HubContext, actor: Actor, data: OpenSessionBody
+    request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: OpenSessionBody
 ) -> dict[str, Any]:
     data = await strict_body(request, OpenSessionBody)
     cash = parse_amount(hub.money, "opening_cash", data.opening_cash)
@@ -29,7 +28,7 @@ async def open_session(
 
 
 @get("/api/v1/sessions/{session_id:int}", guards=[requires(*ALL_STAFF)], tags=["sessions"])
-async def get_session(hub: HubContext, session_id: int) -> dict[str, Any]:
+async def get_session(hub: Hub, session_id: int) -> dict[str, Any]:
     """A session, cached until it changes: closing it, or an order taken in it, drops it."""
 
     async def load() -> dict[str, Any]:
@@ -47,8 +46,8 @@ async def get_session(hub: HubContext, session_id: int) -> dict[str, Any]:
 )
 async def close_session(
     request: Request[Any, Any, Any],
-    hub: HubContext,
-    actor: Actor,
+    hub: Hub,
+    actor: Caller,
     session_id: int,
     data: CloseSessionBody,
 ) -> dict[str, Any]:
