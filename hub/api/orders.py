@@ -100,7 +100,7 @@ async def get_order(hub: Hub, order_id: int) -> dict[str, Any]:
 
 
 def _list_orders(
-    db: Any, hub: Hub, limit: int, before: int | None, session_id: int | None, state: str
+    db: Any, hub: HubContext, limit: int, before: int | None, session_id: int | None, state: str
 ) -> list[dict[str, Any]]:
     ids = repository.list_ids(
         db, limit=limit, before=before, session_id=session_id, state=state or None
