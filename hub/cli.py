@@ -106,6 +106,12 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from cloud_sync.cli import run
+
+    return run(args, settings)
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from hub.status import print_status
 
@@ -146,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=cmd_token)
 
     sub.add_parser("status", help="print the state of this hub").set_defaults(handler=cmd_status)
+
+    from cloud_sync.cli import add_parser as add_sync_parser
+
+    add_sync_parser(sub).set_defaults(handler=cmd_sync)
     return parser
 
 
