@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from hub.api import auth, catalog, events, health, orders, sessions
+from hub.api import auth, catalog, events, health, orders, sessions, sync
 from hub.api.context import HubContext, provide_actor, provide_hub
 from hub.api.errors import EXCEPTION_HANDLERS
 from hub.auth.throttle import LoginThrottle
@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> Litestar:
             *orders.ROUTES,
             *events.ROUTES,
             *health.ROUTES,
+            *sync.ROUTES,
         ],
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),

@@ -64,12 +64,13 @@ class Probes:
         self._cache[name] = (now, status)
         return status
 
-    async def report(self, db_status: str) -> dict[str, Any]:
+    async def report(self, db_status: str, sync: str | None = None) -> dict[str, Any]:
+        """``sync``: the agent's own account (``cloud_sync.status.health``) when it was read."""
         checks = {
             "db": db_status,
             "redis": await self.redis(),
             "mqtt": await self.mqtt(),
-            "sync": self.sync(),
+            "sync": sync or self.sync(),
         }
         degraded = any(v in ("down", "lagging", "error") for v in checks.values())
         return {"status": "degraded" if degraded else "ok", "checks": checks}

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Response, get
 
+from cloud_sync import status as sync_status
 from hub.api.context import HubContext
 from hub.health import Probes, db_check
 
@@ -19,7 +20,8 @@ async def health(hub: HubContext, probes: Probes) -> Response[dict[str, Any]]:
         body = await probes.report(f"error: {exc.__class__.__name__}")
         body["status"] = "down"
         return Response(body, status_code=503)
-    return Response(await probes.report(db_status), status_code=200)
+    sync = await hub.store.read(sync_status.health, hub.settings)
+    return Response(await probes.report(db_status, sync=sync), status_code=200)
 
 
 ROUTES = [health]
