@@ -86,6 +86,7 @@ class Agent:
         self._announced: tuple[Any, ...] | None = None
         self._announced_pending: tuple[int, float] = (-1, 0.0)
         self._state = "starting"
+        self._ahead = batches.ReadAhead(store, self.money, settings.sync_batch_size)
 
     # -- the loop -------------------------------------------------------------------
 
@@ -116,6 +117,7 @@ class Agent:
                     wait = min(POLL_SECONDS, self._resume_at - time.monotonic())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), max(wait, 0.01))
+        self._ahead.discard()
         self._state = "stopped"
         await self._note(state="stopped", heartbeat_at=now_iso())
 
@@ -193,6 +195,7 @@ class Agent:
         assert self._puller is not None, "connect() first"
         if reconcile is None:
             reconcile = self.pulls % RECONCILE_EVERY == 0
+        self._ahead.discard()  # its id map may be about to change
         changed = await self._puller.pull(reconcile=reconcile)
         self.pulls += 1
         self._pull_at = time.monotonic() + self.settings.sync_pull_interval_seconds
@@ -233,13 +236,22 @@ class Agent:
 
     async def _push(self, items: list[outbox.Item]) -> None:
         assert self._pusher is not None
-        batch = await self.store.read(batches.load, self.money, items)
+        batch = await self._ahead.take(items)
+        if batch is None:
+            batch = await self.store.read(batches.load, self.money, items, self._pusher.build)
+        self._ahead.start(after=items[-1].id, build=self._pusher.build)
         outcome = outbox.Outcome.empty()
+        reopened = self._pusher.reopened
         try:
             await self._pusher.push(batch, outcome, self._mark_sent)
+        except BaseException:
+            self._ahead.discard()  # the same rows come again next time, in order
+            raise
         finally:
             if outcome.done or outcome.parked or outcome.settled:
                 await self.store.write(self._record, outcome)
+        if self._pusher.reopened != reopened:
+            self._ahead.discard()  # built for the Odoo session that was just replaced
 
     async def _mark_sent(self, ids: list[int]) -> None:
         await self.store.write(outbox.mark_in_flight, ids)

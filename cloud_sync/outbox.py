@@ -139,14 +139,14 @@ def _enqueue(
 # -- take and record ------------------------------------------------------------------------
 
 
-def next_batch(db: sqlite_utils.Database, limit: int) -> list[Item]:
-    """The oldest pending rows, in enqueue order; a refund waits until its sale is done."""
+def next_batch(db: sqlite_utils.Database, limit: int, after: int = 0) -> list[Item]:
+    """The oldest pending rows (past ``after``), in enqueue order; a refund waits for its sale."""
     rows = db.execute(
         "SELECT o.id, o.kind, o.order_id, o.uuid, o.session_id, o.in_flight FROM sync_outbox o "
-        "WHERE o.state = 'pending' AND (o.kind = 'sale' OR EXISTS (SELECT 1 FROM sync_outbox s "
-        "WHERE s.order_id = o.order_id AND s.kind = 'sale' AND s.state = 'done')) "
-        "ORDER BY o.id LIMIT ?",
-        (limit,),
+        "WHERE o.state = 'pending' AND o.id > ? AND (o.kind = 'sale' OR EXISTS (SELECT 1 "
+        "FROM sync_outbox s WHERE s.order_id = o.order_id AND s.kind = 'sale' "
+        "AND s.state = 'done')) ORDER BY o.id LIMIT ?",
+        (after, limit),
     ).fetchall()
     return [Item(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 

@@ -67,6 +67,7 @@ class Pusher:
         self.user_id = user_id
         self.pricelist_id = pricelist_id
         self.timeout = timeout
+        self.reopened = 0  # times the Odoo session was replaced: payloads built before are stale
         self._ids = IdMap({}, {}, {}, {})
 
     async def push(
@@ -83,7 +84,8 @@ class Pusher:
         """
         self._ids = batch.ids
         unbooked = {i.session_id for i in batch.items} - set(batch.ids.sessions)
-        self._ids = self._ids.with_sessions(await self.sessions.book(unbooked))
+        booked = await self.sessions.book(unbooked)
+        self._ids = self._ids.with_sessions(booked)
 
         doubtful = [i for i in batch.items if i.in_flight]
         if doubtful:
@@ -97,6 +99,11 @@ class Pusher:
             entry = _Entry(item, batch.documents[item.id])
             if item.kind == "refund" and item.id in batch.sale_ids:
                 entry.order_lines = await self._sale_lines(entry, batch.sale_ids[item.id])
+            prebuilt = batch.payloads.get(item.id)
+            if prebuilt is not None:  # built with this batch's ids, and its session was booked
+                entry.payload = prebuilt
+                entries.append(entry)
+                continue
             try:
                 self._build(entry)
             except Unmapped as exc:
@@ -108,10 +115,19 @@ class Pusher:
             await self._send(entries, outcome, may_reopen=True)
 
     def _build(self, entry: _Entry) -> None:
-        refs = self._ids.refs(
-            user_id=self.user_id, pricelist_id=self.pricelist_id, order_lines=entry.order_lines
+        entry.payload = self.build(entry.document, self._ids, entry.order_lines)
+
+    def build(
+        self,
+        document: dict[str, Any],
+        ids: IdMap,
+        order_lines: dict[int, int] | None = None,
+    ) -> dict[str, Any]:
+        """The payload of one hub-shaped order for this Odoo (pure: safe on any thread)."""
+        refs = ids.refs(
+            user_id=self.user_id, pricelist_id=self.pricelist_id, order_lines=order_lines
         )
-        entry.payload = order_payload(entry.document, refs, self.version)
+        return order_payload(document, refs, self.version)
 
     async def _sale_lines(self, entry: _Entry, sale_id: int) -> dict[int, int]:
         rows = await self.client.search_read(
@@ -153,6 +169,7 @@ class Pusher:
         if may_reopen and NO_OPEN_SESSION in exc.message:
             sessions = {e.item.session_id for e in entries}
             self._ids = self._ids.with_sessions(await self.sessions.reopen(sessions))
+            self.reopened += 1
             for entry in entries:
                 self._build(entry)
             await self._send(entries, outcome, may_reopen=False)
