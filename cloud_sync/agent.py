@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -122,13 +123,17 @@ class Agent:
         await self._note(state="stopped", heartbeat_at=now_iso())
 
     async def step(self) -> Step:
-        """One turn: tail; then, unless backing off, connect, pull if due, push one batch."""
-        tailed = await self._tail()
+        """One turn: tail; unless backing off, connect, pull if due and push one batch.
+
+        With a batch to push, the tail runs beside it: its writes then overlap
+        the wait for Odoo instead of adding to it.
+        """
         now = time.monotonic()
-        if tailed.session_closed:
-            self._close_at = 0.0  # look for an Odoo session to close as soon as all is pushed
         if now < self._resume_at:
+            tailed = await self._tailed(self._tail())
             return Step(tailed.consumed > 0, True)
+        items: list[outbox.Item] = []
+        tailing: asyncio.Task[outbox.Tail] | None = None
         try:
             if self._pusher is None:
                 await self.connect()
@@ -136,26 +141,34 @@ class Agent:
                 await self._pull_when_due()
             items = await self.store.read(outbox.next_batch, self.settings.sync_batch_size)
             if items:
+                tailing = asyncio.create_task(self._tail())
                 await self._push(items)
-            elif tailed.caught_up:
-                await self._housekeeping(now)
-        except AuthFailed as exc:
-            await self._failed(exc, "auth_failed", slow=True)
+            else:
+                tailed = await self._tailed(self._tail())
+                if tailed.caught_up:
+                    await self._housekeeping(now)
+        except (AuthFailed, Retryable, Rejected) as exc:
+            tailed = await self._tailed(tailing or self._tail())
+            await self._failed(exc)
             return Step(tailed.consumed > 0, True)
-        except Retryable as exc:
-            await self._failed(exc, "offline", slow=False)
-            return Step(tailed.consumed > 0, True)
-        except Rejected as exc:
-            # Odoo refused the set-up itself (no such POS config, a model it lacks):
-            # a configuration problem, retried as slowly as a wrong key.
-            await self._failed(exc, "misconfigured", slow=True)
-            return Step(tailed.consumed > 0, True)
+        except BaseException:
+            if tailing is not None:
+                tailing.cancel()
+            raise
+        if tailing is not None:
+            tailed = await self._tailed(tailing)
         self.backoff.reset()
         if self.error is not None or self._state != "running":
             self.error = None
             self._state = "running"
             await self._note(state="running", reachable=1)
         return Step(bool(items) or tailed.consumed > 0, not items and tailed.caught_up)
+
+    async def _tailed(self, tail: Awaitable[outbox.Tail]) -> outbox.Tail:
+        tailed = await tail
+        if tailed.session_closed:
+            self._close_at = 0.0  # look for an Odoo session to close as soon as all is pushed
+        return tailed
 
     # -- the parts --------------------------------------------------------------------
 
@@ -272,7 +285,16 @@ class Agent:
             before = (datetime.now(UTC) - KEEP_DONE).isoformat(timespec="milliseconds")
             await self.store.write(outbox.prune, before.replace("+00:00", "Z"))
 
-    async def _failed(self, exc: SyncError, state: str, *, slow: bool) -> None:
+    async def _failed(self, exc: SyncError) -> None:
+        """Leave Odoo alone for a while; how long depends on whether waiting can help."""
+        if isinstance(exc, AuthFailed):
+            state, slow = "auth_failed", True
+        elif isinstance(exc, Rejected):
+            # Odoo refused the set-up itself (no such POS config, a model it lacks):
+            # a configuration problem, retried as slowly as a wrong key.
+            state, slow = "misconfigured", True
+        else:
+            state, slow = "offline", False
         self.error = exc
         self._state = state
         if slow:
