@@ -111,7 +111,7 @@ def tail(db: sqlite_utils.Database, limit: int = TAIL_LIMIT) -> Tail:
             enqueued += added
             touched.append(order_id)
     events.set_cursor(db, CONSUMER, rows[-1][0])
-    refresh_orders(db, touched)
+    _mark_pending(db, touched)
     return Tail(len(rows), enqueued, len(rows) < limit, session_closed)
 
 
@@ -198,6 +198,22 @@ def record(db: sqlite_utils.Database, outcome: Outcome) -> list[int]:
     orders = _order_ids(db, ids)
     refresh_orders(db, orders)
     return orders
+
+
+def _mark_pending(db: sqlite_utils.Database, order_ids: Sequence[int]) -> None:
+    """Orders just queued are pending, unless already parked (a refund queued after a parked sale).
+
+    What ``refresh_orders`` would conclude, without its per-order subqueries:
+    the tail touches every order once, at a backlog's pace.
+    """
+    for start in range(0, len(order_ids), _CHUNK):
+        chunk = order_ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        db.execute(
+            "UPDATE orders SET sync_state = 'pending' "
+            f"WHERE id IN ({marks}) AND sync_state != 'failed'",
+            chunk,
+        )
 
 
 def refresh_orders(db: sqlite_utils.Database, order_ids: Iterable[int]) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloud_sync import batch as batches
+from cloud_sync import documents
 from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, Unmapped
 from cloud_sync.idmap import IdMap
 from cloud_sync.odoo import OdooClient
@@ -133,7 +134,7 @@ class Pusher:
         rows = await self.client.search_read(
             "pos.order.line", [("order_id", "=", sale_id)], ["id"], order="id"
         )
-        return batches.refunded_lines(entry.document, [int(r["id"]) for r in rows])
+        return documents.refunded_lines(entry.document, [int(r["id"]) for r in rows])
 
     async def _send(self, entries: list[_Entry], outcome: Outcome, *, may_reopen: bool) -> None:
         items = [e.item for e in entries]
