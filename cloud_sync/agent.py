@@ -3,7 +3,8 @@
 One loop, one turn at a time (``step``):
 
 1. **tail**: events after the ``sync`` cursor become outbox rows, in the
-   transaction that moves the cursor (``outbox.tail``);
+   transaction that moves the cursor (``outbox.tail``); while a batch is
+   at Odoo the tail runs beside it, so its writes cost no wall time;
 2. **pull** the catalogue when due (``pull.Puller``), so payloads can map ids;
 3. **batch**: the oldest pending rows, in order;
 4. **push** them (``push.Pusher``), marked ``in_flight`` first;
@@ -304,9 +305,11 @@ class Agent:
             delay = self.backoff.delay(getattr(exc, "retry_after", None))
         self._resume_at = time.monotonic() + delay
         log.warning("odoo_failed state=%s retry_in=%.1fs error=%s", state, delay, exc.message)
+        # Unreachable: no answer at all, or only a gateway's saying Odoo is not there.
+        unreachable = isinstance(exc, Retryable) and exc.status in (None, 502, 503, 504)
         await self._note(
             state=state,
-            reachable=int(exc.status is not None),
+            reachable=int(not unreachable),
             last_error=exc.message[:2000],
             last_error_at=now_iso(),
         )
