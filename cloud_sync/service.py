@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cloud_sync import outbox, status
 from cloud_sync.agent import Agent
 from cloud_sync.errors import AuthFailed, Rejected
+from cloud_sync.lock import AgentLock
 from cloud_sync.odoo import OdooClient
 from hub import sdnotify
 from hub.clock import now_iso
@@ -35,8 +36,10 @@ from hub.settings import Settings
 
 log = logging.getLogger("edgehub.sync")
 
-# ``once`` exit codes: 0 all sent, 1 some parked, 2 Odoo unreachable, 3 refused credentials/config.
-PARKED, UNREACHABLE, REFUSED = 1, 2, 3
+# ``once`` exit codes: 0 all sent, 1 some parked, 2 Odoo unreachable, 3 refused credentials
+# or configuration, 4 another agent is syncing this database.
+PARKED, UNREACHABLE, REFUSED, BUSY = 1, 2, 3, 4
+LOCK_POLL_SECONDS = 1.0
 
 
 def make_client(settings: Settings) -> OdooClient | None:
@@ -68,8 +71,11 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     watchdog = asyncio.create_task(sdnotify.watchdog_task(), name="sync-watchdog")
     client = make_client(settings)
+    lock = AgentLock(settings.db)
     try:
         sdnotify.ready()
+        if not await _wait_for_lock(lock, stop):
+            return
         if client is None:
             sdnotify.status("idle: no Odoo configured (EDGEHUB_ODOO_*)")
             await store.write(status.record_agent, state="idle", heartbeat_at=now_iso())
@@ -83,7 +89,22 @@ async def _serve(settings: Settings) -> None:
         watchdog.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watchdog
+        lock.release()
         store.close()
+
+
+async def _wait_for_lock(lock: AgentLock, stop: asyncio.Event) -> bool:
+    """Wait while another agent (an ``--once`` run) syncs this database; False if stopped first."""
+    if lock.try_acquire():
+        return True
+    log.warning("sync_waiting_for_lock holder=%s lock=%s", lock.holder(), lock.path)
+    sdnotify.status(f"waiting: another edgehub sync (pid {lock.holder()}) is syncing")
+    while not lock.try_acquire():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), LOCK_POLL_SECONDS)
+        if stop.is_set():
+            return False
+    return True
 
 
 @dataclass
@@ -102,7 +123,14 @@ def once(settings: Settings, console: Console, *, give_up_after: float = 300.0) 
             "[yellow]Odoo is not configured[/yellow] (EDGEHUB_ODOO_URL, _DB, _LOGIN, _API_KEY)"
         )
         return REFUSED
-    report = asyncio.run(_once(settings, client, console, give_up_after))
+    with AgentLock(settings.db) as lock:
+        if not lock.try_acquire():
+            console.print(
+                f"[red]edgehub sync is already running (pid {lock.holder()})[/red]: it is doing "
+                "this already; stop it first (systemctl stop edgehub-sync) to run --once"
+            )
+            return BUSY
+        report = asyncio.run(_once(settings, client, console, give_up_after))
     style = "green" if report.exit_code == 0 else "red"
     console.print(f"[{style}]{report.message}[/{style}]")
     return report.exit_code

@@ -212,3 +212,24 @@ def test_sync_tells_systemd_ready_then_watchdog_then_stopping(
             proc.kill()
         listener.close()
         os.environ.pop("NOTIFY_SOCKET", None)
+
+
+def test_sync_once_refuses_while_the_agent_holds_the_database(
+    tmp_path: Path, odoo: OdooEmulator
+) -> None:
+    """Two agents would send every batch twice; the second one must step back, and say why."""
+    settings = sync_settings(tmp_path, odoo)
+    env = hub_env(settings.db, **sync_env(settings))
+    agent = subprocess.Popen([sys.executable, "-m", "hub.cli", "sync"], env=env)
+    try:
+        deadline = time.monotonic() + 20
+        lock = settings.db.with_name(settings.db.name + ".sync.lock")
+        while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
+            time.sleep(0.05)
+        result = run_cli(settings.db, "sync", "--once", **sync_env(settings))
+        assert result.returncode == 4
+        assert f"already running (pid {agent.pid})" in result.stderr
+    finally:
+        agent.terminate()
+        agent.wait(10)
+    assert run_cli(settings.db, "sync", "--once", **sync_env(settings)).returncode == 0
