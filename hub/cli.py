@@ -161,6 +161,12 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from cloud_sync.cli import run
+
+    return run(args, settings)
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from hub.status import print_status
 
@@ -228,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     from firmware_bridge.commands import add_commands as add_kitchen_commands
 
     add_kitchen_commands(sub)  # bridge, printer, device add/list/remove/login
+
+    from cloud_sync.cli import add_parser as add_sync_parser
+
+    add_sync_parser(sub).set_defaults(handler=cmd_sync)
     return parser
 
 

@@ -118,19 +118,29 @@ class Probes:
         return probe
 
     async def report(
-        self, db_status: str, db_latency_ms: float | None = None, **extra: Any
+        self,
+        db_status: str,
+        db_latency_ms: float | None = None,
+        sync: str | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
+        """``sync``: the agent's own account (``cloud_sync.status.health``) when it was read."""
         redis, mqtt = await self.redis_probe(), await self.mqtt_probe()
-        checks = {"db": db_status, "redis": redis.status, "mqtt": mqtt.status, "sync": self.sync()}
+        checks = {
+            "db": db_status,
+            "redis": redis.status,
+            "mqtt": mqtt.status,
+            "sync": sync or self.sync(),
+        }
         degraded = any(v in ("down", "lagging", "error") for v in checks.values())
-        sync: dict[str, Any] = {"status": checks["sync"]}
+        sync_detail: dict[str, Any] = {"status": checks["sync"]}
         if self.sync_status is not None:
-            sync.update(self.sync_status.as_dict())
+            sync_detail.update(self.sync_status.as_dict())
         detail: dict[str, Any] = {
             "db": {"status": db_status, "latency_ms": db_latency_ms},
             "redis": redis.as_dict(),
             "mqtt": mqtt.as_dict(),
-            "sync": sync,
+            "sync": sync_detail,
             **extra,
         }
         return {"status": "degraded" if degraded else "ok", "checks": checks, "detail": detail}

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     odoo_login: str | None = None
     odoo_api_key: SecretStr | None = None
     odoo_pos_config_id: int | None = None
+    # The sync agent (edgehub sync): orders per push, how long one call may
+    # take, the longest wait between retries while Odoo is down (or refuses
+    # the key), how often the catalogue is pulled, and when /health says lagging.
+    sync_batch_size: int = Field(default=200, ge=1, le=1000)
+    sync_timeout_seconds: float = Field(default=30.0, gt=0)
+    sync_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    sync_pull_interval_seconds: float = Field(default=300.0, gt=0)
+    sync_lag_warn_seconds: float = Field(default=600.0, gt=0)
 
     secret_key: SecretStr | None = None
     token_ttl_seconds: int = 12 * 3600

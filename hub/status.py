@@ -77,7 +77,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     )
     colour = {"lagging": "red", "ok": "green"}.get(sync.state, "dim")
     table.add_row(
-        "sync",
+        "sync log",
         f"[{colour}]{sync.state}[/{colour}]: {sync.pending} events pending, "
         f"lag {_span(sync.lag_seconds)}; orders {_counts(snap.orders_by_sync_state)}",
     )
@@ -93,6 +93,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     table.add_row("redis", _reachable(settings.redis_url, 6379))
     table.add_row("mqtt", _reachable(settings.mqtt_url, 1883))
     table.add_row("odoo", settings.odoo_url or "not configured (sync idle)")
+    _add_sync_rows(table, db, settings)
     return table
 
 
@@ -129,3 +130,30 @@ def print_status(settings: Settings) -> int:
     console.print(_summary(settings, snap, db))
     console.print(_jobs(snap))
     return 0
+
+
+def _add_sync_rows(table: Table, db: sqlite_utils.Database, settings: Settings) -> None:
+    """What ``GET /api/v1/sync/status`` says, for the person at the box."""
+    if pending(db):
+        return  # the sync tables may not exist yet
+    from cloud_sync import status as agent_status
+
+    sync = agent_status.read(db, settings)
+    remote = sync["remote"]
+    reach = {True: "reachable", False: "unreachable", None: "not contacted"}[remote["reachable"]]
+    table.add_row("sync", f"{sync['state']}, Odoo {remote['version'] or '?'} {reach}")
+    table.add_row(
+        "sync queue",
+        f"{sync['pending']} pending, {sync['failed']} parked, lag {sync['lag_seconds']:.0f} s",
+    )
+    table.add_row("sync last success", sync["last_success_at"] or "never")
+    if sync["last_error"]:
+        table.add_row("sync last error", f"{sync['last_error_at']}: {_line(sync['last_error'])}")
+    for item in sync["parked"][:20]:
+        reason = _line(item["error"] or "")
+        table.add_row(f"parked #{item['id']}", f"{item['kind']} of {item['order_name']}: {reason}")
+
+
+def _line(text: str, limit: int = 400) -> str:
+    """Odoo's messages run over several lines; a table cell wants one."""
+    return " / ".join(part.strip() for part in text.splitlines() if part.strip())[:limit]

@@ -10,6 +10,7 @@ import sqlite_utils
 from litestar import Response, get
 from litestar.di import NamedDependency
 
+from cloud_sync import status as sync_status
 from hub import backup
 from hub.api.context import Hub
 from hub.health import Probes, db_check
@@ -48,8 +49,9 @@ async def health(hub: Hub, probes: NamedDependency[Probes]) -> Response[dict[str
         body["status"] = "down"
         return Response(body, status_code=503)
     latency = round((time.perf_counter() - t0) * 1000, 3)
+    sync = await hub.store.read(sync_status.health, hub.settings)
     body = await probes.report(
-        db_status, latency, jobs=_jobs_detail(jobs), backup=_backup_detail(hub)
+        db_status, latency, sync=sync, jobs=_jobs_detail(jobs), backup=_backup_detail(hub)
     )
     return Response(body, status_code=200)
 

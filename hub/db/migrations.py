@@ -358,3 +358,66 @@ CREATE TABLE kitchen_ready (
     PRIMARY KEY (order_id, station)
 ) WITHOUT ROWID
 """
+
+
+# --- 0004_sync: the Odoo sync agent (cloud_sync) -----------------------------------
+
+
+@migrations(name="0004_sync")
+def sync(db: sqlite_utils.Database) -> None:
+    """The Odoo sync agent's outbox, its state, catalogue watermarks and mirrored sessions."""
+    for statement in _SYNC_SCHEMA.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+# cloud_sync owns these tables (see docs/sync.md). The outbox holds one row per
+# thing to hand to Odoo: a finished order ("sale") or the refund of a paid
+# order that was cancelled; ``uuid`` is its idempotency key at Odoo.
+_SYNC_SCHEMA = """
+CREATE TABLE sync_outbox (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('sale', 'refund')),
+    order_id INTEGER NOT NULL REFERENCES orders(id),
+    uuid TEXT NOT NULL UNIQUE,
+    session_id INTEGER NOT NULL REFERENCES pos_sessions(id),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+    in_flight INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    error_kind TEXT,
+    remote_id INTEGER,
+    event_seq INTEGER NOT NULL,
+    event_ts TEXT NOT NULL,
+    enqueued_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (order_id, kind)
+);
+CREATE INDEX sync_outbox_state ON sync_outbox (state, id);
+CREATE TABLE sync_agent (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    state TEXT NOT NULL DEFAULT 'stopped',
+    pid INTEGER,
+    started_at TEXT,
+    heartbeat_at TEXT,
+    remote_url TEXT,
+    remote_version INTEGER,
+    reachable INTEGER,
+    last_success_at TEXT,
+    last_error TEXT,
+    last_error_at TEXT,
+    last_pull_at TEXT,
+    summary TEXT
+);
+CREATE TABLE sync_watermarks (
+    model TEXT PRIMARY KEY,
+    write_date TEXT,
+    reconciled_at TEXT
+);
+CREATE TABLE sync_remote_sessions (
+    remote_id INTEGER PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('opened', 'closed')),
+    opened_at TEXT NOT NULL,
+    closed_at TEXT
+)
+"""

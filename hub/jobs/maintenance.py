@@ -7,7 +7,7 @@ left over is done at the next run.
 
 from __future__ import annotations
 
-import json
+import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +17,9 @@ import sqlite_utils
 from hub import events
 from hub.clock import parse_iso
 from hub.db.store import Store
+from hub.logs import log_event
+
+log = logging.getLogger("edgehub.jobs")
 
 VACUUM_PAGES_PER_RUN = 2000  # 8 MB of 4 KB pages: a few ms of writer time
 PRUNE_ROWS_PER_RUN = 10_000
@@ -76,7 +79,7 @@ def prune(db: sqlite_utils.Database, rule: PruneRule, now: datetime | None = Non
 
 @dataclass(frozen=True, slots=True)
 class SyncStatus:
-    """How far the sync agent is behind the log: the payload of ``sync.status``."""
+    """How far the sync agent is behind the log, as the sync watch measures it."""
 
     state: str  # "idle" (no head office configured) | "ok" | "lagging"
     pending: int
@@ -108,11 +111,12 @@ def sync_status(
 
 
 class SyncWatch:
-    """Emits ``sync.status`` when the sync state changes, and keeps the latest for /health.
+    """Measures how far the sync agent is behind the log, for /health and /metrics.
 
-    The last emitted state is read back from the log itself, so several workers
-    (or a restart) agree on what was said; only events newer than the last one
-    seen are scanned. Memory is updated only once the write has committed.
+    The backstop for a sync agent that is dead or stuck: the lag grows here
+    whatever the agent says. ``sync.status`` events are the agent's own
+    (``cloud_sync.agent``, one payload shape for clients); this watch logs a
+    warning when its own verdict changes, so the journal shows it too.
     """
 
     def __init__(self, consumer: str, *, configured: bool, alert_seconds: float) -> None:
@@ -120,31 +124,15 @@ class SyncWatch:
         self.configured = configured
         self.alert_seconds = alert_seconds
         self.latest: SyncStatus | None = None
-        self._last_said: str | None = None
-        self._scanned_to = 0
 
     async def run(self, store: Store) -> str:
-        status, said, scanned_to, emitted = await store.write(
-            self._check, self._last_said, self._scanned_to
+        status = await store.read(
+            sync_status, self.consumer, configured=self.configured, alert_seconds=self.alert_seconds
         )
-        self.latest, self._last_said, self._scanned_to = status, said, scanned_to
-        head = f"{status.state}, {status.pending} pending, lag {status.lag_seconds}s"
-        return head + (f"; sync.status seq {emitted}" if emitted else "")
-
-    def _check(
-        self, db: sqlite_utils.Database, last_said: str | None, scanned_to: int
-    ) -> tuple[SyncStatus, str | None, int, int | None]:
-        status = sync_status(
-            db, self.consumer, configured=self.configured, alert_seconds=self.alert_seconds
-        )
-        said = db.execute(
-            "SELECT data FROM events WHERE event = 'sync.status' AND seq > ? "
-            "ORDER BY seq DESC LIMIT 1",
-            (scanned_to,),
-        ).fetchone()
-        if said is not None:
-            last_said = json.loads(said[0]).get("state")
-        if status.state == last_said:
-            return status, last_said, status.head, None
-        seq = events.append(db, "sync.status", status.as_dict(), ["store"])
-        return status, status.state, seq, seq
+        if self.latest is not None and status.state != self.latest.state:
+            level = logging.WARNING if status.state == "lagging" else logging.INFO
+            log_event(
+                log, "sync_lag_state", level, state=status.state, lag_seconds=status.lag_seconds
+            )
+        self.latest = status
+        return f"{status.state}, {status.pending} pending, lag {status.lag_seconds}s"

@@ -29,6 +29,7 @@ from typing import Any
 
 from .domain import DATETIME_FORMAT, compile_domain, is_leaf, parse_datetime, sort_rows
 from .exceptions import ValidationError, missing_record
+from .storage import Indexes, UndoLog, candidate_ids
 
 
 class Clock:
@@ -104,8 +105,8 @@ class Database:
     """All tables of one emulated database, guarded by one lock.
 
     Every RPC runs inside ``transaction()``: the lock is held for the whole
-    call and the tables are restored if the call raises, which is what one
-    PostgreSQL transaction per call gives Odoo's clients.
+    call and the rows it touched are restored if the call raises, which is
+    what one PostgreSQL transaction per call gives Odoo's clients.
     """
 
     def __init__(self, models: Mapping[str, ModelSpec], clock: Clock, version: int) -> None:
@@ -118,16 +119,25 @@ class Database:
         self.sequences: dict[str, int] = {}
         self.api_keys: dict[str, int] = {}
         self.options: dict[str, Any] = {}
+        self.undo = UndoLog()
+        self.indexes = Indexes(self.tables)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self.lock:
-            saved = copy.deepcopy((self.tables, self.next_id, self.sequences))
+            saved = (dict(self.next_id), dict(self.sequences))
+            self.undo.begin()
             try:
                 yield
             except BaseException:
-                self.tables, self.next_id, self.sequences = saved
+                self.indexes.drop(self.undo.rollback(self.tables))
+                self.next_id, self.sequences = saved
                 raise
+            self.undo.commit()
+
+    def touch(self, model: str, rid: int) -> None:
+        """Before a row is created, changed or deleted: let a rollback restore it."""
+        self.undo.touch(self.tables, model, rid)
 
     def next_in_sequence(self, code: str) -> int:
         self.sequences[code] = self.sequences.get(code, 0) + 1
@@ -186,7 +196,10 @@ class Env:
         ):
             domain = [("active", "=", True), *domain]
         predicate = compile_domain(spec, domain, self.db.tables)
-        rows = [row for row in self.db.tables[model].values() if predicate(row)]
+        table = self.db.tables[model]
+        candidates = candidate_ids(spec, domain, table, self.db.indexes)
+        source = table.values() if candidates is None else (table[i] for i in candidates)
+        rows = [row for row in source if predicate(row)]
         rows = sort_rows(rows, order or spec.order)
         ids = [row["id"] for row in rows]
         ids = ids[offset or 0 :]
@@ -232,8 +245,7 @@ class Env:
         value = row.get(name)
         if fdef.type == "one2many":
             assert fdef.comodel and fdef.inverse
-            children = self.db.tables[fdef.comodel].values()
-            return [c["id"] for c in children if c.get(fdef.inverse) == row["id"]]
+            return self.db.indexes.lookup(fdef.comodel, fdef.inverse, [row["id"]])
         if fdef.type == "many2many":
             return list(value or [])
         if fdef.type == "many2one":
@@ -272,7 +284,9 @@ class Env:
             if spec.fields[name].type != "one2many":
                 row[name] = self._convert_to_write(spec, name, value, row.get(name))
         self._check_required(spec, row)
+        self.db.touch(model, rid)
         self.db.tables[model][rid] = row
+        self.db.indexes.added(model, row)
         for name, value in vals.items():
             if spec.fields[name].type == "one2many":
                 self._apply_one2many(spec, rid, name, value)
@@ -285,17 +299,24 @@ class Env:
         self._check_field_names(spec, vals)
         for rid in ids:
             row = self.record(model, rid)
-            for name, value in vals.items():
-                if spec.fields[name].type == "one2many":
-                    self._apply_one2many(spec, rid, name, value)
-                else:
-                    row[name] = self._convert_to_write(spec, name, value, row.get(name))
-            self._check_required(spec, row)
-            row["write_date"] = self.db.clock.now()
+            self.db.touch(model, rid)
+            self.db.indexes.removed(model, row)
+            try:
+                for name, value in vals.items():
+                    if spec.fields[name].type == "one2many":
+                        self._apply_one2many(spec, rid, name, value)
+                    else:
+                        row[name] = self._convert_to_write(spec, name, value, row.get(name))
+                self._check_required(spec, row)
+                row["write_date"] = self.db.clock.now()
+            finally:
+                self.db.indexes.added(model, row)
 
     def unlink(self, model: str, ids: Sequence[int]) -> None:
         for rid in ids:
-            self.record(model, rid)
+            row = self.record(model, rid)
+            self.db.touch(model, rid)
+            self.db.indexes.removed(model, row)
             del self.db.tables[model][rid]
 
     def _check_field_names(self, spec: ModelSpec, vals: Mapping[str, Any]) -> None:

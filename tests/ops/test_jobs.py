@@ -93,7 +93,7 @@ def test_every_job_runs_in_the_app_and_records_its_outcome(tmp_path: Path) -> No
     db = open_db(settings, readonly=True)
     assert events.oldest(db) is None or events.oldest(db) > 5  # the old, read events went
     statuses = db.execute("SELECT data FROM events WHERE event = 'sync.status'").fetchall()
-    assert len(statuses) == 1  # said once, at the first run: idle
+    assert statuses == []  # sync.status is the sync agent's to say, not the watch's
     assert len(list((tmp_path / "backups").glob("edgehub-demo-*.db"))) >= 2
 
 
@@ -234,8 +234,10 @@ def test_prune_waits_for_a_named_consumer_that_never_ran(settings: Settings) -> 
     assert events.oldest(db) == 1
 
 
-def test_sync_watch_says_sync_status_only_on_a_change(settings: Settings) -> None:
-    """Clients hear when sync starts or stops lagging, not every 30 seconds."""
+def test_sync_watch_measures_the_lag_and_logs_a_change(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A dead sync agent shows as lagging in /health and the journal, within one run."""
     watch = maintenance.SyncWatch("sync", configured=True, alert_seconds=60)
 
     async def scenario() -> list[str]:
@@ -244,21 +246,23 @@ def test_sync_watch_says_sync_status_only_on_a_change(settings: Settings) -> Non
         with immediate(db):
             events.append(db, "order.created", {}, ["store"])
             db.execute("UPDATE events SET ts = '2000-01-01T00:00:00.000Z'")
-        notes = [await watch.run(store), await watch.run(store)]
+        notes = [await watch.run(store)]
         with immediate(db):
             events.set_cursor(db, "sync", events.head(db))
         notes.append(await watch.run(store))
         store.close()
         return notes
 
-    notes = asyncio.run(scenario())
-    assert "sync.status" in notes[0] and "lagging" in notes[0]
-    assert "sync.status" not in notes[1]
-    assert notes[2].startswith("ok") and "sync.status" in notes[2]
+    with caplog.at_level(logging.INFO, logger="edgehub.jobs"):
+        notes = asyncio.run(scenario())
+    assert notes[0].startswith("lagging, 1 pending")
+    assert notes[1].startswith("ok, 0 pending")
+    assert watch.latest is not None and watch.latest.state == "ok"
+    assert [r.getMessage() for r in caplog.records] == ["sync_lag_state"]
     said = open_db(settings, readonly=True).execute(
-        "SELECT data FROM events WHERE event = 'sync.status' ORDER BY seq"
+        "SELECT COUNT(*) FROM events WHERE event = 'sync.status'"
     )
-    assert [row[0].split('"state":"')[1].split('"')[0] for row in said] == ["lagging", "ok"]
+    assert said.fetchone()[0] == 0
 
 
 def test_optimize_hands_free_pages_back(settings: Settings) -> None:

@@ -1,0 +1,306 @@
+"""bench.sync: how fast the sync agent drains a backlog into Odoo, beside what Odoo can ingest.
+
+    .venv/bin/python -m bench.sync [--orders 10000] [--batch 200] [--version 18 ...]
+
+For each Odoo version, against the emulator served from its own process:
+  * baseline: the emulator ingesting pre-built payloads (``push_orders`` in
+    batches of the same size, nothing else): the ceiling for any client;
+  * agent: an ``--orders`` backlog of finished orders sold through the hub's
+    services while Odoo was away, drained by the agent from the event log
+    (tail, enqueue, build, push, record, each batch durable) until nothing
+    is pending; then the duplicate count at Odoo.
+Target: >= 500 orders/s, at least half the baseline, 0 duplicates. The
+backlog is sold once per version and copied for each run; baseline and
+agent runs alternate and their medians are compared, so that a noisy
+neighbour on the box weighs on both.
+Emulator and agent are pinned to different cores when the box has two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections import Counter
+from decimal import Decimal
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from cloud_sync import outbox
+from cloud_sync.agent import Agent
+from cloud_sync.odoo import OdooClient
+from cloud_sync.payloads import RemoteRefs, order_payload
+from hub import events
+from hub.auth.users import Actor
+from hub.db.connection import immediate, open_db
+from hub.db.migrations import migrate
+from hub.db.store import Store
+from hub.demo import load_demo
+from hub.orders import service
+from hub.orders.money import Money
+from hub.sessions import open_session
+from hub.settings import Settings
+
+EMULATOR_CPU, AGENT_CPU = 0, 1
+MONEY = Money()
+
+
+# -- the emulator, in a process of its own -------------------------------------------------
+
+
+def _serve_emulator(version: int, conn: Connection) -> None:
+    from tests.odoo_emulator import OdooEmulator
+
+    _pin(EMULATOR_CPU)
+    with OdooEmulator(version) as odoo:
+        conn.send((odoo.url, odoo.dbname, odoo.seed))
+        conn.recv()  # until told to stop
+
+
+class Emulator:
+    """A fresh emulator of ``version`` served from a child process."""
+
+    def __init__(self, version: int) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve_emulator, args=(version, child), daemon=True)
+
+    def __enter__(self) -> tuple[str, str, Any]:
+        self._proc.start()
+        found: tuple[str, str, Any] = self._conn.recv()
+        return found
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.send("stop")
+        self._proc.join(10)
+
+
+def _pin(cpu: int) -> None:
+    if (os.cpu_count() or 1) >= 2 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+
+
+async def _client(url: str, db: str, seed: Any) -> OdooClient:
+    return OdooClient(url, db, seed.login, seed.api_key, timeout=120)
+
+
+async def _duplicates(client: OdooClient) -> tuple[int, int]:
+    rows = await client.search_read("pos.order", [], ["pos_reference"])
+    counts = Counter(row["pos_reference"] for row in rows)
+    return len(rows), sum(n - 1 for n in counts.values())
+
+
+# -- baseline: pre-built payloads straight into Odoo -----------------------------------------
+
+
+def _baseline_payloads(version: int, seed: Any, count: int) -> list[dict[str, Any]]:
+    from tests.cloud_sync.shop import CASH, CATALOGUE, HUB_SESSION, INCL10, VAT15, hub_order
+
+    refs = RemoteRefs(
+        user_id=seed.uid,
+        sessions={HUB_SESSION: seed.session_id},
+        products={p.hub_id: seed.products[p.code] for p in CATALOGUE.values()},
+        payment_methods={CASH: seed.cash_id},
+        taxes={VAT15: seed.taxes["vat15"], INCL10: seed.taxes["incl10"]},
+        product_taxes={p.hub_id: [p.tax] for p in CATALOGUE.values()},
+        pricelist_id=seed.pricelist_id,
+    )
+    orders = [
+        hub_order(i, {"BURGER": 1, "COLA": 2}, tendered={CASH: "20.00"}) for i in range(count)
+    ]
+    return [order_payload(order, refs, version) for order in orders]
+
+
+async def baseline(version: int, count: int, batch: int) -> dict[str, Any]:
+    with Emulator(version) as (url, db, seed):
+        payloads = _baseline_payloads(version, seed, count)
+        async with await _client(url, db, seed) as client:
+            await client.login()
+            started = time.perf_counter()
+            for start in range(0, count, batch):
+                await client.push_orders(payloads[start : start + batch])
+            elapsed = time.perf_counter() - started
+            stored, duplicates = await _duplicates(client)
+    return {"rate": count / elapsed, "seconds": elapsed, "stored": stored, "dups": duplicates}
+
+
+# -- the agent draining a backlog ---------------------------------------------------------------
+
+
+def _settings(tmp: Path, url: str, db: str, seed: Any, batch: int) -> Settings:
+    return Settings(
+        db=tmp / "edgehub.db",
+        odoo_url=url,
+        odoo_db=db,
+        odoo_login=seed.login,
+        odoo_api_key=seed.api_key,
+        odoo_pos_config_id=seed.config_id,
+        sync_batch_size=batch,
+        sync_timeout_seconds=120.0,
+        pin_hash_iterations=1000,
+        mqtt_url="",
+    )
+
+
+def _sell_backlog(settings: Settings, count: int) -> float:
+    """``count`` paid and completed orders through the hub's services; returns seconds taken."""
+    db = open_db(settings)
+    rules = service.OrderRules(money=MONEY, store=settings.store, max_discount_pct=Decimal(30))
+    (admin,) = db.execute("SELECT id FROM users WHERE login = 'admin'").fetchone()
+    actor = Actor(id=admin, role="admin", name="Admin")
+    products = dict(db.execute("SELECT default_code, id FROM products WHERE remote_id IS NOT NULL"))
+    (cash,) = db.execute("SELECT id FROM payment_methods WHERE name = 'Cash'").fetchone()
+    lines = [
+        service.LineInput(product_id=products["BURGER"], qty=Decimal(1)),
+        service.LineInput(product_id=products["COLA"], qty=Decimal(2)),
+    ]
+    started = time.perf_counter()
+    with immediate(db):
+        session = open_session(db, MONEY, actor, terminal="bench", opening_cash=0)
+    for start in range(0, count, 500):
+        with immediate(db):
+            for _ in range(min(500, count - start)):
+                order, _ = service.create_order(
+                    db,
+                    rules,
+                    actor,
+                    uuid=str(uuid.uuid4()),
+                    session_id=session["id"],
+                    lines=lines,
+                    note="",
+                    fingerprint="bench",
+                )
+                order = service.transition(db, rules, actor, order["id"], "validate")
+                paid = service.PaymentInput(method_id=cash, amount=MONEY.parse("20.00"))
+                service.transition(db, rules, actor, order["id"], "pay", payments=[paid])
+                service.transition(db, rules, actor, order["id"], "complete")
+    db.close()
+    return time.perf_counter() - started
+
+
+def _drained(db: Any) -> bool:
+    """Nothing pending and the log read to its head (a cheap look: it runs while timing)."""
+    pending = outbox.counts(db)["pending"]
+    return pending == 0 and events.head(db) <= events.get_cursor(db, outbox.CONSUMER)
+
+
+async def build_backlog(version: int, count: int, folder: Path) -> tuple[Path, float]:
+    """A demo store linked to a fresh emulator's catalogue, holding ``count`` finished orders.
+
+    Built once per version and copied for every drain: the emulator's seed
+    gives the same ids every time, so the copy's links stay valid.
+    """
+    with Emulator(version) as (url, db, seed):
+        settings = _settings(folder, url, db, seed, 200)
+        conn = open_db(settings)
+        migrate(conn)
+        with immediate(conn):
+            load_demo(conn, pin_iterations=1000)
+        conn.close()
+        store = Store(settings)
+        store.start()
+        try:
+            async with await _client(url, db, seed) as client:
+                agent = Agent(settings, store, client)
+                await agent.connect()
+                await agent.pull()
+        finally:
+            store.close()
+    sell_seconds = _sell_backlog(settings, count)
+    conn = open_db(settings)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return settings.db, sell_seconds
+
+
+async def agent_drain(version: int, backlog: Path, count: int, batch: int) -> dict[str, Any]:
+    """Drain a copy of ``backlog`` into a fresh emulator; time from start to nothing pending."""
+    with Emulator(version) as (url, db, seed), tempfile.TemporaryDirectory() as tmp:
+        settings = _settings(Path(tmp), url, db, seed, batch)
+        shutil.copyfile(backlog, settings.db)
+        store = Store(settings)
+        store.start()
+        try:
+            async with await _client(url, db, seed) as client:
+                agent = Agent(settings, store, client)
+                await agent.connect()
+                await agent.pull()
+                stop = asyncio.Event()
+                started = time.perf_counter()
+                task = asyncio.create_task(agent.run(stop))
+                while True:
+                    if await store.read(_drained):
+                        break
+                    await asyncio.sleep(0.05)
+                elapsed = time.perf_counter() - started
+                stop.set()
+                await task
+                pushes = await store.read(_attempts)
+                stored, duplicates = await _duplicates(client)
+                failed = (await store.read(outbox.counts))["failed"]
+        finally:
+            store.close()
+    return {
+        "rate": count / elapsed,
+        "seconds": elapsed,
+        "stored": stored,
+        "dups": duplicates,
+        "failed": failed,
+        "sends": pushes,
+    }
+
+
+def _attempts(db: Any) -> int:
+    return int(db.execute("SELECT COALESCE(SUM(attempts), 0) FROM sync_outbox").fetchone()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--version", type=int, nargs="+", default=[18], choices=[16, 17, 18, 19])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians are shown")
+    args = parser.parse_args()
+    _pin(AGENT_CPU)
+    print(
+        f"bench.sync: {args.orders:,}-order backlog, batches of {args.batch}, "
+        f"median of {args.repeat} runs, cpus={os.cpu_count()}, load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'odoo':>4}  {'agent orders/s':>14}  {'baseline orders/s':>17}  {'ratio':>5}  "
+        f"{'drain s':>7}  {'at Odoo':>7}  {'dups':>4}  {'parked':>6}  verdict"
+    )
+    for version in args.version:
+        with tempfile.TemporaryDirectory() as folder:
+            backlog, _ = asyncio.run(build_backlog(version, args.orders, Path(folder)))
+            bases, runs = [], []
+            for _ in range(args.repeat):  # alternated, so a noisy minute hits both
+                bases.append(asyncio.run(baseline(version, args.orders, args.batch)))
+                runs.append(asyncio.run(agent_drain(version, backlog, args.orders, args.batch)))
+        base_rate = statistics.median(b["rate"] for b in bases)
+        rate = statistics.median(r["rate"] for r in runs)
+        ratio = rate / base_rate
+        stored = min(r["stored"] for r in runs)
+        dups = max(r["dups"] for r in runs)
+        parked = max(r["failed"] for r in runs)
+        ok = rate >= 500 and ratio >= 0.5 and dups == 0 and stored == args.orders
+        print(
+            f"{version:>4}  {rate:>14,.0f}  {base_rate:>17,.0f}  {ratio:>5.2f}  "
+            f"{args.orders / rate:>7.1f}  {stored:>7,}  {dups:>4}  {parked:>6}  "
+            f"{'PASS' if ok else 'FAIL'}"
+        )
+    print(
+        "agent: from the first event of the backlog to nothing pending (tail, enqueue, build, "
+        "push, record);\nbaseline: the emulator ingesting pre-built payloads in the same batches."
+    )
+
+
+if __name__ == "__main__":
+    main()

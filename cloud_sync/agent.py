@@ -1,0 +1,344 @@
+"""The sync agent: tail the log → batch → push → record → advance, and pull the catalogue.
+
+One loop, one turn at a time (``step``):
+
+1. **tail**: events after the ``sync`` cursor become outbox rows, in the
+   transaction that moves the cursor (``outbox.tail``); while a batch is
+   at Odoo the tail runs beside it, so its writes cost no wall time;
+2. **pull** the catalogue when due (``pull.Puller``), so payloads can map ids;
+3. **batch**: the oldest pending rows, in order;
+4. **push** them (``push.Pusher``), marked ``in_flight`` first;
+5. **record** each row's fate and the order's sync columns in one transaction.
+
+Odoo being away is the normal case, not an exception: a ``Retryable``
+failure stops talking to Odoo for a jittered, doubling delay (``Backoff``)
+while the tail goes on queueing, so nothing is lost and order is kept.
+``AuthFailed`` (or a configuration Odoo refuses) waits the longest delay
+between tries: only a person can fix it. Progress and failures land in the
+``sync_agent`` row that the hub's status surfaces read, and a
+``sync.status`` event goes out when the picture changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from cloud_sync import batch as batches
+from cloud_sync import outbox, status
+from cloud_sync.backoff import Backoff
+from cloud_sync.errors import AuthFailed, Rejected, Retryable, SyncError
+from cloud_sync.odoo import OdooClient
+from cloud_sync.pull import Puller
+from cloud_sync.push import Pusher
+from cloud_sync.remote_sessions import RemoteSessions
+from hub import events
+from hub.clock import now_iso
+from hub.db.store import Store
+from hub.orders.money import Money
+from hub.settings import Settings
+
+log = logging.getLogger("edgehub.sync")
+
+POLL_SECONDS = 0.25  # how soon a new order is noticed when there is nothing else to do
+HEARTBEAT_SECONDS = 5.0
+CLOSE_SESSIONS_EVERY = 30.0
+RECONCILE_EVERY = 12  # pulls: a full id reconciliation about hourly at the default interval
+PRUNE_EVERY = 3600.0
+KEEP_DONE = timedelta(days=30)
+ANNOUNCE_PENDING_EVERY = 5.0  # a change of the pending count alone is announced at most this often
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one turn did: whether it made progress, and whether nothing is left to push."""
+
+    progressed: bool
+    idle: bool
+
+
+class Agent:
+    """Syncs one hub database with one Odoo; ``run`` until stopped, or ``step`` by step."""
+
+    def __init__(self, settings: Settings, store: Store, client: OdooClient) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.money = Money(settings.currency_digits)
+        self.backoff = Backoff(0.5, settings.sync_backoff_max_seconds)
+        self.error: SyncError | None = None  # what stopped the last attempt, until a success
+        self._pusher: Pusher | None = None
+        self._puller: Puller | None = None
+        self._sessions: RemoteSessions | None = None
+        self._resume_at = 0.0  # monotonic time before which Odoo is left alone
+        self._pull_at = 0.0
+        self.pulls = 0  # catalogue pulls done: every RECONCILE_EVERY-th also reconciles ids
+        self._close_at = 0.0
+        self._prune_at = 0.0
+        self._beat_at = 0.0
+        self._announced: tuple[Any, ...] | None = None
+        self._announced_pending: tuple[int, float] = (-1, 0.0)
+        self._state = "starting"
+        self._ahead = batches.ReadAhead(store, self.money, settings.sync_batch_size)
+
+    # -- the loop -------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Turn until ``stop`` is set; never raises for anything Odoo or the network does."""
+        await self._note(
+            state="starting",
+            pid=os.getpid(),
+            started_at=now_iso(),
+            remote_url=self.client.url,
+            heartbeat_at=now_iso(),
+        )
+        while not stop.is_set():
+            try:
+                turn = await self.step()
+            except Exception as exc:
+                # A bug, or the database refusing: keep the process, log it, slow down.
+                log.exception("sync_step_failed")
+                turn = Step(False, True)
+                self._resume_at = time.monotonic() + self.backoff.delay()
+                with contextlib.suppress(Exception):
+                    await self._note(last_error=f"internal error: {exc!r}", last_error_at=now_iso())
+            if time.monotonic() >= self._beat_at:
+                await self._note(heartbeat_at=now_iso())
+            if not turn.progressed:
+                wait = POLL_SECONDS
+                if turn.idle and self._resume_at > time.monotonic():
+                    wait = min(POLL_SECONDS, self._resume_at - time.monotonic())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), max(wait, 0.01))
+        self._ahead.discard()
+        self._state = "stopped"
+        await self._note(state="stopped", heartbeat_at=now_iso())
+
+    async def step(self) -> Step:
+        """One turn: tail; unless backing off, connect, pull if due and push one batch.
+
+        With a batch to push, the tail runs beside it: its writes then overlap
+        the wait for Odoo instead of adding to it.
+        """
+        now = time.monotonic()
+        if now < self._resume_at:
+            tailed = await self._tailed(self._tail())
+            return Step(tailed.consumed > 0, True)
+        items: list[outbox.Item] = []
+        tailing: asyncio.Task[outbox.Tail] | None = None
+        try:
+            if self._pusher is None:
+                await self.connect()
+            if now >= self._pull_at:
+                await self._pull_when_due()
+            items = await self.store.read(outbox.next_batch, self.settings.sync_batch_size)
+            if items:
+                tailing = asyncio.create_task(self._tail())
+                await self._push(items)
+            else:
+                tailed = await self._tailed(self._tail())
+                if tailed.caught_up:
+                    await self._housekeeping(now)
+        except (AuthFailed, Retryable, Rejected) as exc:
+            tailed = await self._tailed(tailing or self._tail())
+            await self._failed(exc)
+            return Step(tailed.consumed > 0, True)
+        except BaseException:
+            if tailing is not None:
+                tailing.cancel()
+            raise
+        if tailing is not None:
+            tailed = await self._tailed(tailing)
+        self.backoff.reset()
+        if self.error is not None or self._state != "running":
+            self.error = None
+            self._state = "running"
+            await self._note(state="running", reachable=1)
+        return Step(bool(items) or tailed.consumed > 0, not items and tailed.caught_up)
+
+    async def _tailed(self, tail: Awaitable[outbox.Tail]) -> outbox.Tail:
+        tailed = await tail
+        if tailed.session_closed:
+            self._close_at = 0.0  # look for an Odoo session to close as soon as all is pushed
+        return tailed
+
+    # -- the parts --------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Find Odoo's version, log in, read the POS configuration: what every push needs."""
+        version = self.client.version or await self.client.detect_version()
+        user_id = await self.client.login()
+        config_id, pricelist_id = await self._pos_config()
+        self._sessions = RemoteSessions(self.client, self.store, config_id)
+        self._puller = Puller(self.client, self.store, self.money, version)
+        self._pusher = Pusher(
+            self.client,
+            self._sessions,
+            version=version,
+            user_id=user_id,
+            pricelist_id=pricelist_id,
+            timeout=self.settings.sync_timeout_seconds,
+        )
+        log.info("odoo_connected url=%s version=%s config=%s", self.client.url, version, config_id)
+        await self._note(remote_version=version, reachable=1, last_success_at=now_iso())
+
+    async def _pos_config(self) -> tuple[int, int | None]:
+        configured = self.settings.odoo_pos_config_id
+        domain = [("id", "=", configured)] if configured else []
+        rows = await self.client.search_read(
+            "pos.config", domain, ["id", "pricelist_id"], limit=1, order="id"
+        )
+        if not rows:
+            which = f"pos.config {configured}" if configured else "any pos.config"
+            raise Rejected(f"Odoo has no {which} for this store (EDGEHUB_ODOO_POS_CONFIG_ID)")
+        pricelist = rows[0].get("pricelist_id")
+        pricelist_id = pricelist[0] if isinstance(pricelist, list) else (pricelist or None)
+        return int(rows[0]["id"]), pricelist_id
+
+    async def pull(self, *, reconcile: bool | None = None) -> dict[str, list[int]]:
+        """Pull the catalogue now; every ``RECONCILE_EVERY``-th pull also looks for deletions."""
+        assert self._puller is not None, "connect() first"
+        if reconcile is None:
+            reconcile = self.pulls % RECONCILE_EVERY == 0
+        self._ahead.discard()  # its id map may be about to change
+        changed = await self._puller.pull(reconcile=reconcile)
+        self.pulls += 1
+        self._pull_at = time.monotonic() + self.settings.sync_pull_interval_seconds
+        await self.store.write(self._pulled, bool(changed))
+        return changed
+
+    async def _pull_when_due(self) -> None:
+        try:
+            await self.pull()
+        except Rejected as exc:
+            # This Odoo refuses a catalogue read (a model or field it lacks): the
+            # orders can still go; try the pull again at the next interval.
+            self._pull_at = time.monotonic() + self.settings.sync_pull_interval_seconds
+            log.error("catalogue_pull_refused error=%s", exc.message)
+            await self._note(last_error=exc.message[:2000], last_error_at=now_iso())
+
+    def _pulled(self, db: sqlite_utils.Database, changed: bool) -> None:
+        now = now_iso()
+        status.record_agent(db, last_pull_at=now, last_success_at=now, reachable=1)
+        if changed:
+            # Orders parked for want of an Odoo id may be sendable now.
+            outbox.retry_all(db, error_kind="unmapped")
+
+    async def catch_up_log(self) -> int:
+        """Tail the log to its head now; returns the rows enqueued."""
+        enqueued = 0
+        while True:
+            tailed = await self._tail()
+            enqueued += tailed.enqueued
+            if tailed.caught_up:
+                return enqueued
+
+    async def _tail(self) -> outbox.Tail:
+        behind = await self.store.read(_unread)
+        if not behind:
+            return outbox.Tail(0, 0, True)
+        return await self.store.write(outbox.tail)
+
+    async def _push(self, items: list[outbox.Item]) -> None:
+        assert self._pusher is not None
+        batch = await self._ahead.take(items)
+        if batch is None:
+            batch = await self.store.read(batches.load, self.money, items, self._pusher.build)
+        self._ahead.start(after=items[-1].id, build=self._pusher.build)
+        outcome = outbox.Outcome.empty()
+        reopened = self._pusher.reopened
+        try:
+            await self._pusher.push(batch, outcome, self._mark_sent)
+        except BaseException:
+            self._ahead.discard()  # the same rows come again next time, in order
+            raise
+        finally:
+            if outcome.done or outcome.parked or outcome.settled:
+                await self.store.write(self._record, outcome)
+        if self._pusher.reopened != reopened:
+            self._ahead.discard()  # built for the Odoo session that was just replaced
+
+    async def _mark_sent(self, ids: list[int]) -> None:
+        await self.store.write(outbox.mark_in_flight, ids)
+
+    def _record(self, db: sqlite_utils.Database, outcome: outbox.Outcome) -> None:
+        outbox.record(db, outcome)
+        if outcome.done:
+            status.record_agent(db, last_success_at=now_iso(), reachable=1)
+        self._announce(db)
+
+    async def _housekeeping(self, now: float) -> None:
+        """With nothing to push: close finished Odoo sessions, forget old done rows."""
+        if now >= self._close_at and self._sessions is not None:
+            self._close_at = now + CLOSE_SESSIONS_EVERY
+            await self._sessions.close_finished()
+        if now >= self._prune_at:
+            self._prune_at = now + PRUNE_EVERY
+            before = (datetime.now(UTC) - KEEP_DONE).isoformat(timespec="milliseconds")
+            await self.store.write(outbox.prune, before.replace("+00:00", "Z"))
+
+    async def _failed(self, exc: SyncError) -> None:
+        """Leave Odoo alone for a while; how long depends on whether waiting can help."""
+        if isinstance(exc, AuthFailed):
+            state, slow = "auth_failed", True
+        elif isinstance(exc, Rejected):
+            # Odoo refused the set-up itself (no such POS config, a model it lacks):
+            # a configuration problem, retried as slowly as a wrong key.
+            state, slow = "misconfigured", True
+        else:
+            state, slow = "offline", False
+        self.error = exc
+        self._state = state
+        if slow:
+            delay = self.settings.sync_backoff_max_seconds
+            self._pusher = None  # log in again, and re-read the configuration, next time
+        else:
+            delay = self.backoff.delay(getattr(exc, "retry_after", None))
+        self._resume_at = time.monotonic() + delay
+        log.warning("odoo_failed state=%s retry_in=%.1fs error=%s", state, delay, exc.message)
+        # Unreachable: no answer at all, or only a gateway's saying Odoo is not there.
+        unreachable = isinstance(exc, Retryable) and exc.status in (None, 502, 503, 504)
+        await self._note(
+            state=state,
+            reachable=int(not unreachable),
+            last_error=exc.message[:2000],
+            last_error_at=now_iso(),
+        )
+
+    # -- status --------------------------------------------------------------------------
+
+    async def _note(self, **fields: Any) -> None:
+        await self.store.write(self._note_in, fields)
+
+    def _note_in(self, db: sqlite_utils.Database, fields: dict[str, Any]) -> None:
+        status.record_agent(db, **fields)
+        self._beat_at = time.monotonic() + HEARTBEAT_SECONDS
+        self._announce(db)
+
+    def _announce(self, db: sqlite_utils.Database) -> None:
+        """Append ``sync.status`` when the picture changed (runs in a write transaction)."""
+        current = status.read(db, self.settings)
+        key = (current["state"], current["remote"]["reachable"], current["failed"])
+        pending, at = self._announced_pending
+        now = time.monotonic()
+        pending_moved = current["pending"] != pending and (
+            now - at >= ANNOUNCE_PENDING_EVERY or (current["pending"] == 0) != (pending == 0)
+        )
+        if key == self._announced and not pending_moved:
+            return
+        self._announced = key
+        self._announced_pending = (current["pending"], now)
+        events.append(db, "sync.status", status.summary(current), ["store"])
+
+
+def _unread(db: sqlite_utils.Database) -> bool:
+    return events.head(db) > events.get_cursor(db, outbox.CONSUMER)

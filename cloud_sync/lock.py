@@ -1,0 +1,64 @@
+"""One sync agent per database: a lock file beside the SQLite file.
+
+Two agents on one database would push the same rows at the same time.
+Odoo's dedupe would still keep each order once, but every batch would be
+sent twice and half the answers would be "already there". So ``edgehub
+sync`` (the service) and ``edgehub sync --once`` take an exclusive
+``flock`` first. The kernel drops it when the process dies, even by
+SIGKILL, so a restarted agent never waits for a dead one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from types import TracebackType
+
+
+class AgentLock:
+    """``try_acquire()`` before syncing, ``release()`` (or leave the ``with``) after."""
+
+    def __init__(self, db: Path) -> None:
+        self.path = db.with_name(db.name + ".sync.lock")
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if no other agent holds it; True if this process now holds it."""
+        if self._fd is not None:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> str:
+        """The pid written by whoever holds (or last held) the lock, for messages."""
+        try:
+            return self.path.read_text().strip() or "?"
+        except OSError:
+            return "?"
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> AgentLock:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

@@ -1,0 +1,185 @@
+"""``edgehub sync`` as a process: the agent under systemd, or one catch-up run.
+
+``serve`` is what ``edgehub-sync.service`` (Type=notify, WatchdogSec=30s)
+runs: READY=1 once the database is open and migrated, which does not wait
+for Odoo (head office is often away and the store must not wait for it);
+watchdog pings from a task on the agent's own event loop, so a loop that
+hangs gets the process restarted; STOPPING=1 when SIGTERM arrives. Without
+Odoo settings the agent idles: the event log keeps every order until they
+are set.
+
+``once`` pulls the catalogue, then pushes until nothing is left to push,
+showing progress, for a first sync or after fixing parked orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cloud_sync import outbox, status
+from cloud_sync.agent import Agent
+from cloud_sync.errors import AuthFailed, Rejected
+from cloud_sync.lock import AgentLock
+from cloud_sync.odoo import OdooClient
+from hub import sdnotify
+from hub.clock import now_iso
+from hub.db.store import Store
+from hub.settings import Settings
+
+log = logging.getLogger("edgehub.sync")
+
+# ``once`` exit codes: 0 all sent, 1 some parked, 2 Odoo unreachable, 3 refused credentials
+# or configuration, 4 another agent is syncing this database.
+PARKED, UNREACHABLE, REFUSED, BUSY = 1, 2, 3, 4
+LOCK_POLL_SECONDS = 1.0
+
+
+def make_client(settings: Settings) -> OdooClient | None:
+    """The client for the configured Odoo, or None when sync is not configured."""
+    if not (
+        settings.odoo_url and settings.odoo_db and settings.odoo_login and settings.odoo_api_key
+    ):
+        return None
+    return OdooClient(
+        settings.odoo_url,
+        settings.odoo_db,
+        settings.odoo_login,
+        settings.odoo_api_key.get_secret_value(),
+        timeout=settings.sync_timeout_seconds,
+    )
+
+
+def serve(settings: Settings) -> int:
+    asyncio.run(_serve(settings))
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    store = Store(settings)
+    store.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    watchdog = asyncio.create_task(sdnotify.watchdog_task(), name="sync-watchdog")
+    client = make_client(settings)
+    lock = AgentLock(settings.db)
+    try:
+        sdnotify.ready()
+        if not await _wait_for_lock(lock, stop):
+            return
+        if client is None:
+            sdnotify.status("idle: no Odoo configured (EDGEHUB_ODOO_*)")
+            await store.write(status.record_agent, state="idle", heartbeat_at=now_iso())
+            await stop.wait()
+        else:
+            sdnotify.status(f"syncing with {client.url}")
+            async with client:
+                await Agent(settings, store, client).run(stop)
+    finally:
+        sdnotify.stopping()
+        watchdog.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watchdog
+        lock.release()
+        store.close()
+
+
+async def _wait_for_lock(lock: AgentLock, stop: asyncio.Event) -> bool:
+    """Wait while another agent (an ``--once`` run) syncs this database; False if stopped first."""
+    if lock.try_acquire():
+        return True
+    log.warning("sync_waiting_for_lock holder=%s lock=%s", lock.holder(), lock.path)
+    sdnotify.status(f"waiting: another edgehub sync (pid {lock.holder()}) is syncing")
+    while not lock.try_acquire():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), LOCK_POLL_SECONDS)
+        if stop.is_set():
+            return False
+    return True
+
+
+@dataclass
+class OnceReport:
+    pushed: int
+    parked: int
+    exit_code: int
+    message: str
+
+
+def once(settings: Settings, console: Console, *, give_up_after: float = 300.0) -> int:
+    """Pull, push until caught up; 0 when everything went, else PARKED/UNREACHABLE/REFUSED."""
+    client = make_client(settings)
+    if client is None:
+        console.print(
+            "[yellow]Odoo is not configured[/yellow] (EDGEHUB_ODOO_URL, _DB, _LOGIN, _API_KEY)"
+        )
+        return REFUSED
+    with AgentLock(settings.db) as lock:
+        if not lock.try_acquire():
+            console.print(
+                f"[red]edgehub sync is already running (pid {lock.holder()})[/red]: it is doing "
+                "this already; stop it first (systemctl stop edgehub-sync) to run --once"
+            )
+            return BUSY
+        report = asyncio.run(_once(settings, client, console, give_up_after))
+    style = "green" if report.exit_code == 0 else "red"
+    console.print(f"[{style}]{report.message}[/{style}]")
+    return report.exit_code
+
+
+async def _once(
+    settings: Settings, client: OdooClient, console: Console, give_up_after: float
+) -> OnceReport:
+    store = Store(settings)
+    store.start()
+    try:
+        async with client:
+            agent = Agent(settings, store, client)
+            return await _drain(agent, store, console, give_up_after)
+    finally:
+        store.close()
+
+
+async def _drain(agent: Agent, store: Store, console: Console, give_up_after: float) -> OnceReport:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    deadline = time.monotonic() + give_up_after
+    await agent.catch_up_log()
+    total, completed = (await store.read(outbox.counts))["pending"], 0
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("connecting, pulling catalogue", total=None)
+        while True:
+            turn = await agent.step()
+            counts = await store.read(outbox.counts)
+            # The total grows if tills keep selling while this runs.
+            completed = max(completed, total - counts["pending"])
+            total = max(total, completed + counts["pending"])
+            progress.update(task, description="pushing orders", total=total, completed=completed)
+            if isinstance(agent.error, AuthFailed | Rejected):
+                return OnceReport(
+                    completed, counts["failed"], REFUSED, f"Odoo refused: {agent.error}"
+                )
+            if agent.error is not None:
+                if time.monotonic() > deadline:
+                    message = f"gave up, Odoo unreachable: {agent.error}"
+                    return OnceReport(completed, counts["failed"], UNREACHABLE, message)
+                await asyncio.sleep(0.1)
+            elif turn.idle:
+                break
+    if counts["failed"]:
+        message = f"{counts['failed']} parked: see `edgehub status`, then `edgehub sync retry`"
+        return OnceReport(completed, counts["failed"], PARKED, message)
+    return OnceReport(completed, 0, 0, f"caught up: {completed} pushed, nothing parked")

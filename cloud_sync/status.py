@@ -1,0 +1,125 @@
+"""Sync status: what the agent records about itself, and the one reading every surface shows.
+
+The agent runs in its own process; ``GET /api/v1/sync/status``, ``/health``
+and ``edgehub status`` run in others. They meet in SQLite: the agent keeps
+one ``sync_agent`` row current (state, Odoo's url and version, whether it
+answered, the last success and error, a heartbeat), and ``read`` combines it
+with the outbox and the event log. Lag is measured from the log, not from
+the agent's word, so an agent that died still shows up as lagging.
+
+Agent states: ``starting``, ``running`` (Odoo answers), ``offline`` (Odoo
+unreachable, retrying), ``auth_failed`` (Odoo refuses the credentials,
+retrying slowly), ``idle`` (no Odoo configured), ``stopped``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlite_utils
+
+from cloud_sync import outbox
+from hub import events
+from hub.clock import parse_iso
+from hub.settings import Settings
+
+_AGENT_COLUMNS = (
+    "state",
+    "pid",
+    "started_at",
+    "heartbeat_at",
+    "remote_url",
+    "remote_version",
+    "reachable",
+    "last_success_at",
+    "last_error",
+    "last_error_at",
+    "last_pull_at",
+    "summary",
+)
+
+
+def record_agent(db: sqlite_utils.Database, **fields: Any) -> None:
+    """Update the agent's row (created on first use) with ``fields``."""
+    unknown = set(fields) - set(_AGENT_COLUMNS)
+    if unknown:
+        raise ValueError(f"not sync_agent columns: {sorted(unknown)}")
+    db.execute("INSERT INTO sync_agent (id) VALUES (1) ON CONFLICT (id) DO NOTHING")
+    if fields:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        db.execute(f"UPDATE sync_agent SET {assignments} WHERE id = 1", tuple(fields.values()))
+
+
+def agent_row(db: sqlite_utils.Database) -> dict[str, Any]:
+    row = db.execute(f"SELECT {', '.join(_AGENT_COLUMNS)} FROM sync_agent WHERE id = 1").fetchone()
+    if row is None:
+        return dict.fromkeys(_AGENT_COLUMNS) | {"state": "stopped"}
+    return dict(zip(_AGENT_COLUMNS, row, strict=True))
+
+
+def read(
+    db: sqlite_utils.Database, settings: Settings, now: datetime | None = None
+) -> dict[str, Any]:
+    """The status API.md promises, plus the parked rows and the agent's own state."""
+    now = now or datetime.now(UTC)
+    agent = agent_row(db)
+    counts = outbox.counts(db)
+    cursor = events.get_cursor(db, outbox.CONSUMER)
+    unread = db.execute(
+        "SELECT ts FROM events WHERE seq > ? ORDER BY seq LIMIT 1", (cursor,)
+    ).fetchone()
+    oldest = db.execute(
+        "SELECT event_ts, enqueued_at FROM sync_outbox WHERE state = 'pending' ORDER BY id LIMIT 1"
+    ).fetchone()
+    waiting_since = [t for t in (unread[0] if unread else None, oldest[0] if oldest else None) if t]
+    lag = max((_age(now, t) for t in waiting_since), default=0.0)
+    state = agent["state"] if settings.odoo_url else "idle"
+    reachable = agent["reachable"]
+    return {
+        "state": state,
+        "pending": counts["pending"],
+        "failed": counts["failed"],
+        "last_success_at": agent["last_success_at"],
+        "last_error": agent["last_error"],
+        "last_error_at": agent["last_error_at"],
+        "lag_seconds": round(lag, 3),
+        "oldest_pending_age": round(_age(now, oldest[1]), 3) if oldest else None,
+        "unread_events": events.head(db) - cursor,
+        "last_pull_at": agent["last_pull_at"],
+        "remote": {
+            "url": agent["remote_url"] or settings.odoo_url,
+            "version": agent["remote_version"],
+            "reachable": None if reachable is None else bool(reachable),
+        },
+        "agent": {
+            "pid": agent["pid"],
+            "started_at": agent["started_at"],
+            "heartbeat_at": agent["heartbeat_at"],
+        },
+        "parked": outbox.parked(db),
+    }
+
+
+def health(db: sqlite_utils.Database, settings: Settings) -> str:
+    """``/health``'s sync check: ``idle`` without Odoo, ``lagging`` when it needs a look."""
+    if not settings.odoo_url:
+        return "idle"
+    current = read(db, settings)
+    if (
+        current["lag_seconds"] > settings.sync_lag_warn_seconds
+        or current["failed"]
+        or current["state"] == "auth_failed"
+    ):
+        return "lagging"
+    return "ok"
+
+
+def summary(current: dict[str, Any]) -> dict[str, Any]:
+    """The part of the status a ``sync.status`` event carries."""
+    keys = ("state", "pending", "failed", "last_success_at", "last_error", "lag_seconds")
+    return {k: current[k] for k in keys} | {"reachable": current["remote"]["reachable"]}
+
+
+def _age(now: datetime, stamp: str) -> float:
+    return max(0.0, (now - parse_iso(stamp)).total_seconds())
