@@ -29,10 +29,10 @@ CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event 
 """
 
 
-def make_app(path: str) -> Litestar:
+def make_app(path: str, synchronous: str = "FULL") -> Litestar:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.executescript(SCHEMA)
     writer = ThreadPoolExecutor(max_workers=1)
 
@@ -67,8 +67,9 @@ def make_app(path: str) -> Litestar:
 
 if __name__ == "__main__":
     db, port = sys.argv[1], int(sys.argv[2])
+    synchronous = sys.argv[3] if len(sys.argv) > 3 else "FULL"
     uvicorn.run(
-        make_app(db),
+        make_app(db, synchronous),
         host="127.0.0.1",
         port=port,
         http="httptools",

@@ -165,7 +165,12 @@ async def baseline_flow(conn: Connection) -> list[tuple[str, float]]:
 def run_hub(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
     port = _free_port()
-    env.update(EDGEHUB_DB=str(tmp / "hub.db"), EDGEHUB_PORT=str(port), EDGEHUB_LOG_LEVEL="warning")
+    env.update(
+        EDGEHUB_DB=str(tmp / "hub.db"),
+        EDGEHUB_PORT=str(port),
+        EDGEHUB_LOG_LEVEL="warning",
+        EDGEHUB_DB_SYNCHRONOUS=args.synchronous,
+    )
     subprocess.run(
         [sys.executable, "-m", "hub.cli", "demo"], env=env, check=True, capture_output=True
     )
@@ -197,7 +202,14 @@ def run_hub(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def run_baseline(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
     port = _free_port()
-    cmd = [sys.executable, "-m", "bench.baseline_app", str(tmp / "baseline.db"), str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.baseline_app",
+        str(tmp / "baseline.db"),
+        str(port),
+        args.synchronous,
+    ]
     proc = subprocess.Popen(_pinned(cmd))
     try:
         _wait(f"http://127.0.0.1:{port}/", proc)
@@ -217,6 +229,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rate", type=float, default=100, help="offered orders per second")
     parser.add_argument("--conns", type=int, default=8)
+    parser.add_argument(
+        "--synchronous",
+        choices=["FULL", "NORMAL"],
+        default="FULL",
+        help="SQLite synchronous for hub and baseline alike (the hub's default is FULL)",
+    )
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {CLIENT_CPU})
@@ -224,7 +242,10 @@ def main() -> None:
         hub = run_hub(Path(tmp), args)
         base = run_baseline(Path(tmp), args)
     ratio = hub["closed"]["requests_per_s"] / base["closed"]["requests_per_s"]
-    print(f"bench.orders  ({args.seconds:.0f} s per phase, {args.conns} connections closed loop)")
+    print(
+        f"bench.orders  ({args.seconds:.0f} s per phase, {args.conns} connections closed loop,"
+        f" synchronous={args.synchronous})"
+    )
     print(
         f"  hub   closed loop: {hub['closed']['flows_per_s']:8.0f} orders/s (create+validate+pay)"
         f"  = {hub['closed']['requests_per_s']:6.0f} req/s"

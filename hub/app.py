@@ -24,6 +24,7 @@ from hub.auth.tokens import make_jwt_auth
 from hub.catalog.upkeep import CacheUpkeep
 from hub.db.store import Store
 from hub.health import Probes
+from hub.metrics import CacheStatsCollector
 from hub.operations import Operations
 from hub.orders.money import Money
 from hub.orders.service import OrderRules
@@ -50,8 +51,10 @@ def create_app(settings: Settings) -> Litestar:
     upkeep = CacheUpkeep(settings, store, hub.cache, hub.catalog)
     ops = Operations(settings, store, probes)
     ops.hooks.cache_warm.register("catalogue", upkeep.warm)
+    ops.metrics.register(CacheStatsCollector(hub.cache.stats))
     probes.redis_state = lambda: (hub.cache.state, hub.cache.last_error)
     realtime = Realtime(settings, store, jwt_auth)
+    ops.metrics.ws_connections.set_function(realtime.presence.local_count)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -4,10 +4,10 @@ Three sources end up on one page:
 
 * HTTP latency histograms by route template and status (``hub.api.timing``),
   and prometheus_client's process and runtime collectors;
-* gauges and counters other modules set through this object, without this
-  module importing them: WebSocket connections and delivery lag, cache hits
-  and misses (``metrics.ws_connections.inc()``, ``metrics.cache_hit("products")``),
-  or whole collectors (``metrics.register(collector)``);
+* numbers other modules already keep, read at scrape time without this module
+  importing them: WebSocket connections (``ws_connections.set_function``), the
+  cache's outcomes per kind (``CacheStatsCollector``), or any collector of
+  their own (``metrics.register(collector)``), wired in ``hub.app``;
 * numbers read from SQLite (orders by state, transitions, the event log and
   every consumer's cursor, sync, kitchen jobs, devices, jobs, audit): one read
   snapshot on a reader thread, reused for ``metrics_cache_seconds`` so a
@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -34,7 +34,6 @@ from hub.health import Probes
 from hub.settings import Settings
 
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
-LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class _GlobalRegistry(Collector):
@@ -42,6 +41,30 @@ class _GlobalRegistry(Collector):
 
     def collect(self) -> Iterable[Metric]:
         return REGISTRY.collect()
+
+
+class CacheStatsCollector(Collector):
+    """The cache's own counters per kind (``hub.cache.Cache.stats``), read at scrape time.
+
+    Pulled rather than pushed: the cache already counts every hit, miss, error,
+    eviction and invalidation, so the metrics page reads those numbers instead
+    of every look-up paying for a second count.
+    """
+
+    OUTCOMES = ("hits", "misses", "errors", "evictions", "invalidations")
+
+    def __init__(self, stats: Callable[[], dict[str, Any]]) -> None:
+        self.stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        family = CounterMetricFamily(
+            "edgehub_cache_outcomes", "Cache outcomes by kind", labels=["kind", "outcome"]
+        )
+        for kind, counts in self.stats().get("kinds", {}).items():
+            for outcome in self.OUTCOMES:
+                if outcome in counts:
+                    family.add_metric([kind, outcome], counts[outcome])
+        yield family
 
 
 class Metrics:
@@ -54,18 +77,6 @@ class Metrics:
         self.registry.register(_GlobalRegistry())
         self.ws_connections = Gauge(
             "edgehub_ws_connections", "Open WebSocket connections", registry=self.registry
-        )
-        self.ws_delivery_lag = Histogram(
-            "edgehub_ws_delivery_lag_seconds",
-            "From an event's commit to its frame being sent",
-            buckets=LAG_BUCKETS,
-            registry=self.registry,
-        )
-        self.cache_requests = Counter(
-            "edgehub_cache_requests",
-            "Cache look-ups by cache and result (hit or miss)",
-            ["cache", "result"],
-            registry=self.registry,
         )
         self.http_latency = Histogram(
             "edgehub_http_request_duration_seconds",
@@ -81,12 +92,6 @@ class Metrics:
 
     def observe_http(self, method: str, route: str, status: int, seconds: float) -> None:
         self.http_latency.labels(method, route, str(status)).observe(seconds)
-
-    def cache_hit(self, cache: str) -> None:
-        self.cache_requests.labels(cache, "hit").inc()
-
-    def cache_miss(self, cache: str) -> None:
-        self.cache_requests.labels(cache, "miss").inc()
 
     def register(self, collector: Collector) -> None:
         """Add a collector of another module's own (e.g. per-room queue depths)."""

@@ -12,7 +12,6 @@ from hub import events, snapshot
 from hub.db.connection import immediate, open_db
 from hub.settings import Settings
 from tests.conftest import demo_database, make_settings
-from tests.ops.inprocess import running
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 
@@ -101,27 +100,6 @@ def test_refused_requests_are_counted_with_their_real_status(tmp_path: Path) -> 
     )
 
 
-def test_other_modules_set_their_gauges_through_the_hooks(settings: Settings) -> None:
-    """The WebSocket layer and the cache report without this module importing them."""
-    with running(settings) as (app, client):
-        metrics = app.state.ops.metrics
-        metrics.ws_connections.set(4)
-        metrics.ws_delivery_lag.observe(0.02)
-        metrics.cache_hit("products")
-        metrics.cache_hit("products")
-        metrics.cache_miss("products")
-        text = client.get("/metrics").text
-    samples = {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for f in text_string_to_metric_families(text)
-        for s in f.samples
-    }
-    assert value(samples, "edgehub_ws_connections") == 4
-    assert value(samples, "edgehub_ws_delivery_lag_seconds_count") == 1
-    assert value(samples, "edgehub_cache_requests_total", cache="products", result="hit") == 2
-    assert value(samples, "edgehub_cache_requests_total", cache="products", result="miss") == 1
-
-
 def test_kitchen_jobs_and_devices_are_counted(settings: Settings) -> None:
     """Kitchen jobs by state and devices online feed the metrics and the status screen."""
     from decimal import Decimal
@@ -178,3 +156,29 @@ def test_health_details_each_dependency(tmp_path: Path) -> None:
     assert detail["backup"]["newest"].startswith("edgehub-demo-")
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM job_runs").fetchone()[0] == 7
+
+
+def test_served_hub_reports_cache_outcomes_and_websocket_connections(tmp_path: Path) -> None:
+    """The cache's and the WebSocket layer's own counts reach /metrics on a real hub."""
+    import asyncio
+
+    from tests.support.ws_client import subscribe, ws_client
+
+    hub = HubProcess(demo_database(tmp_path / "edgehub.db")).start()
+    api = Api(hub.url)
+    try:
+        for _ in range(3):
+            assert api.get("/api/v1/products/1").status_code == 200
+
+        async def with_a_screen() -> Samples:
+            async with ws_client(hub.url, token=api.token("kitchen")) as ws:
+                await subscribe(ws, "kitchen")
+                return scrape(hub.url)
+
+        samples = asyncio.run(with_a_screen())
+    finally:
+        api.close()
+        hub.stop()
+    assert value(samples, "edgehub_ws_connections") == 1
+    hits = value(samples, "edgehub_cache_outcomes_total", kind="product", outcome="hits")
+    assert hits >= 2
