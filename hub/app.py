@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> Litestar:
     probes.redis_state = lambda: (hub.cache.state, hub.cache.last_error)
     realtime = Realtime(settings, store, jwt_auth)
     ops.metrics.ws_connections.set_function(realtime.presence.local_count)
+    realtime.fanout.lag_observer = ops.metrics.ws_delivery_lag.observe
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -78,6 +78,12 @@ class Metrics:
         self.ws_connections = Gauge(
             "edgehub_ws_connections", "Open WebSocket connections", registry=self.registry
         )
+        self.ws_delivery_lag = Histogram(
+            "edgehub_ws_delivery_lag_seconds",
+            "From an event's commit to its frames being handed to the sockets",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
         self.http_latency = Histogram(
             "edgehub_http_request_duration_seconds",
             "Time to the response's first byte, by route template and status",

@@ -20,6 +20,10 @@ the next replay page reads them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from hub.clock import parse_iso
 from hub.db.store import Store
 from hub.realtime import records
 from hub.realtime.outbox import Outbox
@@ -47,6 +51,9 @@ class Fanout:
         self._rooms: dict[str, set[Subscription]] = {}
         self.delivered_to = 0
         self.deliveries = 0
+        # Told, per event that reached a client, the seconds from its commit to
+        # its hand-over to the sockets (``/metrics``); set by ``hub.app``.
+        self.lag_observer: Callable[[float], None] | None = None
 
     def add(self, sub: Subscription) -> None:
         self._rooms.setdefault(sub.room, set()).add(sub)
@@ -67,6 +74,7 @@ class Fanout:
     def deliver(self, record: records.Record) -> None:
         """Push one event, the next of the log, to every live subscription of its rooms."""
         seq = record.seq
+        delivered = self.deliveries
         for room in record.rooms:
             subs = self._rooms.get(room)
             if not subs:
@@ -84,6 +92,9 @@ class Fanout:
                     if sub.outbox.push_message(message):
                         self.deliveries += 1
         self.delivered_to = seq
+        if self.lag_observer is not None and self.deliveries > delivered:
+            lag = (datetime.now(UTC) - parse_iso(record.ts)).total_seconds()
+            self.lag_observer(max(0.0, lag))
 
     async def catch_up(self, sub: Subscription, store: Store) -> None:
         """Replay ``sub.room`` from the log after ``sub.hwm``, then make ``sub`` live."""

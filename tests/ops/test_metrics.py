@@ -162,7 +162,7 @@ def test_served_hub_reports_cache_outcomes_and_websocket_connections(tmp_path: P
     """The cache's and the WebSocket layer's own counts reach /metrics on a real hub."""
     import asyncio
 
-    from tests.support.ws_client import subscribe, ws_client
+    from tests.support.ws_client import events, subscribe, ws_client
 
     hub = HubProcess(demo_database(tmp_path / "edgehub.db")).start()
     api = Api(hub.url)
@@ -171,8 +171,10 @@ def test_served_hub_reports_cache_outcomes_and_websocket_connections(tmp_path: P
             assert api.get("/api/v1/products/1").status_code == 200
 
         async def with_a_screen() -> Samples:
-            async with ws_client(hub.url, token=api.token("kitchen")) as ws:
-                await subscribe(ws, "kitchen")
+            async with ws_client(hub.url, token=api.token("marco")) as ws:
+                await subscribe(ws, "store")
+                api.open_session()  # session.updated: one event for the screen
+                await events(ws, 1)
                 return scrape(hub.url)
 
         samples = asyncio.run(with_a_screen())
@@ -180,5 +182,6 @@ def test_served_hub_reports_cache_outcomes_and_websocket_connections(tmp_path: P
         api.close()
         hub.stop()
     assert value(samples, "edgehub_ws_connections") == 1
+    assert value(samples, "edgehub_ws_delivery_lag_seconds_count") >= 1
     hits = value(samples, "edgehub_cache_outcomes_total", kind="product", outcome="hits")
     assert hits >= 2
