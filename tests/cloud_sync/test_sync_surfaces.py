@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ from tests.cloud_sync.hub_side import (
 from tests.odoo_emulator import OdooEmulator
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess, hub_env, run_cli
+from tests.support.notify_socket import assert_ready_watchdog_stopping, notify_conversation
 
 pytestmark = pytest.mark.anyio
 
@@ -181,37 +180,8 @@ def test_sync_tells_systemd_ready_then_watchdog_then_stopping(
 ) -> None:
     """edgehub-sync.service is Type=notify with WatchdogSec: without READY it never starts."""
     settings = sync_settings(tmp_path, odoo)
-    sock_path = tmp_path / "notify.sock"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(str(sock_path))
-    listener.settimeout(0.2)
-    env = hub_env(
-        settings.db, NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="400000", **sync_env(settings)
-    )
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "sync"], env=env)
-    messages: list[str] = []
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and messages.count("WATCHDOG=1") < 2:
-            try:
-                messages.append(listener.recv(4096).decode())
-            except TimeoutError:
-                continue
-        assert "READY=1" in messages
-        assert messages.index("READY=1") < messages.index("WATCHDOG=1")
-        proc.terminate()
-        assert proc.wait(10) == 0
-        while True:
-            try:
-                messages.append(listener.recv(4096).decode())
-            except TimeoutError:
-                break
-        assert "STOPPING=1" in messages
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        listener.close()
-        os.environ.pop("NOTIFY_SOCKET", None)
+    env = hub_env(settings.db, **sync_env(settings))
+    assert_ready_watchdog_stopping(notify_conversation(["sync"], env))
 
 
 def test_sync_once_refuses_while_the_agent_holds_the_database(

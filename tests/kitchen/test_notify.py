@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from tests.support.kitchen import Kitchen, SimPrinter
+from tests.support.notify_socket import assert_ready_watchdog_stopping, notify_conversation
 
 
 @pytest.mark.parametrize("process", ["bridge", "printer"])
@@ -24,31 +19,5 @@ def test_ready_then_watchdog_then_stopping(
     args = ["bridge"]
     if process == "printer":
         args = ["printer", "--device", "grill-1", "--connect", f"tcp://127.0.0.1:{printers().port}"]
-    sock_dir = Path(tempfile.mkdtemp(prefix="edgehub-notify-"))
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(str(sock_dir / "notify.sock"))
-    listener.settimeout(0.2)
-    env = kitchen._env({"NOTIFY_SOCKET": str(sock_dir / "notify.sock"), "WATCHDOG_USEC": "400000"})
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", *args], env=env)
-    messages: list[str] = []
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and messages.count("WATCHDOG=1") < 2:
-            try:
-                messages.append(listener.recv(4096).decode())
-            except TimeoutError:
-                continue
-        assert "READY=1" in messages
-        assert messages.index("READY=1") < messages.index("WATCHDOG=1")
-        proc.terminate()
-        assert proc.wait(10) == 0
-        while True:
-            try:
-                messages.append(listener.recv(4096).decode())
-            except TimeoutError:
-                break
-        assert "STOPPING=1" in messages
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        listener.close()
+    env = kitchen._env({})
+    assert_ready_watchdog_stopping(notify_conversation(args, env))
