@@ -31,6 +31,7 @@ import sqlite_utils
 from firmware_bridge import presence
 from firmware_bridge.messages import Ack
 from hub.clock import now_iso
+from hub.db.where import Where
 from hub.orders import service
 from hub.orders.service import OrderRules
 
@@ -323,21 +324,12 @@ def list_jobs(
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Jobs newest first, for ``GET /api/v1/kitchen/jobs``; the payload stays in the table."""
-    where: list[str] = ["1 = 1"]
-    params: list[Any] = []
-    if state is not None:
-        where.append("j.state = ?")
-        params.append(state)
-    if station is not None:
-        where.append("j.station = ?")
-        params.append(station)
-    if before is not None:
-        where.append("j.id < ?")
-        params.append(before)
+    where = Where().add("j.state = ?", state).add("j.station = ?", station)
+    where.add("j.id < ?", before)
     cursor = db.execute(
         f"SELECT {_LIST_COLUMNS} FROM kitchen_jobs j JOIN orders o ON o.id = j.order_id "
-        f"WHERE {' AND '.join(where)} ORDER BY j.id DESC LIMIT ?",
-        (*params, limit),
+        f"WHERE {where.sql} ORDER BY j.id DESC LIMIT ?",
+        (*where.params, limit),
     )
     names = [c[0] for c in cursor.description]
     items = []

@@ -34,10 +34,7 @@ async def get_devices(
     mqtt = await hub.store.read(list_devices, after=start, limit=size + 1)
     realtime: Realtime = request.app.state.realtime
     connected = [d for d in realtime.presence.snapshot() if start is None or d["id"] > start]
-    items = sorted([*mqtt, *connected], key=lambda d: d["id"])
-    more = len(items) > size
-    items = items[:size]
-    return {"items": items, "next": pagination.encode_key("dv", items[-1]["id"]) if more else None}
+    return pagination.page(sorted([*mqtt, *connected], key=lambda d: d["id"]), size, "dv")
 
 
 ROUTES = [get_devices]

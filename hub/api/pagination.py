@@ -21,11 +21,12 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
-def encode(kind: str, value: int) -> str:
+def encode(kind: str, value: int | str) -> str:
+    """An opaque cursor for the position ``value`` (an id, or a text key) of list ``kind``."""
     return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
 
 
-def decode(kind: str, cursor: str | None) -> int | None:
+def decode_key(kind: str, cursor: str | None) -> str | None:
     """The position a cursor of ``kind`` stands for; a forged or foreign cursor is a 422."""
     if cursor is None:
         return None
@@ -34,11 +35,26 @@ def decode(kind: str, cursor: str | None) -> int | None:
         got_kind, _, value = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
         if got_kind != kind:
             raise ValueError(kind)
-        return int(value)
+        return value
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(
-            "after is not a cursor this list gave out", {"fields": {"after": "invalid cursor"}}
-        ) from exc
+        raise _invalid() from exc
+
+
+def decode(kind: str, cursor: str | None) -> int | None:
+    """The id a cursor of an id-ordered list stands for."""
+    value = decode_key(kind, cursor)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise _invalid() from exc
+
+
+def _invalid() -> ValidationFailed:
+    return ValidationFailed(
+        "after is not a cursor this list gave out", {"fields": {"after": "invalid cursor"}}
+    )
 
 
 def page(items: list[Any], limit: int, kind: str, key: str = "id") -> dict[str, Any]:
@@ -46,24 +62,3 @@ def page(items: list[Any], limit: int, kind: str, key: str = "id") -> dict[str, 
     more = len(items) > limit
     items = items[:limit]
     return {"items": items, "next": encode(kind, items[-1][key]) if more and items else None}
-
-
-def encode_key(kind: str, key: str) -> str:
-    """A cursor for lists ordered by a text key (device ids) rather than an integer."""
-    return base64.urlsafe_b64encode(f"{kind}:{key}".encode()).decode().rstrip("=")
-
-
-def decode_key(kind: str, cursor: str | None) -> str | None:
-    """The text key a cursor of ``kind`` stands for; a forged or foreign cursor is a 422."""
-    if cursor is None:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        got_kind, _, key = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        if got_kind != kind:
-            raise ValueError(kind)
-        return key
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(
-            "after is not a cursor this list gave out", {"fields": {"after": "invalid cursor"}}
-        ) from exc

@@ -52,38 +52,6 @@ def get_product(db: sqlite_utils.Database, money: Money, product_id: int) -> dic
     return _product_public(row, money) if row else None
 
 
-def list_products(
-    db: sqlite_utils.Database,
-    money: Money,
-    *,
-    limit: int,
-    after: int | None = None,
-    category_id: int | None = None,
-    barcode: str | None = None,
-    include_unavailable: bool = False,
-) -> list[dict[str, Any]]:
-    """Products by id; ``limit + 1`` rows may be asked for to know whether more follow."""
-    where = ["1 = 1"]
-    params: list[Any] = []
-    if after is not None:
-        where.append("p.id > ?")
-        params.append(after)
-    if category_id is not None:
-        where.append("p.category_id = ?")
-        params.append(category_id)
-    if barcode is not None:
-        where.append("p.barcode = ?")
-        params.append(barcode)
-    if not include_unavailable:
-        where.append("p.active = 1 AND p.sale_ok = 1")
-    sql = (
-        f"SELECT {_PRODUCT_COLUMNS} FROM {_PRODUCT_FROM} "
-        f"WHERE {' AND '.join(where)} ORDER BY p.id LIMIT ?"
-    )
-    rows = db.execute(sql, (*params, limit)).fetchall()
-    return [_product_public(r, money) for r in rows]
-
-
 def product_facts(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, ProductFacts]:
     """What the order rules need to know of each product, keyed by id."""
     id_list = sorted(set(ids))

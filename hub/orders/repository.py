@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
+from hub.db.where import Where
 from hub.orders.money import Money, qty_text
 
 ORDER_COLUMNS = (
@@ -140,19 +141,9 @@ def list_ids(
     state: str | None = None,
 ) -> list[int]:
     """Order ids, newest first, for cursor pagination."""
-    where = ["1 = 1"]
-    params: list[Any] = []
-    if before is not None:
-        where.append("id < ?")
-        params.append(before)
-    if session_id is not None:
-        where.append("session_id = ?")
-        params.append(session_id)
-    if state is not None:
-        where.append("state = ?")
-        params.append(state)
+    where = Where().add("id < ?", before).add("session_id = ?", session_id).add("state = ?", state)
     rows = db.execute(
-        f"SELECT id FROM orders WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-        (*params, limit),
+        f"SELECT id FROM orders WHERE {where.sql} ORDER BY id DESC LIMIT ?",
+        (*where.params, limit),
     ).fetchall()
     return [r[0] for r in rows]
