@@ -7,8 +7,9 @@ changed role takes effect at once rather than at expiry.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Self
 
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
@@ -18,6 +19,69 @@ from hub.cache import ACTOR
 from hub.settings import Settings
 
 PUBLIC_PATHS = ["/health", "/metrics", "/api/v1/auth/token", "/schema"]
+
+
+class CheckedToken(Token):
+    """A ``Token`` that remembers the tokens it has already verified.
+
+    A till sends the same bearer token with every request; checking its
+    signature and claims again each time is most of what authentication costs
+    (PyJWT's decoding is pure Python). A token string that passed once, with
+    the same key and options, is answered from memory until its ``exp``: the
+    string is the whole token, so nothing else can match it. At most
+    ``REMEMBERED`` are kept; when full, the oldest half is forgotten.
+    """
+
+    REMEMBERED = 1024
+    _verified: dict[tuple[Any, ...], Token] = {}
+
+    @classmethod
+    def decode(
+        cls,
+        encoded_token: str,
+        secret: str,
+        algorithm: str,
+        audience: str | Sequence[str] | None = None,
+        issuer: str | Sequence[str] | None = None,
+        require_claims: Sequence[str] | None = None,
+        verify_exp: bool = True,
+        verify_nbf: bool = True,
+        strict_audience: bool = False,
+    ) -> Self:
+        key = (
+            encoded_token,
+            secret,
+            algorithm,
+            _hashable(audience),
+            _hashable(issuer),
+            _hashable(require_claims),
+            verify_exp,
+            verify_nbf,
+            strict_audience,
+        )
+        token = cls._verified.get(key)
+        if isinstance(token, cls) and (not verify_exp or token.exp > datetime.now(UTC)):
+            return token
+        token = super().decode(
+            encoded_token,
+            secret,
+            algorithm,
+            audience,
+            issuer,
+            require_claims,
+            verify_exp,
+            verify_nbf,
+            strict_audience,
+        )
+        if len(cls._verified) >= cls.REMEMBERED:
+            for old in list(cls._verified)[: cls.REMEMBERED // 2]:
+                cls._verified.pop(old, None)
+        cls._verified[key] = token
+        return token
+
+
+def _hashable(value: str | Sequence[str] | None) -> str | tuple[str, ...] | None:
+    return value if value is None or isinstance(value, str) else tuple(value)
 
 
 async def _retrieve_actor(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Any:
@@ -41,6 +105,7 @@ def make_jwt_auth(settings: Settings) -> JWTAuth[Actor, Token]:
     return JWTAuth[Actor, Token](
         token_secret=settings.jwt_secret(),
         retrieve_user_handler=_retrieve_actor,
+        token_cls=CheckedToken,
         exclude=PUBLIC_PATHS,
         default_token_expiration=timedelta(seconds=settings.token_ttl_seconds),
     )

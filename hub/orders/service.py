@@ -38,9 +38,8 @@ from hub.orders.machine import (
     PAID_STATES,
     LineFacts,
     OrderContext,
-    OrderMachine,
-    OrderState,
     PaymentFacts,
+    machine_for,
 )
 from hub.orders.money import Money, qty_text
 
@@ -214,20 +213,20 @@ def transition(
         _recompute_totals(db, order_id)
         row = _load(db, order_id)
     context = _context(db, rules, row, payments or [])
-    machine = OrderMachine(OrderState(src), context)
-    enabled = machine.enabled()
-    if event not in enabled:
-        raise InvalidTransition(src, event, enabled)
-    if event == "cancel" and src in PAID_STATES and not actor.is_manager:
-        raise Forbidden(
-            "cancelling a paid order refunds it: a manager must do it",
-            {"state": src, "event": event},
-        )
-    try:
-        machine.send(event)
-    except TransitionNotAllowed as exc:  # a condition changed between enabled() and send()
-        raise InvalidTransition(src, event, enabled) from exc
-    dst = machine.model.state
+    with machine_for(src, context) as machine:
+        enabled = machine.enabled()
+        if event not in enabled:
+            raise InvalidTransition(src, event, enabled)
+        if event == "cancel" and src in PAID_STATES and not actor.is_manager:
+            raise Forbidden(
+                "cancelling a paid order refunds it: a manager must do it",
+                {"state": src, "event": event},
+            )
+        try:
+            machine.send(event)
+        except TransitionNotAllowed as exc:  # a condition changed between enabled() and send()
+            raise InvalidTransition(src, event, enabled) from exc
+        dst: str = machine.current_state_value
     now = now_iso()
     extra_events: list[str] = []
 
@@ -321,8 +320,8 @@ def _load(db: sqlite_utils.Database, order_id: int) -> dict[str, Any]:
 
 
 def _enabled(db: sqlite_utils.Database, rules: OrderRules, row: dict[str, Any]) -> list[str]:
-    machine = OrderMachine(OrderState(row["state"]), _context(db, rules, row, []))
-    return machine.enabled()
+    with machine_for(row["state"], _context(db, rules, row, [])) as machine:
+        return machine.enabled()
 
 
 def _write_lines(
