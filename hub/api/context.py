@@ -56,7 +56,13 @@ def provide_hub(request: Request[Any, Any, Any]) -> HubContext:
     return hub
 
 
-def provide_actor(request: Request[Any, Any, Any]) -> Actor:
+def provide_actor(request: Request[Any, Any, Any], hub: HubContext) -> Actor:
+    """The authenticated caller.
+
+    ``hub`` is asked for only to order the two: Litestar resolves independent
+    dependencies concurrently in an anyio task group, a task group per request
+    for two attribute reads; one depending on the other resolves them in turn.
+    """
     actor: Actor = request.user
     return actor
 

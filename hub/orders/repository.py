@@ -23,12 +23,23 @@ ORDER_COLUMNS = (
 )
 
 
+_ORDER_NAMES = tuple(name.strip() for name in ORDER_COLUMNS.split(","))
+
+
 def load_row(db: sqlite_utils.Database, order_id: int) -> dict[str, Any] | None:
-    cursor = db.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,))
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([c[0] for c in cursor.description], row, strict=True))
+    return change_row(db, f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,))
+
+
+def change_row(
+    db: sqlite_utils.Database, sql: str, params: tuple[Any, ...]
+) -> dict[str, Any] | None:
+    """The order row a statement yields: a SELECT of ``ORDER_COLUMNS``, or an UPDATE
+    ending ``RETURNING {ORDER_COLUMNS}``, which changes and reads back in one step.
+
+    None when no row matched (for a conditional UPDATE: another writer moved it first).
+    """
+    row = db.execute(sql, params).fetchone()
+    return dict(zip(_ORDER_NAMES, row, strict=True)) if row is not None else None
 
 
 def order_id_by_uuid(db: sqlite_utils.Database, uuid: str) -> int | None:
@@ -50,29 +61,48 @@ def load_lines(db: sqlite_utils.Database, order_id: int) -> list[dict[str, Any]]
 def to_public(db: sqlite_utils.Database, money: Money, row: dict[str, Any]) -> dict[str, Any]:
     """The whole order as API.md describes it."""
     order_id = row["id"]
+    text = money.text
     lines = [
         {
-            "id": line["id"],
-            "product_id": line["product_id"],
-            "name": line["name"],
-            "qty": line["qty"],
-            "price_unit": money.text(line["price_unit"]),
-            "discount": qty_text(Decimal(line["discount"])),
-            "tax_ids": json.loads(line["tax_ids"]),
-            "tax_amount": money.text(line["tax_amount"]),
-            "subtotal": money.text(line["subtotal"]),
-            "subtotal_incl": money.text(line["subtotal_incl"]),
-            "station": line["station"],
-            "note": line["note"],
+            "id": line_id,
+            "product_id": product_id,
+            "name": name,
+            "qty": qty,
+            "price_unit": text(price_unit),
+            "discount": discount if discount == "0" else qty_text(Decimal(discount)),
+            "tax_ids": json.loads(tax_ids),
+            "tax_amount": text(tax_amount),
+            "subtotal": text(subtotal),
+            "subtotal_incl": text(subtotal_incl),
+            "station": station,
+            "note": note,
         }
-        for line in load_lines(db, order_id)
+        for (
+            line_id,
+            product_id,
+            name,
+            qty,
+            price_unit,
+            discount,
+            tax_ids,
+            tax_amount,
+            subtotal,
+            subtotal_incl,
+            station,
+            note,
+        ) in db.execute(
+            "SELECT id, product_id, name, qty, price_unit, discount, tax_ids, tax_amount, "
+            "subtotal, subtotal_incl, station, note FROM order_lines WHERE order_id = ? "
+            "ORDER BY position",
+            (order_id,),
+        ).fetchall()
     ]
     payments = [
         {
             "id": pid,
             "method_id": method_id,
             "kind": kind,
-            "amount": money.text(amount),
+            "amount": text(amount),
             "reference": reference,
             "created_at": created_at,
         }
@@ -99,11 +129,11 @@ def to_public(db: sqlite_utils.Database, money: Money, row: dict[str, Any]) -> d
         "state": row["state"],
         "note": row["note"],
         "lines": lines,
-        "amount_untaxed": money.text(row["amount_untaxed"]),
-        "amount_tax": money.text(row["amount_tax"]),
-        "amount_total": money.text(row["amount_total"]),
-        "amount_paid": money.text(row["amount_paid"]),
-        "change": money.text(row["change"]),
+        "amount_untaxed": text(row["amount_untaxed"]),
+        "amount_tax": text(row["amount_tax"]),
+        "amount_total": text(row["amount_total"]),
+        "amount_paid": text(row["amount_paid"]),
+        "change": text(row["change"]),
         "payments": payments,
         "state_history": history,
         "kitchen_status": row["kitchen_status"],

@@ -146,10 +146,8 @@ def create_order(
     assert order_id is not None
     _write_lines(db, rules, order_id, lines, approver)
     audit.price_overrides(db, actor, order_id)
-    _recompute_totals(db, order_id)
     _history(db, order_id, None, "draft", "create", actor, None, now)
-    order = repository.get_public(db, rules.money, order_id)
-    assert order is not None
+    order = repository.to_public(db, rules.money, _recompute_totals(db, order_id))
     events.append(db, "order.created", order, repository.rooms_for(order))
     log_event(log, "order_created", order=order_id, session=session_id, by=actor.id)
     return order, True
@@ -181,13 +179,15 @@ def replace_lines(
     now = now_iso()
     if note is not None:
         db.execute("UPDATE orders SET note = ? WHERE id = ?", (note, order_id))
-    changed = db.execute(
-        "UPDATE orders SET updated_at = ? WHERE id = ? AND state = 'draft'", (now, order_id)
-    ).rowcount
-    if changed != 1:
+    changed = repository.change_row(
+        db,
+        f"UPDATE orders SET updated_at = ? WHERE id = ? AND state = 'draft' "
+        f"RETURNING {repository.ORDER_COLUMNS}",
+        (now, order_id),
+    )
+    if changed is None:
         raise Conflict("invalid_transition", "the order changed state meanwhile")
-    order = repository.get_public(db, rules.money, order_id)
-    assert order is not None
+    order = repository.to_public(db, rules.money, changed)
     events.append(db, "order.updated", order, repository.rooms_for(order))
     return order
 
@@ -208,43 +208,37 @@ def transition(
     row = _load(db, order_id)
     _require_role(actor, EVENT_ROLES[event], f"{event} orders")
     src = row["state"]
-    if event == "validate":
-        _reprice_catalogue_lines(db, rules.money, order_id)
-        _recompute_totals(db, order_id)
-        row = _load(db, order_id)
+    if event == "validate" and _reprice_catalogue_lines(db, rules.money, order_id):
+        row = _recompute_totals(db, order_id)
     context = _context(db, rules, row, payments or [])
     with machine_for(src, context) as machine:
-        enabled = machine.enabled()
-        if event not in enabled:
-            raise InvalidTransition(src, event, enabled)
-        if event == "cancel" and src in PAID_STATES and not actor.is_manager:
+        refund = event == "cancel" and src in PAID_STATES
+        if refund and not actor.is_manager and event in machine.enabled():
             raise Forbidden(
                 "cancelling a paid order refunds it: a manager must do it",
                 {"state": src, "event": event},
             )
         try:
             machine.send(event)
-        except TransitionNotAllowed as exc:  # a condition changed between enabled() and send()
-            raise InvalidTransition(src, event, enabled) from exc
+        except TransitionNotAllowed as exc:
+            raise InvalidTransition(src, event, machine.enabled()) from exc
         dst: str = machine.current_state_value
     now = now_iso()
     extra_events: list[str] = []
+    paid, change = row["amount_paid"], row["change"]
 
     if event == "pay":
         paid = sum(p.amount for p in payments or [])
+        change = paid - row["amount_total"]
         for p in payments or []:
             db.execute(
                 "INSERT INTO payments (order_id, method_id, kind, amount, reference, created_at, "
                 "created_by) VALUES (?, ?, 'payment', ?, ?, ?, ?)",
                 (order_id, p.method_id, p.amount, p.reference, now, actor.id),
             )
-        db.execute(
-            "UPDATE orders SET amount_paid = ?, change = ? WHERE id = ?",
-            (paid, paid - row["amount_total"], order_id),
-        )
         _move_stock(db, order_id, sign=-1, now=now)
         extra_events.append("payment.processed")
-    elif event == "cancel" and src in PAID_STATES:
+    elif refund:
         _refund(db, order_id, row, actor, now)
         _move_stock(db, order_id, sign=+1, now=now)
         extra_events.append("payment.refunded")
@@ -252,17 +246,17 @@ def transition(
         extra_events.append("kitchen.order_ready")
 
     kitchen = _kitchen_status(context.has_kitchen_items, dst, row["kitchen_status"])
-    changed = db.execute(
-        "UPDATE orders SET state = ?, kitchen_status = ?, updated_at = ? "
-        "WHERE id = ? AND state = ?",
-        (dst, kitchen, now, order_id, src),
-    ).rowcount
-    if changed != 1:
+    changed = repository.change_row(
+        db,
+        "UPDATE orders SET state = ?, kitchen_status = ?, updated_at = ?, amount_paid = ?, "
+        f"change = ? WHERE id = ? AND state = ? RETURNING {repository.ORDER_COLUMNS}",
+        (dst, kitchen, now, paid, change, order_id, src),
+    )
+    if changed is None:
         # Another writer moved the order first; this transaction is rolled back.
         raise InvalidTransition(src, event, [])
     _history(db, order_id, src, dst, event, actor, reason, now)
-    order = repository.get_public(db, rules.money, order_id)
-    assert order is not None
+    order = repository.to_public(db, rules.money, changed)
     audit.order_transition(db, actor, event, src, order)
     rooms = repository.rooms_for(order)
     events.append(db, "order.updated", order, rooms)
@@ -370,42 +364,57 @@ def _write_lines(
         )
 
 
-def _reprice_catalogue_lines(db: sqlite_utils.Database, money: Money, order_id: int) -> None:
-    """Lines priced by the hub follow the catalogue until the order is validated."""
+def _reprice_catalogue_lines(db: sqlite_utils.Database, money: Money, order_id: int) -> bool:
+    """Lines priced by the hub follow the catalogue until the order is validated.
+
+    Returns whether any line changed; a line whose price and taxes still hold
+    is left as it is.
+    """
     rows = db.execute(
-        "SELECT l.id, l.qty, l.discount, p.id, p.price FROM order_lines l "
-        "JOIN products p ON p.id = l.product_id WHERE l.order_id = ? AND l.price_manual = 0",
+        "SELECT l.id, l.qty, l.discount, p.id, p.price, l.price_unit, l.tax_ids, l.tax_amount, "
+        "l.subtotal, l.subtotal_incl FROM order_lines l JOIN products p ON p.id = l.product_id "
+        "WHERE l.order_id = ? AND l.price_manual = 0",
         (order_id,),
     ).fetchall()
     if not rows:
-        return
+        return False
     taxes = catalog.taxes_of(db, (r[3] for r in rows))
-    for line_id, qty, discount, product_id, price in rows:
+    changed = False
+    for line_id, qty, discount, product_id, price, *current in rows:
         line_taxes = taxes.get(product_id, [])
         amounts = money.line(price, Decimal(qty), Decimal(discount), line_taxes)
+        priced = (
+            price,
+            json.dumps([t.id for t in line_taxes]),
+            amounts.tax_amount,
+            amounts.subtotal,
+            amounts.subtotal_incl,
+        )
+        if list(priced) == current:
+            continue
+        changed = True
         db.execute(
             "UPDATE order_lines SET price_unit = ?, tax_ids = ?, tax_amount = ?, subtotal = ?, "
             "subtotal_incl = ? WHERE id = ?",
-            (
-                price,
-                json.dumps([t.id for t in line_taxes]),
-                amounts.tax_amount,
-                amounts.subtotal,
-                amounts.subtotal_incl,
-                line_id,
-            ),
+            (*priced, line_id),
         )
+    return changed
 
 
-def _recompute_totals(db: sqlite_utils.Database, order_id: int) -> None:
-    db.execute(
+def _recompute_totals(db: sqlite_utils.Database, order_id: int) -> dict[str, Any]:
+    """Totals from the lines; returns the order row as it now stands."""
+    row = repository.change_row(
+        db,
         "UPDATE orders SET "
         "amount_untaxed = (SELECT COALESCE(SUM(subtotal), 0) FROM order_lines WHERE order_id = ?),"
         "amount_tax = (SELECT COALESCE(SUM(tax_amount), 0) FROM order_lines WHERE order_id = ?),"
         "amount_total = (SELECT COALESCE(SUM(subtotal_incl), 0) FROM order_lines "
-        "WHERE order_id = ?) WHERE id = ?",
+        f"WHERE order_id = ?) WHERE id = ? RETURNING {repository.ORDER_COLUMNS}",
         (order_id, order_id, order_id, order_id),
     )
+    if row is None:
+        raise NotFound(f"order {order_id} does not exist", {"order_id": order_id})
+    return row
 
 
 def _context(

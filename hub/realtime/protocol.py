@@ -166,8 +166,8 @@ def error(code: str, message: str, **detail: Any) -> str:
 def event_frame(seq: int, room: str, event: str, data_json: str, ts: str) -> str:
     """An event frame around the log's stored JSON, so ``data`` is never re-encoded.
 
-    ``data_json`` is the ``events.data`` column, written by ``json.dumps`` in
-    ``hub.events.append``: valid, ASCII-only JSON that can be spliced as is.
+    ``data_json`` is the ``events.data`` column, written as compact JSON by
+    ``hub.events.append``: valid JSON text that can be spliced as is.
     """
     return (
         f'{{"type":"event","seq":{seq},"room":{json.dumps(room)},'

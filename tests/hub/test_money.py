@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.orders.money import Money, Tax, parse_decimal, qty_text
 
@@ -59,3 +61,10 @@ def test_qty_text_is_canonical() -> None:
     assert qty_text(Decimal("2.000")) == "2"
     assert qty_text(Decimal("0.50")) == "0.5"
     assert qty_text(Decimal("100")) == "100"
+
+
+@given(minor=st.integers(min_value=-(10**15), max_value=10**15), digits=st.integers(0, 4))
+def test_text_is_the_decimal_amount_with_the_currency_digits(minor: int, digits: int) -> None:
+    currency = Money(digits)
+    assert currency.text(minor) == str(currency.from_minor(minor))
+    assert currency.parse(currency.text(abs(minor))) == abs(minor)
