@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+
+_last: tuple[int, str] = (-1, "")
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current time as stored everywhere, e.g. ``2026-11-29T08:31:54.012Z``.
+
+    A write stamps several rows (order, history, events, audit) within the same
+    millisecond, so the text of the last millisecond is kept and reused rather
+    than formatted again each time.
+    """
+    global _last
+    ms = time.time_ns() // 1_000_000
+    last_ms, text = _last
+    if ms != last_ms:
+        text = (
+            datetime.fromtimestamp(ms // 1000, UTC)
+            .replace(microsecond=ms % 1000 * 1000)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+        _last = (ms, text)
+    return text
 
 
 def parse_iso(value: str) -> datetime:
