@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
+import sqlite_utils
 from litestar import Request, Response, get, patch, post
 from litestar.params import Parameter
 
@@ -21,6 +22,8 @@ from hub.api.schemas import (
 )
 from hub.auth.users import Actor, authenticate
 from hub.cache import SESSION
+from hub.catalog.gateway import stock_moved
+from hub.catalog.service import Touched
 from hub.errors import Forbidden, NotFound, Unauthorized
 from hub.orders import repository, service
 from hub.orders.machine import EVENTS, STATES
@@ -145,18 +148,28 @@ async def fire_event(
     """Run one transition (validate, pay, start, ready, recall, complete, invoice, cancel)."""
     body = await strict_body(request, TransitionBody, TransitionBody())
     payments = to_payment_inputs(hub.money, body.payments) if body.payments else None
-    order = await hub.store.write(
-        service.transition,
-        hub.rules,
-        actor,
-        order_id,
-        event,
-        payments=payments,
-        reason=body.reason,
+    order, moved = await hub.store.write(
+        _transition, hub.rules, actor, order_id, event, payments, body.reason
     )
-    if event in ("pay", "cancel"):
-        await hub.catalog.forget_stock_of(sorted({line["product_id"] for line in order["lines"]}))
+    if moved.products:
+        await hub.catalog.forget(moved)
     return order
+
+
+def _transition(
+    db: sqlite_utils.Database,
+    rules: service.OrderRules,
+    actor: Actor,
+    order_id: int,
+    event: str,
+    payments: list[service.PaymentInput] | None,
+    reason: str | None,
+) -> tuple[dict[str, Any], Touched]:
+    """The transition, and the stock-tracked products whose cached quantity it made stale."""
+    order = service.transition(db, rules, actor, order_id, event, payments=payments, reason=reason)
+    if event not in ("pay", "cancel"):
+        return order, Touched()
+    return order, stock_moved(db, (line["product_id"] for line in order["lines"]))
 
 
 ROUTES = [create_order, patch_order, get_order, list_orders, fire_event]

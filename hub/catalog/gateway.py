@@ -15,7 +15,7 @@ the event log (``hub.catalog.upkeep``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlite_utils
@@ -49,12 +49,23 @@ def _barcodes_of(db: sqlite_utils.Database, ids: list[int]) -> list[str]:
     return [r[0] for r in rows.fetchall()]
 
 
-def _stock_tracked(db: sqlite_utils.Database, ids: list[int]) -> list[tuple[int, str | None]]:
+def stock_moved(db: sqlite_utils.Database, product_ids: Iterable[int]) -> Touched:
+    """What a sale or refund of these products makes stale in the cache: the
+    stock-tracked ones (their quantity moved) and their barcodes.
+
+    Read inside the write that moved the stock, so the caller can forget them
+    as soon as it is answered, without another trip to a reader thread.
+    """
+    ids = sorted(set(product_ids))
+    if not ids:
+        return Touched()
     marks = ",".join("?" * len(ids))
     rows = db.execute(
         f"SELECT id, barcode FROM products WHERE stock_tracked = 1 AND id IN ({marks})", ids
+    ).fetchall()
+    return Touched(
+        products=frozenset(r[0] for r in rows), barcodes=frozenset(r[1] for r in rows if r[1])
     )
-    return [(r[0], r[1]) for r in rows.fetchall()]
 
 
 def _search_page(
@@ -187,19 +198,6 @@ class CatalogGateway:
             await self.cache.invalidate(SESSION, [str(s) for s in touched.sessions])
         if touched.users:
             await self.cache.invalidate(ACTOR, [str(u) for u in touched.users])
-
-    async def forget_stock_of(self, product_ids: list[int]) -> None:
-        """A sale or a refund on this hub moved stock: drop the stock-tracked products now,
-        so the next read shows the new quantity (the log tail would take a tick)."""
-        if not product_ids:
-            return
-        moved = await self.store.read(_stock_tracked, product_ids)
-        await self.forget(
-            Touched(
-                products=frozenset(pid for pid, _ in moved),
-                barcodes=frozenset(code for _, code in moved if code),
-            )
-        )
 
     async def warm(self, product_ids: list[int], chunk: int = 200) -> None:
         """(Re)load the categories, these products and their barcodes into the cache,
