@@ -161,8 +161,13 @@ class Store:
 
     @staticmethod
     def _answer(group: list[_Job]) -> None:
+        # One wake-up of each event loop per group, not one per job: each
+        # call_soon_threadsafe writes to the loop's self-pipe.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         for job in group:
-            job.loop.call_soon_threadsafe(_settle, job)
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, jobs in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, jobs)
 
     def _run_read(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
         db: sqlite_utils.Database | None = getattr(self._local, "db", None)
@@ -193,10 +198,11 @@ class Store:
             self._reader_dbs.clear()
 
 
-def _settle(job: _Job) -> None:
-    if job.future.cancelled():
-        return
-    if job.error is not None:
-        job.future.set_exception(job.error)
-    else:
-        job.future.set_result(job.result)
+def _settle_all(jobs: list[_Job]) -> None:
+    for job in jobs:
+        if job.future.cancelled():
+            continue
+        if job.error is not None:
+            job.future.set_exception(job.error)
+        else:
+            job.future.set_result(job.result)
