@@ -97,6 +97,8 @@ def to_public(db: sqlite_utils.Database, money: Money, row: dict[str, Any]) -> d
             (order_id,),
         ).fetchall()
     ]
+    # No payment row without an amount paid: pay records both, a refund only follows a pay.
+    paid = row["amount_paid"] != 0
     payments = [
         {
             "id": pid,
@@ -111,6 +113,7 @@ def to_public(db: sqlite_utils.Database, money: Money, row: dict[str, Any]) -> d
             "WHERE order_id = ? ORDER BY id",
             (order_id,),
         ).fetchall()
+        if paid
     ]
     history = [
         {"from": src, "to": dst, "event": event, "at": at, "by": by, "reason": reason}

@@ -52,6 +52,11 @@ class LineInput:
     price_unit: int | None = None  # set only for a manual price (needs approval)
     discount: Decimal = Decimal(0)
 
+    @property
+    def manual(self) -> bool:
+        """Priced by hand (a price or a discount): needs a manager and is audited."""
+        return self.price_unit is not None or self.discount != 0
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentInput:
@@ -120,21 +125,22 @@ def create_order(
         assert order is not None
         return order, False
 
-    session = db.execute(
-        "SELECT state, order_seq FROM pos_sessions WHERE id = ?", (session_id,)
+    numbered = db.execute(
+        "UPDATE pos_sessions SET order_seq = order_seq + 1 WHERE id = ? AND state = 'open' "
+        "RETURNING order_seq",
+        (session_id,),
     ).fetchone()
-    if session is None:
+    if numbered is None:
+        if db.execute("SELECT 1 FROM pos_sessions WHERE id = ?", (session_id,)).fetchone():
+            raise Conflict(
+                "session_closed",
+                f"session {session_id} is closed and takes no new orders",
+                {"session_id": session_id},
+            )
         raise ValidationFailed(
             f"session {session_id} does not exist", {"fields": {"session_id": "unknown session"}}
         )
-    if session[0] != "open":
-        raise Conflict(
-            "session_closed",
-            f"session {session_id} is closed and takes no new orders",
-            {"session_id": session_id},
-        )
-    number = session[1] + 1
-    db.execute("UPDATE pos_sessions SET order_seq = ? WHERE id = ?", (number, session_id))
+    number = numbered[0]
     now = now_iso()
     name = f"{rules.store}-{session_id:04d}-{number:04d}"
     cursor = db.execute(
@@ -145,7 +151,8 @@ def create_order(
     order_id = cursor.lastrowid
     assert order_id is not None
     _write_lines(db, rules, order_id, lines, approver)
-    audit.price_overrides(db, actor, order_id)
+    if any(line.manual for line in lines):
+        audit.price_overrides(db, actor, order_id)
     _history(db, order_id, None, "draft", "create", actor, None, now)
     order = repository.to_public(db, rules.money, _recompute_totals(db, order_id))
     events.append(db, "order.created", order, repository.rooms_for(order))
@@ -174,7 +181,8 @@ def replace_lines(
         )
     db.execute("DELETE FROM order_lines WHERE order_id = ?", (order_id,))
     _write_lines(db, rules, order_id, lines, approver)
-    audit.price_overrides(db, actor, order_id)
+    if any(line.manual for line in lines):
+        audit.price_overrides(db, actor, order_id)
     _recompute_totals(db, order_id)
     now = now_iso()
     if note is not None:
@@ -236,11 +244,11 @@ def transition(
                 "created_by) VALUES (?, ?, 'payment', ?, ?, ?, ?)",
                 (order_id, p.method_id, p.amount, p.reference, now, actor.id),
             )
-        _move_stock(db, order_id, sign=-1, now=now)
+        _move_stock(db, context, sign=-1, now=now)
         extra_events.append("payment.processed")
     elif refund:
         _refund(db, order_id, row, actor, now)
-        _move_stock(db, order_id, sign=+1, now=now)
+        _move_stock(db, context, sign=+1, now=now)
         extra_events.append("payment.refunded")
     elif event == "ready":
         extra_events.append("kitchen.order_ready")
@@ -327,6 +335,7 @@ def _write_lines(
 ) -> None:
     products = catalog.product_rows(db, (line.product_id for line in lines))
     taxes = catalog.taxes_of(db, products)
+    rows = []
     for position, line in enumerate(lines, start=1):
         product = products.get(line.product_id)
         if product is None:
@@ -336,14 +345,11 @@ def _write_lines(
                 line=position,
                 product_id=line.product_id,
             )
-        manual = line.price_unit is not None or line.discount != 0
+        manual = line.manual
         price = line.price_unit if line.price_unit is not None else product["price"]
         line_taxes = taxes.get(line.product_id, [])
         amounts = rules.money.line(price, line.qty, line.discount, line_taxes)
-        db.execute(
-            "INSERT INTO order_lines (order_id, position, product_id, name, qty, price_unit, "
-            "price_manual, discount, override_by, tax_ids, tax_amount, subtotal, subtotal_incl, "
-            "station, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows.append(
             (
                 order_id,
                 position,
@@ -360,8 +366,14 @@ def _write_lines(
                 amounts.subtotal_incl,
                 product["station"],
                 line.note,
-            ),
+            )
         )
+    db.conn.executemany(
+        "INSERT INTO order_lines (order_id, position, product_id, name, qty, price_unit, "
+        "price_manual, discount, override_by, tax_ids, tax_amount, subtotal, subtotal_incl, "
+        "station, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _reprice_catalogue_lines(db: sqlite_utils.Database, money: Money, order_id: int) -> bool:
@@ -456,18 +468,17 @@ def _context(
     )
 
 
-def _move_stock(db: sqlite_utils.Database, order_id: int, *, sign: int, now: str) -> None:
-    rows = db.execute(
-        "SELECT l.product_id, l.qty, s.qty_available FROM order_lines l "
-        "JOIN products p ON p.id = l.product_id JOIN stock s ON s.product_id = p.id "
-        "WHERE l.order_id = ? AND p.stock_tracked = 1",
-        (order_id,),
-    ).fetchall()
+def _move_stock(db: sqlite_utils.Database, context: OrderContext, *, sign: int, now: str) -> None:
+    """Take (``sign=-1``) or give back (``+1``) the stock of the order's tracked products,
+    from the quantities the rules just read in this same transaction."""
     totals: dict[int, Decimal] = {}
     current: dict[int, Decimal] = {}
-    for product_id, qty, available in rows:
-        totals[product_id] = totals.get(product_id, Decimal(0)) + Decimal(qty)
-        current[product_id] = Decimal(available)
+    for line in context.lines:
+        product = line.product
+        if product is None or not product.stock_tracked or product.qty_available is None:
+            continue
+        totals[product.id] = totals.get(product.id, Decimal(0)) + line.qty
+        current[product.id] = product.qty_available
     for product_id, qty in totals.items():
         db.execute(
             "UPDATE stock SET qty_available = ?, updated_at = ? WHERE product_id = ?",
