@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
+from litestar.params import JSONBody
 
 from hub.api.context import Hub
 from hub.api.schemas import TokenBody, strict_body
@@ -16,7 +17,7 @@ from hub.errors import Unauthorized, ValidationFailed
 
 @post("/api/v1/auth/token", status_code=200, tags=["auth"])
 async def create_token(
-    request: Request[Any, Any, Any], data: TokenBody, hub: Hub
+    request: Request[Any, Any, Any], data: JSONBody[TokenBody], hub: Hub
 ) -> dict[str, Any]:
     """Exchange a login and PIN (or password) for a bearer token."""
     data = await strict_body(request, TokenBody)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import get, patch
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
@@ -20,12 +20,12 @@ from hub.errors import NotFound, ValidationFailed
 @get("/api/v1/products", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
 async def list_products(
     hub: Hub,
-    q: Annotated[str | None, Parameter(max_length=MAX_QUERY_CHARS)] = None,
-    category_id: Annotated[int | None, Parameter(ge=1, le=2**53)] = None,
-    barcode: Annotated[str | None, Parameter(max_length=64)] = None,
-    available: Availability = "yes",
-    limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
-    after: Annotated[str | None, Parameter(max_length=2048)] = None,
+    q: Annotated[str | None, QueryParameter(max_length=MAX_QUERY_CHARS)] = None,
+    category_id: Annotated[int | None, QueryParameter(ge=1, le=2**53)] = None,
+    barcode: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    available: FromQuery[Availability] = "yes",
+    limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
+    after: Annotated[str | None, QueryParameter(max_length=2048)] = None,
 ) -> dict[str, Any]:
     """Products: ``q`` searches name, barcode and reference, best match first;
     ``barcode`` finds one by exact barcode; neither lists in id order.
@@ -50,7 +50,7 @@ def _wanted(product: dict[str, Any], category_id: int | None, available: Availab
 
 
 @get("/api/v1/products/{product_id:int}", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
-async def get_product(hub: Hub, product_id: int) -> dict[str, Any]:
+async def get_product(hub: Hub, product_id: FromPath[int]) -> dict[str, Any]:
     product = await hub.catalog.product(product_id)
     if product is None:
         raise NotFound(f"product {product_id} does not exist", {"product_id": product_id})
@@ -58,7 +58,9 @@ async def get_product(hub: Hub, product_id: int) -> dict[str, Any]:
 
 
 @patch("/api/v1/products/{product_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
-async def patch_product(hub: Hub, product_id: int, data: ProductPatchBody) -> dict[str, Any]:
+async def patch_product(
+    hub: Hub, product_id: FromPath[int], data: JSONBody[ProductPatchBody]
+) -> dict[str, Any]:
     """Change a product's price and/or take it off sale (``active: false``) or back on.
 
     The change is committed with a ``catalog.updated`` event, and the next read of

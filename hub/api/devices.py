@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, Hub, requires
@@ -25,8 +25,8 @@ from hub.realtime.service import Realtime
 async def get_devices(
     request: Request[Any, Any, Any],
     hub: Hub,
-    limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
-    after: Annotated[str | None, Parameter(max_length=200)] = None,
+    limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
+    after: Annotated[str | None, QueryParameter(max_length=200)] = None,
 ) -> dict[str, Any]:
     """Devices by id: kitchen devices and connected terminals and displays."""
     size = pagination.check_limit(limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from hub import events
 from hub.api import pagination
@@ -25,9 +25,9 @@ def _page(db: Any, since: int, limit: int) -> dict[str, Any]:
 @get("/api/v1/events", guards=[requires(*MANAGERS)], tags=["events"])
 async def list_events(
     hub: Hub,
-    since: Annotated[int, Parameter(ge=0, le=2**62)] = 0,
-    after: Annotated[int | None, Parameter(ge=0, le=2**62)] = None,
-    limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
+    since: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
+    after: Annotated[int | None, QueryParameter(ge=0, le=2**62)] = None,
+    limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
 ) -> dict[str, Any]:
     """Events with ``seq > since``, oldest first; ``next`` is the ``since`` of the next page."""
     start = after if after is not None else since

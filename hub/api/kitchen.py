@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from firmware_bridge.jobs import STATES, list_jobs
 from hub.api import pagination
@@ -18,11 +18,11 @@ KITCHEN_VIEW = ("kitchen", "manager", "admin", "device")
 async def list_kitchen_jobs(
     hub: Hub,
     state_filter: Annotated[
-        str | None, Parameter(query="state", pattern="^(" + "|".join(STATES) + ")$")
+        str | None, QueryParameter(name="state", pattern="^(" + "|".join(STATES) + ")$")
     ] = None,
-    station: Annotated[str | None, Parameter(max_length=64)] = None,
-    limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
-    after: Annotated[str | None, Parameter(max_length=64)] = None,
+    station: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
+    after: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Kitchen jobs, newest first; ``state`` is pending, sent, acked, failed or void."""
     size = pagination.check_limit(limit)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 import sqlite_utils
 from litestar import Request, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, Caller, Hub, HubContext, requires
@@ -47,7 +47,7 @@ async def _approver(hub: HubContext, actor: Actor, approval: Credentials | None)
 
 @post("/api/v1/orders", guards=[requires(*_TILL)], tags=["orders"])
 async def create_order(
-    request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: CreateOrderBody
+    request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: JSONBody[CreateOrderBody]
 ) -> Response[dict[str, Any]]:
     """Create a draft order. The same uuid and body again answers 200 with the same order."""
     data = await strict_body(request, CreateOrderBody)
@@ -76,8 +76,8 @@ async def patch_order(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
-    order_id: int,
-    data: PatchOrderBody,
+    order_id: FromPath[int],
+    data: JSONBody[PatchOrderBody],
 ) -> dict[str, Any]:
     """Replace the lines (and note) of a draft order."""
     data = await strict_body(request, PatchOrderBody)
@@ -95,7 +95,7 @@ async def patch_order(
 
 
 @get("/api/v1/orders/{order_id:int}", guards=[requires(*ALL_STAFF)], tags=["orders"])
-async def get_order(hub: Hub, order_id: int) -> dict[str, Any]:
+async def get_order(hub: Hub, order_id: FromPath[int]) -> dict[str, Any]:
     order = await hub.store.read(repository.get_public, hub.money, order_id)
     if order is None:
         raise NotFound(f"order {order_id} does not exist", {"order_id": order_id})
@@ -115,12 +115,12 @@ def _list_orders(
 @get("/api/v1/orders", guards=[requires(*ALL_STAFF)], tags=["orders"])
 async def list_orders(
     hub: Hub,
-    session_id: Annotated[int | None, Parameter(ge=1)] = None,
+    session_id: Annotated[int | None, QueryParameter(ge=1)] = None,
     state_filter: Annotated[
-        str | None, Parameter(query="state", pattern="^(" + "|".join(STATES) + ")$")
+        str | None, QueryParameter(name="state", pattern="^(" + "|".join(STATES) + ")$")
     ] = None,
-    limit: Annotated[int | None, Parameter(ge=1, le=pagination.MAX_LIMIT)] = None,
-    after: Annotated[str | None, Parameter(max_length=64)] = None,
+    limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
+    after: Annotated[str | None, QueryParameter(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Orders, newest first."""
     size = pagination.check_limit(limit)
@@ -141,9 +141,9 @@ async def fire_event(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
-    order_id: int,
-    event: Annotated[str, Parameter(description="one of: " + ", ".join(EVENTS))],
-    data: TransitionBody | None = None,
+    order_id: FromPath[int],
+    event: Annotated[str, PathParameter(description="one of: " + ", ".join(EVENTS))],
+    data: JSONBody[TransitionBody | None] = None,
 ) -> dict[str, Any]:
     """Run one transition (validate, pay, start, ready, recall, complete, invoice, cancel)."""
     body = await strict_body(request, TransitionBody, TransitionBody())

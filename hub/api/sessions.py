@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromPath, JSONBody
 
 from hub import sessions
 from hub.api.context import ALL_STAFF, Caller, Hub, requires
@@ -16,7 +17,7 @@ _TILL = ("cashier", "manager", "admin")
 
 @post("/api/v1/sessions", guards=[requires(*_TILL)], tags=["sessions"])
 async def open_session(
-    request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: OpenSessionBody
+    request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: JSONBody[OpenSessionBody]
 ) -> dict[str, Any]:
     data = await strict_body(request, OpenSessionBody)
     cash = parse_amount(hub.money, "opening_cash", data.opening_cash)
@@ -28,7 +29,7 @@ async def open_session(
 
 
 @get("/api/v1/sessions/{session_id:int}", guards=[requires(*ALL_STAFF)], tags=["sessions"])
-async def get_session(hub: Hub, session_id: int) -> dict[str, Any]:
+async def get_session(hub: Hub, session_id: FromPath[int]) -> dict[str, Any]:
     """A session, cached until it changes: closing it, or an order taken in it, drops it."""
 
     async def load() -> dict[str, Any]:
@@ -48,8 +49,8 @@ async def close_session(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
-    session_id: int,
-    data: CloseSessionBody,
+    session_id: FromPath[int],
+    data: JSONBody[CloseSessionBody],
 ) -> dict[str, Any]:
     data = await strict_body(request, CloseSessionBody)
     cash = parse_amount(hub.money, "closing_cash", data.closing_cash)

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlite_utils
 from litestar import get, post
+from litestar.params import FromPath
 
 from cloud_sync import outbox, status
 from hub import events
@@ -30,7 +31,7 @@ async def sync_status(hub: Hub) -> dict[str, Any]:
     guards=[requires(*MANAGERS)],
     tags=["sync"],
 )
-async def retry_failed(hub: Hub, item_id: int) -> dict[str, Any]:
+async def retry_failed(hub: Hub, item_id: FromPath[int]) -> dict[str, Any]:
     """Queue a parked item again, once its cause is fixed; 409 if it is not parked."""
     return await hub.store.write(_retry, hub.settings, item_id)
 
