@@ -56,7 +56,7 @@ def provide_hub(request: Request[Any, Any, Any]) -> HubContext:
     return hub
 
 
-def provide_actor(request: Request[Any, Any, Any], hub: HubContext) -> Actor:
+def provide_actor(request: Request[Any, Any, Any], hub: NamedDependency[HubContext]) -> Actor:
     """The authenticated caller.
 
     ``hub`` is asked for only to order the two: Litestar resolves independent

@@ -58,44 +58,40 @@ def load_lines(db: sqlite_utils.Database, order_id: int) -> list[dict[str, Any]]
     return [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
 
 
-def to_public(db: sqlite_utils.Database, money: Money, row: dict[str, Any]) -> dict[str, Any]:
-    """The whole order as API.md describes it."""
+def to_public(
+    db: sqlite_utils.Database,
+    money: Money,
+    row: dict[str, Any],
+    lines: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The whole order as API.md describes it.
+
+    ``lines``: the order's line rows (``load_lines``) when the caller read them
+    in this same transaction and has not changed them since, to save reading
+    them again.
+    """
     order_id = row["id"]
     text = money.text
-    lines = [
+    if lines is None:
+        lines = load_lines(db, order_id)
+    public_lines = [
         {
-            "id": line_id,
-            "product_id": product_id,
-            "name": name,
-            "qty": qty,
-            "price_unit": text(price_unit),
-            "discount": discount if discount == "0" else qty_text(Decimal(discount)),
-            "tax_ids": json.loads(tax_ids),
-            "tax_amount": text(tax_amount),
-            "subtotal": text(subtotal),
-            "subtotal_incl": text(subtotal_incl),
-            "station": station,
-            "note": note,
+            "id": line["id"],
+            "product_id": line["product_id"],
+            "name": line["name"],
+            "qty": line["qty"],
+            "price_unit": text(line["price_unit"]),
+            "discount": (
+                line["discount"] if line["discount"] == "0" else qty_text(Decimal(line["discount"]))
+            ),
+            "tax_ids": json.loads(line["tax_ids"]),
+            "tax_amount": text(line["tax_amount"]),
+            "subtotal": text(line["subtotal"]),
+            "subtotal_incl": text(line["subtotal_incl"]),
+            "station": line["station"],
+            "note": line["note"],
         }
-        for (
-            line_id,
-            product_id,
-            name,
-            qty,
-            price_unit,
-            discount,
-            tax_ids,
-            tax_amount,
-            subtotal,
-            subtotal_incl,
-            station,
-            note,
-        ) in db.execute(
-            "SELECT id, product_id, name, qty, price_unit, discount, tax_ids, tax_amount, "
-            "subtotal, subtotal_incl, station, note FROM order_lines WHERE order_id = ? "
-            "ORDER BY position",
-            (order_id,),
-        ).fetchall()
+        for line in lines
     ]
     # No payment row without an amount paid: pay records both, a refund only follows a pay.
     paid = row["amount_paid"] != 0
@@ -131,7 +127,7 @@ def to_public(db: sqlite_utils.Database, money: Money, row: dict[str, Any]) -> d
         "session_id": row["session_id"],
         "state": row["state"],
         "note": row["note"],
-        "lines": lines,
+        "lines": public_lines,
         "amount_untaxed": text(row["amount_untaxed"]),
         "amount_tax": text(row["amount_tax"]),
         "amount_total": text(row["amount_total"]),

@@ -218,7 +218,8 @@ def transition(
     src = row["state"]
     if event == "validate" and _reprice_catalogue_lines(db, rules.money, order_id):
         row = _recompute_totals(db, order_id)
-    context = _context(db, rules, row, payments or [])
+    lines = repository.load_lines(db, order_id)  # a transition never changes them
+    context = _context(db, rules, row, lines, payments or [])
     with machine_for(src, context) as machine:
         refund = event == "cancel" and src in PAID_STATES
         if refund and not actor.is_manager and event in machine.enabled():
@@ -264,7 +265,7 @@ def transition(
         # Another writer moved the order first; this transaction is rolled back.
         raise InvalidTransition(src, event, [])
     _history(db, order_id, src, dst, event, actor, reason, now)
-    order = repository.to_public(db, rules.money, changed)
+    order = repository.to_public(db, rules.money, changed, lines)
     audit.order_transition(db, actor, event, src, order)
     rooms = repository.rooms_for(order)
     events.append(db, "order.updated", order, rooms)
@@ -322,7 +323,8 @@ def _load(db: sqlite_utils.Database, order_id: int) -> dict[str, Any]:
 
 
 def _enabled(db: sqlite_utils.Database, rules: OrderRules, row: dict[str, Any]) -> list[str]:
-    with machine_for(row["state"], _context(db, rules, row, [])) as machine:
+    context = _context(db, rules, row, repository.load_lines(db, row["id"]), [])
+    with machine_for(row["state"], context) as machine:
         return machine.enabled()
 
 
@@ -433,9 +435,9 @@ def _context(
     db: sqlite_utils.Database,
     rules: OrderRules,
     row: dict[str, Any],
+    lines: list[dict[str, Any]],
     payments: list[PaymentInput],
 ) -> OrderContext:
-    lines = repository.load_lines(db, row["id"])
     facts = catalog.product_facts(db, (line["product_id"] for line in lines))
     methods = catalog.payment_methods_by_id(db) if payments else {}
     return OrderContext(
