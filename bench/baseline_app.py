@@ -29,38 +29,45 @@ CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, event 
 """
 
 
-def make_app(path: str, synchronous: str = "FULL") -> Litestar:
+def open_baseline(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
+    """The baseline's connection: WAL, the given ``synchronous``, its three tables."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.executescript(SCHEMA)
-    writer = ThreadPoolExecutor(max_workers=1)
+    return conn
 
-    def insert(body: dict[str, Any]) -> dict[str, Any]:
-        conn.execute("BEGIN IMMEDIATE")
-        cur = conn.execute(
-            "INSERT INTO orders (uuid, state, amount_total, created_at) VALUES (?, 'draft', ?, ?)",
-            (body["uuid"], 950, time.time()),
-        )
-        order_id = cur.lastrowid
-        for line in body["lines"]:
-            conn.execute(
-                "INSERT INTO order_lines (order_id, product_id, qty, price_unit) "
-                "VALUES (?, ?, ?, 950)",
-                (order_id, line["product_id"], line["qty"]),
-            )
-        order = {"id": order_id, "uuid": body["uuid"], "lines": body["lines"]}
+
+def insert_order(conn: sqlite3.Connection, body: dict[str, Any]) -> dict[str, Any]:
+    """The baseline's transaction: an order row, its line rows and one event row."""
+    conn.execute("BEGIN IMMEDIATE")
+    cur = conn.execute(
+        "INSERT INTO orders (uuid, state, amount_total, created_at) VALUES (?, 'draft', ?, ?)",
+        (body["uuid"], 950, time.time()),
+    )
+    order_id = cur.lastrowid
+    for line in body["lines"]:
         conn.execute(
-            "INSERT INTO events (event, ts, rooms, data) VALUES ('order.created', ?, 'store', ?)",
-            (time.time(), json.dumps(order)),
+            "INSERT INTO order_lines (order_id, product_id, qty, price_unit) VALUES (?, ?, ?, 950)",
+            (order_id, line["product_id"], line["qty"]),
         )
-        conn.execute("COMMIT")
-        return order
+    order = {"id": order_id, "uuid": body["uuid"], "lines": body["lines"]}
+    conn.execute(
+        "INSERT INTO events (event, ts, rooms, data) VALUES ('order.created', ?, 'store', ?)",
+        (time.time(), json.dumps(order)),
+    )
+    conn.execute("COMMIT")
+    return order
+
+
+def make_app(path: str, synchronous: str = "FULL") -> Litestar:
+    conn = open_baseline(path, synchronous)
+    writer = ThreadPoolExecutor(max_workers=1)
 
     @post("/insert")
     async def insert_route(data: dict[str, Any]) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(writer, insert, data)
+        return await loop.run_in_executor(writer, insert_order, conn, data)
 
     return Litestar([insert_route])
 

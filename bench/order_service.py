@@ -17,9 +17,7 @@ baseline transactions one hub operation costs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -32,7 +30,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bench.baseline_app import SCHEMA
+from bench.baseline_app import insert_order, open_baseline
 from hub import sessions
 from hub.auth.users import get_actor
 from hub.db.connection import open_db
@@ -150,33 +148,13 @@ class HubOrders:
 
 
 def baseline_insert(path: Path) -> Callable[[], None]:
-    """The baseline app's transaction, on a connection like its own (synchronous OFF here)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.executescript(SCHEMA)
+    """The baseline app's transaction, on its own connection (synchronous OFF here)."""
+    conn = open_baseline(str(path), "OFF")
     lines = [{"product_id": 1, "qty": "1"}, {"product_id": 10, "qty": "2"}]
     lines.append({"product_id": 32, "qty": "1"})
 
     def insert() -> None:
-        body = {"uuid": str(uuid.uuid4()), "lines": lines}
-        conn.execute("BEGIN IMMEDIATE")
-        cur = conn.execute(
-            "INSERT INTO orders (uuid, state, amount_total, created_at) VALUES (?, 'draft', ?, ?)",
-            (body["uuid"], 950, time.time()),
-        )
-        for line in lines:
-            conn.execute(
-                "INSERT INTO order_lines (order_id, product_id, qty, price_unit) "
-                "VALUES (?, ?, ?, 950)",
-                (cur.lastrowid, line["product_id"], line["qty"]),
-            )
-        order = {"id": cur.lastrowid, **body}
-        conn.execute(
-            "INSERT INTO events (event, ts, rooms, data) VALUES ('order.created', ?, 'store', ?)",
-            (time.time(), json.dumps(order)),
-        )
-        conn.execute("COMMIT")
+        insert_order(conn, {"uuid": str(uuid.uuid4()), "lines": lines})
 
     return insert
 

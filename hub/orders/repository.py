@@ -81,9 +81,7 @@ def to_public(
             "name": line["name"],
             "qty": line["qty"],
             "price_unit": text(line["price_unit"]),
-            "discount": (
-                line["discount"] if line["discount"] == "0" else qty_text(Decimal(line["discount"]))
-            ),
+            "discount": qty_text(Decimal(line["discount"])),
             "tax_ids": json.loads(line["tax_ids"]),
             "tax_amount": text(line["tax_amount"]),
             "subtotal": text(line["subtotal"]),

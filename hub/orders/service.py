@@ -150,9 +150,7 @@ def create_order(
     )
     order_id = cursor.lastrowid
     assert order_id is not None
-    _write_lines(db, rules, order_id, lines, approver)
-    if any(line.manual for line in lines):
-        audit.price_overrides(db, actor, order_id)
+    _write_lines(db, rules, actor, order_id, lines, approver)
     _history(db, order_id, None, "draft", "create", actor, None, now)
     order = repository.to_public(db, rules.money, _recompute_totals(db, order_id))
     events.append(db, "order.created", order, repository.rooms_for(order))
@@ -180,9 +178,7 @@ def replace_lines(
             {"state": row["state"], "event": "edit", "allowed": _enabled(db, rules, row)},
         )
     db.execute("DELETE FROM order_lines WHERE order_id = ?", (order_id,))
-    _write_lines(db, rules, order_id, lines, approver)
-    if any(line.manual for line in lines):
-        audit.price_overrides(db, actor, order_id)
+    _write_lines(db, rules, actor, order_id, lines, approver)
     _recompute_totals(db, order_id)
     now = now_iso()
     if note is not None:
@@ -331,6 +327,7 @@ def _enabled(db: sqlite_utils.Database, rules: OrderRules, row: dict[str, Any]) 
 def _write_lines(
     db: sqlite_utils.Database,
     rules: OrderRules,
+    actor: Actor,
     order_id: int,
     lines: list[LineInput],
     approver: Actor | None,
@@ -376,6 +373,8 @@ def _write_lines(
         "station, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+    if any(line.manual for line in lines):  # hand prices are audited with the lines
+        audit.price_overrides(db, actor, order_id)
 
 
 def _reprice_catalogue_lines(db: sqlite_utils.Database, money: Money, order_id: int) -> bool:
