@@ -44,6 +44,7 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from bench.http_load import percentile
+from bench.workload import free_port
 from firmware_bridge.mqtt import MqttUrl
 from hub.auth.users import get_actor
 from hub.db.connection import immediate, open_db
@@ -63,7 +64,7 @@ class PrivateBroker:
     """Mosquitto on a free port with the store's latency setting, for the length of the run."""
 
     def __init__(self, workdir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         conf = workdir / "mosquitto.conf"
         text = f"listener {self.port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n"
         text += "persistence false\n" + ("user root\n" if os.geteuid() == 0 else "")
@@ -86,12 +87,6 @@ class PrivateBroker:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _client(url: MqttUrl, on_message: Any) -> paho.Client:
@@ -198,7 +193,7 @@ class KitchenRig:
     def start(self) -> None:
         log = (self.workdir / "processes.log").open("ab")
         for station in STATIONS:
-            port = _free_port()
+            port = free_port()
             sim = [sys.executable, "-m", "firmware_bridge.printer_sim", "--port", str(port)]
             self.procs.append(subprocess.Popen(sim, stdout=subprocess.DEVNULL, stderr=log))
             time.sleep(0.3)

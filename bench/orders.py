@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from bench.http_load import Connection, percentile
+from bench.workload import free_port, rss_mib
 
 SERVER_CPU, CLIENT_CPU = 0, 1
 LINES = [
@@ -49,14 +50,6 @@ def _pinned(cmd: list[str]) -> list[str]:
     return cmd
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
     for _ in range(400):
         if proc.poll() is not None:
@@ -67,13 +60,6 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
         except httpx.HTTPError:
             time.sleep(0.05)
     raise SystemExit(f"server at {url} did not start")
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 Flow = Callable[[Connection], Awaitable[list[tuple[str, float]]]]
@@ -177,7 +163,7 @@ async def baseline_flow(conn: Connection) -> list[tuple[str, float]]:
 def hub_server(tmp: Path, args: argparse.Namespace) -> Iterator[Target]:
     """The hub with the demo store, pinned, with a cashier token and an open session."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
-    port = _free_port()
+    port = free_port()
     env.update(
         EDGEHUB_DB=str(tmp / "hub.db"),
         EDGEHUB_PORT=str(port),
@@ -205,7 +191,7 @@ def hub_server(tmp: Path, args: argparse.Namespace) -> Iterator[Target]:
 @contextmanager
 def baseline_server(tmp: Path, args: argparse.Namespace) -> Iterator[Target]:
     """The bare Litestar insert app, pinned like the hub; three requests stand for one order."""
-    port = _free_port()
+    port = free_port()
     cmd = [
         sys.executable,
         "-m",

@@ -118,6 +118,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (Linux /proc), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def wait_warm(port: int, bearer: str, timeout: float = 120) -> None:
     """Measure after the first warming round, which runs in the background at start."""
     request = urllib.request.Request(
@@ -144,7 +152,6 @@ def token(port: int) -> str:
 
 
 def free_port() -> int:
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -27,7 +27,6 @@ import json
 import multiprocessing
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,16 +43,11 @@ import httpx
 from websockets.sync.client import connect as sync_connect
 
 from bench import ws_clients
+from bench.workload import cpu_seconds, free_port, rss_mib
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_P99_RATIO = 1.25
 TARGET_RSS_MB = 400
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def raise_nofile() -> int:
@@ -61,13 +55,6 @@ def raise_nofile() -> int:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class Clients:
@@ -221,12 +208,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (clock ticks, 10 ms grain)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(
     clients: Clients, group: str, per_connection: int, trigger: Callable[[int], int], pid: int
 ) -> dict[str, Any]:
@@ -352,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
 
                 fire = {"raw": fire_raw, "hub": lambda t0, n: hub.orders(session_id, t0, n)}
                 pids = {"raw": raw_proc.pid, "hub": hub_proc.pid}
-                rss_empty = rss_mb(hub_proc.pid)
+                rss_empty = rss_mib(hub_proc.pid)
                 rows = run_sizes(clients, sizes, args, fire, pids, raw_url, hub.ws_url, session_id)
             clients.all("close", "raw")
             idle_session = hub.open_session()
@@ -360,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                 clients, "idle", hub.ws_url, args.idle - sizes[-1], f"session:{idle_session}"
             )
             time.sleep(2.0)
-            report(rows, sizes, args, frame_bytes, rss_empty, rss_mb(hub_proc.pid), idle_rate)
+            report(rows, sizes, args, frame_bytes, rss_empty, rss_mib(hub_proc.pid), idle_rate)
         finally:
             if clients is not None:
                 clients.quit()

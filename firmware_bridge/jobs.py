@@ -65,7 +65,6 @@ class AckOutcome:
 
     result: str  # acked | duplicate | late | failed | stale | unknown
     order_id: int | None = None
-    station: str | None = None
 
 
 def job_id_for(order_uuid: str, station: str, kind: str) -> str:
@@ -162,7 +161,9 @@ def _claim(
 
 
 def next_due(db: sqlite_utils.Database) -> float | None:
-    row = db.execute("SELECT MIN(next_attempt_at) FROM kitchen_jobs").fetchone()
+    row = db.execute(
+        "SELECT MIN(next_attempt_at) FROM kitchen_jobs WHERE next_attempt_at IS NOT NULL"
+    ).fetchone()
     return float(row[0]) if row and row[0] is not None else None
 
 
@@ -195,18 +196,18 @@ def record_ack(
     stamp = now_iso()
     if ack.status != "failed":
         if state == "acked":
-            return AckOutcome("duplicate", order_id, station)
+            return AckOutcome("duplicate", order_id)
         if state == "void":
-            return AckOutcome("late", order_id, station)
+            return AckOutcome("late", order_id)
         db.execute(
             "UPDATE kitchen_jobs SET state = 'acked', ack_status = ?, acked_by = ?, acked_at = ?, "
             "next_attempt_at = NULL, last_error = NULL, updated_at = ? WHERE job_id = ?",
             (ack.status, device, stamp, stamp, ack.job_id),
         )
-        return AckOutcome("acked", order_id, station)
+        return AckOutcome("acked", order_id)
     if state not in OPEN_STATES or (addressed_to is not None and addressed_to != device):
         # Done already, or a failure from a device the job has since moved away from.
-        return AckOutcome("stale", order_id, station)
+        return AckOutcome("stale", order_id)
     # Straight away when another device can take it; else back off and wait for
     # this one (its status returning to healthy reschedules the job at once).
     elsewhere = presence.route(db, station).device not in (None, device)
@@ -216,7 +217,7 @@ def record_ack(
         "updated_at = ? WHERE job_id = ?",
         (ack.error, retry_at, stamp, ack.job_id),
     )
-    return AckOutcome("failed", order_id, station)
+    return AckOutcome("failed", order_id)
 
 
 def reschedule_all(db: sqlite_utils.Database, now: float) -> int:

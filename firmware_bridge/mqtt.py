@@ -158,20 +158,17 @@ class MqttLink:
         topic: str,
         payload: bytes,
         *,
-        qos: int = 1,
         retain: bool = False,
     ) -> None:
-        """Publish and, for QoS 1, return once the broker's PUBACK has arrived.
+        """Publish at QoS 1 and return once the broker's PUBACK has arrived.
 
         Raises PublishTimeout after ``publish_timeout`` seconds without one.
         """
         if not self.connected:
             raise NotConnected(f"not connected to {self.url}")
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             raise NotConnected(f"publish refused by paho: {paho.error_string(info.rc)}")
-        if qos == 0:
-            return
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._inflight[info.mid] = future

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from hub.auth.users import add_user
 from hub.catalog.folding import fold
+from hub.catalog.sample import ean13_check
 from hub.clock import now_iso
 from hub.orders.money import Money
 
@@ -75,8 +76,7 @@ PAYMENT_METHODS = (("Cash", True), ("Card", False))
 def ean13(seed: int) -> str:
     """A valid EAN-13 in the in-store range (prefix 20), from a small number."""
     body = f"20{seed:010d}"
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
+    return body + ean13_check(body)
 
 
 def load_demo(db: sqlite_utils.Database, *, pin_iterations: int) -> dict[str, int]:

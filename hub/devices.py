@@ -9,20 +9,17 @@ device's retained status topic; this module only reads it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlite_utils
 
+from firmware_bridge.jobs import OPEN_STATES
+from firmware_bridge.topics import is_name
 from hub.clock import now_iso
+from hub.mqtt_credentials import RESERVED
 
 KINDS = ("printer", "kds")
 ROLES = ("primary", "backup")
-RESERVED = frozenset({"edgehub-bridge"})
-"""The bridge's own MQTT login; no device may take it."""
-
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-OPEN_JOB_STATES = ("pending", "sent", "failed")
 
 
 def add_device(
@@ -33,9 +30,9 @@ def add_device(
     Returns True when it was new. Runs in the caller's transaction. Names
     become MQTT topic levels, hence the strict alphabet.
     """
-    if not _NAME.match(device_id) or device_id in RESERVED:
+    if not is_name(device_id) or device_id in RESERVED:
         raise ValueError("a device id is 1-64 letters, digits, _ or - (and not edgehub-bridge)")
-    if not _NAME.match(station):
+    if not is_name(station):
         raise ValueError("a station is 1-64 letters, digits, _ or -")
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -78,11 +75,11 @@ def list_devices(
     ``pending_jobs`` counts the jobs last sent to the device that no device has
     acknowledged yet.
     """
-    placeholders = ", ".join("?" for _ in OPEN_JOB_STATES)
+    placeholders = ", ".join("?" for _ in OPEN_STATES)
     rows = db.execute(
         f"SELECT {_COLUMNS}, (SELECT COUNT(*) FROM kitchen_jobs j WHERE j.device = d.id "
         f"AND j.state IN ({placeholders})) FROM devices d WHERE d.id > ? ORDER BY d.id LIMIT ?",
-        (*OPEN_JOB_STATES, after or "", -1 if limit is None else limit),
+        (*OPEN_STATES, after or "", -1 if limit is None else limit),
     ).fetchall()
     return [
         {

@@ -16,15 +16,16 @@ anything else (``+``, ``#``, ``/``) would widen an ACL line to other topics.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+from firmware_bridge.topics import is_name
+
 RESERVED = frozenset({"edgehub-bridge"})
+"""The bridge's own MQTT login; no device may take it."""
 KINDS = ("kds", "printer", "board")
 DEFAULT_PASSWD_FILE = Path("/etc/mosquitto/edgehub.passwd")
 DEFAULT_ACL_FILE = Path("/etc/mosquitto/edgehub.acl")
@@ -42,20 +43,20 @@ class Device:
     station: str | None
 
     def __post_init__(self) -> None:
-        if not NAME.match(self.id) or self.id in RESERVED:
+        if not is_name(self.id) or self.id in RESERVED:
             raise CredentialError(f"device id {self.id!r}: letters, digits, _ and - only")
         if self.kind not in KINDS:
             raise CredentialError(f"kind must be one of {', '.join(KINDS)}")
         if self.kind == "board":
             if self.station is not None:
                 raise CredentialError("an order-ready board belongs to no station")
-        elif self.station is None or not NAME.match(self.station):
+        elif self.station is None or not is_name(self.station):
             raise CredentialError(f"a {self.kind} needs a --station: letters, digits, _ and -")
 
 
 def acl_block(store: str, device: Device) -> str:
     """The ACL lines of one device, with the marker line that lets us find them again."""
-    if not NAME.match(store):
+    if not is_name(store):
         raise CredentialError(f"store code {store!r}: letters, digits, _ and - only")
     where = f"station {device.station}" if device.station else "no station"
     lines = [f"{_MARK}{device.id} ({device.kind}, {where})", f"user {device.id}"]

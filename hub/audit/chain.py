@@ -61,8 +61,8 @@ def append(
     """Append one row inside the caller's open write transaction; returns its id."""
     if not db.conn.in_transaction:
         raise RuntimeError("audit rows are written in the transaction of the change they record")
-    head = db.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-    row_id, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    rows, prev = head(db)
+    row_id = rows + 1
     at, text = now_iso(), canonical(data)
     digest = row_hash(prev, _fields(row_id, at, action, actor.id, actor.name, subject, text))
     db.execute(

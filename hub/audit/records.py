@@ -19,7 +19,12 @@ ACTIONS = ("payment", "refund", "price_override", "cancel", "login", "login_fail
 
 
 def order_transition(
-    db: sqlite_utils.Database, actor: Actor, event: str, src: str, order: dict[str, Any]
+    db: sqlite_utils.Database,
+    actor: Actor,
+    event: str,
+    src: str,
+    order: dict[str, Any],
+    reason: str | None = None,
 ) -> None:
     """Audit a transition just written: a payment, a cancel and the refund it made."""
     subject = f"order:{order['id']}"
@@ -28,13 +33,7 @@ def order_transition(
         payments = _payments(db, order["id"], "payment")
         chain.append(db, "payment", actor, subject, {**base, "payments": payments})
     elif event == "cancel":
-        reason = db.execute(
-            "SELECT reason FROM order_history WHERE order_id = ? ORDER BY id DESC LIMIT 1",
-            (order["id"],),
-        ).fetchone()
-        chain.append(
-            db, "cancel", actor, subject, {**base, "reason": reason[0] if reason else None}
-        )
+        chain.append(db, "cancel", actor, subject, {**base, "reason": reason})
         refunds = _payments(db, order["id"], "refund")
         if refunds:
             chain.append(db, "refund", actor, subject, {**base, "refunds": refunds})

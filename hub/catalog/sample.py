@@ -242,10 +242,6 @@ def ean13_check(body12: str) -> str:
     return str((10 - total % 10) % 10)
 
 
-def ean13_valid(code: str) -> bool:
-    return len(code) == 13 and code.isdigit() and ean13_check(code[:12]) == code[12]
-
-
 # Internal reference prefixes, one per category: "CHA-00042" is a charcuterie item.
 _REF_PREFIX = {
     "Grill & Burgers": "GRL",

@@ -262,7 +262,7 @@ def transition(
         raise InvalidTransition(src, event, [])
     _history(db, order_id, src, dst, event, actor, reason, now)
     order = repository.to_public(db, rules.money, changed, lines)
-    audit.order_transition(db, actor, event, src, order)
+    audit.order_transition(db, actor, event, src, order, reason)
     rooms = repository.rooms_for(order)
     events.append(db, "order.updated", order, rooms)
     for name in extra_events:

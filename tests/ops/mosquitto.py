@@ -21,26 +21,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from tests.ops.unitfile import SYSTEMD_DIR
+from tests.support.hub_process import free_port
 
 TIMEOUT = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def add_login(passwd: Path, username: str, password: str) -> None:
-    create = [] if passwd.exists() else ["-c"]
-    subprocess.run(
-        ["mosquitto_passwd", *create, str(passwd), username],
-        input=f"{password}\n{password}\n",
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
 
 
 def acl_template(store: str) -> str:

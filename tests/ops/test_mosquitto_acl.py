@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops.mosquitto import Client, acl_template, add_login, running_broker
+from hub.mqtt_credentials import set_password
+from tests.ops.mosquitto import Client, acl_template, running_broker
 
 DEVICE = "grill-kds-1"
 OBSERVER = "test-observer"
@@ -44,7 +45,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     passwords = {name: uuid.uuid4().hex for name in ("edgehub-bridge", DEVICE, OBSERVER)}
     passwd, acl = tmp_path / "edgehub.passwd", tmp_path / "edgehub.acl"
     for name, password in passwords.items():
-        add_login(passwd, name, password)
+        set_password(passwd, name, password)
     acl.write_text(
         acl_template(store) + ADDED_BLOCKS.format(device=DEVICE, observer=OBSERVER, store=store)
     )

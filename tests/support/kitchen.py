@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import socket
@@ -69,7 +68,6 @@ class Kitchen:
     ) -> None:
         self.db = db
         self.store = store or new_store()
-        self.mqtt_url = mqtt_url
         self.env = {
             "EDGEHUB_STORE": self.store,
             "EDGEHUB_MQTT_URL": mqtt_url,
@@ -335,7 +333,3 @@ class SimPrinter:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(TIMEOUT)
         self._loop.close()
-
-
-def env_without_notify() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}

@@ -15,13 +15,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from tests.support.hub_process import free_port
+
 TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Mqtt:
