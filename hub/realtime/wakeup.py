@@ -42,8 +42,6 @@ class RedisWakeup:
         self._on_ring = on_ring
         self._pending = asyncio.Event()
         self.up = False
-        self.rings_sent = 0
-        self.rings_heard = 0
 
     def ring(self) -> None:
         """Ask the publisher to tell the others; many calls before it runs make one ring."""
@@ -88,7 +86,6 @@ class RedisWakeup:
                     if isinstance(sender, bytes) and sender.decode(errors="replace") != (
                         self._worker_id
                     ):
-                        self.rings_heard += 1
                         self._on_ring()
             except asyncio.CancelledError:
                 raise
@@ -116,7 +113,6 @@ class RedisWakeup:
                     if client is None:
                         client = self._client()
                     await client.publish(self._channel, self._worker_id)
-                    self.rings_sent += 1
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:

@@ -7,7 +7,6 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,7 +20,8 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.realtime.conftest import demo_db, login
 from tests.support.api_client import Api
-from tests.support.hub_process import HubProcess, free_port
+from tests.support.hub_process import HubProcess
+from tests.support.redis_server import PrivateRedis
 from tests.support.ws_client import events, subscribe, ws_client
 
 pytestmark = pytest.mark.anyio
@@ -126,54 +126,10 @@ async def test_without_redis_the_other_worker_still_delivers(tmp_path: Path) -> 
     assert max(took) < 1.0, took  # a 0.1 s poll, plus the order's own write
 
 
-class RedisServer:
-    """A private redis-server on a free port, which a test may kill and restart."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> RedisServer:
-        binary = shutil.which("redis-server")
-        assert binary is not None
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(self.url, socket_timeout=0.5).ping()
-                return self
-            except redis.RedisError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
 async def test_redis_going_away_falls_back_to_polling_and_reconnects(tmp_path: Path) -> None:
     """Redis is a doorbell, never a dependency: killed, delivery goes on; back, it rings again."""
-    server = RedisServer(tmp_path).start()
+    server = PrivateRedis().start()
     db = demo_db(tmp_path / "edgehub.db")
     env = {"EDGEHUB_REDIS_URL": server.url, "EDGEHUB_WS_POLL_INTERVAL": "1"}
     try:
