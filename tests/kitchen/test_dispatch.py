@@ -10,16 +10,24 @@ from tests.support.kitchen import BAR, GRILL, Kitchen, SimPrinter, wait_until
 from tests.support.mqtt_client import Mqtt
 
 
-def test_paid_order_prints_one_ticket_per_station(
+def grill_and_bar(
     kitchen: Kitchen, printers: Callable[..., SimPrinter]
-) -> None:
-    """A grill and bar order must reach both stations, each with only its own lines, once."""
+) -> tuple[SimPrinter, SimPrinter]:
+    """A printer on each of the grill and the bar, each adapted, and the bridge running."""
     grill, bar = printers(), printers()
     kitchen.add_device("grill-1", "grill")
     kitchen.add_device("bar-1", "bar")
     kitchen.bridge()
     kitchen.printer("grill-1", grill.port)
     kitchen.printer("bar-1", bar.port)
+    return grill, bar
+
+
+def test_paid_order_prints_one_ticket_per_station(
+    kitchen: Kitchen, printers: Callable[..., SimPrinter]
+) -> None:
+    """A grill and bar order must reach both stations, each with only its own lines, once."""
+    grill, bar = grill_and_bar(kitchen, printers)
     order = kitchen.paid_order((GRILL, "2"), (BAR, "1"))
 
     jobs = kitchen.wait_jobs(order["id"], "acked", 2)
@@ -97,12 +105,7 @@ def test_cancelled_order_sends_cancel_tickets_to_the_stations_that_printed_it(
     kitchen: Kitchen, printers: Callable[..., SimPrinter]
 ) -> None:
     """A cook must learn that an order already on the rail was cancelled, on the same station."""
-    grill, bar = printers(), printers()
-    kitchen.add_device("grill-1", "grill")
-    kitchen.add_device("bar-1", "bar")
-    kitchen.bridge()
-    kitchen.printer("grill-1", grill.port)
-    kitchen.printer("bar-1", bar.port)
+    grill, bar = grill_and_bar(kitchen, printers)
     order = kitchen.paid_order((GRILL, "1"), (BAR, "1"))
     kitchen.wait_jobs(order["id"], "acked", 2)
 
