@@ -72,9 +72,6 @@ class Probes:
         """Keep a measurement made elsewhere (the Redis job's PING) as the latest."""
         self._cache[name] = (time.monotonic(), probe)
 
-    async def redis(self) -> str:
-        return (await self.redis_probe()).status
-
     async def redis_probe(self) -> Probe:
         if self.redis_state is not None:
             state, error = self.redis_state()
@@ -82,9 +79,6 @@ class Probes:
         if not self.settings.redis_url:
             return Probe("off", now_iso())
         return await self._probe("redis", self.settings.redis_url, 6379)
-
-    async def mqtt(self) -> str:
-        return (await self.mqtt_probe()).status
 
     async def mqtt_probe(self) -> Probe:
         if not self.settings.mqtt_url:
