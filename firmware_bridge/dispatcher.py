@@ -10,7 +10,7 @@ thread serialises their transactions):
 * ``board``: publishes the retained list of ready orders when it changed.
 
 A publish is done at its PUBACK; only then is a job marked ``sent``. After every
-(re)connection all open jobs are made due at once: the broker keeps nothing
+(re)connection the open jobs not yet sent on it are made due at once: the broker keeps nothing
 for us across its own restart, and devices drop what they already printed.
 """
 
@@ -212,10 +212,10 @@ class Dispatcher:
     def _on_connect(self) -> None:
         # Cleared here, on the loop, before any message of this connection is delivered.
         self._heard = set()
-        self._spawn(self._after_connect(self.link.connects))
+        self._spawn(self._after_connect(self.link.connects, now_iso()))
 
-    async def _after_connect(self, connection: int) -> None:
-        resent = await self.store.write(jobs.reschedule_all, time.time())
+    async def _after_connect(self, connection: int, connected_at: str) -> None:
+        resent = await self.store.write(jobs.reschedule_all, time.time(), connected_at)
         if resent:
             log_event(log, "kitchen_resend_after_connect", jobs=resent)
         self._retry_wake.set()

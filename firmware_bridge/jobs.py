@@ -220,9 +220,15 @@ def record_ack(
     return AckOutcome("failed", order_id)
 
 
-def reschedule_all(db: sqlite_utils.Database, now: float) -> int:
-    """Make every open job due now: after a (re)connection the broker may have lost them."""
-    return _reschedule(db, now, "next_attempt_at IS NOT NULL", ())
+def reschedule_all(db: sqlite_utils.Database, now: float, connected_at: str) -> int:
+    """Make due now every open job last touched before the (re)connection at ``connected_at``.
+
+    The broker may have lost those. A job claimed, confirmed or failed since then
+    went out on this connection: sending it again now would only race its own
+    PUBACK, and a copy claimed while still ``pending`` would go out without its
+    reprint banner although the first copy may already be printing.
+    """
+    return _reschedule(db, now, "next_attempt_at IS NOT NULL AND updated_at < ?", (connected_at,))
 
 
 def reschedule_device(db: sqlite_utils.Database, now: float, device: str) -> int:

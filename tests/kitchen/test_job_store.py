@@ -19,6 +19,7 @@ from firmware_bridge.messages import (
     parse_status,
 )
 from firmware_bridge.topics import Topics
+from hub.clock import now_iso
 from tests.support.kitchen import BAR, COLD, GRILL, Kitchen
 
 POLICY = RetryPolicy(first=5.0, maximum=60.0)
@@ -136,6 +137,25 @@ def test_acks_settle_a_job_once(kitchen: Kitchen) -> None:
     (job,) = kitchen.jobs(order["id"])
     assert (job["state"], job["acked_by"], job["last_error"]) == ("acked", "g2", None)
     assert kitchen.write(jobs.next_due) is None
+
+
+def test_reconnection_resends_only_what_went_out_before_it(kitchen: Kitchen) -> None:
+    """A job claimed on the new connection is not sent again under its own PUBACK, bannerless."""
+    before = kitchen.paid_order((GRILL, "1"))
+    (old,) = kitchen.write(intake.take, POLICY).outgoing
+    kitchen.write(jobs.mark_sent, [old.job_id])
+    time.sleep(0.002)  # the hub stamps times to the millisecond
+    connected_at = now_iso()
+    time.sleep(0.002)
+    after = kitchen.paid_order((GRILL, "1"))
+    assert len(kitchen.write(intake.take, POLICY).outgoing) == 1  # in flight, no PUBACK yet
+
+    now = time.time()
+    assert kitchen.write(jobs.reschedule_all, now, connected_at) == 1
+    (resent,) = kitchen.write(jobs.claim_due, POLICY, now)
+    assert resent.job_id == old.job_id and json.loads(resent.payload)["reprint"] is True
+    assert kitchen.jobs(after["id"])[0]["attempts"] == 1
+    assert kitchen.jobs(before["id"])[0]["attempts"] == 2
 
 
 @pytest.mark.parametrize(
