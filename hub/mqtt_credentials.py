@@ -22,7 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_bridge.topics import is_name
+from firmware_bridge.topics import Topics, is_name
 
 RESERVED = frozenset({"edgehub-bridge"})
 """The bridge's own MQTT login; no device may take it."""
@@ -58,14 +58,17 @@ def acl_block(store: str, device: Device) -> str:
     """The ACL lines of one device, with the marker line that lets us find them again."""
     if not is_name(store):
         raise CredentialError(f"store code {store!r}: letters, digits, _ and - only")
+    topics = Topics(store)
     where = f"station {device.station}" if device.station else "no station"
     lines = [f"{_MARK}{device.id} ({device.kind}, {where})", f"user {device.id}"]
-    if device.kind in ("kds", "printer"):
-        lines.append(f"topic read edgehub/{store}/kitchen/{device.station}/jobs")
-    if device.kind == "kds":
-        lines.append(f"topic write edgehub/{store}/kitchen/{device.station}/bump")
+    if device.kind in ("kds", "printer") and device.station:
+        lines.append(f"topic read {topics.jobs(device.station)}")
+    if device.kind == "kds" and device.station:
+        # It bumps, and hears why the hub refused a bump.
+        lines.append(f"topic write {topics.bump(device.station)}")
+        lines.append(f"topic read {topics.errors(device.station)}")
     if device.kind == "board":
-        lines.append(f"topic read edgehub/{store}/orders/ready")
+        lines.append(f"topic read {topics.ready_board}")
     return "\n".join(lines) + "\n"
 
 

@@ -79,6 +79,7 @@ def test_a_device_cannot_publish_or_read_another_stations_topics(
         prefix = f"edgehub/{store.code}"
         observer.subscribe(f"{prefix}/#")
         device.subscribe(f"{prefix}/kitchen/+/jobs")
+        device.subscribe(f"{prefix}/kitchen/+/errors")
         # Refused first: a broker keeps one publisher's order, so anything let
         # through would arrive before the allowed message that follows it.
         for topic in (
@@ -93,6 +94,10 @@ def test_a_device_cannot_publish_or_read_another_stations_topics(
         bridge.publish(f"{prefix}/kitchen/bar/jobs", b"bar")
         bridge.publish(f"{prefix}/kitchen/grill/jobs", b"grill")
         assert device.next_message() == (f"{prefix}/kitchen/grill/jobs", b"grill")
+        # Why the hub refused its bump reaches it; the bar's refusals do not.
+        bridge.publish(f"{prefix}/kitchen/bar/errors", b"bar")
+        bridge.publish(f"{prefix}/kitchen/grill/errors", b"grill")
+        assert device.next_message() == (f"{prefix}/kitchen/grill/errors", b"grill")
 
 
 def test_adding_a_device_again_rotates_its_password_and_keeps_one_block(
@@ -115,7 +120,7 @@ def test_adding_a_device_again_rotates_its_password_and_keeps_one_block(
 
 
 def test_acl_blocks_follow_the_installed_pattern() -> None:
-    """A printer only reads jobs, a KDS also bumps, a board only reads the ready list."""
+    """A printer only reads jobs; a KDS also bumps and hears refusals; a board reads the list."""
     assert acl_block("demo", Device("p1", "printer", "grill")).splitlines()[1:] == [
         "user p1",
         "topic read edgehub/demo/kitchen/grill/jobs",
@@ -124,10 +129,27 @@ def test_acl_blocks_follow_the_installed_pattern() -> None:
         "user k1",
         "topic read edgehub/demo/kitchen/bar/jobs",
         "topic write edgehub/demo/kitchen/bar/bump",
+        "topic read edgehub/demo/kitchen/bar/errors",
     ]
     assert acl_block("demo", Device("b1", "board", None)).splitlines()[1:] == [
         "user b1",
         "topic read edgehub/demo/orders/ready",
+    ]
+
+
+def test_acl_blocks_match_the_examples_in_the_installed_acl() -> None:
+    """``device login`` writes what the shipped ACL tells an installer to write by hand."""
+    text = acl_template("demo")
+    examples = [
+        block.splitlines()
+        for block in "\n".join(
+            line[len("#   ") :] if line.startswith("#   ") else "" for line in text.splitlines()
+        ).split("\n\n")
+        if block.strip()
+    ]
+    assert examples == [
+        acl_block("demo", Device("grill-kds-1", "kds", "grill")).splitlines()[1:],
+        acl_block("demo", Device("board-1", "board", None)).splitlines()[1:],
     ]
 
 
