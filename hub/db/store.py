@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +64,8 @@ class Store:
         )
         self._local = threading.local()
         self._reader_dbs: list[sqlite_utils.Database] = []
+        self._loop_db: sqlite_utils.Database | None = None  # read_small's, on the event loop
+        self._loop_thread: int | None = None
         self._lock = threading.Lock()
         self.commits = 0
         self.writes = 0
@@ -104,6 +107,34 @@ class Store:
         """Run ``fn(db, *args)`` on a reader thread, in one read snapshot."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._run_read, fn, args, kwargs)
+
+    async def read_small(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a short read (a few rows by key) on the event loop's own connection.
+
+        Waking a reader thread and handing the GIL back and forth costs more
+        than reading a handful of rows by key, and the WebSocket tailer reads
+        what was just committed after every commit. The connection never waits
+        for a lock (``busy_timeout`` 0): in WAL mode a reader is refused only
+        while a crashed writer's log is recovered, and then the read goes to a
+        reader thread, which may wait. The connection belongs to the first
+        thread that calls this; any other thread reads through the readers.
+        """
+        if self._loop_thread is None:
+            self._loop_thread = threading.get_ident()
+            self._loop_db = open_db(self.settings, readonly=True)
+            self._loop_db.conn.execute("PRAGMA busy_timeout = 0")
+        db = self._loop_db
+        if db is None or self._loop_thread != threading.get_ident():
+            return await self.read(fn, *args, **kwargs)
+        db.conn.execute("BEGIN")
+        try:
+            return fn(db, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+        finally:
+            db.conn.execute("ROLLBACK")
+        return await self.read(fn, *args, **kwargs)
 
     def _write_loop(self) -> None:
         db = self._writer_db
@@ -196,6 +227,9 @@ class Store:
             for db in self._reader_dbs:
                 db.close()
             self._reader_dbs.clear()
+        if self._loop_db is not None:
+            self._loop_db.close()
+            self._loop_db = None
 
 
 def _settle_all(jobs: list[_Job]) -> None:

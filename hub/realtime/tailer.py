@@ -75,7 +75,7 @@ class Tailer:
     async def _catch_up(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = await self._store.read(records.tail, self._fanout.delivered_to, BATCH)
+            batch = await self._store.read_small(records.tail, self._fanout.delivered_to, BATCH)
             started = loop.time()
             for record in batch:
                 self._fanout.deliver(record)

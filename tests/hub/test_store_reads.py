@@ -1,0 +1,83 @@
+"""``Store.read_small``: the event loop's own connection, and where it must not be used."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from hub import events
+from hub.db.store import Store
+from hub.settings import Settings
+
+
+def append(db: sqlite_utils.Database, note: str) -> int:
+    return events.append(db, "catalog.updated", {"note": note}, ["store"])
+
+
+def test_small_reads_see_every_committed_write(tmp_path: Path) -> None:
+    """The tailer reads right after a commit: the loop's connection must see it, every time."""
+
+    async def scenario(store: Store) -> list[tuple[int, int]]:
+        seen = []
+        for n in range(20):
+            seq = await store.write(append, f"test.{n}")
+            seen.append((seq, await store.read_small(events.head)))
+        return seen
+
+    store = Store(Settings(db=str(tmp_path / "hub.db")))
+    store.start()
+    try:
+        seen = asyncio.run(scenario(store))
+    finally:
+        store.close()
+    assert [head for _, head in seen] == [seq for seq, _ in seen]
+
+
+def test_a_second_thread_reads_through_the_readers(tmp_path: Path) -> None:
+    """The loop's connection is not shared with another thread's loop, which still gets answers."""
+    store = Store(Settings(db=str(tmp_path / "hub.db")))
+    store.start()
+    try:
+        asyncio.run(store.write(append, "test.first"))
+        assert asyncio.run(store.read_small(events.head)) == 1
+        other: list[int] = []
+        thread = threading.Thread(
+            target=lambda: other.append(asyncio.run(store.read_small(events.head)))
+        )
+        thread.start()
+        thread.join()
+        assert other == [1]
+    finally:
+        store.close()
+
+
+def test_a_refused_small_read_is_answered_by_a_reader(tmp_path: Path) -> None:
+    """SQLITE_BUSY on the loop's connection (WAL recovery): a reader thread answers instead."""
+    store = Store(Settings(db=str(tmp_path / "hub.db")))
+    store.start()
+    threads: list[str] = []
+
+    def head_refused_once(db: sqlite_utils.Database) -> int:
+        threads.append(threading.current_thread().name)
+        if len(threads) == 1:
+            refused = sqlite3.OperationalError("database is locked")
+            refused.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise refused
+        return events.head(db)
+
+    async def scenario() -> int:
+        await store.write(append, "first")
+        return await store.read_small(head_refused_once)
+
+    try:
+        assert asyncio.run(scenario()) == 1
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            asyncio.run(store.read_small(lambda db: db.execute("SELECT * FROM nowhere")))
+    finally:
+        store.close()
+    assert threads[0] == "MainThread" and threads[1].startswith("sqlite-reader")
