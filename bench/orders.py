@@ -8,6 +8,7 @@ Prints, in one run:
   * open loop at a fixed offered rate: p50/p99 per request and per whole order
   * the same two figures for the baseline endpoint (one comparable SQLite insert)
   * the ratio of hub requests/s to baseline requests/s (each is one transaction)
+  * the servers' CPU per request and how busy their core was (below 100 %: waiting, not computing)
   * the hub's RSS right after start with the demo store
 Server and client are pinned to different cores when the box has two.
 """
@@ -34,7 +35,7 @@ from typing import Any
 import httpx
 
 from bench.http_load import Connection, percentile
-from bench.workload import free_port, rss_mib
+from bench.workload import cpu_seconds, free_port, rss_mib
 
 SERVER_CPU, CLIENT_CPU = 0, 1
 LINES = [
@@ -92,10 +93,15 @@ async def closed_loop(target: Target, conns: int, seconds: float) -> dict[str, A
             requests += len(steps)
         await conn.close()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds(target.pid)
     await asyncio.gather(*(worker() for _ in range(conns)))
-    elapsed = time.perf_counter() - started
-    return {"flows_per_s": done / elapsed, "requests_per_s": requests / elapsed}
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(target.pid) - cpu
+    return {
+        "flows_per_s": done / elapsed,
+        "requests_per_s": requests / elapsed,
+        "cpu_us_per_request": cpu / max(requests, 1) * 1e6,
+        "core_busy": cpu / elapsed,
+    }
 
 
 async def open_loop(target: Target, rate: float, seconds: float) -> dict[str, Any]:
@@ -274,6 +280,10 @@ def main() -> None:
         f"  = {hub_rps:6.0f} req/s  (median of rounds)"
     )
     print(f"  base  closed loop: {base_rps:8.0f} req/s (one insert transaction each)")
+    for name in ("hub", "base"):
+        cpu = median([r[name]["cpu_us_per_request"] for r in rounds])
+        busy = median([r[name]["core_busy"] for r in rounds])
+        print(f"  {name:5} server CPU: {cpu:6.0f} us per request, its core {busy:4.0%} busy")
     print(
         f"  ratio hub/base req/s: {median(ratios):.2f}   (target >= 0.5;"
         f" rounds {', '.join(f'{r:.2f}' for r in ratios)})"
