@@ -8,13 +8,14 @@ pages 5 min. Keys are per store:
 and ``edgehub:{store}:v:{kind}`` hold versions.
 
 Why no stale value survives an invalidation: every invalidation writes a fresh
-random *version token* (per entry, or per kind: one write drops every cached
+*version token* (per entry, or per kind: one write drops every cached
 search) and deletes the data. A lookup reads the data and its versions in one
 round trip (MGET) and keeps the data only if it was tagged with exactly those
 versions; a miss remembers the versions it saw *before* reading SQLite and tags
 what it stores with them. A reader that read SQLite before a commit and stores
 after that commit's invalidation therefore stores a value nobody will accept.
-Tokens never repeat, so no order of events can make an old tag match again.
+Tokens never repeat (a random nonce per process and a counter: no system call
+per invalidation), so no order of events can make an old tag match again.
 Version keys outlive any data (2 days against at most 12 h).
 
 Redis away: each operation has a socket timeout and the pool is bounded; the
@@ -30,6 +31,7 @@ not stored. Redis slows the hub down when it goes; it never stops it.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import random
@@ -240,6 +242,7 @@ class Cache:
 
     def __init__(self, settings: Settings) -> None:
         self.prefix = f"edgehub:{settings.store}"
+        self._nonce, self._tokens = os.urandom(8).hex(), itertools.count()
         self.stats_by_kind = {k.name: KindStats() for k in KINDS}
         self.memory = Memory(settings.cache_max_bytes, f"{self.prefix}:v:", self._evicted)
         self.redis = (
@@ -392,7 +395,7 @@ class Cache:
         Also called for Redis when it is down: the attempt fails, is counted, and
         the recovery purge covers it.
         """
-        token = os.urandom(8).hex().encode()
+        token = f"{self._nonce}.{next(self._tokens)}".encode()
         stats = self.stats_by_kind[kind.name]
         if idents is None or not kind.per_entry:
             versions = [(f"{self.prefix}:v:{kind.name}", token, VERSION_TTL)]
