@@ -9,7 +9,6 @@ cache (an order or a token in a shared proxy's cache is a leak).
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 SECURITY_HEADERS = {
@@ -19,13 +18,21 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+_RAW = [
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in SECURITY_HEADERS.items()
+]
 
 
 async def add_security_headers(message: Message, scope: Scope) -> None:
-    """Set each header unless the handler chose its own value."""
+    """Add each header unless the handler chose its own value.
+
+    On the raw ASGI list, encoded once: setting five headers one by one
+    through ``MutableScopeHeaders`` scans the list each time, on every answer.
+    """
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in SECURITY_HEADERS.items():
-        if name not in headers:
-            headers[name] = value
+    headers = list(message.get("headers", ()))
+    present = {bytes(name).lower() for name, _ in headers}
+    headers.extend(pair for pair in _RAW if pair[0] not in present)
+    message["headers"] = headers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import stat
 import time
@@ -16,6 +17,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
+from hub.api.headers import add_security_headers
 from hub.auth.users import ROLES, add_user
 from hub.db.connection import immediate, open_db
 from hub.orders.service import EVENT_ROLES
@@ -218,3 +220,17 @@ def test_cors_answers_only_the_configured_origins(settings: Settings) -> None:
             "/api/v1/products", headers={**preflight, "Origin": "https://evil.example"}
         )
         assert "access-control-allow-origin" not in r.headers
+
+
+def test_a_handlers_own_header_wins_over_the_default() -> None:
+    """A route that may be cached says so itself; the hook adds only what is missing."""
+    message: Any = {
+        "type": "http.response.start",
+        "status": 200,
+        "headers": [(b"content-type", b"application/json"), (b"Cache-Control", b"max-age=60")],
+    }
+    asyncio.run(add_security_headers(message, {}))  # type: ignore[arg-type]
+    names = [name.lower() for name, _ in message["headers"]]
+    assert names.count(b"cache-control") == 1
+    assert (b"Cache-Control", b"max-age=60") in message["headers"]
+    assert (b"x-frame-options", b"DENY") in message["headers"]
