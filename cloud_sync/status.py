@@ -101,11 +101,15 @@ def read(
     }
 
 
-def health(db: sqlite_utils.Database, settings: Settings) -> str:
-    """``/health``'s sync check: ``idle`` without Odoo, ``lagging`` when it needs a look."""
+def verdict(current: dict[str, Any], settings: Settings) -> str:
+    """``idle`` without Odoo; ``lagging`` when a person should look; ``ok`` otherwise.
+
+    Lagging: something has waited longer than ``sync_lag_warn_seconds``, an
+    order is parked (it will not go by itself), or Odoo refuses the key (no
+    order will go at all, however young the backlog still is).
+    """
     if not settings.odoo_url:
         return "idle"
-    current = read(db, settings)
     if (
         current["lag_seconds"] > settings.sync_lag_warn_seconds
         or current["failed"]
@@ -113,6 +117,11 @@ def health(db: sqlite_utils.Database, settings: Settings) -> str:
     ):
         return "lagging"
     return "ok"
+
+
+def health(db: sqlite_utils.Database, settings: Settings) -> str:
+    """``/health``'s sync check: the verdict on the current reading."""
+    return verdict(read(db, settings), settings)
 
 
 def summary(current: dict[str, Any]) -> dict[str, Any]:

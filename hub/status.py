@@ -15,11 +15,11 @@ import sqlite_utils
 from rich.console import Console
 from rich.table import Table
 
+from cloud_sync import status as agent_status
 from hub import backup, snapshot
 from hub.clock import parse_iso
 from hub.db.connection import open_db
 from hub.db.migrations import pending
-from hub.jobs.maintenance import sync_status
 from hub.settings import Settings
 
 PROBE_TIMEOUT_SECONDS = 0.3
@@ -69,18 +69,6 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     table.add_row("event log head", f"{snap.events_head} (oldest kept {oldest})")
     for consumer, seq in sorted(snap.cursors.items()):
         table.add_row(f"cursor {consumer}", f"{seq} ({snap.events_head - seq} behind)")
-    sync = sync_status(
-        db,
-        settings.sync_consumer,
-        configured=bool(settings.odoo_url),
-        alert_seconds=settings.sync_lag_alert_seconds,
-    )
-    colour = {"lagging": "red", "ok": "green"}.get(sync.state, "dim")
-    table.add_row(
-        "sync log",
-        f"[{colour}]{sync.state}[/{colour}]: {sync.pending} events pending, "
-        f"lag {_span(sync.lag_seconds)}; orders {_counts(snap.orders_by_sync_state)}",
-    )
     table.add_row("kitchen jobs", _counts(snap.kitchen_jobs))
     table.add_row("devices", f"{snap.devices_online} online of {snap.devices_total}")
     table.add_row("audit trail", f"{snap.audit_rows} rows, head {snap.audit_head[:16]}…")
@@ -93,7 +81,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     table.add_row("redis", _reachable(settings.redis_url, 6379))
     table.add_row("mqtt", _reachable(settings.mqtt_url, 1883))
     table.add_row("odoo", settings.odoo_url or "not configured (sync idle)")
-    _add_sync_rows(table, db, settings)
+    _add_sync_rows(table, db, settings, snap)
     return table
 
 
@@ -132,19 +120,28 @@ def print_status(settings: Settings) -> int:
     return 0
 
 
-def _add_sync_rows(table: Table, db: sqlite_utils.Database, settings: Settings) -> None:
-    """What ``GET /api/v1/sync/status`` says, for the person at the box."""
+def _add_sync_rows(
+    table: Table, db: sqlite_utils.Database, settings: Settings, snap: snapshot.Snapshot
+) -> None:
+    """What ``GET /api/v1/sync/status`` says, with the verdict ``/health`` gives, for the
+    person at the box."""
     if pending(db):
         return  # the sync tables may not exist yet
-    from cloud_sync import status as agent_status
-
     sync = agent_status.read(db, settings)
+    verdict = agent_status.verdict(sync, settings)
+    colour = {"lagging": "red", "ok": "green"}.get(verdict, "dim")
     remote = sync["remote"]
     reach = {True: "reachable", False: "unreachable", None: "not contacted"}[remote["reachable"]]
-    table.add_row("sync", f"{sync['state']}, Odoo {remote['version'] or '?'} {reach}")
+    table.add_row(
+        "sync",
+        f"[{colour}]{verdict}[/{colour}]: agent {sync['state']}, "
+        f"Odoo {remote['version'] or '?'} {reach}",
+    )
     table.add_row(
         "sync queue",
-        f"{sync['pending']} pending, {sync['failed']} parked, lag {sync['lag_seconds']:.0f} s",
+        f"{sync['unread_events']} events unread, {sync['pending']} pending, "
+        f"{sync['failed']} parked, lag {_span(sync['lag_seconds'])}; "
+        f"orders {_counts(snap.orders_by_sync_state)}",
     )
     table.add_row("sync last success", sync["last_success_at"] or "never")
     if sync["last_error"]:
