@@ -1,11 +1,17 @@
 """Sync status: what the agent records about itself, and the one reading every surface shows.
 
-The agent runs in its own process; ``GET /api/v1/sync/status``, ``/health``
-and ``edgehub status`` run in others. They meet in SQLite: the agent keeps
-one ``sync_agent`` row current (state, Odoo's url and version, whether it
-answered, the last success and error, a heartbeat), and ``read`` combines it
-with the outbox and the event log. Lag is measured from the log, not from
-the agent's word, so an agent that died still shows up as lagging.
+The agent runs in its own process; ``GET /api/v1/sync/status``, ``/health``,
+``/metrics`` (through the hub's sync watch) and ``edgehub status`` run in
+others. They meet in SQLite: the agent keeps one ``sync_agent`` row current
+(state, Odoo's url and version, whether it answered, the last success and
+error, a heartbeat), and ``read`` combines it with the outbox and the event
+log. Lag is measured from the log, not from the agent's word, so an agent
+that died still shows up as lagging.
+
+This is the one measure of the sync: ``verdict`` is the one rule that turns a
+reading into ``idle``, ``ok`` or ``lagging``, with one threshold
+(``sync_lag_warn_seconds``). Two measures with two thresholds would let
+``/health`` say ``ok`` while the journal says ``lagging``.
 
 Agent states: ``starting``, ``running`` (Odoo answers), ``offline`` (Odoo
 unreachable, retrying), ``auth_failed`` (Odoo refuses the credentials,
@@ -14,6 +20,7 @@ retrying slowly), ``idle`` (no Odoo configured), ``stopped``.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -119,9 +126,40 @@ def verdict(current: dict[str, Any], settings: Settings) -> str:
     return "ok"
 
 
-def health(db: sqlite_utils.Database, settings: Settings) -> str:
-    """``/health``'s sync check: the verdict on the current reading."""
-    return verdict(read(db, settings), settings)
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A verdict with the numbers it was drawn from, as ``/health`` and the sync watch show it.
+
+    Only states and numbers: ``/health`` answers without a token, so Odoo's
+    messages, its url and the parked orders stay behind the status API.
+    """
+
+    status: str  # the verdict: "idle" | "ok" | "lagging"
+    state: str  # the agent's state (see the module docstring)
+    lag_seconds: float
+    pending: int  # outbox rows waiting to go
+    failed: int  # outbox rows parked
+    unread_events: int  # events the agent has not tailed yet
+    oldest_pending_age: float | None
+    last_success_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def health(db: sqlite_utils.Database, settings: Settings, now: datetime | None = None) -> Health:
+    """One reading and its verdict, so the verdict and its numbers can never disagree."""
+    current = read(db, settings, now)
+    return Health(
+        status=verdict(current, settings),
+        state=current["state"],
+        lag_seconds=current["lag_seconds"],
+        pending=current["pending"],
+        failed=current["failed"],
+        unread_events=current["unread_events"],
+        oldest_pending_age=current["oldest_pending_age"],
+        last_success_at=current["last_success_at"],
+    )
 
 
 def summary(current: dict[str, Any]) -> dict[str, Any]:

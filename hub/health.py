@@ -4,7 +4,8 @@ Only the database decides 200 vs 503: without it nothing works. Redis and the
 broker being away make the hub ``degraded``, never dead. Probes of other
 services are cached for a few seconds, so a health check storm cannot become
 a connection storm. The Redis job (``hub.jobs.plan``) records a real PING
-here; the sync watch records how far the sync agent is behind.
+here. The sync is not probed here: the route reads it from the database
+(``cloud_sync.status.health``) and hands the reading in.
 
 ``checks`` is the contract of API.md; ``detail`` says, per dependency, what
 was measured and when, for a person looking at a degraded hub.
@@ -21,8 +22,8 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from cloud_sync.status import Health as SyncHealth
 from hub.clock import now_iso
-from hub.jobs.maintenance import SyncStatus
 from hub.settings import Settings
 
 PROBE_TTL_SECONDS = 5.0
@@ -64,7 +65,6 @@ class Probes:
     ) -> None:
         self.settings = settings
         self._cache: dict[str, tuple[float, Probe]] = {}
-        self.sync_status: SyncStatus | None = None
         # The cache's own view (off, ok, down; and why) beats a TCP probe: it is what requests see.
         self.redis_state = redis_state
 
@@ -84,13 +84,6 @@ class Probes:
         if not self.settings.mqtt_url:
             return Probe("off", now_iso())
         return await self._probe("mqtt", self.settings.mqtt_url, 1883)
-
-    def sync(self) -> str:
-        if not self.settings.odoo_url:
-            return "idle"
-        if self.sync_status is not None:
-            return self.sync_status.state
-        return "ok"
 
     async def _probe(self, name: str, url: str, default_port: int) -> Probe:
         cached = self._cache.get(name)
@@ -115,21 +108,20 @@ class Probes:
         self,
         db_status: str,
         db_latency_ms: float | None = None,
-        sync: str | None = None,
+        sync: SyncHealth | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """``sync``: the agent's own account (``cloud_sync.status.health``) when it was read."""
+        """``sync``: the reading of ``cloud_sync.status.health``; ``None`` when the
+        database could not be read, and the sync is then ``unknown``."""
         redis, mqtt = await self.redis_probe(), await self.mqtt_probe()
+        sync_detail = sync.as_dict() if sync is not None else {"status": "unknown"}
         checks = {
             "db": db_status,
             "redis": redis.status,
             "mqtt": mqtt.status,
-            "sync": sync or self.sync(),
+            "sync": sync_detail["status"],
         }
         degraded = any(v in ("down", "lagging", "error") for v in checks.values())
-        sync_detail: dict[str, Any] = {"status": checks["sync"]}
-        if self.sync_status is not None:
-            sync_detail.update(self.sync_status.as_dict())
         detail: dict[str, Any] = {
             "db": {"status": db_status, "latency_ms": db_latency_ms},
             "redis": redis.as_dict(),

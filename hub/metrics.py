@@ -11,7 +11,9 @@ Three sources end up on one page:
 * numbers read from SQLite (orders by state, transitions, the event log and
   every consumer's cursor, sync, kitchen jobs, devices, jobs, audit): one read
   snapshot on a reader thread, reused for ``metrics_cache_seconds`` so a
-  scrape storm costs one query set, never a blocked event loop.
+  scrape storm costs one query set, never a blocked event loop. The sync's
+  lag and verdict are the sync watch's last reading (``cloud_sync.status``,
+  the measure ``/health`` uses), not measured a second time here.
 
 The per-app registry keeps two apps in one process (tests) from colliding.
 """
@@ -27,10 +29,11 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from cloud_sync.status import Health as SyncHealth
 from hub import snapshot
 from hub.clock import parse_iso
 from hub.db.store import Store
-from hub.health import Probes
+from hub.jobs.maintenance import SyncWatch
 from hub.settings import Settings
 
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -70,9 +73,8 @@ class CacheStatsCollector(Collector):
 class Metrics:
     """The hub's registry, the hooks other modules set, and the database snapshot."""
 
-    def __init__(self, settings: Settings, probes: Probes | None = None) -> None:
+    def __init__(self, settings: Settings, sync_watch: SyncWatch | None = None) -> None:
         self.settings = settings
-        self.probes = probes
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_GlobalRegistry())
         self.ws_connections = Gauge(
@@ -91,7 +93,7 @@ class Metrics:
             buckets=HTTP_BUCKETS,
             registry=self.registry,
         )
-        self._db = _DatabaseCollector(settings, probes)
+        self._db = _DatabaseCollector(settings, sync_watch)
         self.registry.register(self._db)
         self._lock = asyncio.Lock()
         self._fresh_until = 0.0
@@ -115,9 +117,9 @@ class Metrics:
 class _DatabaseCollector(Collector):
     """Yields the last snapshot; ``load`` (on a reader thread) replaces it."""
 
-    def __init__(self, settings: Settings, probes: Probes | None) -> None:
+    def __init__(self, settings: Settings, sync_watch: SyncWatch | None) -> None:
         self.settings = settings
-        self.probes = probes
+        self.sync_watch = sync_watch
         self.snap = snapshot.Snapshot()
         self.transitions: dict[str, int] = {}
         self._history_id = 0
@@ -151,12 +153,7 @@ class _DatabaseCollector(Collector):
         yield _gauge(
             "edgehub_sync_orders", "Orders by sync state", "state", snap.orders_by_sync_state
         )
-        sync = self.probes.sync_status if self.probes else None
-        if sync is not None:
-            yield GaugeMetricFamily("edgehub_sync_pending_events", "Log behind sync", sync.pending)
-            yield GaugeMetricFamily(
-                "edgehub_sync_lag_seconds", "Age of the oldest unsynced event", sync.lag_seconds
-            )
+        yield from _sync_metrics(self.sync_watch.latest if self.sync_watch else None)
         yield _gauge("edgehub_kitchen_jobs", "Kitchen jobs by state", "state", snap.kitchen_jobs)
         yield GaugeMetricFamily("edgehub_devices", "Known devices", snap.devices_total)
         yield GaugeMetricFamily("edgehub_devices_online", "Devices online", snap.devices_online)
@@ -169,6 +166,23 @@ def _gauge(name: str, doc: str, label: str, values: dict[str, int]) -> GaugeMetr
     for key, value in sorted(values.items()):
         family.add_metric([key], value)
     return family
+
+
+def _sync_metrics(sync: SyncHealth | None) -> Iterator[Metric]:
+    """The sync watch's last reading; nothing before its first run."""
+    if sync is None:
+        return
+    yield GaugeMetricFamily(
+        "edgehub_sync_pending_events", "Events the sync agent has not read", sync.unread_events
+    )
+    yield GaugeMetricFamily(
+        "edgehub_sync_lag_seconds",
+        "Age of the oldest event or order not yet synced",
+        sync.lag_seconds,
+    )
+    yield GaugeMetricFamily(
+        "edgehub_sync_lagging", "1 while /health says sync lagging", int(sync.status == "lagging")
+    )
 
 
 def _job_metrics(rows: list[dict[str, Any]]) -> Iterator[Metric]:

@@ -45,12 +45,8 @@ class Operations(InitPluginProtocol):
         self.store = store
         self.probes = probes
         self.hooks = Hooks()
-        self.metrics = Metrics(settings, probes)
-        self.sync_watch = SyncWatch(
-            settings.sync_consumer,
-            configured=bool(settings.odoo_url),
-            alert_seconds=settings.sync_lag_alert_seconds,
-        )
+        self.sync_watch = SyncWatch(settings)
+        self.metrics = Metrics(settings, self.sync_watch)
         self.scheduler = Scheduler(
             store, standard_jobs(settings, store, self.hooks, probes, self.sync_watch)
         )

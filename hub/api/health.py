@@ -49,6 +49,7 @@ async def health(hub: Hub, probes: NamedDependency[Probes]) -> Response[dict[str
         body["status"] = "down"
         return Response(body, status_code=503)
     latency = round((time.perf_counter() - t0) * 1000, 3)
+    # One read for the verdict and its numbers: checks.sync and detail.sync agree.
     sync = await hub.store.read(sync_status.health, hub.settings)
     body = await probes.report(
         db_status, latency, sync=sync, jobs=_jobs_detail(jobs), backup=_backup_detail(hub)

@@ -8,16 +8,16 @@ left over is done at the next run.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import sqlite_utils
 
+from cloud_sync import status as sync_status
 from hub import events
-from hub.clock import parse_iso
 from hub.db.store import Store
 from hub.logs import log_event
+from hub.settings import Settings
 
 log = logging.getLogger("edgehub.jobs")
 
@@ -77,62 +77,30 @@ def prune(db: sqlite_utils.Database, rule: PruneRule, now: datetime | None = Non
     return f"{deleted} events pruned (bound seq {bound})"
 
 
-@dataclass(frozen=True, slots=True)
-class SyncStatus:
-    """How far the sync agent is behind the log, as the sync watch measures it."""
-
-    state: str  # "idle" (no head office configured) | "ok" | "lagging"
-    pending: int
-    lag_seconds: float
-    cursor: int
-    head: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def sync_status(
-    db: sqlite_utils.Database,
-    consumer: str,
-    *,
-    configured: bool,
-    alert_seconds: float,
-    now: datetime | None = None,
-) -> SyncStatus:
-    head = events.head(db)
-    cursor = events.get_cursor(db, consumer)
-    first = db.execute(
-        "SELECT ts FROM events WHERE seq > ? ORDER BY seq LIMIT 1", (cursor,)
-    ).fetchone()
-    now = now or datetime.now(UTC)
-    lag = max(0.0, (now - parse_iso(first[0])).total_seconds()) if first else 0.0
-    state = "idle" if not configured else "lagging" if lag > alert_seconds else "ok"
-    return SyncStatus(state, max(0, head - cursor), round(lag, 3), cursor, head)
-
-
 class SyncWatch:
-    """Measures how far the sync agent is behind the log, for /health and /metrics.
+    """Reads the sync status every few seconds: the journal's line and /metrics' numbers.
 
     The backstop for a sync agent that is dead or stuck: the lag grows here
-    whatever the agent says. ``sync.status`` events are the agent's own
-    (``cloud_sync.agent``, one payload shape for clients); this watch logs a
-    warning when its own verdict changes, so the journal shows it too.
+    whatever the agent says. It measures with ``cloud_sync.status.health``,
+    the reading ``/health`` makes per request, so both give one verdict. A
+    change of verdict is logged (``sync_lag_state``), so the journal shows it
+    even when nobody polls ``/health``; ``sync.status`` events stay the
+    agent's own (``cloud_sync.agent``, one payload shape for clients).
     """
 
-    def __init__(self, consumer: str, *, configured: bool, alert_seconds: float) -> None:
-        self.consumer = consumer
-        self.configured = configured
-        self.alert_seconds = alert_seconds
-        self.latest: SyncStatus | None = None
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.latest: sync_status.Health | None = None
 
     async def run(self, store: Store) -> str:
-        status = await store.read(
-            sync_status, self.consumer, configured=self.configured, alert_seconds=self.alert_seconds
-        )
-        if self.latest is not None and status.state != self.latest.state:
-            level = logging.WARNING if status.state == "lagging" else logging.INFO
+        reading = await store.read(sync_status.health, self.settings)
+        if self.latest is not None and reading.status != self.latest.status:
+            level = logging.WARNING if reading.status == "lagging" else logging.INFO
             log_event(
-                log, "sync_lag_state", level, state=status.state, lag_seconds=status.lag_seconds
+                log, "sync_lag_state", level, state=reading.status, lag_seconds=reading.lag_seconds
             )
-        self.latest = status
-        return f"{status.state}, {status.pending} pending, lag {status.lag_seconds}s"
+        self.latest = reading
+        return (
+            f"{reading.status}, {reading.unread_events} events unread, "
+            f"{reading.pending} pending, {reading.failed} parked, lag {reading.lag_seconds}s"
+        )

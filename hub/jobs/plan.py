@@ -1,14 +1,14 @@
 """The periodic jobs of ``edgehub serve``, with their intervals from settings.
 
-| job           | does                                                      | scope      |
-|---------------|-----------------------------------------------------------|------------|
-| stale_cleanup | runs the registered stale-connection hooks (WebSocket)    | process    |
-| cache_warm    | runs the registered cache warm-up hooks                   | process    |
-| redis_probe   | PINGs Redis and records the answer for /health            | process    |
-| sync_watch    | measures sync lag from the cursors; ``sync.status`` on change | process |
-| db_optimize   | ``PRAGMA optimize`` and a bounded incremental vacuum      | database   |
-| event_prune   | drops events every consumer has read, outside the window  | database   |
-| backup        | an online backup into the rotating set                    | database   |
+| job           | does                                                         | scope    |
+|---------------|--------------------------------------------------------------|----------|
+| stale_cleanup | runs the registered stale-connection hooks (WebSocket)       | process  |
+| cache_warm    | runs the registered cache warm-up hooks                      | process  |
+| redis_probe   | PINGs Redis and records the answer for /health               | process  |
+| sync_watch    | reads the sync status for /metrics; logs a change of verdict | process  |
+| db_optimize   | ``PRAGMA optimize`` and a bounded incremental vacuum         | database |
+| event_prune   | drops events every consumer has read, outside the window     | database |
+| backup        | an online backup into the rotating set                       | database |
 
 "database" jobs run in one worker at a time (see ``scheduler``).
 """
@@ -52,9 +52,7 @@ def standard_jobs(
         return probe.status + (f" ({probe.error})" if probe.error else "")
 
     async def watch_sync() -> str:
-        note = await sync_watch.run(store)
-        probes.sync_status = sync_watch.latest
-        return note
+        return await sync_watch.run(store)
 
     async def take_backup() -> str:
         info = await asyncio.to_thread(backup.take_backup, settings)

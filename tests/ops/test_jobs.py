@@ -237,8 +237,9 @@ def test_prune_waits_for_a_named_consumer_that_never_ran(settings: Settings) -> 
 def test_sync_watch_measures_the_lag_and_logs_a_change(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A dead sync agent shows as lagging in /health and the journal, within one run."""
-    watch = maintenance.SyncWatch("sync", configured=True, alert_seconds=60)
+    """A dead sync agent shows as lagging in /metrics and the journal, within one run."""
+    # Odoo configured, but no agent runs here: nothing ever calls that address.
+    watch = maintenance.SyncWatch(make_settings(settings.db, odoo_url="http://127.0.0.1:9"))
 
     async def scenario() -> list[str]:
         store = _store(settings)
@@ -255,9 +256,9 @@ def test_sync_watch_measures_the_lag_and_logs_a_change(
 
     with caplog.at_level(logging.INFO, logger="edgehub.jobs"):
         notes = asyncio.run(scenario())
-    assert notes[0].startswith("lagging, 1 pending")
-    assert notes[1].startswith("ok, 0 pending")
-    assert watch.latest is not None and watch.latest.state == "ok"
+    assert notes[0].startswith("lagging, 1 events unread, 0 pending, 0 parked")
+    assert notes[1].startswith("ok, 0 events unread")
+    assert watch.latest is not None and watch.latest.status == "ok"
     assert [r.getMessage() for r in caplog.records] == ["sync_lag_state"]
     said = open_db(settings, readonly=True).execute(
         "SELECT COUNT(*) FROM events WHERE event = 'sync.status'"
