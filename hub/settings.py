@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     odoo_pos_config_id: int | None = None
     # The sync agent (edgehub sync): orders per push, how long one call may
     # take, the longest wait between retries while Odoo is down (or refuses
-    # the key), how often the catalogue is pulled, and when /health says lagging.
+    # the key), how often the catalogue is pulled, and when sync is lagging (the
+    # one threshold of /health, the sync watch, /metrics and `edgehub status`).
     sync_batch_size: int = Field(default=200, ge=1, le=1000)
     sync_timeout_seconds: float = Field(default=30.0, gt=0)
     sync_backoff_max_seconds: float = Field(default=300.0, gt=0)
@@ -91,8 +92,6 @@ class Settings(BaseSettings):
     events_keep_hours: float = Field(default=72, ge=0)
     events_keep_count: int = Field(default=100_000, ge=0)
     events_consumers: Annotated[list[str], NoDecode] = ["kitchen", "sync"]
-    sync_consumer: str = "sync"
-    sync_lag_alert_seconds: float = Field(default=300, gt=0)
     metrics_cache_seconds: float = Field(default=2, ge=0)
     # Browser origins allowed to call the API (CORS); unset: none.
     cors_origins: Annotated[list[str] | None, NoDecode] = None
