@@ -266,6 +266,48 @@ def test_sync_watch_measures_the_lag_and_logs_a_change(
     assert said.fetchone()[0] == 0
 
 
+def _one_unsynced_event(settings: Settings, age_seconds: float) -> None:
+    """The sync agent has read the whole log but one event, ``age_seconds`` old."""
+    db = open_db(settings)
+    ts = (datetime.now(UTC) - timedelta(seconds=age_seconds)).isoformat(timespec="milliseconds")
+    with immediate(db):
+        events.set_cursor(db, "sync", events.head(db))
+        seq = events.append(db, "order.created", {}, ["store"])
+        db.execute("UPDATE events SET ts = ? WHERE seq = ?", (ts.replace("+00:00", "Z"), seq))
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("age_seconds", "verdict"),
+    [(450, "ok"), (700, "lagging")],
+    ids=["between-the-old-thresholds", "past-the-threshold"],
+)
+def test_health_and_the_sync_watch_give_one_verdict(
+    tmp_path: Path, age_seconds: float, verdict: str
+) -> None:
+    """/health's check, its detail, the watch and /metrics must not disagree about the sync."""
+    settings = make_settings(
+        demo_database(tmp_path / "edgehub.db"),
+        secret_key=SECRET,
+        odoo_url="http://127.0.0.1:9",  # configured; no agent runs here, so nothing calls it
+    )
+    _one_unsynced_event(settings, age_seconds)
+    with running(settings) as (app, client):
+        ops = app.state.ops
+        job = client.blocking_portal.call(ops.scheduler.run_once, "sync_watch")
+        health = client.get("/health").json()
+        scraped = client.get("/metrics").text
+    watched = ops.sync_watch.latest
+    assert watched is not None and (job.note or "").startswith(f"{verdict}, 1 events unread")
+    assert health["checks"]["sync"] == health["detail"]["sync"]["status"] == watched.status
+    assert watched.status == verdict
+    sync = health["detail"]["sync"]
+    assert sync["unread_events"] == 1 and (sync["pending"], sync["failed"]) == (0, 0)
+    assert age_seconds <= sync["lag_seconds"] < age_seconds + 60
+    assert f"edgehub_sync_lagging {float(verdict == 'lagging')}" in scraped
+    assert "edgehub_sync_pending_events 1.0" in scraped
+
+
 def test_optimize_hands_free_pages_back(settings: Settings) -> None:
     """Pruned events must not leave the file at its peak size forever."""
     db = open_db(settings)
