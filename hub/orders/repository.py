@@ -92,7 +92,15 @@ def to_public(
         for line in lines
     ]
     # No payment row without an amount paid: pay records both, a refund only follows a pay.
-    paid = row["amount_paid"] != 0
+    payment_rows = (
+        db.execute(
+            "SELECT id, method_id, kind, amount, reference, created_at FROM payments "
+            "WHERE order_id = ? ORDER BY id",
+            (order_id,),
+        ).fetchall()
+        if row["amount_paid"] != 0
+        else []
+    )
     payments = [
         {
             "id": pid,
@@ -102,12 +110,7 @@ def to_public(
             "reference": reference,
             "created_at": created_at,
         }
-        for pid, method_id, kind, amount, reference, created_at in db.execute(
-            "SELECT id, method_id, kind, amount, reference, created_at FROM payments "
-            "WHERE order_id = ? ORDER BY id",
-            (order_id,),
-        ).fetchall()
-        if paid
+        for pid, method_id, kind, amount, reference, created_at in payment_rows
     ]
     history = [
         {"from": src, "to": dst, "event": event, "at": at, "by": by, "reason": reason}
