@@ -8,7 +8,8 @@ Prints, in one run:
   * open loop at a fixed offered rate: p50/p99 per request and per whole order
   * the same two figures for the baseline endpoint (one comparable SQLite insert)
   * the ratio of hub requests/s to baseline requests/s (each is one transaction)
-  * the servers' CPU per request and how busy their core was (below 100 %: waiting, not computing)
+  * the servers' CPU per request, split between the event loop thread and the others
+    (the writer), and how busy their core was (below 100 %: waiting, not computing)
   * the hub's RSS right after start with the demo store
 Server and client are pinned to different cores when the box has two.
 """
@@ -35,7 +36,7 @@ from typing import Any
 import httpx
 
 from bench.http_load import Connection, percentile
-from bench.workload import cpu_seconds, free_port, rss_mib
+from bench.workload import cpu_seconds, free_port, main_thread_cpu_seconds, rss_mib
 
 SERVER_CPU, CLIENT_CPU = 0, 1
 LINES = [
@@ -93,13 +94,17 @@ async def closed_loop(target: Target, conns: int, seconds: float) -> dict[str, A
             requests += len(steps)
         await conn.close()
 
-    started, cpu = time.perf_counter(), cpu_seconds(target.pid)
+    started = time.perf_counter()
+    cpu, loop_cpu = cpu_seconds(target.pid), main_thread_cpu_seconds(target.pid)
     await asyncio.gather(*(worker() for _ in range(conns)))
-    elapsed, cpu = time.perf_counter() - started, cpu_seconds(target.pid) - cpu
+    elapsed = time.perf_counter() - started
+    cpu, loop_cpu = cpu_seconds(target.pid) - cpu, main_thread_cpu_seconds(target.pid) - loop_cpu
+    per_request = 1e6 / max(requests, 1)
     return {
         "flows_per_s": done / elapsed,
         "requests_per_s": requests / elapsed,
-        "cpu_us_per_request": cpu / max(requests, 1) * 1e6,
+        "cpu_us_per_request": cpu * per_request,
+        "loop_cpu_us_per_request": loop_cpu * per_request,
         "core_busy": cpu / elapsed,
     }
 
@@ -282,8 +287,12 @@ def main() -> None:
     print(f"  base  closed loop: {base_rps:8.0f} req/s (one insert transaction each)")
     for name in ("hub", "base"):
         cpu = median([r[name]["cpu_us_per_request"] for r in rounds])
+        loop = median([r[name]["loop_cpu_us_per_request"] for r in rounds])
         busy = median([r[name]["core_busy"] for r in rounds])
-        print(f"  {name:5} server CPU: {cpu:6.0f} us per request, its core {busy:4.0%} busy")
+        print(
+            f"  {name:5} server CPU: {cpu:6.0f} us per request (event loop {loop:.0f},"
+            f" writer and other threads {cpu - loop:.0f}), its core {busy:4.0%} busy"
+        )
     print(
         f"  ratio hub/base req/s: {median(ratios):.2f}   (target >= 0.5;"
         f" rounds {', '.join(f'{r:.2f}' for r in ratios)})"

@@ -118,6 +118,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def main_thread_cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process's main thread (Linux /proc): the event loop's,
+    in a uvicorn server; ``cpu_seconds`` minus this is its other threads'."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process (Linux /proc), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
