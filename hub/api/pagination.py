@@ -37,7 +37,7 @@ def decode_key(kind: str, cursor: str | None) -> str | None:
             raise ValueError(kind)
         return value
     except (ValueError, UnicodeDecodeError) as exc:
-        raise _invalid() from exc
+        raise invalid_cursor() from exc
 
 
 def decode(kind: str, cursor: str | None) -> int | None:
@@ -48,10 +48,11 @@ def decode(kind: str, cursor: str | None) -> int | None:
     try:
         return int(value)
     except ValueError as exc:
-        raise _invalid() from exc
+        raise invalid_cursor() from exc
 
 
-def _invalid() -> ValidationFailed:
+def invalid_cursor() -> ValidationFailed:
+    """The 422 for a cursor this hub did not give out (or gave out for another list)."""
     return ValidationFailed(
         "after is not a cursor this list gave out", {"fields": {"after": "invalid cursor"}}
     )

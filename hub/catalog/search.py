@@ -31,7 +31,6 @@ page resumes with one index seek.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from hub.api import pagination
 from hub.catalog.folding import fold
 from hub.catalog.trigrams import NO_STATS, WINDOW_CHARS, TrigramStats, phrase, probe
 from hub.errors import ValidationFailed
@@ -62,23 +62,19 @@ class Position:
     id: int
 
     def encode(self) -> str:
-        raw = json.dumps(["s", self.bucket, self.key, self.id], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return pagination.encode("search", json.dumps([self.bucket, self.key, self.id]))
 
     @classmethod
     def decode(cls, cursor: str) -> Position:
         """The position a cursor stands for; a forged or foreign cursor is a 422."""
+        value = pagination.decode_key("search", cursor)
         try:
-            padded = cursor + "=" * (-len(cursor) % 4)
-            kind, bucket, key, pid = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            if kind != "s" or not isinstance(key, str) or bucket not in range(6):
+            bucket, key, pid = json.loads(value or "")
+            if not isinstance(key, str) or bucket not in range(6):
                 raise ValueError(cursor)
             return cls(int(bucket), key, int(pid))
-        except (ValueError, TypeError, UnicodeDecodeError) as exc:
-            raise ValidationFailed(
-                "after is not a cursor this search gave out",
-                {"fields": {"after": "invalid cursor"}},
-            ) from exc
+        except (ValueError, TypeError) as exc:
+            raise pagination.invalid_cursor() from exc
 
 
 @dataclass(frozen=True, slots=True)
