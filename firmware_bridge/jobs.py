@@ -107,7 +107,8 @@ def create(
     ).rowcount
     if not inserted:
         return None
-    return _claim(db, job_id, station, "pending", 0, payload, policy, time.time())
+    target = presence.route(db, station)
+    return _claim(db, job_id, station, target, "pending", 0, payload, policy, time.time())
 
 
 def claim_due(
@@ -120,28 +121,34 @@ def claim_due(
         "ORDER BY next_attempt_at, id LIMIT ?",
         (now, limit),
     ).fetchall()
-    return [
-        _claim(db, job_id, station, state, attempts, json.loads(payload), policy, now)
-        for job_id, station, state, attempts, payload in rows
-    ]
+    routes: dict[str, presence.Route] = {}  # one lookup per station, not per job
+    claimed = []
+    for job_id, station, state, attempts, payload in rows:
+        if station not in routes:
+            routes[station] = presence.route(db, station)
+        body = json.loads(payload)
+        claimed.append(
+            _claim(db, job_id, station, routes[station], state, attempts, body, policy, now)
+        )
+    return claimed
 
 
 def _claim(
     db: sqlite_utils.Database,
     job_id: str,
     station: str,
+    target: presence.Route,
     state: str,
     attempts: int,
     body: dict[str, Any],
     policy: RetryPolicy,
     now: float,
 ) -> Outgoing:
-    """Count one attempt, pick the device, and set when to try again if no ack comes.
+    """Count one attempt, address it to ``target``, and set when to try again if no ack comes.
 
     The attempt is recorded before the publish: if this process dies between the
     two, the job is simply due again later, never forgotten.
     """
-    target = presence.route(db, station)
     attempts += 1
     retry_at = now + policy.delay(attempts)
     db.execute(
