@@ -179,6 +179,7 @@ class RedisBackend:
         )
         self.client = aioredis.Redis(connection_pool=pool, retry=Retry(NoBackoff(), 0))
         self._set_many = self.client.register_script(_SET_MANY)
+        self._invalidate = self.client.register_script(_INVALIDATE)
 
     async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         async with asyncio.timeout(self.timeout * 2):
@@ -201,6 +202,14 @@ class RedisBackend:
         if keys:
             async with asyncio.timeout(self.timeout * 2):
                 await self.client.unlink(*keys)
+
+    async def invalidate(self, versions: Sequence[tuple[str, bytes, int]], drop: list[str]) -> None:
+        """Write the new versions and drop the data in one script: one round trip, atomic."""
+        args: list[bytes | int] = [len(versions)]
+        for _, value, ttl in versions:
+            args += [value, ttl]
+        async with asyncio.timeout(self.timeout * 2):
+            await self._invalidate(keys=[key for key, _, _ in versions] + drop, args=args)
 
     async def ping(self) -> None:
         async with asyncio.timeout(self.timeout * 2):
@@ -229,6 +238,18 @@ class RedisBackend:
 _SET_MANY = """
 for i, key in ipairs(KEYS) do
     redis.call('SET', key, ARGV[2 * i - 1], 'EX', ARGV[2 * i])
+end
+return #KEYS
+"""
+
+# The first ARGV[1] KEYS are versions, set like _SET_MANY's; the rest are data, dropped.
+_INVALIDATE = """
+local versions = tonumber(ARGV[1])
+for i = 1, versions do
+    redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', ARGV[2 * i + 1])
+end
+for i = versions + 1, #KEYS do
+    redis.call('UNLINK', KEYS[i])
 end
 return #KEYS
 """
@@ -412,8 +433,7 @@ class Cache:
         await self.memory.delete(drop)
         if self.redis is not None and self.redis_ok and not kind.local:
             try:
-                await self.redis.mset(versions)
-                await self.redis.delete(drop)
+                await self.redis.invalidate(versions, drop)
             except _DOWN as exc:
                 stats.errors += 1
                 self._down(exc)

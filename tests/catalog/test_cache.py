@@ -256,3 +256,29 @@ def test_what_redis_missed_while_unreachable_is_purged_on_return(
         await cache.close()
 
     run(scenario)
+
+
+def test_invalidation_reaches_redis_in_one_script(
+    tmp_path: Path, store_code: str, shared_redis: str
+) -> None:
+    """Another worker reads Redis, not this process's memory: there the data must be gone
+    and the new version set (with its TTL), for every entry named."""
+
+    async def scenario() -> None:
+        cache = make_cache(tmp_path, store_code, shared_redis)
+        await cache.start()
+
+        async def load(ids: list[str]) -> dict[str, Any]:
+            return {i: {"id": i} for i in ids}
+
+        await cache.get_or_load_many(PRODUCT, ["1", "2", "3"], load)
+        await cache.invalidate(PRODUCT, ["1", "2"])
+        await cache.close()
+
+    run(scenario)
+    client = redis.Redis.from_url(shared_redis)
+    prefix = f"edgehub:{store_code}"
+    assert [client.exists(f"{prefix}:d:{PRODUCT.name}:{i}") for i in "123"] == [0, 0, 1]
+    versions = [client.get(f"{prefix}:v:{PRODUCT.name}:{i}") for i in "12"]
+    assert all(versions) and versions[0] == versions[1]
+    assert 0 < client.ttl(f"{prefix}:v:{PRODUCT.name}:1") <= 2 * 86400
