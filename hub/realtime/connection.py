@@ -14,9 +14,9 @@ Every way out runs ``_finish``: subscriptions leave the fan-out, presence is
 told, a blocked send is cancelled, and a close frame is attempted for as long
 as a client may go silent before the pings drop it (it has to get through
 whatever the client has not read yet). When the outbox gives up on a slow
-client, it cancels this task, which is how a reader stuck in ``receive()``
-is stopped; that cancellation is ours, so it is absorbed here and never
-reaches uvicorn.
+client, or the token's ``exp`` passes, this task is cancelled, which is how a
+reader stuck in ``receive()`` is stopped; that cancellation is ours, so it is
+absorbed here and never reaches uvicorn.
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ class Session:
         self._device: Device | None = None
         self._outbox: Outbox | None = None
         self._subs: dict[str, Subscription] = {}
+        self._expiry: asyncio.TimerHandle | None = None
         self._close_code: int | None = None
         self._close_reason = ""
         self._self_cancelled = False
@@ -148,8 +149,9 @@ class Session:
             self._close_code = code
             self._close_reason = reason
 
-    def _give_up(self, code: int, reason: str) -> None:
-        """The outbox's verdict on a slow client: stop the reader, close with ``code``."""
+    def _end(self, code: int, reason: str) -> None:
+        """Stop the reader and close with ``code``: the outbox's verdict on a slow
+        client, or the token's expiry, neither of which the reader would notice."""
         self._close(code, reason)
         if self._task is not None and not self._self_cancelled:
             self._self_cancelled = True
@@ -165,10 +167,11 @@ class Session:
             return False
         token = params.get("token") or await self._auth_message()
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(self._scope)
-        actor = await self._rt.authenticate(token, connection) if token else None
-        if actor is None:
+        signed_in = await self._rt.authenticate(token, connection) if token else None
+        if signed_in is None:
             self._close(protocol.CLOSE_UNAUTHORIZED, "unauthorized")
             return False
+        actor = signed_in.actor
         client = params.get("client")
         if client is None:
             client = f"ws-{secrets.token_hex(4)}"
@@ -188,10 +191,48 @@ class Session:
             self._send,
             limit=self._rt.settings.ws_queue_frames,
             stall_timeout=self._rt.silence_limit,
-            on_give_up=self._give_up,
+            on_give_up=self._end,
         )
         self._rt.presence.connected(self._device)
+        if signed_in.expires_at is not None:
+            self._arm_expiry(signed_in.expires_at)
         return True
+
+    def _arm_expiry(self, expires_at: float) -> None:
+        """Close with 4401 "token expired" once the wall clock reaches ``expires_at``.
+
+        A token is checked at connect; without this, a socket would outlive its
+        token for as long as the till stays on. The check is one ``call_at``
+        timer per connection: no task, no work at all until it fires, O(log n)
+        to arm and to cancel (``_finish`` cancels it, so a closed session is not
+        kept alive until its token's expiry). The alternatives cost more or see
+        less: the reader wakes only for client messages (uvicorn answers the
+        protocol pings itself), so an idle kitchen screen would never be
+        checked; a sweep over every session, in the ``stale_cleanup`` job
+        (every 60 s by default) or the tailer (every 0.1 s), wakes for sockets
+        with hours to go and is only as precise as its period.
+
+        There is no extending a socket with a fresh ``auth`` (a second one is
+        the documented ``already_authenticated`` error): the client signs in
+        again and reconnects with ``since``, and misses nothing.
+
+        It fires from the loop, never inside the reader, so ``_end`` always
+        finds the reader suspended at an ``await`` and can cancel it there.
+        """
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, expires_at - time.time())
+        self._expiry = loop.call_at(loop.time() + delay, self._expire, expires_at)
+
+    def _expire(self, expires_at: float) -> None:
+        # The timer ran on the loop's monotonic clock; the token's exp is wall
+        # time. If the clock was set back since connect, the hub would still
+        # accept this token, and closing would only make the client reconnect
+        # with it: wait out the rest instead.
+        if time.time() < expires_at:
+            self._arm_expiry(expires_at)
+            return
+        self._expiry = None
+        self._end(protocol.CLOSE_UNAUTHORIZED, "token expired")
 
     async def _auth_message(self) -> str | None:
         """The token of a first ``auth`` message sent within ``AUTH_TIMEOUT``, else None."""
@@ -301,6 +342,8 @@ class Session:
 
     async def _finish(self) -> None:
         """Leave every room, tell presence, and close the socket if the peer has not."""
+        if self._expiry is not None:
+            self._expiry.cancel()
         for sub in self._subs.values():
             self._rt.fanout.remove(sub)
         self._subs.clear()
@@ -309,7 +352,8 @@ class Session:
         if self._outbox is not None:
             await self._outbox.aclose()
         code = self._close_code
-        if code is not None and code != protocol.CLOSE_UNAUTHORIZED:
+        # Refusals at connect are not logged (anyone can knock); an expiry is.
+        if code is not None and (code != protocol.CLOSE_UNAUTHORIZED or self._device is not None):
             log_event(
                 log,
                 "ws_closed",

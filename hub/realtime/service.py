@@ -15,6 +15,8 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -39,6 +41,16 @@ log = logging.getLogger("edgehub.realtime")
 # How far back in the log a starting worker looks for the other workers' clients.
 PRESENCE_WINDOW = 50_000
 ANNOUNCER_STOP_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """Who a token names, and until when it may keep a connection open."""
+
+    actor: Actor
+    # The token's ``exp`` in seconds since the epoch; None: it never expires
+    # (no ``exp`` claim, or the hub configured not to verify expiry).
+    expires_at: float | None
 
 
 class Realtime:
@@ -105,7 +117,7 @@ class Realtime:
 
     async def authenticate(
         self, token: str, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> Actor | None:
+    ) -> SignIn | None:
         """The active user a JWT names, checked as the HTTP middleware checks a bearer token."""
         auth = self.jwt_auth
         try:
@@ -129,7 +141,12 @@ class Realtime:
         actor = auth.retrieve_user_handler(decoded, connection)
         if inspect.isawaitable(actor):
             actor = await actor
-        return actor if isinstance(actor, Actor) else None
+        if not isinstance(actor, Actor):
+            return None
+        # Litestar's Token requires exp; a token class that does not may leave it out.
+        exp = getattr(decoded, "exp", None)
+        expires = exp.timestamp() if auth.verify_expiry and isinstance(exp, datetime) else None
+        return SignIn(actor, expires)
 
     def stats(self) -> dict[str, Any]:
         """Counters for status pages and tests."""
