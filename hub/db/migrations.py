@@ -421,3 +421,26 @@ CREATE TABLE sync_remote_sessions (
     closed_at TEXT
 )
 """
+
+
+# --- 0005_kitchen_retention: what the pruning of kitchen jobs reads ------------------
+
+
+@migrations(name="0005_kitchen_retention")
+def kitchen_retention(db: sqlite_utils.Database) -> None:
+    """An index of finished kitchen jobs by their last change, for ``event_prune``.
+
+    Partial: open jobs change at every send and retry and never leave by age,
+    so they stay out of it. The prune names it (``INDEXED BY``, in
+    ``firmware_bridge.jobs.PRUNE_FINISHED``) and its WHERE names the same
+    states: SQLite uses a partial index only when the query's WHERE implies
+    the index's.
+    """
+    for statement in _KITCHEN_RETENTION_SCHEMA:
+        db.execute(statement)
+
+
+_KITCHEN_RETENTION_SCHEMA = (
+    "CREATE INDEX kitchen_jobs_finished ON kitchen_jobs (updated_at) "
+    "WHERE state IN ('acked', 'void')",
+)
