@@ -16,6 +16,10 @@ it: the banner tells the cook to check before cooking twice. A copy the broker
 never confirmed is sent plain, so an outage does not cover a shift's first
 prints in REPRINT banners that cooks learn to ignore. Devices drop a ``job_id``
 they have already handled, so a re-send prints at most once per device.
+
+Finished jobs (``acked``, ``void``) of orders that have left the kitchen for
+good are deleted some days later by the hub's ``event_prune`` job
+(``prune_finished``); open jobs are never deleted, whatever their age.
 """
 
 from __future__ import annotations
@@ -283,6 +287,42 @@ def void(db: sqlite_utils.Database, job_id: str, reason: str) -> None:
         "updated_at = ? WHERE job_id = ? AND state IN ('pending', 'sent', 'failed')",
         (reason, now_iso(), job_id),
     )
+
+
+# Oldest change first through the partial index kitchen_jobs_finished (migration
+# 0005_kitchen_retention), whose WHERE this one must imply. INDEXED BY because the
+# planner, without statistics, prefers kitchen_jobs_state, then reads and sorts
+# every finished job to find the oldest few: the bound would limit what is deleted,
+# not what is read.
+PRUNE_FINISHED = (
+    "DELETE FROM kitchen_jobs WHERE id IN (SELECT j.id FROM kitchen_jobs j "
+    "INDEXED BY kitchen_jobs_finished "
+    "JOIN orders o ON o.id = j.order_id WHERE j.state IN ('acked', 'void') "
+    "AND j.updated_at < ? AND o.state IN ('done', 'invoiced', 'cancelled') "
+    "ORDER BY j.updated_at LIMIT ?)"
+)
+
+
+def prune_finished(db: sqlite_utils.Database, before: str, limit: int) -> int:
+    """Delete up to ``limit`` finished jobs last changed before ``before``, oldest first.
+
+    Only jobs of orders that are done, invoiced or cancelled, which no event
+    brings back to the kitchen (the order machine has no way out of them but
+    ``invoice``); a job of an order still paid, preparing or ready is kept
+    however old, because the bridge still reads it:
+
+    * a cancellation sends a cancel ticket to each station whose ticket it
+      finds (``open_new_jobs``): an order forgotten at the pass and cancelled
+      days later must still reach the station that printed it;
+    * a ticket is made at most once because its row exists (``create``'s
+      INSERT OR IGNORE); once the row is gone, only the order's state stops a
+      replayed payment event from printing it again (``intake``).
+
+    ``updated_at`` of a finished job is when it became final: nothing updates
+    a job after that. An ack for a pruned job, days late, counts as
+    ``unknown`` and changes nothing. Returns how many jobs went.
+    """
+    return int(db.execute(PRUNE_FINISHED, (before, limit)).rowcount)
 
 
 def payload_lines(db: sqlite_utils.Database, job_id: str) -> list[dict[str, Any]]:

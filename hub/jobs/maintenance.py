@@ -1,6 +1,6 @@
 """Database chores of the periodic jobs, each run inside one writer transaction.
 
-Each does a bounded amount of work per run (pages vacuumed, events deleted),
+Each does a bounded amount of work per run (pages vacuumed, rows deleted),
 so it never holds the write lock long enough for a till to notice; what is
 left over is done at the next run.
 """
@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from cloud_sync import status as sync_status
+from firmware_bridge import jobs as kitchen_jobs
 from hub import events
 from hub.db.store import Store
 from hub.logs import log_event
@@ -23,6 +24,9 @@ log = logging.getLogger("edgehub.jobs")
 
 VACUUM_PAGES_PER_RUN = 2000  # 8 MB of 4 KB pages: a few ms of writer time
 PRUNE_ROWS_PER_RUN = 10_000
+# A kitchen job is a wider row than an event, in more indexes: 2,000 is a few ms
+# of writer time, and still some fifteen times the hourly tickets of a busy store.
+KITCHEN_PRUNE_ROWS_PER_RUN = 2000
 
 
 def optimize(db: sqlite_utils.Database) -> str:
@@ -64,9 +68,7 @@ def prune_bound(db: sqlite_utils.Database, rule: PruneRule) -> int:
 
 def prune(db: sqlite_utils.Database, rule: PruneRule, now: datetime | None = None) -> str:
     bound = prune_bound(db, rule)
-    now = now or datetime.now(UTC)
-    cutoff = (now - timedelta(hours=rule.keep_hours)).isoformat(timespec="milliseconds")
-    cutoff = cutoff.replace("+00:00", "Z")
+    cutoff = _cutoff(now, rule.keep_hours)
     # ts is written by now_iso() in seq order by one writer at a time, so the
     # ISO strings compare in time order; the seq range bounds the scan.
     deleted = db.execute(
@@ -75,6 +77,30 @@ def prune(db: sqlite_utils.Database, rule: PruneRule, now: datetime | None = Non
         (bound, cutoff, PRUNE_ROWS_PER_RUN),
     ).rowcount
     return f"{deleted} events pruned (bound seq {bound})"
+
+
+def prune_kitchen_jobs(
+    db: sqlite_utils.Database,
+    keep_hours: float,
+    now: datetime | None = None,
+    limit: int = KITCHEN_PRUNE_ROWS_PER_RUN,
+) -> str:
+    """Finished kitchen tickets of finished orders, last changed more than ``keep_hours`` ago.
+
+    Which jobs may go, and why, is the job store's to say
+    (``firmware_bridge.jobs.prune_finished``); this is the age and the bound.
+    """
+    deleted = kitchen_jobs.prune_finished(db, _cutoff(now, keep_hours), limit)
+    return f"{deleted} kitchen jobs pruned"
+
+
+def _cutoff(now: datetime | None, hours: float) -> str:
+    """``hours`` before ``now`` as the hub writes times (``hub.clock.now_iso``).
+
+    Those strings compare in time order, so the cutoff is compared as text.
+    """
+    at = (now or datetime.now(UTC)) - timedelta(hours=hours)
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class SyncWatch:

@@ -1,0 +1,162 @@
+"""Pruning finished kitchen jobs: what goes, what stays however old, and orders that outlive it."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from firmware_bridge import intake, jobs
+from firmware_bridge.jobs import RetryPolicy
+from firmware_bridge.messages import Ack
+from hub.jobs import maintenance
+from tests.support.kitchen import BAR, COLD, GRILL, Kitchen
+
+POLICY = RetryPolicy(first=5.0, maximum=60.0)
+KEEP_HOURS = 72
+
+
+def _age(kitchen: Kitchen, order_id: int, hours: float) -> None:
+    """Make the order's jobs look last changed ``hours`` ago, as ``now_iso`` writes times."""
+    at = datetime.now(UTC) - timedelta(hours=hours)
+    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    kitchen.write(
+        lambda db: db.execute(
+            "UPDATE kitchen_jobs SET updated_at = ? WHERE order_id = ?", (stamp, order_id)
+        )
+    )
+
+
+def _ack(kitchen: Kitchen, job_id: str, status: str = "printed") -> str:
+    ack = Ack(job_id, status, "paper out" if status == "failed" else None)  # type: ignore[arg-type]
+    outcome: jobs.AckOutcome = kitchen.write(jobs.record_ack, "g1", ack, POLICY, time.time())
+    return outcome.result
+
+
+def _ticketed(kitchen: Kitchen, *lines: tuple[int, str], printed: bool = True) -> dict[str, Any]:
+    """An order paid at a till, its tickets made by the bridge and, unless told, printed."""
+    order = kitchen.paid_order(*lines)
+    kitchen.write(intake.take, POLICY)
+    if printed:
+        for job in kitchen.jobs(order["id"]):
+            assert _ack(kitchen, job["job_id"]) == "acked"
+    return order
+
+
+def _served(kitchen: Kitchen, *lines: tuple[int, str], printed: bool = True) -> dict[str, Any]:
+    """An order cooked and handed over (``done``), the bridge having read all of it."""
+    order = _ticketed(kitchen, *lines, printed=printed)
+    for event in ("start", "ready", "complete"):
+        kitchen.fire(order["id"], event)
+    kitchen.write(intake.take, POLICY)
+    return order
+
+
+def _prune(kitchen: Kitchen, keep_hours: float = KEEP_HOURS, **kwargs: Any) -> str:
+    note: str = kitchen.write(maintenance.prune_kitchen_jobs, keep_hours, **kwargs)
+    return note
+
+
+def test_old_finished_jobs_of_finished_orders_go(kitchen: Kitchen) -> None:
+    """Printed, voided and cancel tickets of orders long gone must not fill the store PC's disk."""
+    served = _served(kitchen, (GRILL, "1"), (BAR, "1"))
+    unconfirmed = _served(kitchen, (GRILL, "1"), printed=False)
+    invoiced = _served(kitchen, (COLD, "1"))
+    kitchen.fire(invoiced["id"], "invoice")
+    kitchen.write(intake.take, POLICY)
+    cancelled = _ticketed(kitchen, (GRILL, "1"))
+    kitchen.fire(cancelled["id"], "cancel")
+    (cancel,) = kitchen.write(intake.take, POLICY).outgoing
+    assert _ack(kitchen, cancel.job_id) == "acked"
+    assert [j["state"] for j in kitchen.jobs(unconfirmed["id"])] == ["void"]
+    for order in (served, unconfirmed, invoiced, cancelled):
+        _age(kitchen, order["id"], KEEP_HOURS + 1)
+
+    assert _prune(kitchen) == "6 kitchen jobs pruned"
+    assert kitchen.jobs() == []
+    assert _prune(kitchen) == "0 kitchen jobs pruned"
+
+
+def test_open_jobs_stay_however_old(kitchen: Kitchen) -> None:
+    """A ticket still owed to a device (queued, at the broker, or failed) is never dropped."""
+    order = _ticketed(kitchen, (GRILL, "1"), (BAR, "1"), (COLD, "1"))
+    kitchen.fire(order["id"], "cancel")
+    cancels = {o.station: o.job_id for o in kitchen.write(intake.take, POLICY).outgoing}
+    kitchen.write(jobs.mark_sent, [cancels["bar"]])
+    assert _ack(kitchen, cancels["cold"], "failed") == "failed"
+    _age(kitchen, order["id"], 1000)
+
+    assert _prune(kitchen) == "3 kitchen jobs pruned"  # the three printed tickets
+    left = {(j["station"], j["kind"]): j["state"] for j in kitchen.jobs(order["id"])}
+    assert left == {
+        ("grill", "cancel"): "pending",
+        ("bar", "cancel"): "sent",
+        ("cold", "cancel"): "failed",
+    }
+
+
+def test_finished_jobs_stay_for_the_keep_window(kitchen: Kitchen) -> None:
+    """Support still finds yesterday's tickets in /api/v1/kitchen/jobs."""
+    order = _served(kitchen, (GRILL, "1"))
+    _age(kitchen, order["id"], KEEP_HOURS - 1)
+    assert _prune(kitchen) == "0 kitchen jobs pruned"
+    assert len(kitchen.jobs(order["id"])) == 1
+    assert _prune(kitchen, keep_hours=KEEP_HOURS - 2) == "1 kitchen jobs pruned"
+
+
+def test_an_order_cancelled_days_after_its_ticket_printed_still_cancels_it(
+    kitchen: Kitchen,
+) -> None:
+    """An order forgotten at the pass keeps its tickets, so its cancellation reaches the cook."""
+    order = _ticketed(kitchen, (GRILL, "2"), (BAR, "1"))
+    kitchen.fire(order["id"], "start")
+    kitchen.write(intake.take, POLICY)
+    _age(kitchen, order["id"], 10 * KEEP_HOURS)
+    assert _prune(kitchen) == "0 kitchen jobs pruned"
+
+    kitchen.fire(order["id"], "cancel")
+    outgoing = kitchen.write(intake.take, POLICY).outgoing
+    cancels = {o.station: json.loads(o.payload) for o in outgoing}
+    assert set(cancels) == {"grill", "bar"}
+    grill = cancels["grill"]
+    assert (grill["kind"], grill["lines"][0]["name"], grill["lines"][0]["qty"]) == (
+        "cancel",
+        "Classic Burger",
+        "2",
+    )
+
+
+def test_a_replayed_payment_prints_nothing_after_a_prune(kitchen: Kitchen) -> None:
+    """A ticket exists once because its row does: a pruned one must belong to a finished order."""
+    served = _served(kitchen, (GRILL, "1"))
+    cooking = _ticketed(kitchen, (BAR, "1"))
+    kitchen.fire(cooking["id"], "start")
+    for order in (served, cooking):
+        _age(kitchen, order["id"], KEEP_HOURS + 1)
+    assert _prune(kitchen) == "1 kitchen jobs pruned"
+
+    kitchen.write(lambda db: db.execute("UPDATE cursors SET seq = 0 WHERE consumer = 'kitchen'"))
+    assert kitchen.write(intake.take, POLICY).outgoing == []
+    assert kitchen.jobs(served["id"]) == []
+    assert [j["state"] for j in kitchen.jobs(cooking["id"])] == ["acked"]
+
+
+def test_each_run_deletes_at_most_its_bound_oldest_first(kitchen: Kitchen) -> None:
+    """A long backlog goes over several runs, so no run holds the write lock for long."""
+    orders = [_served(kitchen, (GRILL, "1")) for _ in range(5)]
+    for age, order in enumerate(orders):
+        _age(kitchen, order["id"], 100 + age)  # the last order is the oldest
+
+    assert _prune(kitchen, limit=3) == "3 kitchen jobs pruned"
+    assert [bool(kitchen.jobs(o["id"])) for o in orders] == [True, True, False, False, False]
+    assert _prune(kitchen, limit=3) == "2 kitchen jobs pruned"
+    assert kitchen.jobs() == []
+
+
+def test_the_prune_reads_the_oldest_finished_jobs_and_no_more(kitchen: Kitchen) -> None:
+    """A run reads what it deletes, not the whole table sorted, however large the table grows."""
+    plan = kitchen.query("EXPLAIN QUERY PLAN " + jobs.PRUNE_FINISHED, "2000-01-01T00:00:00Z", 10)
+    details = " | ".join(str(row[-1]) for row in plan)
+    assert "USING INDEX kitchen_jobs_finished (updated_at<?)" in details, details
+    assert "SCAN" not in details and "TEMP B-TREE" not in details, details
