@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     events_keep_hours: float = Field(default=72, ge=0)
     events_keep_count: int = Field(default=100_000, ge=0)
     events_consumers: Annotated[list[str], NoDecode] = ["kitchen", "sync"]
+    # Finished kitchen jobs (acked or void) of finished orders stay this long, so
+    # support can still read yesterday's tickets in /api/v1/kitchen/jobs.
+    kitchen_jobs_keep_hours: float = Field(default=72, ge=0)
     metrics_cache_seconds: float = Field(default=2, ge=0)
     # Browser origins allowed to call the API (CORS); unset: none.
     cors_origins: Annotated[list[str] | None, NoDecode] = None

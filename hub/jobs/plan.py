@@ -7,7 +7,8 @@
 | redis_probe   | PINGs Redis and records the answer for /health               | process  |
 | sync_watch    | reads the sync status for /metrics; logs a change of verdict | process  |
 | db_optimize   | ``PRAGMA optimize`` and a bounded incremental vacuum         | database |
-| event_prune   | drops events every consumer has read, outside the window     | database |
+| event_prune   | drops events every consumer has read, outside the window,    | database |
+|               | and old finished kitchen jobs of finished orders             |          |
 | backup        | an online backup into the rotating set                       | database |
 
 "database" jobs run in one worker at a time (see ``scheduler``).
@@ -63,7 +64,19 @@ def standard_jobs(
         return await store.write(maintenance.optimize)
 
     async def prune() -> str:
-        return await store.write(maintenance.prune, rule)
+        """The event log, then the kitchen's finished jobs: two bounded writes, one note.
+
+        One job rather than a kitchen job of its own: both are the same hourly
+        retention chore (an age window, oldest first, a bound per run) over
+        the one database, so one interval, one claim and one line in /health
+        say all of it. Each table is its own write, so a till waits behind one
+        bounded delete at most, never both.
+        """
+        pruned = await store.write(maintenance.prune, rule)
+        kitchen = await store.write(
+            maintenance.prune_kitchen_jobs, settings.kitchen_jobs_keep_hours
+        )
+        return f"{pruned}; {kitchen}"
 
     return [
         Job("stale_cleanup", settings.job_stale_cleanup_seconds, hooks.stale_cleanup.run_all),

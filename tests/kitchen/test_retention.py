@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,11 @@ from typing import Any
 from firmware_bridge import intake, jobs
 from firmware_bridge.jobs import RetryPolicy
 from firmware_bridge.messages import Ack
+from hub.db.store import Store
+from hub.health import Probes
 from hub.jobs import maintenance
+from hub.jobs.hooks import Hooks
+from hub.jobs.plan import standard_jobs
 from tests.support.kitchen import BAR, COLD, GRILL, Kitchen
 
 POLICY = RetryPolicy(first=5.0, maximum=60.0)
@@ -160,3 +165,26 @@ def test_the_prune_reads_the_oldest_finished_jobs_and_no_more(kitchen: Kitchen) 
     details = " | ".join(str(row[-1]) for row in plan)
     assert "USING INDEX kitchen_jobs_finished (updated_at<?)" in details, details
     assert "SCAN" not in details and "TEMP B-TREE" not in details, details
+
+
+def test_the_scheduled_job_notes_events_and_kitchen_jobs(kitchen: Kitchen) -> None:
+    """``edgehub status`` and /api/v1/jobs say how much each run of event_prune removed."""
+    order = _served(kitchen, (GRILL, "1"), (BAR, "1"))
+    _age(kitchen, order["id"], 49)
+    settings = kitchen.settings.model_copy(update={"kitchen_jobs_keep_hours": 48})
+    store = Store(settings)
+    store.start()
+    try:
+        (prune,) = [
+            job
+            for job in standard_jobs(
+                settings, store, Hooks(), Probes(settings), maintenance.SyncWatch(settings)
+            )
+            if job.name == "event_prune"
+        ]
+        note = asyncio.run(prune.run())
+    finally:
+        store.close()
+    assert note is not None and note.startswith("0 events pruned (bound seq ")
+    assert note.endswith("; 2 kitchen jobs pruned")
+    assert kitchen.jobs(order["id"]) == []
