@@ -48,6 +48,18 @@ def get_session(db: sqlite_utils.Database, money: Money, session_id: int) -> dic
     return _public(row, money)
 
 
+def open_rooms(db: sqlite_utils.Database) -> list[str]:
+    """The ``session:{id}`` room of every open session, oldest first: where tills listen.
+
+    Not capped: a room left out is a till that never hears of the change. A
+    store has a handful of tills, so this is a few rows; a store that forgets
+    to close sessions makes the list (and the events carrying it) longer, about
+    15 bytes per session, never wrong.
+    """
+    rows = db.execute("SELECT id FROM pos_sessions WHERE state = 'open' ORDER BY id").fetchall()
+    return [f"session:{r[0]}" for r in rows]
+
+
 def open_session(
     db: sqlite_utils.Database, money: Money, actor: Actor, *, terminal: str, opening_cash: int
 ) -> dict[str, Any]:

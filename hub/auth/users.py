@@ -87,6 +87,8 @@ def add_user(
             (name, role, pin_hash, password_hash, row[0]),
         )
         # Staff belong to the catalogue head office sends; hubs drop the cached actor.
+        # Room ``store`` only, unlike other catalogue changes: tills need not
+        # know who else works here.
         events.append(db, "catalog.updated", {"change": "user", "users": [row[0]]}, ["store"])
         return int(row[0])
     cursor = db.execute(

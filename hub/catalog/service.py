@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from hub import events
+from hub import events, sessions
 from hub.catalog import repository
 from hub.catalog.folding import fold
 from hub.clock import now_iso
@@ -127,9 +127,23 @@ class Change:
     count: int = 1  # products written
 
 
+def rooms(db: sqlite_utils.Database) -> list[str]:
+    """The rooms of a catalogue change: the store feed and every open session.
+
+    Tills may not join ``store``; they listen on their session's room, so a
+    change reaches them there and is replayed to a till that resubscribes
+    with ``since``. Read in the caller's write transaction: a session opened
+    before the change is named; one opened after it starts from the catalogue
+    as REST then serves it. The event data names ids, a change kind and the
+    public product, all of which a cashier may read over REST already. Staff
+    changes (``hub.auth.users``) stay ``store``-only.
+    """
+    return ["store", *sessions.open_rooms(db)]
+
+
 def _record(db: sqlite_utils.Database, change: str, touched: Touched, **extra: Any) -> int:
     return events.append(
-        db, "catalog.updated", {"change": change, **touched.event_data(), **extra}, ["store"]
+        db, "catalog.updated", {"change": change, **touched.event_data(), **extra}, rooms(db)
     )
 
 

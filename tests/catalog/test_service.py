@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 import sqlite_utils
 
+from hub import sessions
+from hub.auth.users import Actor, add_user, disable_user
 from hub.catalog import service
 from hub.catalog.search import Query, search
 from hub.catalog.service import ProductInput, Touched
@@ -176,3 +178,50 @@ def test_touched_survives_the_event_log_round_trip() -> None:
     assert Touched.from_event(json.loads(json.dumps(touched.event_data()))) == touched
     many = Touched(products=frozenset(range(1000)))
     assert Touched.from_event(many.event_data()).all_products
+
+
+def last_rooms(db: sqlite_utils.Database) -> list[str]:
+    row = db.execute("SELECT rooms FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return str(row[0]).split()
+
+
+def open_till(db: sqlite_utils.Database, login: str = "ana") -> int:
+    """Open a session for ``login`` straight in the database; its id."""
+    user_id, name, role = db.execute(
+        "SELECT id, name, role FROM users WHERE login = ?", (login,)
+    ).fetchone()
+    with immediate(db):
+        session = sessions.open_session(
+            db, money, Actor(user_id, role, name), terminal="till-1", opening_cash=0
+        )
+    return int(session["id"])
+
+
+def test_catalogue_change_reaches_every_open_till_and_no_closed_one(
+    db: sqlite_utils.Database,
+) -> None:
+    """Tills may not join ``store``: a price change must be in each open session's room."""
+    first, second, closed = open_till(db), open_till(db, "marco"), open_till(db)
+    with immediate(db):
+        sessions.close_session(db, money, Actor(None, "admin", "system"), closed, closing_cash=0)
+        service.set_price(db, money, product_id(db, "Espresso"), 250)
+    assert last_rooms(db) == ["store", f"session:{first}", f"session:{second}"]
+
+
+def test_every_open_session_is_named_however_many(db: sqlite_utils.Database) -> None:
+    """No cap on the rooms: a till left out would sell at a stale price."""
+    opened = [open_till(db) for _ in range(60)]
+    with immediate(db):
+        service.upsert_category(db, "Specials")
+    assert last_rooms(db) == ["store", *(f"session:{s}" for s in opened)]
+
+
+def test_staff_change_stays_in_the_store_room(db: sqlite_utils.Database) -> None:
+    """Cashiers need not hear who else works here, even on an open till."""
+    open_till(db)
+    with immediate(db):
+        add_user(db, login="ana", name="Ana B.", role="cashier", pin="4321", iterations=1000)
+    assert last_rooms(db) == ["store"]
+    with immediate(db):
+        disable_user(db, "ana")
+    assert last_rooms(db) == ["store"]
