@@ -11,7 +11,8 @@ method, tax or category of the same name, a product with the same barcode;
 so a store that ran offline first keeps its ids. Records are never deleted
 (order lines point at them): what Odoo archived or deleted is archived.
 Only rows whose values changed are written, and each batch that changed
-something appends one ``catalog.updated`` event naming the hub ids.
+something appends one ``catalog.updated`` event naming the hub ids, to the
+rooms of every catalogue change (``hub.catalog.service.rooms``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import sqlite_utils
 
 from hub import events
+from hub.catalog import service as catalog
 from hub.clock import now_iso
 from hub.orders.money import Money
 
@@ -252,7 +254,7 @@ def _set_taxes(db: sqlite_utils.Database, product_id: int, tax_remote_ids: Seque
 def _announce(db: sqlite_utils.Database, table: str, changed: Iterable[int | None]) -> list[int]:
     ids = sorted({i for i in changed if i is not None})
     if ids:
-        events.append(
-            db, "catalog.updated", {"source": "odoo", "kind": table, "ids": ids}, ["store"]
-        )
+        # The rooms of any catalogue change: the store and every open till.
+        data = {"source": "odoo", "kind": table, "ids": ids}
+        events.append(db, "catalog.updated", data, catalog.rooms(db))
     return ids

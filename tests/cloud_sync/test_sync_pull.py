@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.cloud_sync.hub_side import connect, connected_agent, sync_settings
+from tests.cloud_sync.hub_side import Till, connect, connected_agent, sync_settings
 from tests.odoo_emulator import OdooEmulator
 
 pytestmark = pytest.mark.anyio
@@ -112,3 +112,20 @@ async def test_a_pull_applied_twice_changes_nothing(
         before = len(catalog_events(settings))
         assert await agent.pull() == {}
     assert len(catalog_events(settings)) == before
+
+
+async def test_pulled_changes_reach_the_open_tills(
+    tmp_path: Path, odoo_emulator: OdooEmulator
+) -> None:
+    """Taxes and payment methods come only from head office: tills must hear of them too."""
+    settings = sync_settings(tmp_path, odoo_emulator)
+    till = Till(settings)
+    async with connected_agent(settings) as agent:
+        await agent.pull()
+    with connect(settings) as db:
+        rows = db.execute(
+            "SELECT json_extract(data, '$.kind'), rooms FROM events "
+            "WHERE event = 'catalog.updated' AND json_extract(data, '$.source') = 'odoo'"
+        ).fetchall()
+    assert {kind for kind, _ in rows} == {"categories", "taxes", "payment_methods", "products"}
+    assert {rooms for _, rooms in rows} == {f"store session:{till.session_id}"}
