@@ -27,6 +27,7 @@ import sqlite_utils
 
 from hub import events
 from hub.catalog import service as catalog
+from hub.catalog.service import Touched
 from hub.clock import now_iso
 from hub.orders.money import Money
 
@@ -251,10 +252,22 @@ def _set_taxes(db: sqlite_utils.Database, product_id: int, tax_remote_ids: Seque
     return True
 
 
+# What each table's change makes the hubs' caches forget (``hub.catalog.service.Touched``,
+# read back by the cache upkeep of every worker). Products all at once: a pulled
+# product may have lost a barcode this batch cannot name any more, and a tax
+# change reprices every product that carries it. Payment methods are not cached.
+_FORGET = {
+    "categories": Touched(categories=True, listings=True),
+    "taxes": Touched(all_products=True),
+    "payment_methods": Touched(),
+    "products": Touched(all_products=True),
+}
+
+
 def _announce(db: sqlite_utils.Database, table: str, changed: Iterable[int | None]) -> list[int]:
     ids = sorted({i for i in changed if i is not None})
     if ids:
         # The rooms of any catalogue change: the store and every open till.
-        data = {"source": "odoo", "kind": table, "ids": ids}
+        data = {"source": "odoo", "kind": table, "ids": ids, **_FORGET[table].event_data()}
         events.append(db, "catalog.updated", data, catalog.rooms(db))
     return ids

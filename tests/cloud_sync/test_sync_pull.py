@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from hub import events
+from hub.catalog.upkeep import touched_since
 from tests.cloud_sync.hub_side import Till, connect, connected_agent, sync_settings
 from tests.odoo_emulator import OdooEmulator
 
@@ -129,3 +131,24 @@ async def test_pulled_changes_reach_the_open_tills(
         ).fetchall()
     assert {kind for kind, _ in rows} == {"categories", "taxes", "payment_methods", "products"}
     assert {rooms for _, rooms in rows} == {f"store session:{till.session_id}"}
+
+
+async def test_a_pulled_change_makes_the_hubs_caches_forget(
+    tmp_path: Path, odoo_emulator: OdooEmulator
+) -> None:
+    """A price head office changed must not be served from a hub's cache for 15 minutes:
+    the cache upkeep of every worker reads the pull's events as it reads the hub's own."""
+    settings = sync_settings(tmp_path, odoo_emulator)
+    seed = odoo_emulator.seed
+    assert seed is not None
+    async with connected_agent(settings) as agent:
+        await agent.pull()
+        with connect(settings) as db:
+            before = events.head(db)
+        odoo_emulator.advance_clock(minutes=10)
+        odoo_emulator.write("product.product", [seed.products["FRIES"]], {"lst_price": 3.9})
+        odoo_emulator.write("pos.category", [seed.categories["food"]], {"name": "Meals"})
+        await agent.pull()
+    with connect(settings) as db:
+        _, touched, more = touched_since(db, before)
+    assert touched.all_products and touched.categories and touched.listings and not more
