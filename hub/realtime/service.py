@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from litestar.types import Receive, Scope, Send
 from hub import events
 from hub.auth.users import Actor
 from hub.db.store import Store
+from hub.logs import redact
 from hub.realtime import records
 from hub.realtime.announcer import Announcer
 from hub.realtime.connection import Session
@@ -161,18 +161,16 @@ class Realtime:
         }
 
 
-_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"]+")
-
-
 class _RedactTokens(logging.Filter):
-    """uvicorn logs each WebSocket's path with its query string: hide ``?token=``."""
+    """uvicorn logs each WebSocket's path with its query string: hide ``?token=``.
+
+    Its own handlers may format the line, not ours, so the arguments are
+    redacted here, by the same rules as every hub log line (``hub.logs.redact``).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN_IN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 

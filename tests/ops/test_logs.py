@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+from websockets.sync.client import connect
 
 from hub.logs import redact
 from tests.conftest import demo_database
@@ -59,6 +60,9 @@ def test_a_login_and_a_card_payment_leave_no_secret_in_the_logs(tmp_path: Path) 
         )
         assert paid.status_code == 200, paid.text
         http.get(f"/api/v1/orders?token={token}")  # as a WebSocket URL would carry it
+        with connect(f"ws://{hub.url.removeprefix('http://')}/ws?token={token}") as ws:
+            ws.send(json.dumps({"type": "ping"}))
+            assert json.loads(ws.recv(timeout=5))["type"] == "pong"
         http.post("/api/v1/auth/token", content=b'{"login": "zoe", "pin": "' + PIN.encode())
     finally:
         http.close()
@@ -67,5 +71,6 @@ def test_a_login_and_a_card_payment_leave_no_secret_in_the_logs(tmp_path: Path) 
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert any("/api/v1/orders/" in line["event"] for line in lines)  # the access log ran
     assert any(line["logger"] == "edgehub.jobs" for line in lines)  # and ours, at debug
+    assert any("/ws?token=[redacted]" in line["event"] for line in lines)  # uvicorn's WS line
     for secret in (PIN, WRONG_PIN, token, token.split(".")[2], CARD, CARD.replace(" ", "")):
         assert secret not in text
