@@ -9,7 +9,8 @@
 * security headers on every answer, and CORS for the configured origins only.
 
 Other modules find it at ``app.state.ops`` and register what they own:
-``ops.hooks.stale_cleanup.register("ws", fn)``, ``ops.metrics.ws_connections``.
+``ops.hooks.cache_warm.register("catalogue", fn)``,
+``ops.metrics.ws_connections``.
 """
 
 from __future__ import annotations

@@ -132,6 +132,11 @@ def test_bad_inputs_are_refused(db: sqlite_utils.Database) -> None:
         service.upsert_product(db, money, ProductInput(name="x", price=1, category_id=9999))
     with pytest.raises(NotFound), immediate(db):
         service.set_price(db, money, 9999, 100)
+    known = db.execute("SELECT MIN(id) FROM categories").fetchone()[0]
+    batch = [ProductInput(name="a", price=1, category_id=known)]
+    with pytest.raises(ValidationFailed, match="category 9999"), immediate(db):
+        service.insert_products(db, [*batch, ProductInput(name="b", price=1, category_id=9999)])
+    assert db.execute("SELECT COUNT(*) FROM products WHERE name IN ('a', 'b')").fetchone() == (0,)
 
 
 def test_rows_written_without_keys_are_folded_at_start(db: sqlite_utils.Database) -> None:
