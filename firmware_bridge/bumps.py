@@ -131,6 +131,25 @@ def _unmark(db: sqlite_utils.Database, order_id: int, station: str) -> None:
     db.execute("DELETE FROM kitchen_ready WHERE order_id = ? AND station = ?", (order_id, station))
 
 
+def prune_marks(db: sqlite_utils.Database, before: str, limit: int) -> int:
+    """Delete up to ``limit`` ready marks older than ``before`` of orders that are done,
+    invoiced or cancelled; returns how many went.
+
+    A mark only says which stations of an order still in the kitchen have
+    bumped it ready; once the order has left the kitchen for good nothing reads
+    it. Marks of orders still preparing or ready are kept however old. The
+    table stays as small as the window, so the scan of it is cheap.
+    """
+    return int(
+        db.execute(
+            "DELETE FROM kitchen_ready WHERE (order_id, station) IN (SELECT r.order_id, "
+            "r.station FROM kitchen_ready r JOIN orders o ON o.id = r.order_id WHERE r.at < ? "
+            "AND o.state IN ('done', 'invoiced', 'cancelled') ORDER BY r.at LIMIT ?)",
+            (before, limit),
+        ).rowcount
+    )
+
+
 def ready_board(db: sqlite_utils.Database) -> list[int]:
     """Numbers of the orders waiting at the pass, longest waiting first."""
     rows = db.execute(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from cloud_sync import status as sync_status
+from firmware_bridge import bumps
 from firmware_bridge import jobs as kitchen_jobs
 from hub import events
 from hub.db.store import Store
@@ -85,13 +86,17 @@ def prune_kitchen_jobs(
     now: datetime | None = None,
     limit: int = KITCHEN_PRUNE_ROWS_PER_RUN,
 ) -> str:
-    """Finished kitchen tickets of finished orders, last changed more than ``keep_hours`` ago.
+    """Finished kitchen tickets of finished orders, last changed more than ``keep_hours`` ago,
+    and the same orders' ready marks.
 
-    Which jobs may go, and why, is the job store's to say
-    (``firmware_bridge.jobs.prune_finished``); this is the age and the bound.
+    Which rows may go, and why, is the kitchen's to say
+    (``firmware_bridge.jobs.prune_finished``, ``firmware_bridge.bumps.prune_marks``);
+    this is the age and the bound.
     """
-    deleted = kitchen_jobs.prune_finished(db, _cutoff(now, keep_hours), limit)
-    return f"{deleted} kitchen jobs pruned"
+    cutoff = _cutoff(now, keep_hours)
+    deleted = kitchen_jobs.prune_finished(db, cutoff, limit)
+    marks = bumps.prune_marks(db, cutoff, limit)
+    return f"{deleted} kitchen jobs pruned" + (f", {marks} ready marks" if marks else "")
 
 
 def _cutoff(now: datetime | None, hours: float) -> str:

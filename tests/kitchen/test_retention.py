@@ -8,9 +8,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from firmware_bridge import intake, jobs
+from firmware_bridge import bumps, intake, jobs
 from firmware_bridge.jobs import RetryPolicy
-from firmware_bridge.messages import Ack
+from firmware_bridge.messages import Ack, Bump
 from hub.db.store import Store
 from hub.health import Probes
 from hub.jobs import maintenance
@@ -99,6 +99,23 @@ def test_open_jobs_stay_however_old(kitchen: Kitchen) -> None:
         ("bar", "cancel"): "sent",
         ("cold", "cancel"): "failed",
     }
+
+
+def test_ready_marks_go_with_their_order_and_stay_while_it_cooks(kitchen: Kitchen) -> None:
+    """Which stations bumped an order ready matters only while it is in the kitchen."""
+    served = _ticketed(kitchen, (GRILL, "1"), (BAR, "1"))
+    cooking = _ticketed(kitchen, (GRILL, "1"), (BAR, "1"))
+    for order in (served, cooking):
+        bump = Bump(order["uuid"], "ready")
+        kitchen.write(bumps.apply_bump, kitchen.rules, "grill", bump)
+    kitchen.write(bumps.apply_bump, kitchen.rules, "bar", Bump(served["uuid"], "ready"))
+    kitchen.fire(served["id"], "complete")
+    old = (datetime.now(UTC) - timedelta(hours=KEEP_HOURS + 1)).isoformat(timespec="milliseconds")
+    kitchen.write(lambda db: db.execute("UPDATE kitchen_ready SET at = ?", (old[:23] + "Z",)))
+
+    assert _prune(kitchen).endswith(", 2 ready marks")
+    marks = kitchen.query("SELECT order_id, station FROM kitchen_ready")
+    assert marks == [(cooking["id"], "grill")]
 
 
 def test_finished_jobs_stay_for_the_keep_window(kitchen: Kitchen) -> None:
