@@ -15,10 +15,15 @@ from hub import backup
 from hub.api.context import Hub
 from hub.health import Probes, db_check
 from hub.jobs.scheduler import read_status, stale
+from hub.settings import Settings
 
 
-def _db_and_jobs(db: sqlite_utils.Database) -> tuple[str, list[dict[str, Any]]]:
-    return db_check(db), read_status(db)
+def _reads(
+    db: sqlite_utils.Database, settings: Settings
+) -> tuple[str, list[dict[str, Any]], sync_status.Health]:
+    """Everything /health reads from SQLite, in one trip to a reader and one snapshot:
+    the check itself, the jobs, and the sync (its verdict and numbers from one reading)."""
+    return db_check(db), read_status(db), sync_status.health(db, settings)
 
 
 def _jobs_detail(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -43,14 +48,12 @@ def _backup_detail(hub: Hub) -> dict[str, Any]:
 async def health(hub: Hub, probes: NamedDependency[Probes]) -> Response[dict[str, Any]]:
     t0 = time.perf_counter()
     try:
-        db_status, jobs = await hub.store.read(_db_and_jobs)
+        db_status, jobs, sync = await hub.store.read(_reads, hub.settings)
     except sqlite3.Error as exc:
         body = await probes.report(f"error: {exc.__class__.__name__}")
         body["status"] = "down"
         return Response(body, status_code=503)
     latency = round((time.perf_counter() - t0) * 1000, 3)
-    # One read for the verdict and its numbers: checks.sync and detail.sync agree.
-    sync = await hub.store.read(sync_status.health, hub.settings)
     body = await probes.report(
         db_status, latency, sync=sync, jobs=_jobs_detail(jobs), backup=_backup_detail(hub)
     )
