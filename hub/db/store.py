@@ -2,7 +2,9 @@
 
 Every write of business state in this process goes through the single writer
 thread, so writes in one process never contend with each other and the event
-loop never blocks on a query. Writers in other processes (bridge, sync) queue
+loop never blocks on a write. It reads on reader threads too, except the few
+rows ``read_small`` is for, where the hop to a thread costs more than the read.
+Writers in other processes (bridge, sync) queue
 on SQLite's own lock through ``busy_timeout``. Readers each hold their own
 read-only connection; in WAL mode they never block the writer and always see a
 committed state.
@@ -113,16 +115,19 @@ class Store:
 
         Waking a reader thread and handing the GIL back and forth costs more
         than reading a handful of rows by key, and the WebSocket tailer reads
-        what was just committed after every commit. The connection never waits
-        for a lock (``busy_timeout`` 0): in WAL mode a reader is refused only
-        while a crashed writer's log is recovered, and then the read goes to a
-        reader thread, which may wait. The connection belongs to the first
-        thread that calls this; any other thread reads through the readers.
+        what was just committed after every commit. Only for reads bounded to
+        a few rows by their caller: anything longer belongs on ``read``.
+
+        The connection never waits for a lock (``busy_timeout`` 0): in WAL mode
+        a reader is refused only while a crashed writer's log is recovered
+        (SQLITE_BUSY_RECOVERY), and then the read goes to a reader thread,
+        which may wait. The connection belongs to the first thread that opens
+        it; any other thread reads through the readers.
         """
-        if self._loop_thread is None:
-            self._loop_thread = threading.get_ident()
-            self._loop_db = open_db(self.settings, readonly=True)
-            self._loop_db.conn.execute("PRAGMA busy_timeout = 0")
+        if self._loop_db is None and self._loop_thread is None:
+            opened = open_db(self.settings, readonly=True)
+            opened.conn.execute("PRAGMA busy_timeout = 0")
+            self._loop_db, self._loop_thread = opened, threading.get_ident()
         db = self._loop_db
         if db is None or self._loop_thread != threading.get_ident():
             return await self.read(fn, *args, **kwargs)
@@ -130,10 +135,12 @@ class Store:
         try:
             return fn(db, *args, **kwargs)
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            # Extended codes: BUSY_RECOVERY and BUSY_SNAPSHOT are BUSY in the low byte.
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
         finally:
-            db.conn.execute("ROLLBACK")
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
         return await self.read(fn, *args, **kwargs)
 
     def _write_loop(self) -> None:

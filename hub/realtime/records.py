@@ -1,9 +1,10 @@
-"""The event log as the fan-out reads it: rows kept as stored, queries run on a reader thread.
+"""The event log as the fan-out reads it: rows kept as stored, one snapshot per call.
 
 ``hub.events`` parses ``data`` into dicts for REST answers; the fan-out only
 forwards it, so it keeps the stored JSON text and splices it into frames
 (``protocol.event_frame``). Every function here takes a ``sqlite_utils``
-database and is meant for ``Store.read``, where one call sees one snapshot.
+database and is meant for ``Store.read`` (or, for a ``tail`` of a few rows,
+``Store.read_small``), where one call sees one snapshot.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from hub.realtime.fanout import Fanout
 log = logging.getLogger("edgehub.realtime")
 
 BATCH = 500
+SMALL = 32  # rows read on the event loop itself (Store.read_small)
 # Longest run of deliveries between two yields to the event loop, so a burst
 # of events to thousands of clients cannot starve HTTP requests.
 MAX_SLICE_SECONDS = 0.02
@@ -74,8 +75,16 @@ class Tailer:
 
     async def _catch_up(self) -> None:
         loop = asyncio.get_running_loop()
+        limit = SMALL
         while True:
-            batch = await self._store.read_small(records.tail, self._fanout.delivered_to, BATCH)
+            # What one commit added is a few rows: read on the loop (``read_small``).
+            # A full small batch means a backlog (a sync pull, a long gap): the
+            # rest goes in big batches through a reader thread.
+            after = self._fanout.delivered_to
+            if limit == SMALL:
+                batch = await self._store.read_small(records.tail, after, SMALL)
+            else:
+                batch = await self._store.read(records.tail, after, BATCH)
             started = loop.time()
             for record in batch:
                 self._fanout.deliver(record)
@@ -84,7 +93,8 @@ class Tailer:
                 if loop.time() - started > MAX_SLICE_SECONDS:
                     await asyncio.sleep(0)
                     started = loop.time()
-            if len(batch) < BATCH:
+            if len(batch) < limit:
                 if batch:
                     log_event(log, "ws_tailed", level=logging.DEBUG, to=batch[-1].seq)
                 return
+            limit = BATCH

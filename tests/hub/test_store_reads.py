@@ -42,18 +42,24 @@ def test_a_second_thread_reads_through_the_readers(tmp_path: Path) -> None:
     """The loop's connection is not shared with another thread's loop, which still gets answers."""
     store = Store(Settings(db=str(tmp_path / "hub.db")))
     store.start()
+    threads: list[str] = []
+
+    def head(db: sqlite_utils.Database) -> int:
+        threads.append(threading.current_thread().name)
+        return events.head(db)
+
     try:
-        asyncio.run(store.write(append, "test.first"))
-        assert asyncio.run(store.read_small(events.head)) == 1
+        asyncio.run(store.write(append, "first"))
+        assert asyncio.run(store.read_small(head)) == 1
         other: list[int] = []
-        thread = threading.Thread(
-            target=lambda: other.append(asyncio.run(store.read_small(events.head)))
-        )
+        thread = threading.Thread(target=lambda: other.append(asyncio.run(store.read_small(head))))
         thread.start()
         thread.join()
         assert other == [1]
     finally:
         store.close()
+    assert threads[0] == threading.current_thread().name
+    assert threads[1].startswith("sqlite-reader")
 
 
 def test_a_refused_small_read_is_answered_by_a_reader(tmp_path: Path) -> None:
@@ -65,8 +71,10 @@ def test_a_refused_small_read_is_answered_by_a_reader(tmp_path: Path) -> None:
     def head_refused_once(db: sqlite_utils.Database) -> int:
         threads.append(threading.current_thread().name)
         if len(threads) == 1:
+            # What a reader gets while a crashed writer's WAL is recovered: an
+            # extended code, BUSY in its low byte.
             refused = sqlite3.OperationalError("database is locked")
-            refused.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            refused.sqlite_errorcode = sqlite3.SQLITE_BUSY_RECOVERY
             raise refused
         return events.head(db)
 
