@@ -9,6 +9,7 @@ from hub.errors import ValidationFailed
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+MAX_CURSOR = 512  # characters; ours are far shorter (a search key is a folded product name)
 
 
 def check_limit(limit: int | None) -> int:
@@ -30,6 +31,8 @@ def decode_key(kind: str, cursor: str | None) -> str | None:
     """The position a cursor of ``kind`` stands for; a forged or foreign cursor is a 422."""
     if cursor is None:
         return None
+    if len(cursor) > MAX_CURSOR:
+        raise invalid_cursor()
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         got_kind, _, value = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
@@ -46,9 +49,12 @@ def decode(kind: str, cursor: str | None) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
+        position = int(value)
     except ValueError as exc:
         raise invalid_cursor() from exc
+    if not 0 <= position < 2**63:  # an id SQLite can bind
+        raise invalid_cursor()
+    return position
 
 
 def invalid_cursor() -> ValidationFailed:

@@ -62,17 +62,29 @@ class Position:
     id: int
 
     def encode(self) -> str:
-        return pagination.encode("search", json.dumps([self.bucket, self.key, self.id]))
+        raw = json.dumps([self.bucket, self.key, self.id], separators=(",", ":"))
+        return pagination.encode("search", raw)
 
     @classmethod
     def decode(cls, cursor: str) -> Position:
-        """The position a cursor stands for; a forged or foreign cursor is a 422."""
-        value = pagination.decode_key("search", cursor)
+        """The position a cursor stands for; a forged or foreign cursor is a 422.
+
+        Checked to the types a cursor of ours holds, ids within SQLite's
+        integers: JSON can spell 1e400 or a 30-digit id. (Nesting deep enough
+        to exhaust the parser does not fit in ``pagination.MAX_CURSOR``.)
+        """
+        value = pagination.decode_key("search", cursor) or ""
         try:
-            bucket, key, pid = json.loads(value or "")
-            if not isinstance(key, str) or bucket not in range(6):
+            bucket, key, pid = json.loads(value)
+            if (
+                type(bucket) is not int
+                or bucket not in range(6)
+                or not isinstance(key, str)
+                or type(pid) is not int
+                or not 0 <= pid < 2**63
+            ):
                 raise ValueError(cursor)
-            return cls(int(bucket), key, int(pid))
+            return cls(bucket, key, pid)
         except (ValueError, TypeError) as exc:
             raise pagination.invalid_cursor() from exc
 

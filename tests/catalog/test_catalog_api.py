@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
+from hub.api import pagination
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 
@@ -95,6 +96,8 @@ def test_forged_cursor_and_bad_filters_are_422(api: Api) -> None:
         {"q": "burger", "after": "bm9wZQ"},
         {"q": "burger", "after": quote("p:1")},
         {"after": "eyJ4Ijox"},
+        {"after": pagination.encode("p", 10**30)},  # no SQLite integer
+        {"q": "burger", "after": pagination.encode("search", '[1,"a",1e400]')},
         {"q": "burger", "available": "maybe"},
         {"category_id": "0"},
     ):

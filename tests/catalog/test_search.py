@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from hub.api import pagination
 from hub.catalog.folding import fold
 from hub.catalog.search import Position, Query, search
 from hub.catalog.trigrams import NO_STATS, TrigramStats
@@ -275,6 +276,13 @@ def test_overlong_query_is_refused() -> None:
 
 def test_forged_cursor_is_refused() -> None:
     """A cursor the search did not give out is a 422, whatever it decodes to."""
-    for cursor in ["nope", "eyJhIjoxfQ", Position(1, "k", 5).encode()[:-3] + "!!!", "W10"]:
+    forged = [
+        pagination.encode("search", raw)
+        for raw in ("[1,\"a\",1e400]", "[1,\"a\",100000000000000000000000]", "[" * 100_000,
+                    "[1.5,\"a\",1]", "[true,\"a\",1]", "[1,\"a\",-1]", "[1,2,3]")
+    ]  # fmt: skip
+    cursors = ["nope", "eyJhIjoxfQ", Position(1, "k", 5).encode()[:-3] + "!!!", "W10", *forged]
+    for cursor in cursors:
         with pytest.raises(ValidationFailed):
             Position.decode(cursor)
+    assert Position.decode(Position(1, "k", 5).encode()) == Position(1, "k", 5)
