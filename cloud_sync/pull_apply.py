@@ -260,7 +260,7 @@ _FORGET = {
     "categories": Touched(categories=True, listings=True),
     "taxes": Touched(all_products=True),
     "payment_methods": Touched(),
-    "products": Touched(all_products=True),
+    "products": Touched(all_products=True, listings=True),  # names, archives, categories
 }
 
 
