@@ -51,6 +51,7 @@ log = logging.getLogger("edgehub.realtime")
 
 AUTH_TIMEOUT = 5.0
 MAX_ROOMS = 100
+EXPIRY_RECHECK_SECONDS = 60.0  # a socket's token exp is looked at again at least this often
 _CLIENT = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
@@ -220,14 +221,17 @@ class Session:
         finds the reader suspended at an ``await`` and can cancel it there.
         """
         loop = asyncio.get_running_loop()
-        delay = max(0.0, expires_at - time.time())
+        # At most a minute ahead: the timer runs on the monotonic clock, and a
+        # wall clock set forward (NTP on a box without a battery clock) must not
+        # leave a socket open past its exp by the size of the jump.
+        delay = min(max(0.0, expires_at - time.time()), EXPIRY_RECHECK_SECONDS)
         self._expiry = loop.call_at(loop.time() + delay, self._expire, expires_at)
 
     def _expire(self, expires_at: float) -> None:
         # The timer ran on the loop's monotonic clock; the token's exp is wall
-        # time. If the clock was set back since connect, the hub would still
-        # accept this token, and closing would only make the client reconnect
-        # with it: wait out the rest instead.
+        # time. Before exp (the timer's one-minute step, or a clock set back
+        # since connect, when the hub would still accept this token and
+        # closing would only make the client reconnect with it) wait on.
         if time.time() < expires_at:
             self._arm_expiry(expires_at)
             return

@@ -19,7 +19,7 @@ from tests.support.ws_client import close_code, events, recv, send, subscribe, w
 pytestmark = pytest.mark.anyio
 
 # Seconds: long enough to subscribe and see an event first, short enough to wait out.
-SHORT_TTL = 3
+SHORT_TTL = 5
 ANA = Actor(3, "cashier", "Ana")
 
 
