@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlite_utils
 from litestar import Request, post
 from litestar.params import JSONBody
 
 from hub.api.context import Hub
 from hub.api.schemas import TokenBody, strict_body
 from hub.audit import records as audit
+from hub.auth.throttle import LoginThrottle
 from hub.auth.tokens import issue_token
-from hub.auth.users import authenticate
+from hub.auth.users import Actor, authenticate
 from hub.errors import Unauthorized, ValidationFailed
 
 
@@ -26,13 +28,11 @@ async def create_token(
             "give either a pin or a password", {"fields": {"pin": "pin or password required"}}
         )
     address = request.client.host if request.client else "unknown"
-    hub.throttle.check(data.login, address)
+    await hub.store.read(hub.throttle.check, data.login, address)
     actor = await hub.store.read(authenticate, data.login, pin=data.pin, password=data.password)
-    await hub.store.write(audit.login, data.login, address, actor)
+    await hub.store.write(_record_attempt, hub.throttle, data.login, address, actor)
     if actor is None:
-        hub.throttle.failed(data.login, address)
         raise Unauthorized("wrong login or PIN")
-    hub.throttle.succeeded(data.login)
     ttl = hub.settings.token_ttl_seconds
     return {
         "access_token": issue_token(hub.jwt_auth, actor, ttl),
@@ -41,6 +41,21 @@ async def create_token(
         "role": actor.role,
         "user": {"id": actor.id, "name": actor.name},
     }
+
+
+def _record_attempt(
+    db: sqlite_utils.Database,
+    throttle: LoginThrottle,
+    login: str,
+    address: str,
+    actor: Actor | None,
+) -> None:
+    """Audit the attempt and count it for the throttle, in one transaction."""
+    audit.login(db, login, address, actor)
+    if actor is None:
+        throttle.failed(db, login, address)
+    else:
+        throttle.succeeded(db, login)
 
 
 ROUTES = [create_token]

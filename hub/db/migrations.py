@@ -444,3 +444,19 @@ _KITCHEN_RETENTION_SCHEMA = (
     "CREATE INDEX kitchen_jobs_finished ON kitchen_jobs (updated_at) "
     "WHERE state IN ('acked', 'void')",
 )
+
+
+# --- 0006_login_failures: the login throttle, shared by every worker ---------------
+
+
+@migrations(name="0006_login_failures")
+def login_failures(db: sqlite_utils.Database) -> None:
+    """Failed logins of the last window, per login and per address (``hub.auth.throttle``)."""
+    for statement in _LOGIN_FAILURES_SCHEMA:
+        db.execute(statement)
+
+
+_LOGIN_FAILURES_SCHEMA = (
+    "CREATE TABLE login_failures (key TEXT NOT NULL, at REAL NOT NULL)",
+    "CREATE INDEX login_failures_key ON login_failures (key, at)",
+)

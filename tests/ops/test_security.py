@@ -18,8 +18,10 @@ from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
 from hub.api.headers import add_security_headers
+from hub.auth.throttle import LoginThrottle
 from hub.auth.users import ROLES, add_user
 from hub.db.connection import immediate, open_db
+from hub.errors import RateLimited
 from hub.orders.service import EVENT_ROLES
 from hub.settings import Settings
 from tests.conftest import make_settings
@@ -101,6 +103,44 @@ def test_guessing_across_logins_from_one_address_is_answered_429(app_client: Any
         )
     r = client.post("/api/v1/auth/token", json={"login": "someone", "pin": "7777"})
     assert r.status_code == 429 and "Retry-After" in r.headers
+
+
+def test_workers_share_one_count_of_failed_logins(settings: Settings) -> None:
+    """With ``serve --workers 2`` a guesser must not get five tries from each worker,
+    nor a fresh five after a restart: the count lives in the database."""
+    with running(settings) as (_, first), running(settings) as (_, second):
+        for client, pin in zip((first, second, first, second, first), "12345", strict=True):
+            r = client.post("/api/v1/auth/token", json={"login": "ana", "pin": pin * 4})
+            assert r.status_code == 401
+        assert (
+            second.post("/api/v1/auth/token", json={"login": "ana", "pin": "6666"}).status_code
+            == 429
+        )
+    with running(settings) as (_, restarted):
+        r = restarted.post("/api/v1/auth/token", json={"login": "ana", "pin": DEMO_PINS["ana"]})
+        assert r.status_code == 429
+
+
+def test_a_success_clears_the_logins_count_not_the_addresss(settings: Settings) -> None:
+    """A cashier who mistyped four times and then got it right starts again from zero;
+    the address that guessed keeps its count."""
+    throttle = LoginThrottle(max_failures=5, window_seconds=300)
+    db = open_db(settings)
+    with immediate(db):
+        for _ in range(4):
+            throttle.failed(db, "Ana", "10.0.0.1")
+        throttle.succeeded(db, "ana")
+        for _ in range(4):
+            throttle.failed(db, "ana", "10.0.0.2")
+    throttle.check(db, "ana", "10.0.0.3")  # 4 since the success
+    with immediate(db):
+        throttle.failed(db, "ana", "10.0.0.2")
+    with pytest.raises(RateLimited):
+        throttle.check(db, "ana", "10.0.0.3")  # the login's fifth
+    with pytest.raises(RateLimited):
+        throttle.check(db, "marco", "10.0.0.2")  # the address's fifth
+    throttle.check(db, "marco", "10.0.0.1")  # 4 from there, the success cleared no address
+    db.close()
 
 
 def test_public_routes_are_exactly_the_documented_ones(app_client: Any) -> None:
