@@ -37,11 +37,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.logs import setup_logging
-
+    """Logging is set up by ``hub.cli.main`` from the same Settings."""
     if getattr(args, "sync_command", None) == "retry":
         return _retry(settings, args.id, every=args.all)
-    setup_logging(settings.log_level, settings.log_json)
     if args.once:
         from rich.console import Console
 

@@ -1,7 +1,8 @@
 """The kitchen's ``edgehub`` subcommands: ``bridge``, ``printer`` and ``device``.
 
 Registered on hub.cli's parser by ``add_commands`` so the kitchen's options live
-beside the code they configure. Each handler gets the Settings ``main()`` built.
+beside the code they configure. Each handler gets the Settings ``main()`` built,
+with logging already set up from them.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from hub.settings import Settings
 
 def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
     from firmware_bridge.bridge import run
-    from hub.logs import setup_logging
 
     if _broker_unusable(settings):
         return 2
-    setup_logging(settings.log_level, settings.log_json)
     run(settings)
     return 0
 
@@ -42,7 +41,6 @@ def _broker_unusable(settings: Settings) -> bool:
 def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
     from firmware_bridge.printer import PrinterConfig, run
     from firmware_bridge.printer_link import open_link
-    from hub.logs import setup_logging
 
     station = args.station or _registered_station(settings, args.device)
     if station is None:
@@ -59,7 +57,6 @@ def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if _broker_unusable(settings):
         return 2
-    setup_logging(settings.log_level, settings.log_json)
     config = PrinterConfig(
         device=args.device,
         station=station,

@@ -1,32 +1,35 @@
 """The ``edgehub`` command: one entry point for every process and admin task.
 
 ``main()`` is the only place that reads the environment: it builds the
-Settings once and passes them to whatever runs.
+Settings once, sets up logging from them, warns about ``EDGEHUB_*`` names
+that are not settings, and passes the Settings to whatever runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hub.cli_ops import add_commands as add_ops_commands
 from hub.cli_ops import duration
-from hub.settings import Settings, load_settings
+from hub.logs import log_event, setup_logging
+from hub.settings import Settings, load_settings, unknown_settings
 
 if TYPE_CHECKING:
     import sqlite_utils
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+log = logging.getLogger("edgehub.settings")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.logs import setup_logging
     from hub.serve import run
 
-    setup_logging(settings.log_level, settings.log_json)
     host, port = args.host or settings.host, args.port or settings.port
     workers = max(1, args.workers)
     print(
@@ -45,7 +48,6 @@ def worker_app() -> object:
     Settings from the environment it inherited, as ``main()`` did.
     """
     from hub.app import create_app
-    from hub.logs import setup_logging
     from hub.realtime.fastpath import WebSocketFirst
 
     settings = load_settings()
@@ -242,8 +244,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command, build the Settings once, run the command's handler."""
     args = build_parser().parse_args(argv)
     settings = load_settings()
+    setup_logging(settings.log_level, settings.log_json)
+    ignored = unknown_settings(os.environ)
+    if ignored:
+        # A warning, not an error: a typo must not keep a till's hub from starting.
+        log_event(log, "settings_ignored", logging.WARNING, names=ignored)
     handler: Handler = args.handler
     return handler(args, settings)
 

@@ -4,12 +4,18 @@ Built once in ``main()`` from ``EDGEHUB_*`` environment variables and an
 optional TOML file (``EDGEHUB_CONFIG``), then passed down. Nothing reads the
 environment after that, so tests build their own ``Settings(...)`` instead of
 patching it. Every default works on one box with nothing else installed.
+
+A name that is not a setting is ignored, not refused: a typo in an env file
+must not keep a till's hub from starting. ``main()`` logs the names
+``unknown_settings`` finds instead, so an operator sees what did nothing.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -150,7 +156,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        config_file = os.environ.get("EDGEHUB_CONFIG")
+        config_file = os.environ.get(CONFIG_VARIABLE)
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
@@ -177,6 +183,51 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as fh:
             fh.write(key)
         return key
+
+
+# Settings that were removed, and what an operator who still sets one should know.
+REMOVED = {
+    "sync_lag_alert_seconds": "removed; the one sync threshold is "
+    "EDGEHUB_SYNC_LAG_WARN_SECONDS, default 600 s",
+    "sync_consumer": "removed; the sync agent's cursor is always named sync",
+}
+CONFIG_VARIABLE = "EDGEHUB_CONFIG"  # names the TOML file; read before Settings exists
+_PREFIX = "EDGEHUB_"
+
+
+def unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """The ``EDGEHUB_*`` variables of ``environ``, then the keys of its TOML file,
+    that Settings ignores, each with a note when it is a removed setting.
+
+    Matched as Settings matches them: names case-insensitively, TOML keys
+    without the prefix. A TOML file that is missing yields nothing here, as
+    it does for Settings.
+    """
+    fields = set(Settings.model_fields)
+
+    def entry(name: str, field: str) -> str:
+        return f"{name} ({REMOVED[field]})" if field in REMOVED else name
+
+    found = [
+        entry(name, name[len(_PREFIX) :].lower())
+        for name in sorted(environ)
+        if name.upper().startswith(_PREFIX)
+        and name != CONFIG_VARIABLE
+        and name[len(_PREFIX) :].lower() not in fields
+    ]
+    config_file = environ.get(CONFIG_VARIABLE)
+    if config_file:
+        try:
+            with Path(config_file).open("rb") as fh:
+                table = tomllib.load(fh)
+        except FileNotFoundError:
+            table = {}
+        found += [
+            entry(f"{key} in {CONFIG_VARIABLE}", key.lower())
+            for key in sorted(table)
+            if key.lower() not in fields
+        ]
+    return found
 
 
 def load_settings(**overrides: Any) -> Settings:
