@@ -23,6 +23,8 @@ from hub.db.migrations import pending
 from hub.settings import Settings
 
 PROBE_TIMEOUT_SECONDS = 0.3
+# What cloud_sync.status.read needs beyond the core schema (migration 0004_sync).
+SYNC_TABLES = ("sync_agent", "sync_outbox")
 
 
 def _reachable(url: str | None, default_port: int) -> str:
@@ -124,9 +126,14 @@ def _add_sync_rows(
     table: Table, db: sqlite_utils.Database, settings: Settings, snap: snapshot.Snapshot
 ) -> None:
     """What ``GET /api/v1/sync/status`` says, with the verdict ``/health`` gives, for the
-    person at the box."""
-    if pending(db):
-        return  # the sync tables may not exist yet
+    person at the box.
+
+    Shown whenever the sync tables exist, pending migrations or not: a box
+    upgraded but not yet migrated is when its sync is most worth a look.
+    """
+    if not set(SYNC_TABLES) <= set(db.table_names()):
+        table.add_row("sync", "[yellow]unknown[/yellow]: no sync tables yet (`edgehub migrate`)")
+        return
     sync = agent_status.read(db, settings)
     verdict = agent_status.verdict(sync, settings)
     colour = {"lagging": "red", "ok": "green"}.get(verdict, "dim")

@@ -11,7 +11,9 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import demo_database
+from hub.db.connection import immediate, open_db
+from hub.db.migrations import migrations
+from tests.conftest import demo_database, make_settings
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess, run_cli
 
@@ -73,6 +75,35 @@ def test_status_shows_the_jobs_a_hub_ran(tmp_path: Path) -> None:
     for text in ("periodic jobs", "backup", "event_prune", "sync_watch", "audit trail", "ok"):
         assert text in out, text
     assert len(out.splitlines()) <= 45  # one screen
+
+
+def _migrated_up_to(db: Path, stop_before: str) -> Path:
+    """A database with every migration before ``stop_before`` applied, the rest pending."""
+    conn = open_db(make_settings(db))
+    with immediate(conn):
+        migrations.apply(conn, stop_before=stop_before)
+    conn.close()
+    return db
+
+
+def test_status_shows_the_sync_while_a_migration_is_pending(tmp_path: Path) -> None:
+    """A box upgraded but not yet migrated still shows its sync, as it did before."""
+    fresh = open_db(make_settings(tmp_path / "fresh.db"))
+    names = [m.name for m in migrations.pending(fresh)]
+    fresh.close()
+    after_sync = names[names.index("0004_sync") + 1]
+    db = _migrated_up_to(tmp_path / "edgehub.db", after_sync)
+    out = run_cli(db, "status", COLUMNS="240").stdout
+    assert "migration(s) pending" in out
+    assert "idle: agent idle" in out and "0 events unread, 0 pending, 0 parked" in out
+
+
+def test_status_without_sync_tables_says_so(tmp_path: Path) -> None:
+    """Before the sync's own migration there is nothing to read, and status says why."""
+    db = _migrated_up_to(tmp_path / "edgehub.db", "0004_sync")
+    result = run_cli(db, "status", COLUMNS="240")
+    assert result.returncode == 0, result.stderr
+    assert "no sync tables yet" in result.stdout and "sync queue" not in result.stdout
 
 
 def test_device_tokens_last_what_was_asked_or_the_device_default(tmp_path: Path) -> None:
