@@ -6,7 +6,8 @@ others. They meet in SQLite: the agent keeps one ``sync_agent`` row current
 (state, Odoo's url and version, whether it answered, the last success and
 error, a heartbeat), and ``read`` combines it with the outbox and the event
 log. Lag is measured from the log, not from the agent's word, so an agent
-that died still shows up as lagging.
+that died still shows up as lagging. ``health`` takes the same numbers
+without what only the status API shows (the parked rows, Odoo's messages).
 
 This is the one measure of the sync: ``verdict`` is the one rule that turns a
 reading into ``idle``, ``ok`` or ``lagging``, with one threshold
@@ -69,30 +70,19 @@ def read(
     db: sqlite_utils.Database, settings: Settings, now: datetime | None = None
 ) -> dict[str, Any]:
     """The status API.md promises, plus the parked rows and the agent's own state."""
-    now = now or datetime.now(UTC)
     agent = agent_row(db)
-    counts = outbox.counts(db)
-    cursor = events.get_cursor(db, outbox.CONSUMER)
-    unread = db.execute(
-        "SELECT ts FROM events WHERE seq > ? ORDER BY seq LIMIT 1", (cursor,)
-    ).fetchone()
-    oldest = db.execute(
-        "SELECT event_ts, enqueued_at FROM sync_outbox WHERE state = 'pending' ORDER BY id LIMIT 1"
-    ).fetchone()
-    waiting_since = [t for t in (unread[0] if unread else None, oldest[0] if oldest else None) if t]
-    lag = max((_age(now, t) for t in waiting_since), default=0.0)
-    state = agent["state"] if settings.odoo_url else "idle"
+    numbers = _numbers(db, agent, settings, now or datetime.now(UTC))
     reachable = agent["reachable"]
     return {
-        "state": state,
-        "pending": counts["pending"],
-        "failed": counts["failed"],
-        "last_success_at": agent["last_success_at"],
+        "state": numbers["state"],
+        "pending": numbers["pending"],
+        "failed": numbers["failed"],
+        "last_success_at": numbers["last_success_at"],
         "last_error": agent["last_error"],
         "last_error_at": agent["last_error_at"],
-        "lag_seconds": round(lag, 3),
-        "oldest_pending_age": round(_age(now, oldest[1]), 3) if oldest else None,
-        "unread_events": events.head(db) - cursor,
+        "lag_seconds": numbers["lag_seconds"],
+        "oldest_pending_age": numbers["oldest_pending_age"],
+        "unread_events": numbers["unread_events"],
         "last_pull_at": agent["last_pull_at"],
         "remote": {
             "url": agent["remote_url"] or settings.odoo_url,
@@ -105,6 +95,35 @@ def read(
             "heartbeat_at": agent["heartbeat_at"],
         },
         "parked": outbox.parked(db),
+    }
+
+
+def _numbers(
+    db: sqlite_utils.Database, agent: dict[str, Any], settings: Settings, now: datetime
+) -> dict[str, Any]:
+    """The states and numbers a verdict is drawn from: ``Health``'s fields but its status.
+
+    Two counts and single-row lookups, never the parked rows: ``health`` runs
+    on every ``/health`` request and every sync watch run.
+    """
+    counts = outbox.counts(db)
+    cursor = events.get_cursor(db, outbox.CONSUMER)
+    unread = db.execute(
+        "SELECT ts FROM events WHERE seq > ? ORDER BY seq LIMIT 1", (cursor,)
+    ).fetchone()
+    oldest = db.execute(
+        "SELECT event_ts, enqueued_at FROM sync_outbox WHERE state = 'pending' ORDER BY id LIMIT 1"
+    ).fetchone()
+    waiting_since = [t for t in (unread[0] if unread else None, oldest[0] if oldest else None) if t]
+    lag = max((_age(now, t) for t in waiting_since), default=0.0)
+    return {
+        "state": agent["state"] if settings.odoo_url else "idle",
+        "lag_seconds": round(lag, 3),
+        "pending": counts["pending"],
+        "failed": counts["failed"],
+        "unread_events": events.head(db) - cursor,
+        "oldest_pending_age": round(_age(now, oldest[1]), 3) if oldest else None,
+        "last_success_at": agent["last_success_at"],
     }
 
 
@@ -148,18 +167,13 @@ class Health:
 
 
 def health(db: sqlite_utils.Database, settings: Settings, now: datetime | None = None) -> Health:
-    """One reading and its verdict, so the verdict and its numbers can never disagree."""
-    current = read(db, settings, now)
-    return Health(
-        status=verdict(current, settings),
-        state=current["state"],
-        lag_seconds=current["lag_seconds"],
-        pending=current["pending"],
-        failed=current["failed"],
-        unread_events=current["unread_events"],
-        oldest_pending_age=current["oldest_pending_age"],
-        last_success_at=current["last_success_at"],
-    )
+    """One reading and its verdict, so the verdict and its numbers can never disagree.
+
+    The numbers of ``read`` without what only the status API shows (Odoo's
+    messages and url, the parked rows, up to 100 joined rows it would throw away).
+    """
+    numbers = _numbers(db, agent_row(db), settings, now or datetime.now(UTC))
+    return Health(status=verdict(numbers, settings), **numbers)
 
 
 def summary(current: dict[str, Any]) -> dict[str, Any]:
