@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from functools import partial
 
 import redis.asyncio as aioredis
 
@@ -52,9 +53,6 @@ def standard_jobs(
             probes.record("redis", probe)
         return probe.status + (f" ({probe.error})" if probe.error else "")
 
-    async def watch_sync() -> str:
-        return await sync_watch.run(store)
-
     async def take_backup() -> str:
         info = await asyncio.to_thread(backup.take_backup, settings)
         gone = f", {len(info.removed)} old removed" if info.removed else ""
@@ -82,7 +80,7 @@ def standard_jobs(
         Job("stale_cleanup", settings.job_stale_cleanup_seconds, hooks.stale_cleanup.run_all),
         Job("cache_warm", settings.job_cache_warm_seconds, hooks.cache_warm.run_all),
         Job("redis_probe", settings.job_redis_probe_seconds, redis_probe),
-        Job("sync_watch", settings.job_sync_watch_seconds, watch_sync),
+        Job("sync_watch", settings.job_sync_watch_seconds, partial(sync_watch.run, store)),
         Job("db_optimize", settings.job_db_optimize_seconds, optimize, exclusive=True),
         Job("event_prune", settings.job_event_prune_seconds, prune, exclusive=True),
         Job("backup", settings.job_backup_seconds, take_backup, exclusive=True),
