@@ -5,7 +5,7 @@ on shutdown. A job that raises is logged with its traceback, recorded as an
 error, and runs again at its next interval: one bad run never stops the loop.
 
 A job marked ``exclusive`` does work for the whole database (backups, pruning,
-the sync watch): when several ``edgehub serve`` workers share one file, the
+optimising): when several ``edgehub serve`` workers share one file, the
 first to claim it in ``job_runs`` runs it and the others wait out the interval.
 The claim is one ``UPDATE`` in the writer's transaction, so two workers can
 never both win it. A worker that dies loses its claim after one interval.
