@@ -33,6 +33,7 @@ async def serve(settings: Settings, started: asyncio.Event | None = None) -> Non
             url,
             client_id=f"edgehub-bridge-{settings.store}",
             keepalive=settings.mqtt_keepalive_seconds,
+            ca_file=settings.mqtt_ca_file,
         )
         dispatcher = Dispatcher(settings, store, link)
         link.start()

@@ -16,7 +16,17 @@ Sessions are clean. The broker is transport, not storage: the kitchen job table
 is the only durable queue, and what the broker forgot across a restart is sent
 again from there.
 
+``mqtts://`` is MQTT over TLS. The broker's certificate and name are always
+verified, against the CA file the link is given or else the system's trust
+store; there is no switch to turn that off. A CA file that cannot be used is
+an error at construction, before anything connects. A handshake that fails
+(the certificate does not verify, the name does not match) is a connection
+failure like a refused port: logged as ``mqtt_tls_failed``, and paho tries
+again with its doubling delay, since the broker's certificate may yet be
+fixed without restarting us.
+
 * MqttError              base of what this module raises
+    * BadCaFile          the CA file is missing, unreadable or holds no certificate
     * NotConnected       publish while the link is down: nothing was sent
     * PublishTimeout     no PUBACK in time: the message may or may not be at the broker
 """
@@ -26,8 +36,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -37,7 +50,8 @@ from hub.logs import log_event
 
 log = logging.getLogger("edgehub.mqtt")
 
-DEFAULT_PORT = 1883
+DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+"""The port a URL without one means, by scheme (IANA's for MQTT and MQTT over TLS)."""
 PUBLISH_TIMEOUT = 10.0
 RECONNECT_MIN_SECONDS = 1
 RECONNECT_MAX_SECONDS = 15
@@ -51,6 +65,10 @@ class MqttError(Exception):
     """Base of the errors this adapter raises."""
 
 
+class BadCaFile(MqttError, ValueError):
+    """The CA file to verify the broker against cannot be used; nothing was tried."""
+
+
 class NotConnected(MqttError):
     """The link is down; the message was not handed to paho."""
 
@@ -61,30 +79,58 @@ class PublishTimeout(MqttError):
 
 @dataclass(frozen=True, slots=True)
 class MqttUrl:
-    """``mqtt://[user[:password]@]host[:port]``, as EDGEHUB_MQTT_URL gives it."""
+    """``mqtt[s]://[user[:password]@]host[:port]``, as EDGEHUB_MQTT_URL gives it.
+
+    ``mqtts`` is MQTT over TLS, on 8883 unless the URL says otherwise.
+    """
 
     host: str
     port: int
     username: str | None
     password: str | None
+    tls: bool = False
 
     @classmethod
     def parse(cls, url: str) -> MqttUrl:
         parts = urlsplit(url)
-        if parts.scheme != "mqtt" or not parts.hostname:
-            raise ValueError("the broker URL must look like mqtt://[user:password@]host[:port]")
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise ValueError("the broker URL must look like mqtt[s]://[user:password@]host[:port]")
         try:
-            port = parts.port or DEFAULT_PORT
+            port = parts.port or DEFAULT_PORTS[parts.scheme]
         except ValueError:
             raise ValueError("the broker URL has a bad port") from None
         username = unquote(parts.username) if parts.username else None
         password = unquote(parts.password) if parts.password else None
-        return cls(parts.hostname, port, username, password)
+        return cls(parts.hostname, port, username, password, tls=parts.scheme == "mqtts")
+
+    @property
+    def scheme(self) -> str:
+        return "mqtts" if self.tls else "mqtt"
 
     def __str__(self) -> str:
         """The URL without its password, for logs."""
         user = f"{self.username}@" if self.username else ""
-        return f"mqtt://{user}{self.host}:{self.port}"
+        return f"{self.scheme}://{user}{self.host}:{self.port}"
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """A client context that verifies the broker: against ``ca_file``, else the system's store.
+
+    ``create_default_context`` asks for a certificate that chains to a trusted
+    CA and names the host we dialled (check_hostname), over TLS 1.2 or later.
+    With ``ca_file``, only that file is trusted: a store's own CA, not every
+    public one. Raises BadCaFile when the file cannot be used.
+    """
+    if ca_file is None:
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    try:
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca_file))
+    except FileNotFoundError:
+        raise BadCaFile(f"{ca_file} does not exist") from None
+    except ssl.SSLError as exc:
+        raise BadCaFile(f"{ca_file} holds no PEM certificate ({exc.reason})") from None
+    except OSError as exc:
+        raise BadCaFile(f"{ca_file} cannot be read: {exc.strerror}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +152,10 @@ class MqttLink:
         client_id: str,
         keepalive: int = 15,
         will: Will | None = None,
+        ca_file: Path | None = None,
     ) -> None:
+        """``ca_file``: what an ``mqtts`` broker's certificate must chain to (None: the
+        system's trust store); raises BadCaFile when it cannot be used."""
         self.url = url
         self.keepalive = keepalive
         self.publish_timeout = PUBLISH_TIMEOUT
@@ -116,6 +165,10 @@ class MqttLink:
             protocol=paho.MQTTv311,
             clean_session=True,
         )
+        if url.tls:
+            self._client.tls_set_context(tls_context(ca_file))
+        elif ca_file is not None:
+            log_event(log, "mqtt_ca_file_unused", logging.WARNING, broker=str(url), tls=False)
         if url.username is not None:
             self._client.username_pw_set(url.username, url.password)
         if will is not None:
@@ -124,6 +177,7 @@ class MqttLink:
         self._client.max_inflight_messages_set(MAX_INFLIGHT)
         self._client.on_socket_open = self._on_socket_open
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
         self._client.on_message = self._on_message
@@ -134,6 +188,7 @@ class MqttLink:
         self.connected = False
         self.connects = 0
         self._stopping = False
+        self._last_failure: str | None = None
 
     # --- setup, before start() ------------------------------------------------------
 
@@ -209,6 +264,12 @@ class MqttLink:
             client.subscribe(topic_filter, qos=1)
         self._post(self._connected)
 
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        # paho calls this from the ``except OSError`` around its connect attempt
+        # (loop_forever), so the exception being handled is why: refused, timed
+        # out, or the TLS handshake (ssl.SSLError is an OSError).
+        self._post(self._connect_failed, sys.exception())
+
     def _on_disconnect(
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
@@ -227,12 +288,29 @@ class MqttLink:
     def _connected(self) -> None:
         self.connected = True
         self.connects += 1
+        self._last_failure = None
         log_event(log, "mqtt_connected", broker=str(self.url), connects=self.connects)
         for hook in self._connect_hooks:
             try:
                 hook()
             except Exception:
                 log.exception("mqtt_connect_hook_failed")
+
+    def _connect_failed(self, exc: BaseException | None) -> None:
+        """Log why a connection attempt failed; the same reason again only at DEBUG.
+
+        paho tries again after 1, 2, 4 … 15 s for as long as the broker stays
+        away; one line per outage, and one per change of reason, is enough.
+        """
+        error = f"{type(exc).__name__}: {exc}" if exc is not None else "unknown"
+        tls = isinstance(exc, ssl.SSLError)
+        if error == self._last_failure:
+            level = logging.DEBUG
+        else:
+            level = logging.ERROR if tls else logging.WARNING
+        self._last_failure = error
+        event = "mqtt_tls_failed" if tls else "mqtt_connect_failed"
+        log_event(log, event, level, broker=str(self.url), error=error)
 
     def _refused(self, reason: str) -> None:
         log_event(log, "mqtt_refused", logging.ERROR, broker=str(self.url), reason=reason)

@@ -86,6 +86,7 @@ class PrinterAdapter:
             client_id=f"edgehub-printer-{settings.store}-{config.device}",
             keepalive=settings.mqtt_keepalive_seconds,
             will=Will(self.topics.status(config.device), goodbye),
+            ca_file=settings.mqtt_ca_file,
         )
         self.mqtt.subscribe(self.topics.jobs(config.station), self._on_job)
         self.mqtt.on_connect(self._on_connect)

@@ -49,7 +49,10 @@ class Settings(BaseSettings):
     db_readers: int = 2
 
     redis_url: str | None = None
+    # mqtt:// or mqtts:// (TLS, port 8883 by default). An mqtts broker's
+    # certificate must chain to mqtt_ca_file (unset: the system's trust store).
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    mqtt_ca_file: Path | None = None
 
     odoo_url: str | None = None
     odoo_db: str | None = None
@@ -105,6 +108,12 @@ class Settings(BaseSettings):
     # Browser origins allowed to call the API (CORS); unset: none.
     cors_origins: Annotated[list[str] | None, NoDecode] = None
     device_token_ttl_seconds: int = Field(default=30 * 86400, gt=0)
+
+    @field_validator("mqtt_ca_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """``EDGEHUB_MQTT_CA_FILE=`` in an env file means unset, not the current directory."""
+        return None if value == "" else value
 
     @field_validator("events_consumers", "cors_origins", mode="before")
     @classmethod

@@ -1,7 +1,8 @@
 """A private Mosquitto for a test: systemd/mosquitto/edgehub.conf on a free port, given files.
 
 The shared broker on 1883 is left alone; each test gets its own process, its
-own password file and ACL in ``tmp_path``, and stops it afterwards.
+own password file and ACL in ``tmp_path`` (and, for TLS, its own certificates),
+and stops it afterwards.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
+from tests.ops.certificates import BrokerFiles
 from tests.ops.unitfile import SYSTEMD_DIR
 from tests.support.hub_process import free_port
 
@@ -31,20 +34,62 @@ def acl_template(store: str) -> str:
     return (SYSTEMD_DIR / "mosquitto" / "edgehub.acl").read_text().replace("@STORE@", store)
 
 
+@dataclass(frozen=True)
+class Ports:
+    """Where a private broker listens: the plain listener, and the TLS one if it has it."""
+
+    plain: int
+    tls: int | None = None
+
+
+def tls_snippet(port: int, files: BrokerFiles) -> str:
+    """The commented TLS listener of the installed snippet, uncommented as an installer would.
+
+    systemd/README.md has them copied to conf.d/edgehub-tls.conf with the "#"
+    removed; the same lines, with the test's port and files, are what this returns.
+    """
+    conf = (SYSTEMD_DIR / "mosquitto" / "edgehub.conf").read_text().splitlines()
+    start = conf.index("#listener 8883")
+    block = [line.removeprefix("#") for line in conf[start : start + 4]]
+    paths = {"certfile": files.cert, "keyfile": files.key, "cafile": files.ca}
+    assert [line.split(" ")[0] for line in block] == ["listener", *paths], block
+    out = [f"listener {port} 127.0.0.1"]
+    out += [f"{option} {paths[option]}" for option in (line.split(" ")[0] for line in block[1:])]
+    return "\n".join(out) + "\n"
+
+
 @contextmanager
 def running_broker(workdir: Path, passwd: Path, acl: Path) -> Iterator[int]:
     """Mosquitto with the installed listener snippet, on a free port; yields the port."""
+    with running_ports(workdir, passwd, acl) as ports:
+        yield ports.plain
+
+
+@contextmanager
+def running_ports(
+    workdir: Path, passwd: Path, acl: Path, tls: BrokerFiles | None = None
+) -> Iterator[Ports]:
+    """As ``running_broker``; with ``tls``, also the snippet's TLS listener on a port of its own.
+
+    The TLS lines go in a file of their own under ``include_dir``, the way an
+    installer adds them beside the installed snippet.
+    """
     if shutil.which("mosquitto") is None:
         pytest.fail("mosquitto is not installed (.ci/run installs it)")
-    port = free_port()
+    ports = Ports(free_port(), free_port() if tls is not None else None)
     conf = (SYSTEMD_DIR / "mosquitto" / "edgehub.conf").read_text()
-    conf = conf.replace("listener 1883\n", f"listener {port} 127.0.0.1\n")
+    conf = conf.replace("listener 1883\n", f"listener {ports.plain} 127.0.0.1\n")
     conf = conf.replace("/etc/mosquitto/edgehub.passwd", str(passwd))
     conf = conf.replace("/etc/mosquitto/edgehub.acl", str(acl))
-    assert f"listener {port}" in conf and str(acl) in conf and str(passwd) in conf
+    assert f"listener {ports.plain}" in conf and str(acl) in conf and str(passwd) in conf
     conf += "persistence false\nlog_dest stderr\n"
     if os.geteuid() == 0:
         conf += "user root\n"  # else it drops to "mosquitto", who cannot read tmp_path
+    if tls is not None and ports.tls is not None:
+        conf_d = workdir / "conf.d"
+        conf_d.mkdir(exist_ok=True)
+        (conf_d / "edgehub-tls.conf").write_text(tls_snippet(ports.tls, tls))
+        conf += f"include_dir {conf_d}\n"
     (workdir / "mosquitto.conf").write_text(conf)
     log_path = workdir / "mosquitto.log"
     with log_path.open("w") as log:
@@ -53,15 +98,16 @@ def running_broker(workdir: Path, passwd: Path, acl: Path) -> Iterator[int]:
         )
         try:
             deadline = time.monotonic() + TIMEOUT
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(log_path.read_text())
-                    time.sleep(0.05)
-            yield port
+            for port in [p for p in (ports.plain, ports.tls) if p is not None]:
+                while True:
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                        break
+                    except OSError:
+                        if proc.poll() is not None or time.monotonic() > deadline:
+                            pytest.fail(log_path.read_text())
+                        time.sleep(0.05)
+            yield ports
         finally:
             proc.terminate()
             proc.wait(timeout=TIMEOUT)
