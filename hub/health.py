@@ -14,6 +14,8 @@ was measured and when, for a person looking at a degraded hub.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from cloud_sync.status import Health as SyncHealth
+from firmware_bridge.mqtt import MqttUrl, tls_context
 from hub.clock import now_iso
 from hub.settings import Settings
 
@@ -78,28 +81,38 @@ class Probes:
             return Probe(state, now_iso(), error=error)
         if not self.settings.redis_url:
             return Probe("off", now_iso())
-        return await self._probe("redis", self.settings.redis_url, 6379)
+        parts = urlsplit(self.settings.redis_url)
+        return await self._probe("redis", parts.hostname or "127.0.0.1", parts.port or 6379)
 
     async def mqtt_probe(self) -> Probe:
+        """The broker as the kitchen reaches it: for ``mqtts``, a TLS handshake that
+        verifies its certificate the way the bridge does (``down`` when it does not)."""
         if not self.settings.mqtt_url:
             return Probe("off", now_iso())
-        return await self._probe("mqtt", self.settings.mqtt_url, 1883)
+        try:
+            url = MqttUrl.parse(self.settings.mqtt_url)
+            context = tls_context(self.settings.mqtt_ca_file) if url.tls else None
+        except ValueError as exc:  # a bad URL, or BadCaFile: the kitchen cannot connect
+            return Probe("down", now_iso(), error=type(exc).__name__)
+        return await self._probe("mqtt", url.host, url.port, context)
 
-    async def _probe(self, name: str, url: str, default_port: int) -> Probe:
+    async def _probe(
+        self, name: str, host: str, port: int, context: ssl.SSLContext | None = None
+    ) -> Probe:
         cached = self._cache.get(name)
         now = time.monotonic()
         if cached and now - cached[0] < PROBE_TTL_SECONDS:
             return cached[1]
-        parts = urlsplit(url)
-        host, port = parts.hostname or "127.0.0.1", parts.port or default_port
         t0 = time.perf_counter()
         try:
             _, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port), PROBE_TIMEOUT_SECONDS
+                asyncio.open_connection(host, port, ssl=context), PROBE_TIMEOUT_SECONDS
             )
-            writer.close()
             probe = Probe("ok", now_iso(), round((time.perf_counter() - t0) * 1000, 3))
-        except (OSError, TimeoutError) as exc:
+            writer.close()
+            with contextlib.suppress(OSError, TimeoutError):  # the answer is in already
+                await asyncio.wait_for(writer.wait_closed(), PROBE_TIMEOUT_SECONDS)
+        except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             probe = Probe("down", now_iso(), error=type(exc).__name__)
         self._cache[name] = (now, probe)
         return probe

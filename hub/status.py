@@ -7,15 +7,18 @@ Redis and the broker; nothing here changes anything.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import sqlite_utils
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cloud_sync import status as agent_status
+from firmware_bridge.mqtt import MqttUrl, tls_context
 from hub import backup, snapshot
 from hub.clock import parse_iso
 from hub.db.connection import open_db
@@ -31,12 +34,32 @@ def _reachable(url: str | None, default_port: int) -> str:
     if not url:
         return "off"
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    return _knock(parts.hostname or "127.0.0.1", parts.port or default_port)
+
+
+def _broker(settings: Settings) -> str:
+    """The broker as the kitchen reaches it; for ``mqtts`` the certificate is verified too."""
+    if not settings.mqtt_url:
+        return "off"
     try:
-        socket.create_connection((host, port), timeout=PROBE_TIMEOUT_SECONDS).close()
+        url = MqttUrl.parse(settings.mqtt_url)
+        context = tls_context(settings.mqtt_ca_file) if url.tls else None
+    except ValueError as exc:  # a bad URL, or BadCaFile
+        return f"[red]unusable[/red] ({escape(str(exc))})"
+    return _knock(url.host, url.port, context)
+
+
+def _knock(host: str, port: int, context: ssl.SSLContext | None = None) -> str:
+    where = f"{host}:{port}" + (", TLS" if context is not None else "")
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_SECONDS) as sock:
+            if context is not None:
+                context.wrap_socket(sock, server_hostname=host).close()
+    except ssl.SSLError as exc:
+        return f"[red]down[/red] ({where}: {escape(str(exc))})"
     except OSError:
-        return f"[red]down[/red] ({host}:{port})"
-    return f"ok ({host}:{port})"
+        return f"[red]down[/red] ({where})"
+    return f"ok ({where})"
 
 
 def _age(iso: str | None) -> str:
@@ -81,7 +104,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     else:
         table.add_row("backups", f"[yellow]none yet[/yellow] in {settings.backup_path}")
     table.add_row("redis", _reachable(settings.redis_url, 6379))
-    table.add_row("mqtt", _reachable(settings.mqtt_url, 1883))
+    table.add_row("mqtt", _broker(settings))
     table.add_row("odoo", settings.odoo_url or "not configured (sync idle)")
     _add_sync_rows(table, db, settings, snap)
     return table

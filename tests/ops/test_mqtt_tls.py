@@ -21,8 +21,10 @@ import pytest
 
 from firmware_bridge import mqtt as mqtt_module
 from firmware_bridge.mqtt import BadCaFile, MqttLink, MqttUrl
+from hub.health import Probes
 from hub.mqtt_credentials import set_password
 from hub.settings import Settings
+from hub.status import _broker
 from tests.ops.certificates import BrokerFiles, CertificateAuthority
 from tests.ops.mosquitto import acl_template, running_ports
 from tests.support.hub_process import run_cli
@@ -244,3 +246,32 @@ def test_bad_ca_file_is_a_startup_error_naming_the_setting(tmp_path: Path, proce
     )
     assert empty.returncode == 2
     assert "EDGEHUB_MQTT_CA_FILE" in empty.stderr and "no PEM certificate" in empty.stderr
+
+
+# --- the hub's own look at the broker -------------------------------------------------------
+
+
+def test_health_probe_verifies_an_mqtts_broker(broker: TlsBroker, tmp_path: Path) -> None:
+    """/health says the broker is down when the kitchen could not get past its certificate."""
+    stranger = CertificateAuthority(tmp_path / "other")
+
+    def probe(ca: Path) -> tuple[str, str | None]:
+        settings = Settings(mqtt_url=str(broker.url()).replace(USER + "@", ""), mqtt_ca_file=ca)
+        result = asyncio.run(Probes(settings).mqtt_probe())
+        return result.status, result.error
+
+    assert probe(broker.ca) == ("ok", None)
+    assert probe(stranger.cert) == ("down", "SSLCertVerificationError")
+    assert probe(tmp_path / "missing.pem") == ("down", "BadCaFile")
+
+
+def test_status_verifies_an_mqtts_broker(broker: TlsBroker, tmp_path: Path) -> None:
+    """`edgehub status` tells the person at the box why the kitchen cannot connect."""
+    stranger = CertificateAuthority(tmp_path / "other")
+    url = f"mqtts://127.0.0.1:{broker.port}"
+    ok = _broker(Settings(mqtt_url=url, mqtt_ca_file=broker.ca))
+    assert ok == f"ok (127.0.0.1:{broker.port}, TLS)"
+    refused = _broker(Settings(mqtt_url=url, mqtt_ca_file=stranger.cert))
+    assert refused.startswith("[red]down[/red]") and "certificate verify failed" in refused
+    missing = _broker(Settings(mqtt_url=url, mqtt_ca_file=tmp_path / "missing.pem"))
+    assert "unusable" in missing and "does not exist" in missing
