@@ -27,6 +27,7 @@ from hub.settings import Settings
 from hub.status import _broker
 from tests.ops.certificates import BrokerFiles, CertificateAuthority
 from tests.ops.mosquitto import acl_template, running_ports
+from tests.ops.unitfile import SYSTEMD_DIR
 from tests.support.hub_process import run_cli
 
 USER = "tls-tester"
@@ -275,3 +276,11 @@ def test_status_verifies_an_mqtts_broker(broker: TlsBroker, tmp_path: Path) -> N
     assert refused.startswith("[red]down[/red]") and "certificate verify failed" in refused
     missing = _broker(Settings(mqtt_url=url, mqtt_ca_file=tmp_path / "missing.pem"))
     assert "unusable" in missing and "does not exist" in missing
+
+
+def test_readme_turns_on_the_snippets_tls_lines() -> None:
+    """The how-to must name the files the snippet names, or Mosquitto will not start."""
+    conf = (SYSTEMD_DIR / "mosquitto" / "edgehub.conf").read_text().splitlines()
+    start = conf.index("#listener 8883")
+    lines = [line.removeprefix("#") for line in conf[start : start + 4]]
+    assert "\n".join(lines) in (SYSTEMD_DIR / "README.md").read_text()
