@@ -118,10 +118,11 @@ class Dispatcher:
         cursor = await self.store.read(events.get_cursor, intake.CONSUMER)
         while True:
             if await self.store.read(events.head) > cursor:
+                connection = self.link.connects  # before the claim: see _send
                 taken = await self.store.write(intake.take, self.policy)
                 cursor = max(cursor, taken.seq)
                 if taken.outgoing:
-                    self._spawn(self._send(taken.outgoing))
+                    self._spawn(self._send(taken.outgoing, connection))
                 if taken.board_changed:
                     self._board_dirty.set()
                 if taken.more:
@@ -133,9 +134,10 @@ class Dispatcher:
             due = await self.store.read(jobs.next_due)
             now = time.time()
             if due is not None and due <= now and self.link.connected:
+                connection = self.link.connects  # before the claim: see _send
                 outgoing = await self.store.write(jobs.claim_due, self.policy, now)
                 if outgoing:
-                    self._spawn(self._send(outgoing))
+                    self._spawn(self._send(outgoing, connection))
                 continue
             wait = RETRY_IDLE_SECONDS
             if due is not None and self.link.connected:
@@ -144,11 +146,27 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._retry_wake.wait(), wait)
 
-    async def _send(self, outgoing: list[Outgoing]) -> None:
-        if not self.link.connected:
-            return  # they stay pending; every open job is sent again on reconnection
+    async def _send(self, outgoing: list[Outgoing], connection: int) -> None:
+        """Publish jobs claimed while the link was on ``connection``, and only on it.
+
+        A claim stamps the job's ``updated_at`` in the writer thread, and the link
+        may come back (``_on_connect`` stamps ``connected_at``) before the claim
+        has committed. Such a job was last touched before the new connection, so
+        ``reschedule_all`` makes it due again; published here as well, it would
+        go out twice, the second copy plain if claimed before the first one's
+        PUBACK. So a claim is published only on the connection it was made
+        under; otherwise it stays due, and the new connection's re-send (or the
+        backoff) sends it, once.
+        """
+        if not self.link.connected or self.link.connects != connection:
+            # They stay due; the jobs not already sent on the new connection are
+            # sent again once it is up.
+            return
         results = await asyncio.gather(
-            *(self.link.publish(self.topics.jobs(o.station), o.payload) for o in outgoing),
+            *(
+                self.link.publish(self.topics.jobs(o.station), o.payload, connection=connection)
+                for o in outgoing
+            ),
             return_exceptions=True,
         )
         sent = [o.job_id for o, result in zip(outgoing, results, strict=True) if result is None]

@@ -214,13 +214,20 @@ class MqttLink:
         payload: bytes,
         *,
         retain: bool = False,
+        connection: int | None = None,
     ) -> None:
         """Publish at QoS 1 and return once the broker's PUBACK has arrived.
 
-        Raises PublishTimeout after ``publish_timeout`` seconds without one.
+        With ``connection``, only while the link is still on that connection
+        (``connects`` then): the check is made in the same step as the hand-off
+        to paho, so no reconnection the loop has seen can slip in between. Raises NotConnected
+        when the link is down or on another connection, PublishTimeout after
+        ``publish_timeout`` seconds without a PUBACK.
         """
         if not self.connected:
             raise NotConnected(f"not connected to {self.url}")
+        if connection is not None and connection != self.connects:
+            raise NotConnected(f"connection {connection} to {self.url} is gone")
         info = self._client.publish(topic, payload, qos=1, retain=retain)
         if info.rc != paho.MQTT_ERR_SUCCESS:
             raise NotConnected(f"publish refused by paho: {paho.error_string(info.rc)}")

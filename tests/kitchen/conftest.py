@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import demo_database
 from tests.support.kitchen import Kitchen, SimPrinter
-from tests.support.mqtt_client import Mqtt
+from tests.support.mqtt_client import Mqtt, PrivateBroker
 
 
 @pytest.fixture
@@ -49,3 +49,11 @@ def mqtt_client() -> Iterator[Callable[..., Mqtt]]:
     yield make
     for client in made:
         client.close()
+
+
+@pytest.fixture
+def broker() -> Iterator[PrivateBroker]:
+    """A Mosquitto of this test's own, to kill and restart."""
+    b = PrivateBroker().start()
+    yield b
+    b.stop()

@@ -5,11 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.conftest import demo_database
 from tests.support.kitchen import BAR, GRILL, Kitchen, SimPrinter, wait_until
@@ -40,14 +38,6 @@ def test_bridge_killed_between_publish_and_ack_loses_and_repeats_nothing(
     assert Counter(p.key for p in grill.printed()) == {
         (o["name"], "grill", "new"): 1 for o in orders
     }
-
-
-@pytest.fixture
-def broker() -> Iterator[PrivateBroker]:
-    """A Mosquitto of this test's own, to kill and restart."""
-    b = PrivateBroker().start()
-    yield b
-    b.stop()
 
 
 def test_broker_restart_mid_stream_delivers_every_job(
