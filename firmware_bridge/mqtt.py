@@ -14,7 +14,9 @@ subscriber got it. Delivery is the device's own ack, tracked in SQLite.
 
 Sessions are clean. The broker is transport, not storage: the kitchen job table
 is the only durable queue, and what the broker forgot across a restart is sent
-again from there.
+again from there. So paho does not re-send on a new connection what it had not
+seen acknowledged on the last one (it would, even with a clean session): the
+caller is told, and decides.
 
 ``mqtts://`` is MQTT over TLS. The broker's certificate and name are always
 verified, against the CA file the link is given or else the system's trust
@@ -28,6 +30,8 @@ fixed without restarting us.
 * MqttError              base of what this module raises
     * BadCaFile          the CA file is missing, unreadable or holds no certificate
     * NotConnected       publish while the link is down: nothing was sent
+    * ConnectionLost     the connection went before the PUBACK: the message may or
+                         may not be at the broker, and is not sent again
     * PublishTimeout     no PUBACK in time: the message may or may not be at the broker
 """
 
@@ -71,6 +75,10 @@ class BadCaFile(MqttError, ValueError):
 
 class NotConnected(MqttError):
     """The link is down; the message was not handed to paho."""
+
+
+class ConnectionLost(MqttError):
+    """The connection ended before the PUBACK; paho will not send the message again."""
 
 
 class PublishTimeout(MqttError):
@@ -267,8 +275,15 @@ class MqttLink:
         if reason.is_failure:
             self._post(self._refused, str(reason))
             return
+        # paho re-sends its unacknowledged messages right after this callback.
+        # Dropped here instead: a kitchen job re-sent by paho on top of the
+        # dispatcher's own re-send after the reconnection would print twice,
+        # the second copy without its reprint banner.
+        lost = [message.mid for message in client.drop_out_messages()]
         for topic_filter, _ in self._subscriptions:
             client.subscribe(topic_filter, qos=1)
+        if lost:
+            self._post(self._lost, lost)
         self._post(self._connected)
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
@@ -328,6 +343,12 @@ class MqttLink:
         if was:
             level = logging.INFO if self._stopping else logging.WARNING
             log_event(log, "mqtt_disconnected", level, broker=str(self.url), reason=reason)
+
+    def _lost(self, mids: list[int]) -> None:
+        for mid in mids:
+            future = self._inflight.pop(mid, None)
+            if future is not None and not future.done():
+                future.set_exception(ConnectionLost("the connection went before the PUBACK"))
 
     def _puback(self, mid: int) -> None:
         future = self._inflight.pop(mid, None)

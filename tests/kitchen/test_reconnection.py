@@ -1,4 +1,4 @@
-"""A connection that comes back while a job is being claimed sends that job once, not twice.
+"""A connection that comes back while a job is being claimed or sent sends that job once.
 
 The dispatcher runs in the test's own event loop, with the real ``MqttLink``
 on a Mosquitto of the test's own and the real ``Store`` on the test's SQLite
@@ -7,6 +7,10 @@ on the store's writer connection calls a function that holds the writer
 thread inside the claim's transaction, after the claim has stamped the job
 and before it commits, while the test kills and restarts the broker and waits
 until the link has reconnected on the event loop.
+
+The link itself must not re-send either: paho would publish again on the new
+connection what the old one never confirmed. A frozen broker (SIGSTOP) keeps
+that PUBACK from coming.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 import sqlite_utils
 
 from firmware_bridge.dispatcher import Dispatcher
-from firmware_bridge.mqtt import MqttLink, MqttUrl, NotConnected
+from firmware_bridge.mqtt import ConnectionLost, MqttLink, MqttUrl, NotConnected
 from firmware_bridge.topics import Topics
 from hub.db.store import Store
 from tests.conftest import demo_database
@@ -220,3 +224,41 @@ def test_a_publish_for_a_connection_that_is_gone_is_refused(
     asyncio.run(scenario())
     assert observer.next("/jobs", timeout=TIMEOUT) == (topic, {"n": "current"})
     assert [payload for _, payload in observer.drain()] == []
+
+
+def test_a_message_unconfirmed_when_the_connection_went_is_not_sent_again_by_paho(
+    broker: PrivateBroker,
+) -> None:
+    """Only the job table re-sends: paho's own re-send would be a second, bannerless copy."""
+    topic = f"edgehub/t{time.time_ns()}/kitchen/grill/jobs"
+
+    async def scenario() -> list[tuple[str, bytes]]:
+        link = MqttLink(MqttUrl.parse(broker.url), client_id=f"test-{time.time_ns()}")
+        connected = asyncio.Event()
+        link.on_connect(connected.set)
+        link.start()
+        try:
+            await asyncio.wait_for(connected.wait(), TIMEOUT)
+            connected.clear()
+            broker.freeze()
+            publish = asyncio.create_task(link.publish(topic, b'{"n": 1}'))
+            await asyncio.sleep(0.2)  # handed to the socket; no PUBACK can come
+            broker.kill()
+            broker.start()
+            observer = Mqtt(broker.port).subscribe(topic)
+            try:
+                await asyncio.wait_for(connected.wait(), TIMEOUT)
+                try:
+                    await asyncio.wait_for(publish, TIMEOUT)
+                except ConnectionLost:
+                    pass
+                else:
+                    raise AssertionError("the publish was confirmed on the new connection")
+                await asyncio.sleep(0.5)
+                return observer.drain()
+            finally:
+                observer.close()
+        finally:
+            await link.stop()
+
+    assert asyncio.run(scenario()) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import socket
 import subprocess
 import tempfile
@@ -107,6 +108,11 @@ class PrivateBroker:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError((self.dir / "mosquitto.log").read_text())
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open, nothing is answered (no PUBACK) until killed."""
+        assert self.proc is not None and self.proc.poll() is None
+        self.proc.send_signal(signal.SIGSTOP)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
