@@ -131,21 +131,25 @@ def _unmark(db: sqlite_utils.Database, order_id: int, station: str) -> None:
     db.execute("DELETE FROM kitchen_ready WHERE order_id = ? AND station = ?", (order_id, station))
 
 
-def prune_marks(db: sqlite_utils.Database, before: str, limit: int) -> int:
+def prune_marks(db: sqlite_utils.Database, before: str, abandoned: str, limit: int) -> int:
     """Delete up to ``limit`` ready marks older than ``before`` of orders that are done,
-    invoiced or cancelled; returns how many went.
+    invoiced or cancelled, and those older than ``abandoned`` whatever the order's state;
+    returns how many went.
 
     A mark only says which stations of an order still in the kitchen have
     bumped it ready; once the order has left the kitchen for good nothing reads
-    it. Marks of orders still preparing or ready are kept however old. The
-    table stays as small as the window, so the scan of it is cheap.
+    it. Marks of orders still preparing or ready are kept until ``abandoned``
+    (``firmware_bridge.jobs.ABANDONED_HOURS``): a station bumping such an order
+    a month later bumps it again. The table holds the keep window's marks and
+    a month's of orders left in the kitchen, so the scan of it stays cheap.
     """
     return int(
         db.execute(
             "DELETE FROM kitchen_ready WHERE (order_id, station) IN (SELECT r.order_id, "
             "r.station FROM kitchen_ready r JOIN orders o ON o.id = r.order_id WHERE r.at < ? "
-            "AND o.state IN ('done', 'invoiced', 'cancelled') ORDER BY r.at LIMIT ?)",
-            (before, limit),
+            "AND (o.state IN ('done', 'invoiced', 'cancelled') OR r.at < ?) "
+            "ORDER BY r.at LIMIT ?)",
+            (before, abandoned, limit),
         ).rowcount
     )
 

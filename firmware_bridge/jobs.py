@@ -19,7 +19,8 @@ they have already handled, so a re-send prints at most once per device.
 
 Finished jobs (``acked``, ``void``) of orders that have left the kitchen for
 good are deleted some days later by the hub's ``event_prune`` job
-(``prune_finished``); open jobs are never deleted, whatever their age.
+(``prune_finished``), those of orders never taken out of it a month later;
+open jobs are never deleted, whatever their age.
 """
 
 from __future__ import annotations
@@ -289,27 +290,43 @@ def void(db: sqlite_utils.Database, job_id: str, reason: str) -> None:
     )
 
 
+ABANDONED_HOURS = 30 * 24
+"""Age after which a finished job goes even though its order never left the kitchen.
+
+A store whose tills never complete orders (printers only, no KDS to bump them)
+keeps every order ``paid``; without this, their tickets would never go and each
+run would read all of them again to find none it may delete. Past a month,
+what keeping them guarded against is gone: a replay of the payment event needs
+the kitchen's cursor set back by hand, and by then the event itself has
+normally been pruned (``events_keep_hours``, 72 h); and a cancellation that
+late would send the station a cancel ticket for a meal cooked, or not, a month
+ago, which means nothing to a cook.
+"""
+
 # Oldest change first through the partial index kitchen_jobs_finished (migration
 # 0005_kitchen_retention), whose WHERE this one must imply. INDEXED BY because the
 # planner, without statistics, prefers kitchen_jobs_state, then reads and sorts
 # every finished job to find the oldest few: the bound would limit what is deleted,
-# not what is read.
+# not what is read. What the walk reads and skips is the finished jobs younger
+# than ABANDONED_HOURS of orders still in the kitchen: a month of tickets at most,
+# however long the store has run.
 PRUNE_FINISHED = (
     "DELETE FROM kitchen_jobs WHERE id IN (SELECT j.id FROM kitchen_jobs j "
     "INDEXED BY kitchen_jobs_finished "
     "JOIN orders o ON o.id = j.order_id WHERE j.state IN ('acked', 'void') "
-    "AND j.updated_at < ? AND o.state IN ('done', 'invoiced', 'cancelled') "
-    "ORDER BY j.updated_at LIMIT ?)"
+    "AND j.updated_at < ? AND (o.state IN ('done', 'invoiced', 'cancelled') "
+    "OR j.updated_at < ?) ORDER BY j.updated_at LIMIT ?)"
 )
 
 
-def prune_finished(db: sqlite_utils.Database, before: str, limit: int) -> int:
+def prune_finished(db: sqlite_utils.Database, before: str, abandoned: str, limit: int) -> int:
     """Delete up to ``limit`` finished jobs last changed before ``before``, oldest first.
 
-    Only jobs of orders that are done, invoiced or cancelled, which no event
-    brings back to the kitchen (the order machine has no way out of them but
-    ``invoice``); a job of an order still paid, preparing or ready is kept
-    however old, because the bridge still reads it:
+    Jobs of orders that are done, invoiced or cancelled, which no event brings
+    back to the kitchen (the order machine has no way out of them but
+    ``invoice``). A job of an order still paid, preparing or ready is kept
+    until ``abandoned`` (``ABANDONED_HOURS`` ago), because the bridge still
+    reads it:
 
     * a cancellation sends a cancel ticket to each station whose ticket it
       finds (``open_new_jobs``): an order forgotten at the pass and cancelled
@@ -318,11 +335,13 @@ def prune_finished(db: sqlite_utils.Database, before: str, limit: int) -> int:
       INSERT OR IGNORE); once the row is gone, only the order's state stops a
       replayed payment event from printing it again (``intake``).
 
+    A month later neither is worth the rows (``ABANDONED_HOURS``).
+
     ``updated_at`` of a finished job is when it became final: nothing updates
     a job after that. An ack for a pruned job, days late, counts as
     ``unknown`` and changes nothing. Returns how many jobs went.
     """
-    return int(db.execute(PRUNE_FINISHED, (before, limit)).rowcount)
+    return int(db.execute(PRUNE_FINISHED, (before, abandoned, limit)).rowcount)
 
 
 def payload_lines(db: sqlite_utils.Database, job_id: str) -> list[dict[str, Any]]:

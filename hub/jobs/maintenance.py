@@ -87,15 +87,17 @@ def prune_kitchen_jobs(
     limit: int = KITCHEN_PRUNE_ROWS_PER_RUN,
 ) -> str:
     """Finished kitchen tickets of finished orders, last changed more than ``keep_hours`` ago,
-    and the same orders' ready marks.
+    and the same orders' ready marks; those of orders left in the kitchen once they are
+    ``firmware_bridge.jobs.ABANDONED_HOURS`` old.
 
     Which rows may go, and why, is the kitchen's to say
     (``firmware_bridge.jobs.prune_finished``, ``firmware_bridge.bumps.prune_marks``);
     this is the age and the bound.
     """
     cutoff = _cutoff(now, keep_hours)
-    deleted = kitchen_jobs.prune_finished(db, cutoff, limit)
-    marks = bumps.prune_marks(db, cutoff, limit)
+    abandoned = _cutoff(now, max(keep_hours, kitchen_jobs.ABANDONED_HOURS))
+    deleted = kitchen_jobs.prune_finished(db, cutoff, abandoned, limit)
+    marks = bumps.prune_marks(db, cutoff, abandoned, limit)
     return f"{deleted} kitchen jobs pruned" + (f", {marks} ready marks" if marks else "")
 
 

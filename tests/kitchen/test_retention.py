@@ -20,6 +20,7 @@ from tests.support.kitchen import BAR, COLD, GRILL, Kitchen
 
 POLICY = RetryPolicy(first=5.0, maximum=60.0)
 KEEP_HOURS = 72
+ABANDONED_HOURS = jobs.ABANDONED_HOURS
 
 
 def _age(kitchen: Kitchen, order_id: int, hours: float) -> None:
@@ -29,6 +30,17 @@ def _age(kitchen: Kitchen, order_id: int, hours: float) -> None:
     kitchen.write(
         lambda db: db.execute(
             "UPDATE kitchen_jobs SET updated_at = ? WHERE order_id = ?", (stamp, order_id)
+        )
+    )
+
+
+def _age_marks(kitchen: Kitchen, order_id: int, hours: float) -> None:
+    """Make the order's ready marks look ``hours`` old."""
+    at = datetime.now(UTC) - timedelta(hours=hours)
+    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    kitchen.write(
+        lambda db: db.execute(
+            "UPDATE kitchen_ready SET at = ? WHERE order_id = ?", (stamp, order_id)
         )
     )
 
@@ -118,6 +130,43 @@ def test_ready_marks_go_with_their_order_and_stay_while_it_cooks(kitchen: Kitche
     assert marks == [(cooking["id"], "grill")]
 
 
+def test_finished_jobs_of_an_order_left_in_the_kitchen_go_after_a_month(kitchen: Kitchen) -> None:
+    """A store whose tills never complete orders must not keep, and re-read, every ticket."""
+    gone = _ticketed(kitchen, (GRILL, "1"), (BAR, "1"))
+    kept = _ticketed(kitchen, (GRILL, "1"))
+    _age(kitchen, gone["id"], ABANDONED_HOURS + 24)
+    _age(kitchen, kept["id"], ABANDONED_HOURS - 24)
+    assert kitchen.order_state(gone["id"])[0] == kitchen.order_state(kept["id"])[0] == "paid"
+
+    assert _prune(kitchen) == "2 kitchen jobs pruned"
+    assert kitchen.jobs(gone["id"]) == []
+    assert [j["state"] for j in kitchen.jobs(kept["id"])] == ["acked"]
+
+
+def test_open_jobs_of_an_order_left_in_the_kitchen_stay_after_a_month(kitchen: Kitchen) -> None:
+    """A ticket no device confirmed is still owed to the kitchen, however old."""
+    order = _ticketed(kitchen, (GRILL, "1"), printed=False)
+    _age(kitchen, order["id"], 2 * ABANDONED_HOURS)
+    assert _prune(kitchen) == "0 kitchen jobs pruned"
+    assert [j["state"] for j in kitchen.jobs(order["id"])] == ["pending"]
+
+
+def test_ready_marks_of_an_order_left_at_the_pass_go_after_a_month(kitchen: Kitchen) -> None:
+    """An order bumped ready and never handed over does not keep its marks for ever."""
+    old = _ticketed(kitchen, (GRILL, "1"), (BAR, "1"))
+    recent = _ticketed(kitchen, (GRILL, "1"), (BAR, "1"))
+    for order in (old, recent):
+        for station in ("grill", "bar"):
+            kitchen.write(bumps.apply_bump, kitchen.rules, station, Bump(order["uuid"], "ready"))
+        assert kitchen.order_state(order["id"])[0] == "ready"
+    _age_marks(kitchen, old["id"], ABANDONED_HOURS + 24)
+    _age_marks(kitchen, recent["id"], ABANDONED_HOURS - 24)
+
+    assert _prune(kitchen).endswith(", 2 ready marks")
+    marks = kitchen.query("SELECT order_id, station FROM kitchen_ready ORDER BY station")
+    assert marks == [(recent["id"], "bar"), (recent["id"], "grill")]
+
+
 def test_finished_jobs_stay_for_the_keep_window(kitchen: Kitchen) -> None:
     """Support still finds yesterday's tickets in /api/v1/kitchen/jobs."""
     order = _served(kitchen, (GRILL, "1"))
@@ -134,7 +183,7 @@ def test_an_order_cancelled_days_after_its_ticket_printed_still_cancels_it(
     order = _ticketed(kitchen, (GRILL, "2"), (BAR, "1"))
     kitchen.fire(order["id"], "start")
     kitchen.write(intake.take, POLICY)
-    _age(kitchen, order["id"], 10 * KEEP_HOURS)
+    _age(kitchen, order["id"], ABANDONED_HOURS - 24)  # days, not yet a month
     assert _prune(kitchen) == "0 kitchen jobs pruned"
 
     kitchen.fire(order["id"], "cancel")
@@ -176,9 +225,14 @@ def test_each_run_deletes_at_most_its_bound_oldest_first(kitchen: Kitchen) -> No
     assert kitchen.jobs() == []
 
 
-def test_the_prune_reads_the_oldest_finished_jobs_and_no_more(kitchen: Kitchen) -> None:
-    """A run reads what it deletes, not the whole table sorted, however large the table grows."""
-    plan = kitchen.query("EXPLAIN QUERY PLAN " + jobs.PRUNE_FINISHED, "2000-01-01T00:00:00Z", 10)
+def test_the_prune_walks_the_finished_jobs_oldest_first_without_sorting(kitchen: Kitchen) -> None:
+    """A run reads the finished jobs in age order and stops at its bound, never the table sorted.
+
+    Besides what it deletes it reads only the finished jobs, younger than
+    ABANDONED_HOURS, of orders still in the kitchen: a month of tickets at most.
+    """
+    stamp = "2000-01-01T00:00:00.000Z"
+    plan = kitchen.query("EXPLAIN QUERY PLAN " + jobs.PRUNE_FINISHED, stamp, stamp, 10)
     details = " | ".join(str(row[-1]) for row in plan)
     assert "USING INDEX kitchen_jobs_finished (updated_at<?)" in details, details
     assert "SCAN" not in details and "TEMP B-TREE" not in details, details
