@@ -134,7 +134,8 @@ def _unmark(db: sqlite_utils.Database, order_id: int, station: str) -> None:
 def prune_marks(db: sqlite_utils.Database, before: str, abandoned: str, limit: int) -> int:
     """Delete up to ``limit`` ready marks older than ``before`` of orders that are done,
     invoiced or cancelled, and those older than ``abandoned`` whatever the order's state;
-    returns how many went.
+    returns how many went. Like a kitchen job, a mark is as old as the later of its own
+    time and its order's last change.
 
     A mark only says which stations of an order still in the kitchen have
     bumped it ready; once the order has left the kitchen for good nothing reads
@@ -146,9 +147,9 @@ def prune_marks(db: sqlite_utils.Database, before: str, abandoned: str, limit: i
     return int(
         db.execute(
             "DELETE FROM kitchen_ready WHERE (order_id, station) IN (SELECT r.order_id, "
-            "r.station FROM kitchen_ready r JOIN orders o ON o.id = r.order_id WHERE r.at < ? "
-            "AND (o.state IN ('done', 'invoiced', 'cancelled') OR r.at < ?) "
-            "ORDER BY r.at LIMIT ?)",
+            "r.station FROM kitchen_ready r JOIN orders o ON o.id = r.order_id "
+            "WHERE r.at < ?1 AND o.updated_at < ?1 AND (o.state IN ('done', 'invoiced', "
+            "'cancelled') OR (r.at < ?2 AND o.updated_at < ?2)) ORDER BY r.at LIMIT ?3)",
             (before, abandoned, limit),
         ).rowcount
     )

@@ -308,19 +308,23 @@ ago, which means nothing to a cook.
 # planner, without statistics, prefers kitchen_jobs_state, then reads and sorts
 # every finished job to find the oldest few: the bound would limit what is deleted,
 # not what is read. What the walk reads and skips is the finished jobs younger
-# than ABANDONED_HOURS of orders still in the kitchen: a month of tickets at most,
-# however long the store has run.
+# than ABANDONED_HOURS of orders still in the kitchen (a month of tickets at most,
+# however long the store has run) and old jobs of orders changed within the window
+# (a few). The order's updated_at is read from the row the join fetches anyway by
+# its primary key: the range scan and the order of the walk are the index's alone.
 PRUNE_FINISHED = (
     "DELETE FROM kitchen_jobs WHERE id IN (SELECT j.id FROM kitchen_jobs j "
     "INDEXED BY kitchen_jobs_finished "
     "JOIN orders o ON o.id = j.order_id WHERE j.state IN ('acked', 'void') "
-    "AND j.updated_at < ? AND (o.state IN ('done', 'invoiced', 'cancelled') "
-    "OR j.updated_at < ?) ORDER BY j.updated_at LIMIT ?)"
+    "AND j.updated_at < ?1 AND o.updated_at < ?1 "
+    "AND (o.state IN ('done', 'invoiced', 'cancelled') "
+    "OR (j.updated_at < ?2 AND o.updated_at < ?2)) ORDER BY j.updated_at LIMIT ?3)"
 )
 
 
 def prune_finished(db: sqlite_utils.Database, before: str, abandoned: str, limit: int) -> int:
-    """Delete up to ``limit`` finished jobs last changed before ``before``, oldest first.
+    """Delete up to ``limit`` finished jobs, their order and they last changed before ``before``,
+    oldest first.
 
     Jobs of orders that are done, invoiced or cancelled, which no event brings
     back to the kitchen (the order machine has no way out of them but
@@ -338,7 +342,10 @@ def prune_finished(db: sqlite_utils.Database, before: str, abandoned: str, limit
     A month later neither is worth the rows (``ABANDONED_HOURS``).
 
     ``updated_at`` of a finished job is when it became final: nothing updates
-    a job after that. An ack for a pruned job, days late, counts as
+    a job after that. A job is aged by the later of that and its order's
+    ``updated_at`` (the same ISO text): an order that sat at the pass for days
+    and was handed over just now keeps its tickets for the whole window, for
+    support to find. An ack for a pruned job, days late, counts as
     ``unknown`` and changes nothing. Returns how many jobs went.
     """
     return int(db.execute(PRUNE_FINISHED, (before, abandoned, limit)).rowcount)

@@ -86,9 +86,9 @@ def prune_kitchen_jobs(
     now: datetime | None = None,
     limit: int = KITCHEN_PRUNE_ROWS_PER_RUN,
 ) -> str:
-    """Finished kitchen tickets of finished orders, last changed more than ``keep_hours`` ago,
-    and the same orders' ready marks; those of orders left in the kitchen once they are
-    ``firmware_bridge.jobs.ABANDONED_HOURS`` old.
+    """Finished kitchen tickets of finished orders, they and their order last changed more
+    than ``keep_hours`` ago, and the same orders' ready marks; those of orders left in the
+    kitchen once they are ``firmware_bridge.jobs.ABANDONED_HOURS`` old.
 
     Which rows may go, and why, is the kitchen's to say
     (``firmware_bridge.jobs.prune_finished``, ``firmware_bridge.bumps.prune_marks``);

@@ -24,25 +24,16 @@ ABANDONED_HOURS = jobs.ABANDONED_HOURS
 
 
 def _age(kitchen: Kitchen, order_id: int, hours: float) -> None:
-    """Make the order's jobs look last changed ``hours`` ago, as ``now_iso`` writes times."""
+    """Make the order, its tickets and its ready marks look last changed ``hours`` ago."""
     at = datetime.now(UTC) - timedelta(hours=hours)
     stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    kitchen.write(
-        lambda db: db.execute(
-            "UPDATE kitchen_jobs SET updated_at = ? WHERE order_id = ?", (stamp, order_id)
-        )
-    )
 
+    def age(db: Any) -> None:
+        db.execute("UPDATE orders SET updated_at = ? WHERE id = ?", (stamp, order_id))
+        db.execute("UPDATE kitchen_jobs SET updated_at = ? WHERE order_id = ?", (stamp, order_id))
+        db.execute("UPDATE kitchen_ready SET at = ? WHERE order_id = ?", (stamp, order_id))
 
-def _age_marks(kitchen: Kitchen, order_id: int, hours: float) -> None:
-    """Make the order's ready marks look ``hours`` old."""
-    at = datetime.now(UTC) - timedelta(hours=hours)
-    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    kitchen.write(
-        lambda db: db.execute(
-            "UPDATE kitchen_ready SET at = ? WHERE order_id = ?", (stamp, order_id)
-        )
-    )
+    kitchen.write(age)
 
 
 def _ack(kitchen: Kitchen, job_id: str, status: str = "printed") -> str:
@@ -122,8 +113,8 @@ def test_ready_marks_go_with_their_order_and_stay_while_it_cooks(kitchen: Kitche
         kitchen.write(bumps.apply_bump, kitchen.rules, "grill", bump)
     kitchen.write(bumps.apply_bump, kitchen.rules, "bar", Bump(served["uuid"], "ready"))
     kitchen.fire(served["id"], "complete")
-    old = (datetime.now(UTC) - timedelta(hours=KEEP_HOURS + 1)).isoformat(timespec="milliseconds")
-    kitchen.write(lambda db: db.execute("UPDATE kitchen_ready SET at = ?", (old[:23] + "Z",)))
+    for order in (served, cooking):
+        _age(kitchen, order["id"], KEEP_HOURS + 1)
 
     assert _prune(kitchen).endswith(", 2 ready marks")
     marks = kitchen.query("SELECT order_id, station FROM kitchen_ready")
@@ -159,12 +150,29 @@ def test_ready_marks_of_an_order_left_at_the_pass_go_after_a_month(kitchen: Kitc
         for station in ("grill", "bar"):
             kitchen.write(bumps.apply_bump, kitchen.rules, station, Bump(order["uuid"], "ready"))
         assert kitchen.order_state(order["id"])[0] == "ready"
-    _age_marks(kitchen, old["id"], ABANDONED_HOURS + 24)
-    _age_marks(kitchen, recent["id"], ABANDONED_HOURS - 24)
+    _age(kitchen, old["id"], ABANDONED_HOURS + 24)
+    _age(kitchen, recent["id"], ABANDONED_HOURS - 24)
 
     assert _prune(kitchen).endswith(", 2 ready marks")
     marks = kitchen.query("SELECT order_id, station FROM kitchen_ready ORDER BY station")
     assert marks == [(recent["id"], "bar"), (recent["id"], "grill")]
+
+
+def test_an_order_handed_over_after_days_at_the_pass_keeps_its_tickets_for_the_window(
+    kitchen: Kitchen,
+) -> None:
+    """The keep window runs from when the order left the kitchen, not from when it printed."""
+    order = _ticketed(kitchen, (GRILL, "1"), (BAR, "1"))
+    for station in ("grill", "bar"):
+        kitchen.write(bumps.apply_bump, kitchen.rules, station, Bump(order["uuid"], "ready"))
+    _age(kitchen, order["id"], 4 * 24)  # printed and at the pass four days ago
+    kitchen.fire(order["id"], "complete")
+    kitchen.write(intake.take, POLICY)
+
+    assert _prune(kitchen) == "0 kitchen jobs pruned"
+    assert len(kitchen.jobs(order["id"])) == 2
+    _age(kitchen, order["id"], KEEP_HOURS + 1)
+    assert _prune(kitchen) == "2 kitchen jobs pruned, 2 ready marks"
 
 
 def test_finished_jobs_stay_for_the_keep_window(kitchen: Kitchen) -> None:
