@@ -42,7 +42,7 @@ from cloud_sync.pull import Puller
 from cloud_sync.push import Pusher
 from cloud_sync.remote_sessions import RemoteSessions
 from hub import events
-from hub.clock import now_iso
+from hub.clock import iso, now_iso
 from hub.db.store import Store
 from hub.orders.money import Money
 from hub.settings import Settings
@@ -283,8 +283,8 @@ class Agent:
             await self._sessions.close_finished()
         if now >= self._prune_at:
             self._prune_at = now + PRUNE_EVERY
-            before = (datetime.now(UTC) - KEEP_DONE).isoformat(timespec="milliseconds")
-            await self.store.write(outbox.prune, before.replace("+00:00", "Z"))
+            before = iso(datetime.now(UTC) - KEEP_DONE)
+            await self.store.write(outbox.prune, before)
 
     async def _failed(self, exc: SyncError) -> None:
         """Leave Odoo alone for a while; how long depends on whether waiting can help."""

@@ -35,7 +35,7 @@ import sqlite_utils
 
 from firmware_bridge import presence
 from firmware_bridge.messages import Ack
-from hub.clock import now_iso
+from hub.clock import iso, now_iso
 from hub.db.where import Where
 from hub.orders import service
 from hub.orders.service import OrderRules
@@ -420,13 +420,6 @@ def list_jobs(
         item["order_number"] = item.pop("number")
         item["backup"] = bool(item["backup"])
         due = item["next_attempt_at"]
-        item["next_attempt_at"] = _iso(due) if due is not None else None
+        item["next_attempt_at"] = iso(datetime.fromtimestamp(due, UTC)) if due is not None else None
         items.append(item)
     return items
-
-
-def _iso(unix: float) -> str:
-    """Unix seconds as the hub writes times: UTC, milliseconds, ``Z``."""
-    return (
-        datetime.fromtimestamp(unix, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )

@@ -8,6 +8,19 @@ from datetime import UTC, datetime
 _last: tuple[int, str] = (-1, "")
 
 
+def iso(dt: datetime) -> str:
+    """``dt`` as the hub writes times, e.g. ``2026-11-29T08:31:54.012Z``.
+
+    Always UTC with a ``Z`` and exactly three decimals (finer digits are cut,
+    not rounded), so two such strings compare as text in time order: the
+    retention cutoffs are compared with stored times so. A naive ``dt`` is
+    refused rather than taken for local time.
+    """
+    if dt.tzinfo is None:
+        raise ValueError("a naive datetime has no time zone to convert from")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now_iso() -> str:
     """The current time as stored everywhere, e.g. ``2026-11-29T08:31:54.012Z``.
 
@@ -19,12 +32,7 @@ def now_iso() -> str:
     ms = time.time_ns() // 1_000_000
     last_ms, text = _last
     if ms != last_ms:
-        text = (
-            datetime.fromtimestamp(ms // 1000, UTC)
-            .replace(microsecond=ms % 1000 * 1000)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )
+        text = iso(datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000))
         _last = (ms, text)
     return text
 

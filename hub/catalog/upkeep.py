@@ -46,6 +46,7 @@ from hub.cache import Cache
 from hub.catalog import service
 from hub.catalog.gateway import CatalogGateway
 from hub.catalog.service import Touched
+from hub.clock import iso
 from hub.db.store import Store
 from hub.logs import log_event
 from hub.settings import Settings
@@ -115,7 +116,7 @@ def touched_since(
 
 def hot_product_ids(db: sqlite_utils.Database, count: int) -> list[int]:
     """The products most sold lately, topped up with the first sellable ones by id."""
-    since = (datetime.now(UTC) - timedelta(days=HOT_DAYS)).isoformat(timespec="seconds")
+    since = iso(datetime.now(UTC) - timedelta(days=HOT_DAYS))
     ids = [
         r[0]
         for r in db.execute(

@@ -17,6 +17,7 @@ from cloud_sync import status as sync_status
 from firmware_bridge import bumps
 from firmware_bridge import jobs as kitchen_jobs
 from hub import events
+from hub.clock import iso
 from hub.db.store import Store
 from hub.logs import log_event
 from hub.settings import Settings
@@ -102,12 +103,11 @@ def prune_kitchen_jobs(
 
 
 def _cutoff(now: datetime | None, hours: float) -> str:
-    """``hours`` before ``now`` as the hub writes times (``hub.clock.now_iso``).
+    """``hours`` before ``now`` as the hub writes times (``hub.clock.iso``).
 
     Those strings compare in time order, so the cutoff is compared as text.
     """
-    at = (now or datetime.now(UTC)) - timedelta(hours=hours)
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso((now or datetime.now(UTC)) - timedelta(hours=hours))
 
 
 class SyncWatch:

@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
-from hub.clock import now_iso, parse_iso
+from hub.clock import iso, now_iso, parse_iso
 from hub.db.store import Store
 from hub.logs import log_event, redact
 
@@ -213,7 +213,7 @@ def _next_run(row: dict[str, Any]) -> str | None:
     if not row["started_at"]:
         return None
     due = parse_iso(row["started_at"]) + timedelta(seconds=row["interval_seconds"])
-    return due.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(due)
 
 
 def stale(row: dict[str, Any], now: datetime | None = None) -> bool:

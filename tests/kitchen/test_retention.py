@@ -11,6 +11,7 @@ from typing import Any
 from firmware_bridge import bumps, intake, jobs
 from firmware_bridge.jobs import RetryPolicy
 from firmware_bridge.messages import Ack, Bump
+from hub.clock import iso
 from hub.db.store import Store
 from hub.health import Probes
 from hub.jobs import maintenance
@@ -25,8 +26,7 @@ ABANDONED_HOURS = jobs.ABANDONED_HOURS
 
 def _age(kitchen: Kitchen, order_id: int, hours: float) -> None:
     """Make the order, its tickets and its ready marks look last changed ``hours`` ago."""
-    at = datetime.now(UTC) - timedelta(hours=hours)
-    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    stamp = iso(datetime.now(UTC) - timedelta(hours=hours))
 
     def age(db: Any) -> None:
         db.execute("UPDATE orders SET updated_at = ? WHERE id = ?", (stamp, order_id))

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from hub import events
+from hub.clock import iso
 from hub.db.connection import immediate, open_db
 from hub.db.store import Store
 from hub.jobs import maintenance
@@ -44,11 +45,11 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def _old_events(settings: Settings, count: int, hours_ago: float) -> None:
     db = open_db(settings)
-    ts = (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(timespec="milliseconds")
+    ts = iso(datetime.now(UTC) - timedelta(hours=hours_ago))
     with immediate(db):
         for _ in range(count):
             events.append(db, "catalog.updated", {}, ["store"])
-        db.execute("UPDATE events SET ts = ?", (ts.replace("+00:00", "Z"),))
+        db.execute("UPDATE events SET ts = ?", (ts,))
         for consumer in ("kitchen", "sync"):
             events.set_cursor(db, consumer, events.head(db))
     db.close()
@@ -205,7 +206,7 @@ def test_prune_keeps_unread_events_and_the_resume_window(settings: Settings) -> 
     with immediate(db):
         for _ in range(10):
             events.append(db, "catalog.updated", {}, ["store"])
-        old = (now - timedelta(hours=5)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        old = iso(now - timedelta(hours=5))
         db.execute("UPDATE events SET ts = ? WHERE seq <= 8", (old,))
         events.set_cursor(db, "kitchen", 9)
         events.set_cursor(db, "sync", 6)  # sync is behind: 7.. stay
@@ -271,11 +272,11 @@ def test_sync_watch_measures_the_lag_and_logs_a_change(
 def _one_unsynced_event(settings: Settings, age_seconds: float) -> None:
     """The sync agent has read the whole log but one event, ``age_seconds`` old."""
     db = open_db(settings)
-    ts = (datetime.now(UTC) - timedelta(seconds=age_seconds)).isoformat(timespec="milliseconds")
+    ts = iso(datetime.now(UTC) - timedelta(seconds=age_seconds))
     with immediate(db):
         events.set_cursor(db, "sync", events.head(db))
         seq = events.append(db, "order.created", {}, ["store"])
-        db.execute("UPDATE events SET ts = ? WHERE seq = ?", (ts.replace("+00:00", "Z"), seq))
+        db.execute("UPDATE events SET ts = ? WHERE seq = ?", (ts, seq))
     db.close()
 
 
