@@ -4,7 +4,7 @@ Opens the shared SQLite file (migrating it if need be), connects to the broker
 as ``edgehub-bridge`` (the login the ACL grants the kitchen topics to), and
 runs the dispatcher until told to stop. The broker may be down at start or go
 away later: paho keeps reconnecting, jobs wait in SQLite meanwhile, and every
-open job is sent again once the link is back.
+open job not already sent on the new connection is sent again once it is up.
 """
 
 from __future__ import annotations

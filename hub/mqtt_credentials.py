@@ -61,13 +61,17 @@ def acl_block(store: str, device: Device) -> str:
     topics = Topics(store)
     where = f"station {device.station}" if device.station else "no station"
     lines = [f"{_MARK}{device.id} ({device.kind}, {where})", f"user {device.id}"]
-    if device.kind in ("kds", "printer") and device.station:
-        lines.append(f"topic read {topics.jobs(device.station)}")
-    if device.kind == "kds" and device.station:
-        # It bumps, and hears why the hub refused a bump.
-        lines.append(f"topic write {topics.bump(device.station)}")
-        lines.append(f"topic read {topics.errors(device.station)}")
-    if device.kind == "board":
+    station = device.station
+    if device.kind in ("kds", "printer"):
+        # Device.__post_init__ refuses a kds or printer without a station; were one to
+        # get here anyway, it must fail, not get a block that grants it nothing.
+        assert station is not None, f"{device.kind} {device.id} has no station"
+        lines.append(f"topic read {topics.jobs(station)}")
+        if device.kind == "kds":
+            # It bumps, and hears why the hub refused a bump.
+            lines.append(f"topic write {topics.bump(station)}")
+            lines.append(f"topic read {topics.errors(station)}")
+    elif device.kind == "board":
         lines.append(f"topic read {topics.ready_board}")
     return "\n".join(lines) + "\n"
 

@@ -137,6 +137,14 @@ def test_acl_blocks_follow_the_installed_pattern() -> None:
     ]
 
 
+def test_an_acl_block_is_never_written_without_the_stations_topics() -> None:
+    """A printer that somehow lost its station fails loudly rather than get an empty block."""
+    device = Device("p1", "printer", "grill")
+    object.__setattr__(device, "station", None)  # past __post_init__'s check
+    with pytest.raises(AssertionError):
+        acl_block("demo", device)
+
+
 def test_acl_blocks_match_the_examples_in_the_installed_acl() -> None:
     """``device login`` writes what the shipped ACL tells an installer to write by hand."""
     text = acl_template("demo")
