@@ -131,13 +131,18 @@ def _job_id(kitchen: Kitchen, order_id: int) -> str:
     return str(job["job_id"])
 
 
+def _grill_kitchen(tmp_path: Path, broker: PrivateBroker) -> tuple[Kitchen, str]:
+    """A demo store with a grill printer on ``broker``, and the grill's jobs topic."""
+    kitchen = Kitchen(demo_database(tmp_path / "edgehub.db"), broker.url)
+    kitchen.add_device("grill-1", "grill")
+    return kitchen, Topics(kitchen.store).jobs("grill")
+
+
 def test_a_job_claimed_while_the_link_comes_back_goes_out_once_and_plain(
     tmp_path: Path, broker: PrivateBroker
 ) -> None:
     """A ticket paid during an outage reaches the kitchen once, without a reprint banner."""
-    kitchen = Kitchen(demo_database(tmp_path / "edgehub.db"), broker.url)
-    kitchen.add_device("grill-1", "grill")
-    topic = Topics(kitchen.store).jobs("grill")
+    kitchen, topic = _grill_kitchen(tmp_path, broker)
 
     async def scenario() -> list[dict[str, Any]]:
         async with running(kitchen, broker) as bridge:
@@ -166,9 +171,7 @@ def test_a_retry_claimed_while_the_link_bounces_goes_out_once(
     tmp_path: Path, broker: PrivateBroker
 ) -> None:
     """A re-send in flight across a broker restart is not sent a second time by the reconnection."""
-    kitchen = Kitchen(demo_database(tmp_path / "edgehub.db"), broker.url)
-    kitchen.add_device("grill-1", "grill")
-    topic = Topics(kitchen.store).jobs("grill")
+    kitchen, topic = _grill_kitchen(tmp_path, broker)
 
     async def scenario() -> list[dict[str, Any]]:
         async with running(kitchen, broker) as bridge:

@@ -230,23 +230,16 @@ def test_bad_ca_file_is_a_startup_error_naming_the_setting(tmp_path: Path, proce
     if process == "printer":
         args += ["--device", "grill-1", "--station", "grill", "--connect", "tcp://127.0.0.1:9"]
     url = "mqtts://edgehub-bridge:x@127.0.0.1:8883"
-    missing = run_cli(
-        tmp_path / "edgehub.db",
-        *args,
-        EDGEHUB_MQTT_URL=url,
-        EDGEHUB_MQTT_CA_FILE=str(tmp_path / "missing.pem"),
-    )
-    assert missing.returncode == 2
-    assert "EDGEHUB_MQTT_CA_FILE" in missing.stderr and "does not exist" in missing.stderr
     (tmp_path / "empty.pem").write_text("")
-    empty = run_cli(
-        tmp_path / "edgehub.db",
-        *args,
-        EDGEHUB_MQTT_URL=url,
-        EDGEHUB_MQTT_CA_FILE=str(tmp_path / "empty.pem"),
-    )
-    assert empty.returncode == 2
-    assert "EDGEHUB_MQTT_CA_FILE" in empty.stderr and "no PEM certificate" in empty.stderr
+    for ca_file, why in (("missing.pem", "does not exist"), ("empty.pem", "no PEM certificate")):
+        result = run_cli(
+            tmp_path / "edgehub.db",
+            *args,
+            EDGEHUB_MQTT_URL=url,
+            EDGEHUB_MQTT_CA_FILE=str(tmp_path / ca_file),
+        )
+        assert result.returncode == 2
+        assert "EDGEHUB_MQTT_CA_FILE" in result.stderr and why in result.stderr
 
 
 # --- the hub's own look at the broker -------------------------------------------------------
