@@ -26,22 +26,19 @@ def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
 def _broker_unusable(settings: Settings) -> bool:
     """Say why EDGEHUB_MQTT_URL (or, for mqtts, EDGEHUB_MQTT_CA_FILE) cannot work, once,
     instead of retrying forever."""
-    from firmware_bridge.mqtt import BadCaFile, MqttUrl, tls_context
+    from firmware_bridge.mqtt import BadCaFile, broker
 
     if not settings.mqtt_url:
         print("error: EDGEHUB_MQTT_URL is empty: the kitchen needs a broker", file=sys.stderr)
         return True
     try:
-        url = MqttUrl.parse(settings.mqtt_url)
+        broker(settings.mqtt_url, settings.mqtt_ca_file)
+    except BadCaFile as exc:
+        print(f"error: EDGEHUB_MQTT_CA_FILE: {exc}", file=sys.stderr)
+        return True
     except ValueError as exc:
         print(f"error: EDGEHUB_MQTT_URL: {exc}", file=sys.stderr)
         return True
-    if url.tls:
-        try:
-            tls_context(settings.mqtt_ca_file)
-        except BadCaFile as exc:
-            print(f"error: EDGEHUB_MQTT_CA_FILE: {exc}", file=sys.stderr)
-            return True
     return False
 
 

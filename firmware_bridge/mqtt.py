@@ -141,6 +141,17 @@ def tls_context(ca_file: Path | None) -> ssl.SSLContext:
         raise BadCaFile(f"{ca_file} cannot be read: {exc.strerror}") from None
 
 
+def broker(url: str, ca_file: Path | None) -> tuple[MqttUrl, ssl.SSLContext | None]:
+    """The broker ``url`` names and, for ``mqtts``, the context that verifies it.
+
+    What the bridge, the printer adapter, ``/health`` and ``edgehub status``
+    all need before they knock. Raises ValueError for a URL that is not a
+    broker's, BadCaFile (a ValueError too) for a CA file that cannot be used.
+    """
+    parsed = MqttUrl.parse(url)
+    return parsed, tls_context(ca_file) if parsed.tls else None
+
+
 @dataclass(frozen=True, slots=True)
 class Will:
     """The message the broker publishes for us when we vanish without a goodbye."""

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from cloud_sync.status import Health as SyncHealth
-from firmware_bridge.mqtt import MqttUrl, tls_context
+from firmware_bridge.mqtt import broker
 from hub.clock import now_iso
 from hub.settings import Settings
 
@@ -90,8 +90,7 @@ class Probes:
         if not self.settings.mqtt_url:
             return Probe("off", now_iso())
         try:
-            url = MqttUrl.parse(self.settings.mqtt_url)
-            context = tls_context(self.settings.mqtt_ca_file) if url.tls else None
+            url, context = broker(self.settings.mqtt_url, self.settings.mqtt_ca_file)
         except ValueError as exc:  # a bad URL, or BadCaFile: the kitchen cannot connect
             return Probe("down", now_iso(), error=type(exc).__name__)
         return await self._probe("mqtt", url.host, url.port, context)

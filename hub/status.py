@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cloud_sync import status as agent_status
-from firmware_bridge.mqtt import MqttUrl, tls_context
+from firmware_bridge.mqtt import broker
 from hub import backup, snapshot
 from hub.clock import parse_iso
 from hub.db.connection import open_db
@@ -42,8 +42,7 @@ def _broker(settings: Settings) -> str:
     if not settings.mqtt_url:
         return "off"
     try:
-        url = MqttUrl.parse(settings.mqtt_url)
-        context = tls_context(settings.mqtt_ca_file) if url.tls else None
+        url, context = broker(settings.mqtt_url, settings.mqtt_ca_file)
     except ValueError as exc:  # a bad URL, or BadCaFile
         return f"[red]unusable[/red] ({escape(str(exc))})"
     return _knock(url.host, url.port, context)
