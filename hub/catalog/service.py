@@ -161,20 +161,18 @@ def _clean(label: str, value: str | None, limit: int, *, required: bool = False)
     return text
 
 
-def _check_item(
-    db: sqlite_utils.Database, item: ProductInput, categories: frozenset[int] | None = None
-) -> ProductInput:
-    """``item`` cleaned, or a 422 naming the field. ``categories``: the ids that exist,
-    when the caller read them once for a whole batch."""
+def _category_ids(db: sqlite_utils.Database) -> frozenset[int]:
+    """The categories that exist: a few dozen rows, read once for a whole batch."""
+    return frozenset(r[0] for r in db.execute("SELECT id FROM categories").fetchall())
+
+
+def _check_item(item: ProductInput, categories: frozenset[int]) -> ProductInput:
+    """``item`` cleaned, or a 422 naming the field; ``categories``: ``_category_ids``."""
     name = _clean("name", item.name, MAX_NAME, required=True)
     assert name is not None
     if item.price < 0:
         raise ValidationFailed("price must not be negative", {"fields": {"price": "negative"}})
-    if item.category_id is not None and (
-        item.category_id not in categories
-        if categories is not None
-        else not db.execute("SELECT 1 FROM categories WHERE id = ?", (item.category_id,)).fetchone()
-    ):
+    if item.category_id is not None and item.category_id not in categories:
         raise ValidationFailed(
             f"category {item.category_id} does not exist", {"fields": {"category_id": "unknown"}}
         )
@@ -208,7 +206,7 @@ def upsert_product(
     db: sqlite_utils.Database, money: Money, item: ProductInput, product_id: int | None = None
 ) -> Change:
     """Create or update one product (matched by id, else remote_id, else barcode)."""
-    item = _check_item(db, item)
+    item = _check_item(item, _category_ids(db))
     pid = product_id if product_id is not None else _find(db, item)
     before = _row(db, pid) if pid is not None else None
     if pid is not None and before is None:
@@ -318,10 +316,10 @@ def insert_products(db: sqlite_utils.Database, items: Iterable[ProductInput]) ->
     New products touch no cached product, only listings: one event for the batch.
     """
     now = now_iso()
-    categories = frozenset(r[0] for r in db.execute("SELECT id FROM categories").fetchall())
+    categories = _category_ids(db)
     rows = []
     for item in items:
-        item = _check_item(db, item, categories)
+        item = _check_item(item, categories)
         rows.append(
             (
                 item.name, fold(item.name), item.barcode, item.default_code,
