@@ -27,6 +27,7 @@ from typing import Any
 
 import sqlite_utils
 
+from firmware_bridge import jobs
 from firmware_bridge.messages import Bump
 from hub.auth.users import Actor
 from hub.clock import now_iso
@@ -148,8 +149,7 @@ def prune_marks(db: sqlite_utils.Database, before: str, abandoned: str, limit: i
         db.execute(
             "DELETE FROM kitchen_ready WHERE (order_id, station) IN (SELECT r.order_id, "
             "r.station FROM kitchen_ready r JOIN orders o ON o.id = r.order_id "
-            "WHERE r.at < ?1 AND o.updated_at < ?1 AND (o.state IN ('done', 'invoiced', "
-            "'cancelled') OR (r.at < ?2 AND o.updated_at < ?2)) ORDER BY r.at LIMIT ?3)",
+            f"WHERE {jobs.gone_from_kitchen('r.at')} ORDER BY r.at LIMIT ?3)",
             (before, abandoned, limit),
         ).rowcount
     )

@@ -303,6 +303,7 @@ late would send the station a cancel ticket for a meal cooked, or not, a month
 ago, which means nothing to a cook.
 """
 
+
 # Oldest change first through the partial index kitchen_jobs_finished (migration
 # 0005_kitchen_retention), whose WHERE this one must imply. INDEXED BY because the
 # planner, without statistics, prefers kitchen_jobs_state, then reads and sorts
@@ -312,13 +313,21 @@ ago, which means nothing to a cook.
 # however long the store has run) and old jobs of orders changed within the window
 # (a few). The order's updated_at is read from the row the join fetches anyway by
 # its primary key: the range scan and the order of the walk are the index's alone.
+def gone_from_kitchen(stamp: str) -> str:
+    """The SQL test that a row stamped ``stamp`` (its own last change) of order ``o``
+    may go: both changed before ``?1``, and the order finished or both changed
+    before ``?2`` (abandoned). Shared by the tickets and the ready marks."""
+    return (
+        f"{stamp} < ?1 AND o.updated_at < ?1 AND (o.state IN ('done', 'invoiced', "
+        f"'cancelled') OR ({stamp} < ?2 AND o.updated_at < ?2))"
+    )
+
+
 PRUNE_FINISHED = (
     "DELETE FROM kitchen_jobs WHERE id IN (SELECT j.id FROM kitchen_jobs j "
     "INDEXED BY kitchen_jobs_finished "
     "JOIN orders o ON o.id = j.order_id WHERE j.state IN ('acked', 'void') "
-    "AND j.updated_at < ?1 AND o.updated_at < ?1 "
-    "AND (o.state IN ('done', 'invoiced', 'cancelled') "
-    "OR (j.updated_at < ?2 AND o.updated_at < ?2)) ORDER BY j.updated_at LIMIT ?3)"
+    f"AND {gone_from_kitchen('j.updated_at')} ORDER BY j.updated_at LIMIT ?3)"
 )
 
 
