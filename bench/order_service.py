@@ -28,13 +28,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
 from statemachine import State, StateMachine
 
 from bench.baseline_app import insert_order, open_baseline
 from hub import sessions
 from hub.auth.users import get_actor
-from hub.db.connection import open_db
+from hub.db.connection import immediate, open_db
 from hub.orders import service
 from hub.orders.machine import (
     LineFacts,
@@ -53,19 +52,6 @@ LINES = [
     service.LineInput(10, Decimal(2)),
     service.LineInput(32, Decimal(1)),
 ]
-
-
-def _in_transaction(
-    db: sqlite_utils.Database, fn: Callable[..., Any], *args: Any, **kw: Any
-) -> Any:
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = fn(db, *args, **kw)
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
-    return result
 
 
 def best_cpu_per_call(fn: Callable[[], Any], calls: int, repeat: int) -> float:
@@ -100,40 +86,36 @@ class HubOrders:
         actor = get_actor(self.db, 1)
         assert actor is not None
         self.actor = actor
-        session = _in_transaction(
-            self.db, sessions.open_session, self.money, actor, terminal="bench", opening_cash=0
-        )
+        with immediate(self.db):
+            session = sessions.open_session(
+                self.db, self.money, actor, terminal="bench", opening_cash=0
+            )
         self.session_id = session["id"]
         self.split = {"create": 0.0, "validate": 0.0, "pay": 0.0}
 
     def one_order(self) -> None:
         t0 = time.thread_time()
-        order, _ = _in_transaction(
-            self.db,
-            service.create_order,
-            self.rules,
-            self.actor,
-            uuid=str(uuid.uuid4()),
-            session_id=self.session_id,
-            lines=LINES,
-            note="",
-            fingerprint="bench",
-        )
+        with immediate(self.db):
+            order, _ = service.create_order(
+                self.db,
+                self.rules,
+                self.actor,
+                uuid=str(uuid.uuid4()),
+                session_id=self.session_id,
+                lines=LINES,
+                note="",
+                fingerprint="bench",
+            )
         t1 = time.thread_time()
-        order = _in_transaction(
-            self.db, service.transition, self.rules, self.actor, order["id"], "validate"
-        )
+        with immediate(self.db):
+            order = service.transition(self.db, self.rules, self.actor, order["id"], "validate")
         t2 = time.thread_time()
         amount = self.money.parse(order["amount_total"])
-        _in_transaction(
-            self.db,
-            service.transition,
-            self.rules,
-            self.actor,
-            order["id"],
-            "pay",
-            payments=[service.PaymentInput(method_id=2, amount=amount)],
-        )
+        payments = [service.PaymentInput(method_id=2, amount=amount)]
+        with immediate(self.db):
+            service.transition(
+                self.db, self.rules, self.actor, order["id"], "pay", payments=payments
+            )
         t3 = time.thread_time()
         for name, spent in (("create", t1 - t0), ("validate", t2 - t1), ("pay", t3 - t2)):
             self.split[name] += spent
