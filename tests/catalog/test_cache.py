@@ -258,7 +258,7 @@ def test_what_redis_missed_while_unreachable_is_purged_on_return(
     run(scenario)
 
 
-def test_invalidation_reaches_redis_in_one_script(
+def test_invalidation_drops_the_data_and_sets_versions_in_redis(
     tmp_path: Path, store_code: str, shared_redis: str
 ) -> None:
     """Another worker reads Redis, not this process's memory: there the data must be gone

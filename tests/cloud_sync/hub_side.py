@@ -33,6 +33,7 @@ from tests.conftest import demo_database, make_settings
 from tests.odoo_emulator import OdooEmulator
 
 MONEY = Money()
+GIFT_CARD = 32  # a demo store product that skips the kitchen
 
 
 def sync_settings(tmp_path: Path, emulator: OdooEmulator, **overrides: Any) -> Settings:

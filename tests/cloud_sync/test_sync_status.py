@@ -8,10 +8,8 @@ from pathlib import Path
 
 from cloud_sync import outbox, status
 from hub.db.connection import immediate
-from tests.cloud_sync.hub_side import Till, connect
+from tests.cloud_sync.hub_side import GIFT_CARD, Till, connect
 from tests.conftest import demo_database, make_settings
-
-GIFT_CARD = 32  # a demo store product that skips the kitchen
 
 STATUS_BODY = [
     "state",

@@ -20,7 +20,7 @@ def append(db: sqlite_utils.Database, note: str) -> int:
 
 
 def test_small_reads_see_every_committed_write(tmp_path: Path) -> None:
-    """The tailer reads right after a commit: the loop's connection must see it, every time."""
+    """The tailer reads right after a commit: a small read must see it, every time."""
 
     async def scenario(store: Store) -> list[tuple[int, int]]:
         seen = []

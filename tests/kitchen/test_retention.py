@@ -234,11 +234,7 @@ def test_each_run_deletes_at_most_its_bound_oldest_first(kitchen: Kitchen) -> No
 
 
 def test_the_prune_walks_the_finished_jobs_oldest_first_without_sorting(kitchen: Kitchen) -> None:
-    """A run reads the finished jobs in age order and stops at its bound, never the table sorted.
-
-    Besides what it deletes it reads only the finished jobs, younger than
-    ABANDONED_HOURS, of orders still in the kitchen: a month of tickets at most.
-    """
+    """A run reads the finished jobs in age order and stops at its bound, never the table sorted."""
     stamp = "2000-01-01T00:00:00.000Z"
     plan = kitchen.query("EXPLAIN QUERY PLAN " + jobs.PRUNE_FINISHED, stamp, stamp, 10)
     details = " | ".join(str(row[-1]) for row in plan)

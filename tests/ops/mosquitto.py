@@ -42,15 +42,20 @@ class Ports:
     tls: int | None = None
 
 
+def snippet_tls_lines() -> list[str]:
+    """The installed snippet's commented TLS listener (four lines), without the "#"."""
+    conf = (SYSTEMD_DIR / "mosquitto" / "edgehub.conf").read_text().splitlines()
+    start = conf.index("#listener 8883")
+    return [line.removeprefix("#") for line in conf[start : start + 4]]
+
+
 def tls_snippet(port: int, files: BrokerFiles) -> str:
     """The commented TLS listener of the installed snippet, uncommented as an installer would.
 
     systemd/README.md has them copied to conf.d/edgehub-tls.conf with the "#"
     removed; the same lines, with the test's port and files, are what this returns.
     """
-    conf = (SYSTEMD_DIR / "mosquitto" / "edgehub.conf").read_text().splitlines()
-    start = conf.index("#listener 8883")
-    block = [line.removeprefix("#") for line in conf[start : start + 4]]
+    block = snippet_tls_lines()
     paths = {"certfile": files.cert, "keyfile": files.key, "cafile": files.ca}
     assert [line.split(" ")[0] for line in block] == ["listener", *paths], block
     out = [f"listener {port} 127.0.0.1"]

@@ -240,7 +240,7 @@ def test_prune_waits_for_a_named_consumer_that_never_ran(settings: Settings) -> 
 def test_sync_watch_measures_the_lag_and_logs_a_change(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A dead sync agent shows as lagging in /metrics and the journal, within one run."""
+    """A dead sync agent shows as lagging in the watch's reading and the journal, within one run."""
     # Odoo configured, but no agent runs here: nothing ever calls that address.
     watch = maintenance.SyncWatch(make_settings(settings.db, odoo_url="http://127.0.0.1:9"))
 

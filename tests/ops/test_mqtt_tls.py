@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,9 +25,10 @@ from hub.mqtt_credentials import set_password
 from hub.settings import Settings
 from hub.status import _broker
 from tests.ops.certificates import BrokerFiles, CertificateAuthority
-from tests.ops.mosquitto import acl_template, running_ports
+from tests.ops.mosquitto import acl_template, running_ports, snippet_tls_lines
 from tests.ops.unitfile import SYSTEMD_DIR
 from tests.support.hub_process import run_cli
+from tests.support.kitchen import wait_until_async
 
 USER = "tls-tester"
 TIMEOUT = 5.0
@@ -37,10 +37,8 @@ TIMEOUT = 5.0
 @dataclass(frozen=True)
 class TlsBroker:
     port: int
-    plain_port: int
     store: str
     password: str
-    ca: Path
     files: BrokerFiles
 
     def url(self, user: str | None = USER, host: str = "127.0.0.1") -> MqttUrl:
@@ -58,7 +56,7 @@ def running_tls_broker(workdir: Path, files: BrokerFiles) -> Iterator[TlsBroker]
     acl.write_text(acl_template(store) + f"\nuser {USER}\ntopic readwrite edgehub/{store}/#\n")
     with running_ports(workdir, passwd, acl, tls=files) as ports:
         assert ports.tls is not None
-        yield TlsBroker(ports.tls, ports.plain, store, password, files.ca, files)
+        yield TlsBroker(ports.tls, store, password, files)
 
 
 @pytest.fixture
@@ -73,11 +71,7 @@ def link(url: MqttUrl, ca_file: Path | None) -> MqttLink:
 
 
 async def eventually(predicate: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {TIMEOUT}s: {what}")
-        await asyncio.sleep(0.01)
+    await wait_until_async(predicate, TIMEOUT, what)
 
 
 async def connect_or_fail(mqtt: MqttLink, caplog: pytest.LogCaptureFixture, event: str) -> bool:
@@ -132,7 +126,7 @@ def test_link_over_tls_with_the_store_ca_round_trips(
 
     async def main() -> bytes:
         received: asyncio.Queue[bytes] = asyncio.Queue()
-        mqtt = link(broker.url(), broker.ca)
+        mqtt = link(broker.url(), broker.files.ca)
         mqtt.subscribe(topic, lambda _t, payload: received.put_nowait(payload))
         try:
             assert await connect_or_fail(mqtt, caplog, "mqtt_tls_failed")
@@ -184,7 +178,7 @@ def test_link_refuses_a_certificate_for_another_name(
     ca = CertificateAuthority(tmp_path / "ca")
 
     async def main(broker: TlsBroker) -> None:
-        mqtt = link(broker.url(), broker.ca)
+        mqtt = link(broker.url(), broker.files.ca)
         try:
             assert not await connect_or_fail(mqtt, caplog, "mqtt_tls_failed")
         finally:
@@ -204,7 +198,7 @@ def test_tls_listener_still_requires_a_login(
     """The TLS lines add encryption, not a way around the passwords and the ACL."""
 
     async def main() -> None:
-        mqtt = link(broker.url(user=None), broker.ca)
+        mqtt = link(broker.url(user=None), broker.files.ca)
         try:
             assert not await connect_or_fail(mqtt, caplog, "mqtt_refused")
         finally:
@@ -254,7 +248,7 @@ def test_health_probe_verifies_an_mqtts_broker(broker: TlsBroker, tmp_path: Path
         result = asyncio.run(Probes(settings).mqtt_probe())
         return result.status, result.error
 
-    assert probe(broker.ca) == ("ok", None)
+    assert probe(broker.files.ca) == ("ok", None)
     assert probe(stranger.cert) == ("down", "SSLCertVerificationError")
     assert probe(tmp_path / "missing.pem") == ("down", "BadCaFile")
 
@@ -263,7 +257,7 @@ def test_status_verifies_an_mqtts_broker(broker: TlsBroker, tmp_path: Path) -> N
     """`edgehub status` tells the person at the box why the kitchen cannot connect."""
     stranger = CertificateAuthority(tmp_path / "other")
     url = f"mqtts://127.0.0.1:{broker.port}"
-    ok = _broker(Settings(mqtt_url=url, mqtt_ca_file=broker.ca))
+    ok = _broker(Settings(mqtt_url=url, mqtt_ca_file=broker.files.ca))
     assert ok == f"ok (127.0.0.1:{broker.port}, TLS)"
     refused = _broker(Settings(mqtt_url=url, mqtt_ca_file=stranger.cert))
     assert refused.startswith("[red]down[/red]") and "certificate verify failed" in refused
@@ -273,7 +267,4 @@ def test_status_verifies_an_mqtts_broker(broker: TlsBroker, tmp_path: Path) -> N
 
 def test_readme_turns_on_the_snippets_tls_lines() -> None:
     """The how-to must name the files the snippet names, or Mosquitto will not start."""
-    conf = (SYSTEMD_DIR / "mosquitto" / "edgehub.conf").read_text().splitlines()
-    start = conf.index("#listener 8883")
-    lines = [line.removeprefix("#") for line in conf[start : start + 4]]
-    assert "\n".join(lines) in (SYSTEMD_DIR / "README.md").read_text()
+    assert "\n".join(snippet_tls_lines()) in (SYSTEMD_DIR / "README.md").read_text()

@@ -50,6 +50,20 @@ def wait_until(predicate: Callable[[], Any], timeout: float = TIMEOUT, what: str
         time.sleep(0.02)
 
 
+async def wait_until_async(
+    predicate: Callable[[], Any], within: float = TIMEOUT, what: str = ""
+) -> Any:
+    """``wait_until`` for a test running on an event loop: polls without blocking it."""
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.01)
+
+
 def new_store() -> str:
     """A store code of the test's own: its topics cannot meet another test's."""
     return f"t{uuid.uuid4().hex[:10]}"
