@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,16 @@ def append(db: sqlite_utils.Database, note: str) -> int:
     return events.append(db, "catalog.updated", {"note": note}, ["store"])
 
 
-def test_small_reads_see_every_committed_write(tmp_path: Path) -> None:
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A started Store on a fresh file, closed after the test."""
+    started = Store(Settings(db=str(tmp_path / "hub.db")))
+    started.start()
+    yield started
+    started.close()
+
+
+def test_small_reads_see_every_committed_write(store: Store) -> None:
     """The tailer reads right after a commit: a small read must see it, every time."""
 
     async def scenario(store: Store) -> list[tuple[int, int]]:
@@ -29,43 +39,31 @@ def test_small_reads_see_every_committed_write(tmp_path: Path) -> None:
             seen.append((seq, await store.read_small(events.head)))
         return seen
 
-    store = Store(Settings(db=str(tmp_path / "hub.db")))
-    store.start()
-    try:
-        seen = asyncio.run(scenario(store))
-    finally:
-        store.close()
+    seen = asyncio.run(scenario(store))
     assert [head for _, head in seen] == [seq for seq, _ in seen]
 
 
-def test_a_second_thread_reads_through_the_readers(tmp_path: Path) -> None:
+def test_a_second_thread_reads_through_the_readers(store: Store) -> None:
     """The loop's connection is not shared with another thread's loop, which still gets answers."""
-    store = Store(Settings(db=str(tmp_path / "hub.db")))
-    store.start()
     threads: list[str] = []
 
     def head(db: sqlite_utils.Database) -> int:
         threads.append(threading.current_thread().name)
         return events.head(db)
 
-    try:
-        asyncio.run(store.write(append, "first"))
-        assert asyncio.run(store.read_small(head)) == 1
-        other: list[int] = []
-        thread = threading.Thread(target=lambda: other.append(asyncio.run(store.read_small(head))))
-        thread.start()
-        thread.join()
-        assert other == [1]
-    finally:
-        store.close()
+    asyncio.run(store.write(append, "first"))
+    assert asyncio.run(store.read_small(head)) == 1
+    other: list[int] = []
+    thread = threading.Thread(target=lambda: other.append(asyncio.run(store.read_small(head))))
+    thread.start()
+    thread.join()
+    assert other == [1]
     assert threads[0] == threading.current_thread().name
     assert threads[1].startswith("sqlite-reader")
 
 
-def test_a_refused_small_read_is_answered_by_a_reader(tmp_path: Path) -> None:
+def test_a_refused_small_read_is_answered_by_a_reader(store: Store) -> None:
     """SQLITE_BUSY on the loop's connection (WAL recovery): a reader thread answers instead."""
-    store = Store(Settings(db=str(tmp_path / "hub.db")))
-    store.start()
     threads: list[str] = []
 
     def head_refused_once(db: sqlite_utils.Database) -> int:
@@ -82,10 +80,7 @@ def test_a_refused_small_read_is_answered_by_a_reader(tmp_path: Path) -> None:
         await store.write(append, "first")
         return await store.read_small(head_refused_once)
 
-    try:
-        assert asyncio.run(scenario()) == 1
-        with pytest.raises(sqlite3.OperationalError, match="no such table"):
-            asyncio.run(store.read_small(lambda db: db.execute("SELECT * FROM nowhere")))
-    finally:
-        store.close()
+    assert asyncio.run(scenario()) == 1
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        asyncio.run(store.read_small(lambda db: db.execute("SELECT * FROM nowhere")))
     assert threads[0] == "MainThread" and threads[1].startswith("sqlite-reader")
