@@ -65,6 +65,8 @@ class Realtime:
         # as long as uvicorn's pings let it go unanswered.
         self.silence_limit = settings.ws_ping_interval + settings.ws_ping_timeout
         self.fanout = Fanout()
+        # Rows the subscriptions read from the log and the users (admission, replays).
+        self.rows_read = 0
         self.announcer = Announcer(store)
         self.presence = Presence(self.worker_id, self.announcer.announce)
         self.tailer = Tailer(store, self.fanout, settings.ws_poll_interval, [self.presence.observe])
@@ -157,6 +159,9 @@ class Realtime:
             "rooms": self.fanout.rooms(),
             "delivered_to": self.fanout.delivered_to,
             "deliveries": self.fanout.deliveries,
+            "frames_built": self.fanout.frames_built,
+            "writes": self.fanout.writes,
+            "rows_read": self.rows_read,
             "redis": "off" if self.wakeup is None else ("ok" if self.wakeup.up else "down"),
         }
 

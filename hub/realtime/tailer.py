@@ -25,6 +25,7 @@ log = logging.getLogger("edgehub.realtime")
 
 BATCH = 500
 SMALL = 32  # rows read on the event loop itself (Store.read_small)
+SLICE = 64  # events handed to the fan-out at once: a room's frames of a slice go out in one write
 # Longest run of deliveries between two yields to the event loop, so a burst
 # of events to thousands of clients cannot starve HTTP requests.
 MAX_SLICE_SECONDS = 0.02
@@ -86,10 +87,12 @@ class Tailer:
             else:
                 batch = await self._store.read(records.tail, after, BATCH)
             started = loop.time()
-            for record in batch:
-                self._fanout.deliver(record)
-                for observe in self._observers:
-                    observe(record)
+            for i in range(0, len(batch), SLICE):
+                part = batch[i : i + SLICE]
+                self._fanout.deliver(part)
+                for record in part:
+                    for observe in self._observers:
+                        observe(record)
                 if loop.time() - started > MAX_SLICE_SECONDS:
                     await asyncio.sleep(0)
                     started = loop.time()
