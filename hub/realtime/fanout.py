@@ -28,6 +28,7 @@ Adding and removing a subscription are dict operations: O(1) in the room's size.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -85,6 +86,9 @@ class Fanout:
         # Told, per event that reached a client, the seconds from its commit to
         # its hand-over to the sockets (``/metrics``); set by ``hub.app``.
         self.lag_observer: Callable[[float], None] | None = None
+        # perf_counter_ns of the last delivery that wrote anything: its start,
+        # its first write (frames built by then), its end.
+        self.last_delivery = (0, 0, 0)
 
     def add(self, sub: Subscription) -> None:
         """Register ``sub`` (replaying); ``catch_up`` makes it live."""
@@ -126,6 +130,9 @@ class Fanout:
         """Push the next events of the log, in order, to every subscription of their rooms."""
         if not batch:
             return
+        started = time.perf_counter_ns()
+        first_write = 0
+        writes = self.writes
         rooms = self._rooms
         by_room: dict[str, list[tuple[int, str]]] = {}
         reached: list[str] = []
@@ -148,6 +155,8 @@ class Fanout:
                     # A copy: a write never unsubscribes synchronously today, but
                     # the loop must not depend on that.
                     members = list(room.live.values())
+                    if not first_write:
+                        first_write = time.perf_counter_ns()
                     for deliver in members:
                         deliver(chunk)
                     self.writes += len(members)
@@ -161,6 +170,8 @@ class Fanout:
                         self.writes += 1
                         self.deliveries += len(chunk.texts)
         self.delivered_to = batch[-1].seq
+        if self.writes > writes:
+            self.last_delivery = (started, first_write or started, time.perf_counter_ns())
         if self._parked:
             for sub in list(self._parked):
                 if sub.hwm <= self.delivered_to:

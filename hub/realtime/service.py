@@ -162,6 +162,7 @@ class Realtime:
             "frames_built": self.fanout.frames_built,
             "writes": self.fanout.writes,
             "rows_read": self.rows_read,
+            "last_fanout": self.tailer.last_timing,
             "redis": "off" if self.wakeup is None else ("ok" if self.wakeup.up else "down"),
         }
 
