@@ -38,7 +38,7 @@ from litestar.types import Receive, Scope, Send
 
 from hub.auth.users import Actor, get_actor
 from hub.logs import log_event
-from hub.realtime import protocol, records, rooms
+from hub.realtime import protocol, records, rooms, wire
 from hub.realtime.fanout import Subscription
 from hub.realtime.outbox import Outbox
 from hub.realtime.presence import Device, kind_for_role
@@ -107,6 +107,25 @@ def _admit(db: sqlite_utils.Database, user_id: int | None, room: rooms.Room) -> 
 
 class Session:
     """The state of one WebSocket client."""
+
+    __slots__ = (
+        "_actor",
+        "_close_code",
+        "_close_reason",
+        "_device",
+        "_expiry",
+        "_flood",
+        "_garbage",
+        "_outbox",
+        "_peer_gone",
+        "_receive",
+        "_rt",
+        "_scope",
+        "_self_cancelled",
+        "_send",
+        "_subs",
+        "_task",
+    )
 
     def __init__(self, realtime: Realtime, scope: Scope, receive: Receive, send: Send) -> None:
         self._rt = realtime
@@ -201,6 +220,8 @@ class Session:
             stall_timeout=self._rt.silence_limit,
             on_give_up=self._end,
         )
+        if self._outbox.direct:
+            wire.forget_handshake(self._send, cast(dict[str, Any], self._scope))
         self._rt.presence.connected(self._device)
         if signed_in.expires_at is not None:
             self._arm_expiry(signed_in.expires_at)

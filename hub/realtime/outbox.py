@@ -99,7 +99,8 @@ class Outbox:
         self._limit = limit
         self._stall_timeout = stall_timeout
         self._on_give_up = on_give_up
-        self._backlog: collections.deque[Chunk] = collections.deque()
+        # Made when first needed: an empty deque is ~600 bytes, times every idle client.
+        self._backlog: collections.deque[Chunk] | None = None
         self._queued = 0  # frames in the backlog
         self._drain: asyncio.Task[None] | None = None
         self._space: asyncio.Event | None = None
@@ -148,7 +149,7 @@ class Outbox:
             transport.write(chunk.wire)
             return True
         # Above the high-water mark: the client is slow. Queue behind it.
-        self._backlog.append(chunk)
+        self._queue().append(chunk)
         self._queued += len(chunk.texts)
         self._drain = asyncio.get_running_loop().create_task(self._drain_socket(socket))
         return True
@@ -157,7 +158,7 @@ class Outbox:
         if self._queued + len(chunk.texts) > self._limit:
             self._give_up(f"fell more than {self._limit} frames behind")
             return False
-        self._backlog.append(chunk)
+        self._queue().append(chunk)
         self._queued += len(chunk.texts)
         return True
 
@@ -176,13 +177,18 @@ class Outbox:
                 return False
             rest = texts[i + 1 :]
             if rest:
-                self._backlog.append(Chunk(b"", rest))
+                self._queue().append(Chunk(b"", rest))
                 self._queued += len(rest)
             self._drain = asyncio.get_running_loop().create_task(
                 self._drain_asgi(_Resume(coro, pending))
             )
             return True
         return True
+
+    def _queue(self) -> collections.deque[Chunk]:
+        if self._backlog is None:
+            self._backlog = collections.deque()
+        return self._backlog
 
     def _took(self, chunk: Chunk) -> None:
         self._queued -= len(chunk.texts)
@@ -192,17 +198,18 @@ class Outbox:
     async def _drain_socket(self, socket: Socket) -> None:
         """Write the backlog as the socket takes it, until the client keeps up again."""
         transport, writable = socket.transport, socket.writable
+        backlog = self._queue()
         try:
-            while self._backlog:
+            while backlog:
                 if not writable.is_set():
                     async with asyncio.timeout(self._stall_timeout):
                         await writable.wait()
-                if self._closed or not self._backlog:
+                if self._closed or not backlog:
                     return
                 if transport.is_closing():
                     self._closed = True
                     return
-                chunk = self._backlog.popleft()
+                chunk = backlog.popleft()
                 self._took(chunk)
                 transport.write(chunk.wire)
         except TimeoutError:
@@ -221,8 +228,9 @@ class Outbox:
         try:
             async with asyncio.timeout(self._stall_timeout):
                 await first
-            while self._backlog:
-                chunk = self._backlog.popleft()
+            backlog = self._queue()
+            while backlog:
+                chunk = backlog.popleft()
                 self._took(chunk)
                 for text in chunk.texts:
                     async with asyncio.timeout(self._stall_timeout):
@@ -250,7 +258,9 @@ class Outbox:
         if self._closed:
             return
         self._closed = True
-        self._backlog.clear()
+        if self._backlog is not None:
+            self._backlog.clear()  # a drain task holding it stops
+            self._backlog = None
         self._queued = 0
         if self._space is not None:
             self._space.set()
@@ -259,7 +269,9 @@ class Outbox:
     async def aclose(self) -> None:
         """Stop sending: drop the backlog, cancel a blocked send and wait for it to end."""
         self._closed = True
-        self._backlog.clear()
+        if self._backlog is not None:
+            self._backlog.clear()  # a drain task holding it stops
+            self._backlog = None
         self._queued = 0
         drain = self._drain
         if drain is not None and drain is not asyncio.current_task():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,9 +113,10 @@ class Realtime:
                 task.cancel()
             await asyncio.gather(announcer, *others, return_exceptions=True)
 
-    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run one ``/ws`` connection to its end."""
-        await Session(self, scope, receive, send).run()
+    def serve(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        """Run one ``/ws`` connection to its end (the session's own coroutine, to be awaited:
+        no frame of ours stays between uvicorn and the session for the connection's life)."""
+        return Session(self, scope, receive, send).run()
 
     async def authenticate(
         self, token: str, connection: ASGIConnection[Any, Any, Any, Any]

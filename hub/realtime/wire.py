@@ -103,3 +103,19 @@ def socket_of(send: Callable[..., Any]) -> Socket | None:
     if not isinstance(writable, asyncio.Event):
         return None
     return Socket(transport, writable)
+
+
+def forget_handshake(send: Callable[..., Any], scope: dict[str, Any]) -> None:
+    """Let go of the handshake's request and response once the session is signed in.
+
+    uvicorn keeps both (headers parsed twice, as ``websockets`` objects and as
+    the scope's list) for the connection's life but reads them only while
+    accepting; the session read what it needs (path, query string) at
+    connect. About 4 KiB per idle connection, 40 MB at 10,000 clients. Only
+    called for a ``send`` that ``socket_of`` recognised.
+    """
+    protocol = getattr(send, "__self__", None)
+    for name in ("request", "response"):
+        if hasattr(protocol, name):
+            setattr(protocol, name, None)
+    scope["headers"] = []
