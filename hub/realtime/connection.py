@@ -51,7 +51,6 @@ log = logging.getLogger("edgehub.realtime")
 
 AUTH_TIMEOUT = 5.0
 MAX_ROOMS = 100
-EXPIRY_RECHECK_SECONDS = 60.0  # a socket's token exp is looked at again at least this often
 _CLIENT = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
@@ -113,7 +112,6 @@ class Session:
         "_close_code",
         "_close_reason",
         "_device",
-        "_expiry",
         "_flood",
         "_garbage",
         "_outbox",
@@ -125,6 +123,7 @@ class Session:
         "_send",
         "_subs",
         "_task",
+        "expiry_slot",
     )
 
     def __init__(self, realtime: Realtime, scope: Scope, receive: Receive, send: Send) -> None:
@@ -138,7 +137,7 @@ class Session:
         self._device: Device | None = None
         self._outbox: Outbox | None = None
         self._subs: dict[str, Subscription] = {}
-        self._expiry: asyncio.TimerHandle | None = None
+        self.expiry_slot: int | None = None  # filed by Realtime.expiries
         self._close_code: int | None = None
         self._close_reason = ""
         self._self_cancelled = False
@@ -224,46 +223,16 @@ class Session:
             wire.forget_handshake(self._send, cast(dict[str, Any], self._scope))
         self._rt.presence.connected(self._device)
         if signed_in.expires_at is not None:
-            self._arm_expiry(signed_in.expires_at)
+            self._rt.expiries.watch(self, signed_in.expires_at)
         return True
 
-    def _arm_expiry(self, expires_at: float) -> None:
-        """Close with 4401 "token expired" once the wall clock reaches ``expires_at``.
-
-        A token is checked at connect; without this, a socket would outlive its
-        token for as long as the till stays on. The check is one ``call_at``
-        timer per connection: no task, no work at all until it fires, O(log n)
-        to arm and to cancel (``_finish`` cancels it, so a closed session is not
-        kept alive until its token's expiry). The alternatives cost more or see
-        less: the reader wakes only for client messages (uvicorn answers the
-        protocol pings itself), so an idle kitchen screen would never be
-        checked; a sweep over every session, in the ``stale_cleanup`` job
-        (every 60 s by default) or the tailer (every 0.1 s), wakes for sockets
-        with hours to go and is only as precise as its period.
+    def expire(self) -> None:
+        """The token's ``exp`` passed (``hub.realtime.expiry``): close with 4401.
 
         There is no extending a socket with a fresh ``auth`` (a second one is
         the documented ``already_authenticated`` error): the client signs in
         again and reconnects with ``since``, and misses nothing.
-
-        It fires from the loop, never inside the reader, so ``_end`` always
-        finds the reader suspended at an ``await`` and can cancel it there.
         """
-        loop = asyncio.get_running_loop()
-        # At most a minute ahead: the timer runs on the monotonic clock, and a
-        # wall clock set forward (NTP on a box without a battery clock) must not
-        # leave a socket open past its exp by the size of the jump.
-        delay = min(max(0.0, expires_at - time.time()), EXPIRY_RECHECK_SECONDS)
-        self._expiry = loop.call_at(loop.time() + delay, self._expire, expires_at)
-
-    def _expire(self, expires_at: float) -> None:
-        # The timer ran on the loop's monotonic clock; the token's exp is wall
-        # time. Before exp (the timer's one-minute step, or a clock set back
-        # since connect, when the hub would still accept this token and
-        # closing would only make the client reconnect with it) wait on.
-        if time.time() < expires_at:
-            self._arm_expiry(expires_at)
-            return
-        self._expiry = None
         self._end(protocol.CLOSE_UNAUTHORIZED, "token expired")
 
     async def _auth_message(self) -> str | None:
@@ -375,8 +344,7 @@ class Session:
 
     async def _finish(self) -> None:
         """Leave every room, tell presence, and close the socket if the peer has not."""
-        if self._expiry is not None:
-            self._expiry.cancel()
+        self._rt.expiries.forget(self)
         for sub in self._subs.values():
             self._rt.fanout.remove(sub)
         self._subs.clear()

@@ -30,6 +30,7 @@ from hub.logs import redact
 from hub.realtime import records
 from hub.realtime.announcer import Announcer
 from hub.realtime.connection import Session
+from hub.realtime.expiry import Expiries
 from hub.realtime.fanout import Fanout
 from hub.realtime.presence import Presence, this_worker
 from hub.realtime.tailer import Tailer
@@ -65,6 +66,7 @@ class Realtime:
         # as long as uvicorn's pings let it go unanswered.
         self.silence_limit = settings.ws_ping_interval + settings.ws_ping_timeout
         self.fanout = Fanout()
+        self.expiries = Expiries()
         # Rows the subscriptions read from the log and the users (admission, replays).
         self.rows_read = 0
         self.announcer = Announcer(store)
