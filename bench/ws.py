@@ -492,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
             rss_empty = rss_mib(hub_proc.pid)
             connect_rows = connect_rates(clients, hub, raw_url, connects, session_id)
             storm_result = storm(clients, hub, args.storm, 10) if args.storm else None
-            with sync_connect(raw_url, compression=None) as control:
+            with sync_connect(raw_url, compression=None, ping_interval=None) as control:
 
                 def fire_raw(t0: int, n: int) -> int:
                     control.send(f"fire {t0} {n}")

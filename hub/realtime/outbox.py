@@ -1,20 +1,21 @@
 """One connection's outgoing frames: written at once when the socket takes them, else queued.
 
-The fan-out hands each frame to thousands of outboxes in one plain loop, so
-``push`` must never wait. Under uvicorn an ASGI ``send`` completes without
-suspending while the transport is writable, and suspends only when the
-client's buffers are full. ``push`` therefore starts the send coroutine by hand:
+The fan-out hands each chunk of frames to thousands of outboxes in one plain
+loop, so ``deliver`` must never wait. Two ways out:
 
-* it finishes in that first step (the common case): the frame is written,
-  at the cost of a sequential loop, with no task switch per client;
-* it suspends: the client is slow. The half-done send is handed to this
-  outbox's drain task, later frames queue behind it in a bounded backlog,
-  and the fan-out moves on to the next client.
+* under ``edgehub serve`` (``wire.socket_of`` recognises uvicorn's sans-I/O
+  protocol) the chunk's WebSocket bytes, built once for every client, go
+  straight to the transport: one ``transport.write``, nothing else per client;
+* anywhere else, each text goes through the ASGI ``send``, whose coroutine is
+  started by hand: under uvicorn it completes in that first step while the
+  transport is writable, so a frame costs no task switch.
 
-A task per connection, woken per frame, costs ~25 % more CPU per delivery
-(measured, see docs/benchmarks.md); ``asyncio.gather`` costs 3-4x. Python
-3.12's eager tasks do what ``push`` does here; with them this could become
-``Task(send(...), eager_start=True)``.
+Either way, a client whose socket is full (the transport above its
+high-water mark, or a ``send`` that suspended) is slow: later frames queue
+behind it in a bounded backlog, this outbox's drain task writes them as the
+socket takes them, and the fan-out moves on to the next client. A task per
+connection, woken per frame, cost ~25 % more CPU per delivery (measured, see
+docs/benchmarks.md); ``asyncio.gather`` costs 3-4x.
 
 A client whose backlog overflows, or whose socket takes nothing for
 ``stall_timeout`` seconds, is given up on: ``on_give_up(code, reason)`` is
