@@ -382,21 +382,39 @@ def compare(
 
 
 def connect_rates(
-    clients: Clients, hub: Hub, raw_url: str, sizes: list[int], session_id: int
-) -> list[tuple[str, float, float, float]]:
-    """Connect + auth + subscribe at each size, from scratch: (label, raw, store, session)."""
+    clients: Clients,
+    hub: Hub,
+    raw_url: str,
+    sizes: list[int],
+    session_id: int,
+    pids: dict[str, int],
+) -> list[tuple[str, float, float, float, float, float, float]]:
+    """Connect + auth + subscribe at each size, from scratch.
+
+    Per size: (label, raw/s, store/s, session/s, then the server's CPU per
+    connection in µs: raw, store, session). The CPU figure is the steadier one
+    on a shared box: wall-clock rates move with whatever else runs.
+    """
     rows = []
     for size in sizes:
+        cpu = cpu_seconds(pids["raw"])
         raw = connect_rate(clients, "c-raw", [raw_url] * size, None)
+        raw_cpu = (cpu_seconds(pids["raw"]) - cpu) / size * 1e6
         clients.all("close", "c-raw")
+        cpu = cpu_seconds(pids["hub"])
         store = connect_rate(clients, "c-store", hub.urls(size), "store")
+        hub.settle(size)  # its presence frames delivered, so counted
+        store_cpu = (cpu_seconds(pids["hub"]) - cpu) / size * 1e6
         clients.all("close", "c-store")
         hub.settle(0)
         room = f"session:{session_id}"
+        cpu = cpu_seconds(pids["hub"])
         session = connect_rate(clients, "c-session", hub.urls(size), room)
+        hub.settle(size)
+        session_cpu = (cpu_seconds(pids["hub"]) - cpu) / size * 1e6
         clients.all("close", "c-session")
         hub.settle(0)
-        rows.append((f"{size:,} clients", raw, store, session))
+        rows.append((f"{size:,} clients", raw, store, session, raw_cpu, store_cpu, session_cpu))
         print(
             f"  connect+auth+subscribe, {size:,} clients: raw connects {raw:,.0f}/s, "
             f"hub to store {store:,.0f}/s, to a session {session:,.0f}/s",
@@ -490,7 +508,8 @@ def main(argv: list[str] | None = None) -> int:
             raw_url = f"ws://127.0.0.1:{servers.raw_port}"
             clients = Clients(args.clients, client_cpus)
             rss_empty = rss_mib(hub_proc.pid)
-            connect_rows = connect_rates(clients, hub, raw_url, connects, session_id)
+            pids = {"raw": raw_proc.pid, "hub": hub_proc.pid}
+            connect_rows = connect_rates(clients, hub, raw_url, connects, session_id, pids)
             storm_result = storm(clients, hub, args.storm, 10) if args.storm else None
             with sync_connect(raw_url, compression=None, ping_interval=None) as control:
 
@@ -499,7 +518,6 @@ def main(argv: list[str] | None = None) -> int:
                     return time.monotonic_ns()
 
                 fire = {"raw": fire_raw, "hub": lambda t0, n: hub.orders(session_id, t0, n)}
-                pids = {"raw": raw_proc.pid, "hub": hub_proc.pid}
                 rows, timings = run_sizes(
                     clients, sizes, args, fire, pids, raw_url, hub, session_id
                 )
@@ -568,7 +586,7 @@ def run_sizes(
 def report(
     rows: list[tuple[str, float, float]],
     timings: dict[int, dict[str, float]],
-    connect_rows: list[tuple[str, float, float, float]],
+    connect_rows: list[tuple[str, float, float, float, float, float, float]],
     storm_result: dict[str, Any] | None,
     args: argparse.Namespace,
     frame_bytes: int,
@@ -603,17 +621,30 @@ def report(
             )
         print()
     if connect_rows:
-        print(f"connect + authenticate + subscribe, {CONNECT_IN_FLIGHT} at a time, per second:")
+        print(
+            f"connect + authenticate + subscribe, {CONNECT_IN_FLIGHT} at a time: per second, "
+            "and the server's CPU per connection (µs; the hub's includes the presence "
+            "frames each connection causes):"
+        )
         print()
-        print("| clients | raw: connect only | hub: store | hub: a session room |")
-        print("|---|---:|---:|---:|")
-        for label, raw, store, session in connect_rows:
-            print(f"| {label} | {raw:,.0f} | {store:,.0f} | {session:,.0f} |")
+        print(
+            "| clients | raw: connect only | hub: store | hub: a session room "
+            "| CPU raw | CPU hub, store | CPU hub, session |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for label, raw, store, session, raw_cpu, store_cpu, session_cpu in connect_rows:
+            print(
+                f"| {label} | {raw:,.0f} | {store:,.0f} | {session:,.0f} "
+                f"| {raw_cpu:,.0f} | {store_cpu:,.0f} | {session_cpu:,.0f} |"
+            )
         print()
         for column, index in (("store", 2), ("a session room", 3)):
             values = [r[index] for r in connect_rows]
-            spread = max(values) / min(values) - 1
-            print(f"hub to {column}: slowest to fastest {spread * 100:.0f} % apart (target 20 %)")
+            cpus = [r[index + 3] for r in connect_rows]
+            print(
+                f"hub to {column}: rates {max(values) / min(values) - 1:.0%} apart, CPU per "
+                f"connection {max(cpus) / min(cpus) - 1:.0%} apart (target: flat within 20 %)"
+            )
         print()
     if storm_result is not None:
         s = storm_result
