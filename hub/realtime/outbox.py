@@ -147,7 +147,14 @@ class Outbox:
             self._closed = True
             return False
         if socket.writable.is_set():
-            transport.write(chunk.wire)
+            try:
+                transport.write(chunk.wire)
+            except Exception:
+                # Never raise into the fan-out's loop: the members after this
+                # one would miss the chunk, and a retry would repeat it to the
+                # ones before.
+                self._closed = True
+                return False
             return True
         # Above the high-water mark: the client is slow. Queue behind it.
         self._queue().append(chunk)
