@@ -143,6 +143,27 @@ def cmd_user_disable(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_user_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth import checkpoint
+    from hub.auth.throttle import LoginThrottle
+    from hub.auth.users import SYSTEM
+    from hub.db.connection import immediate, open_db
+
+    throttle = LoginThrottle(
+        settings.login_max_failures,
+        settings.login_window_seconds,
+        settings.login_address_max_failures,
+    )
+    db = open_db(settings)
+    with immediate(db):
+        cleared = checkpoint.unlock(db, throttle, args.login, SYSTEM)
+    if cleared is None:
+        print(f"error: no user {args.login!r}", file=sys.stderr)
+        return 2
+    print(f"user {args.login} unlocked ({cleared} failed attempt(s) cleared); they may log in now")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from hub.auth.tokens import issue_token, make_jwt_auth
     from hub.db.connection import open_db
@@ -219,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     disable = user_sub.add_parser("disable", help="deactivate a user; their tokens stop working")
     disable.add_argument("login")
     disable.set_defaults(handler=cmd_user_disable)
+
+    unlock = user_sub.add_parser(
+        "unlock", help="let a login locked out by wrong PINs try again now (audited)"
+    )
+    unlock.add_argument("login")
+    unlock.set_defaults(handler=cmd_user_unlock)
 
     token = sub.add_parser("token", help="print a bearer token for a user (for scripts, devices)")
     token.add_argument("login")

@@ -80,9 +80,12 @@ class Settings(BaseSettings):
     # Request hygiene: bodies above this answer 413 before they are parsed.
     max_body_bytes: int = 256 * 1024
 
-    # Login throttle: failures allowed per window, per login and per address.
-    login_max_failures: int = 5
-    login_window_seconds: int = 300
+    # Credential throttle (logins and approvals): failures allowed per window for one
+    # login, and for one address. The address limit is far above what a store's
+    # tills produce together: behind NAT every till has the same address.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+    login_address_max_failures: int = Field(default=100, ge=1)
 
     # --- Operations: periodic jobs, backups, log retention, HTTP hygiene -------------
     # (hub.jobs, hub.backup, hub.operations). Every interval is in seconds.
