@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.db import occupancy
+from hub.db.readiness import is_corruption, restore_advice
 from hub.settings import Settings
 
 _NAME = re.compile(
@@ -73,11 +74,15 @@ def take_backup(settings: Settings, *, label: str = "", rotate: bool = True) -> 
             source.backup(target)  # pages=-1: one step, one snapshot
             target.execute("PRAGMA journal_mode = DELETE").fetchone()
             verdict = target.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+            raise BackupError(_damaged(settings, str(exc))) from exc
         finally:
             target.close()
             source.close()
         if verdict != "ok":
-            raise BackupError(f"the copy failed its check: {verdict}")
+            raise BackupError(_damaged(settings, f"the copy failed its check: {verdict}"))
         _fsync(partial)
         partial.rename(final)
         _fsync(folder)
@@ -86,6 +91,13 @@ def take_backup(settings: Settings, *, label: str = "", rotate: bool = True) -> 
         raise
     removed = tuple(prune_set(settings)) if rotate else ()
     return BackupInfo(final, final.stat().st_size, time.perf_counter() - t0, removed)
+
+
+def _damaged(settings: Settings, detail: str) -> str:
+    """A damaged database cannot be backed up; what it needs is a restore."""
+    return (
+        f"{settings.db} is damaged ({detail}), so no backup was taken; {restore_advice(settings)}"
+    )
 
 
 def prune_set(settings: Settings) -> list[Path]:

@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     job_event_prune_seconds: float = Field(default=3600, gt=0)
     job_sync_watch_seconds: float = Field(default=30, gt=0)
     job_backup_seconds: float = Field(default=24 * 3600, gt=0)
+    # PRAGMA quick_check reads every page: about a second per few hundred MB.
+    job_db_check_seconds: float = Field(default=3600, gt=0)
     # Unset: a "backups" directory beside the database.
     backup_dir: Path | None = None
     backup_keep: int = Field(default=7, ge=1)
