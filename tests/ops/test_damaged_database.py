@@ -117,3 +117,21 @@ def test_the_health_job_finds_damage_no_request_touched(tmp_path: Path) -> None:
     finally:
         hub.stop()
     assert "database_damaged" in hub.log.read_text()
+
+
+def test_restore_gets_a_damaged_store_back_and_keeps_the_wreck_aside(tmp_path: Path) -> None:
+    """The way out the messages name works: ``edgehub restore`` over a damaged database
+    (which SQLite's backup cannot copy) restores the backup and moves the damaged files
+    aside, unrotated, for whoever looks into the disk."""
+    db = demo_database(tmp_path / "edgehub.db")
+    assert run_cli(db, "backup").returncode == 0
+    (good,) = (tmp_path / "backups").glob("*.db")
+    _damage(db)
+    wreck = _digest(db)
+    restored = run_cli(db, "restore", str(good))
+    assert restored.returncode == 0, restored.stderr
+    (kept,) = (tmp_path / "backups").glob("*-damaged.db")
+    assert f"the database as it was is kept in {kept}" in restored.stdout
+    assert _digest(kept) == wreck
+    assert run_cli(db, "token", "ana").returncode == 0
+    assert run_cli(db, "audit", "verify").returncode == 0
