@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hub.db import occupancy
+from hub.db.readiness import is_corruption, restore_advice
 from hub.settings import Settings
 
 _NAME = re.compile(
@@ -73,11 +74,15 @@ def take_backup(settings: Settings, *, label: str = "", rotate: bool = True) -> 
             source.backup(target)  # pages=-1: one step, one snapshot
             target.execute("PRAGMA journal_mode = DELETE").fetchone()
             verdict = target.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+            raise BackupError(_damaged(settings, str(exc))) from exc
         finally:
             target.close()
             source.close()
         if verdict != "ok":
-            raise BackupError(f"the copy failed its check: {verdict}")
+            raise BackupError(_damaged(settings, f"the copy failed its check: {verdict}"))
         _fsync(partial)
         partial.rename(final)
         _fsync(folder)
@@ -86,6 +91,13 @@ def take_backup(settings: Settings, *, label: str = "", rotate: bool = True) -> 
         raise
     removed = tuple(prune_set(settings)) if rotate else ()
     return BackupInfo(final, final.stat().st_size, time.perf_counter() - t0, removed)
+
+
+def _damaged(settings: Settings, detail: str) -> str:
+    """A damaged database cannot be backed up; what it needs is a restore."""
+    return (
+        f"{settings.db} is damaged ({detail}), so no backup was taken; {restore_advice(settings)}"
+    )
 
 
 def prune_set(settings: Settings) -> list[Path]:
@@ -135,11 +147,7 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Restore
     """
     check_file(source)
     with occupancy.exclusive(settings, force=force) as busy:
-        safety = (
-            take_backup(settings, label="pre-restore", rotate=False).path
-            if settings.db.exists()
-            else None
-        )
+        safety = _keep_current(settings) if settings.db.exists() else None
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dst = sqlite3.connect(settings.db, timeout=settings.db_busy_timeout_ms / 1000)
         try:
@@ -151,6 +159,40 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Restore
         if verdict != "ok":
             raise BackupError(f"the restored database failed integrity_check: {verdict}")
     return RestoreInfo(source, safety, busy)
+
+
+def _keep_current(settings: Settings) -> Path:
+    """Back up the database about to be replaced, and return where it went.
+
+    A damaged one cannot go through SQLite's backup, and the restore is how an
+    operator gets out of that: its files are moved aside as they are (label
+    ``damaged``, outside the rotation), so the restore writes a new file.
+    """
+    try:
+        return take_backup(settings, label="pre-restore", rotate=False).path
+    except BackupError:
+        if not _damaged_file(settings.db):
+            raise
+    folder = settings.backup_path
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3] + "Z"
+    kept = folder / f"edgehub-{settings.store}-{stamp}-damaged.db"
+    for suffix in ("", "-wal", "-shm"):
+        part = settings.db.with_name(settings.db.name + suffix)
+        if part.exists():
+            part.rename(kept.with_name(kept.name + suffix))
+    return kept
+
+
+def _damaged_file(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return is_corruption(exc)
 
 
 def _fsync(path: Path) -> None:

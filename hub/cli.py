@@ -15,8 +15,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from hub import settings_problems
 from hub.cli_ops import add_commands as add_ops_commands
 from hub.cli_ops import duration
+from hub.db import readiness
+from hub.db.readiness import Need
 from hub.logs import log_event, setup_logging
 from hub.settings import Settings, load_settings, unknown_settings
 
@@ -143,6 +146,27 @@ def cmd_user_disable(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_user_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth import checkpoint
+    from hub.auth.throttle import LoginThrottle
+    from hub.auth.users import SYSTEM
+    from hub.db.connection import immediate, open_db
+
+    throttle = LoginThrottle(
+        settings.login_max_failures,
+        settings.login_window_seconds,
+        settings.login_address_max_failures,
+    )
+    db = open_db(settings)
+    with immediate(db):
+        cleared = checkpoint.unlock(db, throttle, args.login, SYSTEM)
+    if cleared is None:
+        print(f"error: no user {args.login!r}", file=sys.stderr)
+        return 2
+    print(f"user {args.login} unlocked ({cleared} failed attempt(s) cleared); they may log in now")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from hub.auth.tokens import issue_token, make_jwt_auth
     from hub.db.connection import open_db
@@ -220,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     disable.add_argument("login")
     disable.set_defaults(handler=cmd_user_disable)
 
+    unlock = user_sub.add_parser(
+        "unlock", help="let a login locked out by wrong PINs try again now (audited)"
+    )
+    unlock.add_argument("login")
+    unlock.set_defaults(handler=cmd_user_unlock)
+
     token = sub.add_parser("token", help="print a bearer token for a user (for scripts, devices)")
     token.add_argument("login")
     token.add_argument(
@@ -243,14 +273,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What each command needs of the database (hub.db.readiness); the rest need Need.USE.
+_NEEDS = {
+    "serve": Need.SERVE,
+    "migrate": Need.CREATE,
+    "demo": Need.CREATE,
+    "restore": Need.REPLACE,
+    "printer": Need.NOTHING,  # reads a device's station only if the database is there
+    "device login": Need.NOTHING,  # writes Mosquitto's files, not the database
+}
+
+
+def _command(args: argparse.Namespace) -> str:
+    """``user add``, ``device login``: the words of the command as typed."""
+    actions = ("user_command", "audit_command", "device_command", "sync_command")
+    words = [args.command, *(getattr(args, name, None) for name in actions)]
+    return " ".join(word for word in words if isinstance(word, str))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command, build the Settings once, run the command's handler."""
+    """Parse the command, build the Settings once, check them and the database, run it.
+
+    Every problem found before the command starts is one ``error:`` line on
+    stderr naming the setting, and the exit status is 2: nothing was started
+    and nothing was written.
+    """
     args = build_parser().parse_args(argv)
-    settings = load_settings()
+    settings, problems = settings_problems.read(os.environ)
+    if settings is not None:
+        need = _NEEDS.get(_command(args), _NEEDS.get(args.command, Need.USE))
+        problems = readiness.problems(settings, need)
+    if problems or settings is None:
+        for line in problems:
+            print(f"error: {line}", file=sys.stderr)
+        print(f"edgehub {_command(args)}: not started; nothing was changed", file=sys.stderr)
+        return 2
     setup_logging(settings.log_level, settings.log_json)
     ignored = unknown_settings(os.environ)
     if ignored:
-        # A warning, not an error: a typo must not keep a till's hub from starting.
+        # A warning, not an error: a name far from every setting may be another program's.
         log_event(log, "settings_ignored", logging.WARNING, names=ignored)
     handler: Handler = args.handler
     return handler(args, settings)

@@ -16,6 +16,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from hub.db.readiness import is_corruption
 from hub.errors import HubError
 
 log = logging.getLogger("edgehub.api")
@@ -81,9 +82,20 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
 def database_error(
     request: Request[Any, Any, Any], exc: sqlite3.DatabaseError
 ) -> Response[dict[str, Any]]:
-    """The database itself is unusable (locked too long, disk full, corrupt): 503."""
+    """The database itself is unusable: 503. Locked too long or a full disk may pass, so
+    "try again"; a damaged file will not, so the answer says to restore a backup (the
+    store logged it at ERROR once: no traceback per request)."""
+    if is_corruption(exc):
+        request.app.state.hub.store.note_error(exc)
+        return error_response(503, "unavailable", DAMAGED_MESSAGE, {"cause": "database_damaged"})
     log.exception("database_error path=%s", request.url.path)
     return error_response(503, "unavailable", "the database is unavailable, try again shortly")
+
+
+DAMAGED_MESSAGE = (
+    "the hub's database is damaged; it will not recover by itself: the operator must "
+    "restore it from a backup (edgehub restore) and restart the hub"
+)
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

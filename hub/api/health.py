@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from cloud_sync import status as sync_status
 from hub import backup
 from hub.api.context import Hub
+from hub.db.readiness import restore_advice
 from hub.health import Probes, db_check
 from hub.jobs.scheduler import read_status, stale
 from hub.settings import Settings
@@ -47,9 +48,13 @@ def _backup_detail(hub: Hub) -> dict[str, Any]:
 @get("/health", tags=["health"])
 async def health(hub: Hub, probes: NamedDependency[Probes]) -> Response[dict[str, Any]]:
     t0 = time.perf_counter()
+    if hub.store.damage is not None:
+        return await _damaged(hub, probes)
     try:
         db_status, jobs, sync = await hub.store.read(_reads, hub.settings)
     except sqlite3.Error as exc:
+        if hub.store.damage is not None:  # the read found it (Store.note_error)
+            return await _damaged(hub, probes)
         body = await probes.report(f"error: {exc.__class__.__name__}")
         body["status"] = "down"
         return Response(body, status_code=503)
@@ -58,6 +63,18 @@ async def health(hub: Hub, probes: NamedDependency[Probes]) -> Response[dict[str
         db_status, latency, sync=sync, jobs=_jobs_detail(jobs), backup=_backup_detail(hub)
     )
     return Response(body, status_code=200)
+
+
+async def _damaged(hub: Hub, probes: Probes) -> Response[dict[str, Any]]:
+    """503 until the damaged database is restored and the hub restarted."""
+    body = await probes.report("damaged")
+    body["status"] = "down"
+    body["detail"]["db"] = {
+        "status": "damaged",
+        "error": hub.store.damage,
+        "action": restore_advice(hub.settings),
+    }
+    return Response(body, status_code=503)
 
 
 ROUTES = [health]

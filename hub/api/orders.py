@@ -10,6 +10,7 @@ from litestar import Request, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 
 from hub.api import pagination
+from hub.api.auth import client_address
 from hub.api.context import ALL_STAFF, Caller, Hub, HubContext, requires
 from hub.api.schemas import (
     CreateOrderBody,
@@ -20,7 +21,8 @@ from hub.api.schemas import (
     to_line_inputs,
     to_payment_inputs,
 )
-from hub.auth.users import Actor, authenticate
+from hub.auth import checkpoint
+from hub.auth.users import Actor
 from hub.cache import SESSION
 from hub.catalog.gateway import stock_moved
 from hub.catalog.service import Touched
@@ -31,12 +33,24 @@ from hub.orders.machine import EVENTS, STATES
 _TILL = ("cashier", "manager", "admin")
 
 
-async def _approver(hub: HubContext, actor: Actor, approval: Credentials | None) -> Actor | None:
-    """Who approves a manual price: the caller if a manager, else the credentials given."""
+async def _approver(
+    request: Request[Any, Any, Any],
+    hub: HubContext,
+    actor: Actor,
+    approval: Credentials | None,
+) -> Actor | None:
+    """Who approves a manual price: the caller if a manager, else the credentials given,
+    checked (throttled and audited) exactly as a login is."""
     if approval is None:
         return actor if actor.is_manager else None
-    approver = await hub.store.read(
-        authenticate, approval.login, pin=approval.pin, password=approval.password
+    approver = await checkpoint.check(
+        hub.store,
+        hub.throttle,
+        approval.login,
+        pin=approval.pin,
+        password=approval.password,
+        address=client_address(request),
+        purpose="approval",
     )
     if approver is None:
         raise Unauthorized("the approving manager's login or PIN is wrong")
@@ -54,7 +68,7 @@ async def create_order(
     lines = to_line_inputs(hub.money, data.lines)
     body = msgspec.to_builtins(data)
     body.pop("approval", None)  # credentials never enter the stored fingerprint
-    approver = await _approver(hub, actor, data.approval)
+    approver = await _approver(request, hub, actor, data.approval)
     order, created = await hub.store.write(
         service.create_order,
         hub.rules,
@@ -82,7 +96,7 @@ async def patch_order(
     """Replace the lines (and note) of a draft order."""
     data = await strict_body(request, PatchOrderBody)
     lines = to_line_inputs(hub.money, data.lines)
-    approver = await _approver(hub, actor, data.approval)
+    approver = await _approver(request, hub, actor, data.approval)
     return await hub.store.write(
         service.replace_lines,
         hub.rules,

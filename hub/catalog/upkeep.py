@@ -200,4 +200,5 @@ class CacheUpkeep:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("cache_upkeep_failed job=%s", name)
+            if self.store.damage is None:  # a damaged file was logged once, by the store
+                log.exception("cache_upkeep_failed job=%s", name)

@@ -10,6 +10,7 @@
 | event_prune   | drops events every consumer has read, outside the window,    | database |
 |               | and old finished kitchen jobs of finished orders             |          |
 | backup        | an online backup into the rotating set                       | database |
+| db_check      | ``PRAGMA quick_check``: a damaged file fails /health at once | process  |
 
 "database" jobs run in one worker at a time (see ``scheduler``).
 """
@@ -76,6 +77,13 @@ def standard_jobs(
         )
         return f"{pruned}; {kitchen}"
 
+    async def check_database() -> str:
+        verdict = await store.read(maintenance.quick_check)
+        if verdict != "ok":
+            store.mark_damaged(f"quick_check: {verdict}")
+            raise RuntimeError(f"the database is damaged (quick_check: {verdict})")
+        return "ok"
+
     return [
         Job("stale_cleanup", settings.job_stale_cleanup_seconds, hooks.stale_cleanup.run_all),
         Job("cache_warm", settings.job_cache_warm_seconds, hooks.cache_warm.run_all),
@@ -84,6 +92,7 @@ def standard_jobs(
         Job("db_optimize", settings.job_db_optimize_seconds, optimize, exclusive=True),
         Job("event_prune", settings.job_event_prune_seconds, prune, exclusive=True),
         Job("backup", settings.job_backup_seconds, take_backup, exclusive=True),
+        Job("db_check", settings.job_db_check_seconds, check_database),
     ]
 
 

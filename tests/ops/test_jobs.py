@@ -32,6 +32,7 @@ ALL_JOBS = {
     "event_prune",
     "sync_watch",
     "backup",
+    "db_check",
 }
 FAST = {f"job_{name}_seconds": 0.05 for name in ALL_JOBS}
 
