@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from hub.api import auth, catalog, events, health, orders, sessions, sync
+from hub.api import auth, catalog, events, health, orders, screens, sessions, sync
 from hub.api import devices as devices_api
 from hub.api import kitchen as kitchen_api
 from hub.api.context import HubContext, provide_actor, provide_hub
@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> Litestar:
             *devices_api.ROUTES,
             *realtime_endpoint.ROUTES,
             *sync.ROUTES,
+            *screens.ROUTES,
         ],
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),

@@ -1,15 +1,32 @@
-"""``GET /api/v1/kitchen/jobs``: the tickets the bridge sent to kitchen devices, and their fate."""
+"""The kitchen over HTTP: the jobs the bridge sent to devices, and what a kitchen display needs.
+
+``GET /api/v1/kitchen/jobs``: the tickets the bridge sent to kitchen devices,
+and their fate. ``GET /api/v1/kitchen/tickets`` and ``POST /api/v1/kitchen/bumps``:
+the open tickets of some stations, and a station's start / ready / recall,
+for the kitchen display ``/kds`` (docs/screens.md). A bump over HTTP goes
+through the same ``firmware_bridge.bumps.apply_bump`` as one over MQTT.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from litestar import get
+import msgspec
+import sqlite_utils
+from litestar import Request, get, post
 from litestar.params import QueryParameter
 
+from firmware_bridge.bumps import BumpRefused, apply_bump
 from firmware_bridge.jobs import STATES, list_jobs
+from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
+from hub.api.schemas import UUID_PATTERN, strict_body
+from hub.errors import BadRequest, Conflict, NotFound
+from hub.orders import repository
+from hub.orders.service import OrderRules
+from hub.screens.kitchen import known_stations, open_tickets, ready_stations
 
 KITCHEN_VIEW = ("kitchen", "manager", "admin", "device")
 
@@ -33,4 +50,60 @@ async def list_kitchen_jobs(
     return pagination.page(items, size, "kj")
 
 
-ROUTES = [list_kitchen_jobs]
+Station = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+MAX_STATIONS = 16
+
+
+@get("/api/v1/kitchen/tickets", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+async def kitchen_tickets(
+    hub: Hub,
+    station: Annotated[list[str] | None, QueryParameter(max_items=MAX_STATIONS)] = None,
+) -> dict[str, Any]:
+    """Open tickets of the stations (oldest first), their age thresholds, and the log head."""
+    stations = sorted(set(station or []))
+    if not stations:
+        raise BadRequest("name at least one station", {"field": "station"})
+    for name in stations:
+        if not _STATION.fullmatch(name):
+            raise BadRequest(f"{name!r} is not a station name", {"field": "station"})
+    return await hub.store.read(open_tickets, hub.settings, hub.money, stations)
+
+
+@get("/api/v1/kitchen/stations", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+async def kitchen_stations(hub: Hub) -> dict[str, Any]:
+    """The stations the catalogue sends lines to."""
+    return {"items": await hub.store.read(known_stations)}
+
+
+class BumpBody(msgspec.Struct, forbid_unknown_fields=True):
+    order_uuid: Annotated[str, msgspec.Meta(pattern=UUID_PATTERN)]
+    station: Station
+    action: Annotated[str, msgspec.Meta(pattern="^(start|ready|recall)$")]
+
+
+@post("/api/v1/kitchen/bumps", status_code=200, guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+async def kitchen_bump(request: Request[Any, Any, Any], hub: Hub) -> dict[str, Any]:
+    """A station starts, finishes (bumps) or recalls its part of an order; answers the order."""
+    body = await strict_body(request, BumpBody)
+    bump = Bump(order_uuid=body.order_uuid.lower(), action=body.action)  # type: ignore[arg-type]
+    return await hub.store.write(_bump, hub.rules, body.station, bump)
+
+
+def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump) -> dict[str, Any]:
+    try:
+        apply_bump(db, rules, station, bump)
+    except BumpRefused as exc:
+        if exc.code == "unknown_order":
+            raise NotFound(exc.message, exc.detail) from exc
+        raise Conflict(exc.code, exc.message, exc.detail) from exc
+    order_id = repository.order_id_by_uuid(db, bump.order_uuid)
+    assert order_id is not None
+    order = repository.get_public(db, rules.money, order_id)
+    assert order is not None
+    order["ready_stations"] = ready_stations(db, order_id)
+    return order
+
+
+_STATION = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+ROUTES = [list_kitchen_jobs, kitchen_tickets, kitchen_stations, kitchen_bump]

@@ -166,6 +166,8 @@ class Session:
         except ValueError:
             self._close(protocol.CLOSE_BAD_CLIENT, "too many query parameters")
             return False
+        if "token" not in params and params.get("view") == "board":
+            return self._open_board_view()
         token = params.get("token") or await self._auth_message()
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(self._scope)
         signed_in = await self._rt.authenticate(token, connection) if token else None
@@ -197,6 +199,21 @@ class Session:
         self._rt.presence.connected(self._device)
         if signed_in.expires_at is not None:
             self._arm_expiry(signed_in.expires_at)
+        return True
+
+    def _open_board_view(self) -> bool:
+        """A customer board (``?view=board``): no token, no presence, only the ``board`` room.
+
+        The room carries order numbers and states and nothing else
+        (``hub.orders.board``), so the one thing checked is that a token-less
+        connection asks for nothing more (``_subscribe``).
+        """
+        self._outbox = Outbox(
+            self._send,
+            limit=self._rt.settings.ws_queue_frames,
+            stall_timeout=self._rt.silence_limit,
+            on_give_up=self._end,
+        )
         return True
 
     def _arm_expiry(self, expires_at: float) -> None:
@@ -296,28 +313,40 @@ class Session:
                 )
             )
             return
-        assert self._actor is not None
         rt = self._rt
-        admission = await rt.store.read(_admit, self._actor.id, room)
-        if admission.actor is None:
-            self._close(protocol.CLOSE_FORBIDDEN, "user no longer active")
-            return
-        self._actor = admission.actor
-        if not admission.allowed:
-            outbox.push(
-                protocol.error(
-                    protocol.FORBIDDEN_ROOM,
-                    f"a {admission.actor.role} may not join {room.name}",
-                    room=room.name,
+        if self._actor is None:  # a board view: the board room, nothing else
+            if room.kind != "board":
+                outbox.push(
+                    protocol.error(
+                        protocol.FORBIDDEN_ROOM,
+                        f"a board view may not join {room.name}",
+                        room=room.name,
+                    )
                 )
-            )
-            return
+                return
+            bounds = await rt.store.read(records.bounds)
+        else:
+            admission = await rt.store.read(_admit, self._actor.id, room)
+            if admission.actor is None:
+                self._close(protocol.CLOSE_FORBIDDEN, "user no longer active")
+                return
+            self._actor = admission.actor
+            if not admission.allowed:
+                outbox.push(
+                    protocol.error(
+                        protocol.FORBIDDEN_ROOM,
+                        f"a {admission.actor.role} may not join {room.name}",
+                        room=room.name,
+                    )
+                )
+                return
+            bounds = admission.bounds
         previous = self._subs.pop(room.name, None)
         if previous is not None:
             rt.fanout.remove(previous)
-        head = admission.bounds.head
+        head = bounds.head
         since = message.since
-        if since is not None and not admission.bounds.holds_after(since):
+        if since is not None and not bounds.holds_after(since):
             outbox.push(
                 protocol.error(
                     protocol.RESET,

@@ -1,0 +1,145 @@
+"""The kitchen display and the customer board in Chromium, against a served hub.
+
+The tests of this module run in order on one hub: a paid order reaches the
+grill screen, a bump moves it to the board's ready column, a dropped socket
+loses and repeats nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.screens.conftest import (
+    BAR_ESPRESSO,
+    GRILL_BURGER,
+    PHONE,
+    TABLET,
+    paid_order,
+    shot,
+    sign_in,
+)
+from tests.support.api_client import Api
+from tests.support.hub_process import HubProcess
+
+
+@pytest.fixture(scope="module")
+def session_id(till: Api) -> int:
+    return till.open_session()
+
+
+@pytest.fixture(scope="module")
+def kds(browser: Any, hub: HubProcess) -> Iterator[Any]:
+    """The grill's screen, signed in with the kitchen PIN, for the whole module."""
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    page.goto(f"{hub.url}/kds?station=grill")
+    sign_in(page, "kitchen", "5555")
+    page.wait_for_selector("#link[data-state=live]", timeout=5000)
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def board(browser: Any, hub: HubProcess) -> Iterator[Any]:
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    page.goto(f"{hub.url}/board")
+    page.wait_for_selector("#link[data-state=live]", timeout=5000)
+    yield page
+    context.close()
+
+
+def card(order: dict[str, Any]) -> str:
+    return f'#tickets li.ticket[data-order="{order["id"]}"]'
+
+
+def shown_orders(page: Any) -> list[int]:
+    ids = page.eval_on_selector_all("#tickets li.ticket", "l => l.map(n => n.dataset.order)")
+    return [int(x) for x in ids]
+
+
+def test_paid_order_appears_on_the_grill_screen_within_a_second(
+    kds: Any, board: Any, till: Api, session_id: int
+) -> None:
+    order = paid_order(till, session_id, (GRILL_BURGER, "2"), (BAR_ESPRESSO, "1"))
+    kds.wait_for_selector(card(order), timeout=1000)
+    text = kds.inner_text(card(order))
+    assert f"#{order['number']}" in text
+    assert "Classic Burger" in text and "2\N{MULTIPLICATION SIGN}" in text
+    assert "Espresso" not in text  # the bar's line is on the bar's screen
+    # The board lists it as preparing, by number only.
+    board.wait_for_selector(f'#preparing li[data-number="{order["number"]}"]', timeout=1000)
+    shot(kds, "kds-1280x800")
+
+
+def test_bump_moves_the_order_to_the_ready_column_and_recall_brings_it_back(
+    kds: Any, board: Any, till: Api, session_id: int
+) -> None:
+    order = paid_order(till, session_id, (GRILL_BURGER, "1"))
+    kds.wait_for_selector(card(order), timeout=1000)
+    kds.click(f"{card(order)} button.bump")
+    kds.wait_for_selector(card(order), state="detached", timeout=1000)
+    ready = f'#ready li[data-number="{order["number"]}"]'
+    board.wait_for_selector(ready, timeout=1000)
+    assert board.locator(f'#preparing li[data-number="{order["number"]}"]').count() == 0
+    # The board carries no amounts and no names: only numbers.
+    board_text = board.inner_text("main")
+    assert "Burger" not in board_text and order["amount_total"] not in board_text
+    assert till.get(f"/api/v1/orders/{order['id']}").json()["state"] == "ready"
+    shot(board, "board-1280x800")
+
+    kds.click("#recall")
+    kds.wait_for_selector(card(order), timeout=1000)
+    board.wait_for_selector(f'#preparing li[data-number="{order["number"]}"]', timeout=1000)
+    assert till.get(f"/api/v1/orders/{order['id']}").json()["state"] == "preparing"
+
+
+def test_a_dropped_socket_loses_no_ticket_and_shows_none_twice(
+    kds: Any, till: Api, session_id: int
+) -> None:
+    before = paid_order(till, session_id, (GRILL_BURGER, "1"))
+    kds.wait_for_selector(card(before), timeout=1000)
+    kds.evaluate("kds.live.drop(1500)")
+    kds.wait_for_selector("#link[data-state=reconnecting]", timeout=1000)
+    shot(kds, "kds-reconnecting-1280x800")
+    # While the screen is away: new tickets, and one already shown changes.
+    missed = [paid_order(till, session_id, (GRILL_BURGER, "3")) for _ in range(2)]
+    assert till.fire(before["id"], "start").status_code == 200
+    kds.wait_for_selector("#link[data-state=live]", timeout=5000)
+    for order in missed:
+        kds.wait_for_selector(card(order), timeout=1000)
+    kds.wait_for_selector(f"{card(before)} button.start[disabled]", timeout=1000)
+    expected = [
+        t["id"]
+        for t in till.get("/api/v1/kitchen/tickets?station=grill", as_="kitchen").json()["tickets"]
+    ]
+    shown = shown_orders(kds)
+    assert sorted(shown) == sorted(expected)
+    assert len(shown) == len(set(shown))
+
+    # A reload restores the same view (token and stations are kept by the tab).
+    kds.reload()
+    kds.wait_for_selector("#link[data-state=live]", timeout=5000)
+    assert shown_orders(kds) == shown
+
+
+def test_screenshots_at_phone_width(browser: Any, hub: HubProcess, kds: Any) -> None:
+    """Both screens laid out for a phone: one column, nothing cut off sideways."""
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        page.goto(f"{hub.url}/kds?station=grill")
+        sign_in(page, "kitchen", "5555")
+        page.wait_for_selector("#tickets li.ticket", timeout=5000)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"]
+        shot(page, "kds-phone")
+        page.goto(f"{hub.url}/board")
+        page.wait_for_selector("#link[data-state=live]", timeout=5000)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shot(page, "board-phone")
+    finally:
+        context.close()
