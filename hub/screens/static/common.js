@@ -64,13 +64,14 @@ const Hub = (() => {
   // longer holds what the page missed) calls onReset, which reloads over REST
   // and answers the seq to resume from.
   class Live {
-    constructor({ rooms, onEvent, onReset, onStatus, onUnauthorized, view }) {
+    constructor({ rooms, onEvent, onReset, onStatus, onUnauthorized, view, client }) {
       this.rooms = new Map(rooms.map(([room, since]) => [room, since]));
       this.onEvent = onEvent;
       this.onReset = onReset || (async () => null);
       this.onStatus = onStatus || (() => {});
       this.onUnauthorized = onUnauthorized || (() => {});
       this.view = view;
+      this.client = client; // the name this screen has in the devices list
       this.ws = null;
       this.delay = 250;
       this.stopped = false;
@@ -80,7 +81,10 @@ const Hub = (() => {
 
     url() {
       const scheme = location.protocol === "https:" ? "wss" : "ws";
-      const query = this.view ? `?view=${this.view}` : "";
+      const params = new URLSearchParams();
+      if (this.view) params.set("view", this.view);
+      if (this.client) params.set("client", this.client);
+      const query = params.toString() ? `?${params}` : "";
       return `${scheme}://${location.host}/ws${query}`;
     }
 

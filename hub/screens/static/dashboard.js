@@ -175,6 +175,7 @@
     refresh("devices", "sync", "health", "cache");
     live = new Hub.Live({
       rooms: [["store", null]],
+      client: "dashboard",
       onEvent: (frame) => refresh(...(ROUTE[frame.event] || [])),
       onReset: async () => null,
       onStatus: (status) => {

@@ -295,6 +295,7 @@
     }
     state.live = new Hub.Live({
       rooms: state.stations.map((s) => [`kitchen:${s}`, seq]),
+      client: `kds-${state.stations.join("-")}`.slice(0, 64),
       onEvent,
       onReset: load,
       onStatus: Hub.banner,
