@@ -27,12 +27,15 @@ MAX_TICKETS = 500  # a kitchen with more open tickets than this has other proble
 def open_tickets(
     db: sqlite_utils.Database, settings: Settings, money: Money, stations: list[str]
 ) -> dict[str, Any]:
-    """Open orders with lines for any of ``stations``, oldest first, with the stations
-    that already bumped each one (``ready_stations``) and the log head ``seq``."""
+    """Open orders with lines for any of ``stations`` not yet bumped there, oldest first,
+    with the stations that already bumped each one (``ready_stations``) and the log
+    head ``seq``."""
     marks = ",".join("?" * len(stations))
     rows = db.execute(
         f"SELECT DISTINCT o.id FROM orders o JOIN order_lines l ON l.order_id = o.id "
         f"WHERE o.state IN ('paid', 'preparing') AND l.station IN ({marks}) "
+        "AND NOT EXISTS (SELECT 1 FROM kitchen_ready k WHERE k.order_id = o.id "
+        "AND k.station = l.station) "
         f"ORDER BY o.id LIMIT ?",
         (*stations, MAX_TICKETS),
     ).fetchall()

@@ -76,3 +76,8 @@ def sign_in(page: Any, login: str, pin: str) -> None:
     page.fill("#login input[name=login]", login)
     page.fill("#login input[name=pin]", pin)
     page.press("#login input[name=pin]", "Enter")
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,9 +56,9 @@ def test_the_dashboard_shows_a_device_going_offline(
 ) -> None:
     row = '#devices tr[data-device$="/kds-pass"]'
     url = hub.url.replace("http", "ws") + "/ws?client=kds-pass"
-    with connect(url, additional_headers=None) as ws:
-        ws.send('{"type": "auth", "token": "%s"}' % till.token("kitchen"))
-        ws.send('{"type": "subscribe", "room": "kitchen:grill"}')
+    with connect(url) as ws:
+        ws.send(json.dumps({"type": "auth", "token": till.token("kitchen")}))
+        ws.send(json.dumps({"type": "subscribe", "room": "kitchen:grill"}))
         ws.recv(timeout=5)
         manager_page.wait_for_selector(f"{row} td.good:has-text('online')", timeout=3000)
     manager_page.wait_for_selector(f"{row} td.bad:has-text('offline')", timeout=3000)
