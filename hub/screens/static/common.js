@@ -97,7 +97,8 @@ const Hub = (() => {
         this.delay = 250;
         this.onStatus("live");
       };
-      ws.onmessage = (message) => this.receive(JSON.parse(message.data));
+      // timeStamp: when the frame was handed to the page (Performance API clock).
+      ws.onmessage = (message) => this.receive(JSON.parse(message.data), message.timeStamp);
       ws.onclose = (close) => {
         if (this.ws !== ws) return;
         this.ws = null;
@@ -120,12 +121,12 @@ const Hub = (() => {
       this.ws.send(JSON.stringify(message));
     }
 
-    async receive(frame) {
+    async receive(frame, arrived) {
       if (frame.type === "event") {
         const last = this.rooms.get(frame.room);
         if (last !== null && last !== undefined && frame.seq <= last) return;
         this.rooms.set(frame.room, frame.seq);
-        this.onEvent(frame);
+        this.onEvent(frame, arrived);
       } else if (frame.type === "subscribed") {
         if (this.rooms.get(frame.room) === null) this.rooms.set(frame.room, frame.seq);
       } else if (frame.type === "error" && frame.error === "reset") {
