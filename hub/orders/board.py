@@ -3,7 +3,7 @@
 A customer screen needs no login, so what it reads must carry nothing a
 customer may not see: no amounts, no names, no lines. Rather than filtering
 order events on their way out, the order service writes a separate small
-``board.updated`` event (``{"number", "state"}``, room ``board``) when an
+``board.updated`` event (``{"number", "state"}``, rooms ``board`` and ``store``) when an
 order with kitchen items changes its place on the board; the room replays and
 resumes with ``since`` like any other, and the fan-out stays untouched.
 
@@ -46,7 +46,8 @@ def record_move(db: sqlite_utils.Database, order: dict[str, Any], src: str) -> N
     before, after = place(src), place(order["state"])
     if after is None or after == before or (before is None and after == "gone"):
         return
-    events.append(db, "board.updated", {"number": order["number"], "state": after}, [ROOM])
+    # Also in ``store``, which carries every event of the log (docs/realtime.md).
+    events.append(db, "board.updated", {"number": order["number"], "state": after}, [ROOM, "store"])
 
 
 def snapshot(db: sqlite_utils.Database, ready_seconds: float) -> dict[str, Any]:
