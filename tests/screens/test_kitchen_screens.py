@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import demo_database
 from tests.screens.conftest import (
     BAR_ESPRESSO,
     GRILL_BURGER,
@@ -23,6 +24,15 @@ from tests.screens.conftest import (
 )
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    """A hub whose grill tickets turn amber after 2 s and red after 4 s."""
+    db = demo_database(tmp_path_factory.mktemp("kds") / "edgehub.db")
+    served = HubProcess(db, EDGEHUB_KDS_STATION_AGES="grill=2:4").start()
+    yield served
+    served.stop()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +82,6 @@ def test_paid_order_appears_on_the_grill_screen_within_a_second(
     assert "Espresso" not in text  # the bar's line is on the bar's screen
     # The board lists it as preparing, by number only.
     board.wait_for_selector(f'#preparing li[data-number="{order["number"]}"]', timeout=1000)
-    shot(kds, "kds-1280x800")
 
 
 def test_bump_moves_the_order_to_the_ready_column_and_recall_brings_it_back(
@@ -124,6 +133,27 @@ def test_a_dropped_socket_loses_no_ticket_and_shows_none_twice(
     kds.reload()
     kds.wait_for_selector("#link[data-state=live]", timeout=5000)
     assert shown_orders(kds) == shown
+
+
+def test_tickets_age_through_the_station_colours_and_all_day_counts_them(
+    kds: Any, till: Api, session_id: int
+) -> None:
+    kds.click("#alldayToggle")
+    order = paid_order(till, session_id, (GRILL_BURGER, "4"))
+    kds.wait_for_selector(f"{card(order)}.fresh", timeout=1000)
+    shot(kds, "kds-1280x800")
+    kds.wait_for_selector(f"{card(order)}.warn", timeout=3500)  # grill: amber after 2 s
+    shot(kds, "kds-ageing-1280x800")
+    kds.wait_for_selector(f"{card(order)}.late", timeout=3500)  # red after 4 s
+    burgers = kds.inner_text("#allday-list")
+    tickets = till.get("/api/v1/kitchen/tickets?station=grill", as_="kitchen").json()["tickets"]
+    open_burgers = sum(
+        int(float(line["qty"]))
+        for t in tickets
+        for line in t["lines"]
+        if line["station"] == "grill"
+    )
+    assert burgers.split()[0] == str(open_burgers) and "Classic Burger" in burgers
 
 
 def test_screenshots_at_phone_width(browser: Any, hub: HubProcess, kds: Any) -> None:

@@ -17,7 +17,8 @@
     const preparing = [];
     const ready = [];
     for (const [number, place] of state.places) (place === "ready" ? ready : preparing).push(number);
-    ready.sort((a, b) => state.readySince.get(a) - state.readySince.get(b));
+    preparing.sort((a, b) => a - b);
+    ready.sort((a, b) => state.readySince.get(a) - state.readySince.get(b) || a - b);
     const item = (n) => el("li", { "data-number": n, text: n });
     document.getElementById("preparing").replaceChildren(...preparing.map(item));
     document.getElementById("ready").replaceChildren(...ready.map(item));

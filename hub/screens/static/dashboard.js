@@ -146,6 +146,7 @@
     live = null;
     $("panels").hidden = true;
     $("signout").hidden = true;
+    $("who").textContent = "";
     $("login").hidden = false;
     $("refused").textContent =
       error.status === 403 ? `Refused: ${error.message}. The dashboard is for managers.` : error.message;
