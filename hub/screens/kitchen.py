@@ -73,3 +73,23 @@ def known_stations(db: sqlite_utils.Database) -> list[str]:
         "ORDER BY station"
     ).fetchall()
     return [r[0] for r in rows]
+
+
+def station_products(db: sqlite_utils.Database, stations: list[str]) -> list[dict[str, Any]]:
+    """The products the stations prepare, with whether they are on sale (not 86'd)."""
+    marks = ",".join("?" * len(stations))
+    rows = db.execute(
+        f"SELECT id, name, station, active FROM products WHERE station IN ({marks}) "
+        "AND sale_ok = 1 ORDER BY station, name",
+        stations,
+    ).fetchall()
+    return [
+        {"id": pid, "name": name, "station": station, "available": bool(active)}
+        for pid, name, station, active in rows
+    ]
+
+
+def kitchen_item(db: sqlite_utils.Database, product_id: int) -> str | None:
+    """The station of a product, None when it is no kitchen item (or does not exist)."""
+    row = db.execute("SELECT station FROM products WHERE id = ?", (product_id,)).fetchone()
+    return row[0] if row and row[0] else None

@@ -7,10 +7,12 @@ loses and repeats nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from websockets.sync.client import connect
 
 from tests.conftest import demo_database
 from tests.screens.conftest import (
@@ -154,6 +156,46 @@ def test_tickets_age_through_the_station_colours_and_all_day_counts_them(
         if line["station"] == "grill"
     )
     assert burgers.split()[0] == str(open_burgers) and "Classic Burger" in burgers
+
+
+FRIES = 7  # a grill item no other test of this module orders
+
+
+def test_86_an_item_reaches_the_tills_as_a_catalogue_change(
+    kds: Any, hub: HubProcess, till: Api, session_id: int
+) -> None:
+    url = hub.url.replace("http", "ws") + "/ws?client=till-86"
+    with connect(url) as till_ws:
+        till_ws.send(json.dumps({"type": "auth", "token": till.token("ana")}))
+        till_ws.send(json.dumps({"type": "subscribe", "room": f"session:{session_id}"}))
+        assert json.loads(till_ws.recv(timeout=5))["type"] == "subscribed"
+        kds.click("#itemsToggle")
+        item = f'#items-list li[data-product="{FRIES}"]'
+        kds.click(f"{item} button.toggle86")
+        kds.wait_for_selector(f'{item} button.toggle86[aria-pressed="true"]', timeout=2000)
+        frame = next_event(till_ws, "catalog.updated")
+        assert frame["data"]["product"]["id"] == FRIES
+        assert frame["data"]["product"]["available"] is False
+        # The till can no longer sell it...
+        order = till.create(session_id, [{"product_id": FRIES, "qty": "1"}])
+        assert till.fire(order["id"], "validate").status_code == 422
+        shot(kds, "kds-86-1280x800")
+        # ...until the kitchen puts it back on.
+        kds.click(f"{item} button.toggle86")
+        kds.wait_for_selector(f'{item} button.toggle86[aria-pressed="false"]', timeout=2000)
+        assert next_event(till_ws, "catalog.updated")["data"]["product"]["available"] is True
+    kds.click("#itemsToggle")
+    # Only kitchen items: a mug is no kitchen's to 86.
+    body = {"available": False}
+    refused = till.post("/api/v1/kitchen/products/30/availability", body, as_="kitchen")
+    assert refused.status_code == 404
+
+
+def next_event(ws: Any, name: str) -> dict[str, Any]:
+    while True:
+        frame: dict[str, Any] = json.loads(ws.recv(timeout=5))
+        if frame.get("event") == name:
+            return frame
 
 
 def test_screenshots_at_phone_width(browser: Any, hub: HubProcess, kds: Any) -> None:

@@ -304,7 +304,7 @@
     show("login", false);
     show("pick", false);
     $("stations-label").textContent = state.stations.join(", ");
-    for (const id of ["alldayToggle", "recall", "change"]) show(id, true);
+    for (const id of ["alldayToggle", "itemsToggle", "recall", "change"]) show(id, true);
     renderRecall();
     let seq;
     try {
@@ -373,6 +373,48 @@
     state.stations = chosen;
     localStorage.setItem(STATIONS_KEY, JSON.stringify(chosen));
     location.reload(); // one way in: the same path a reload takes
+  });
+
+  // "86": the station's items, each with a button taking it off sale or back on.
+  async function renderItems() {
+    const query = state.stations.map((s) => `station=${encodeURIComponent(s)}`).join("&");
+    const data = await api(`/api/v1/kitchen/products?${query}`);
+    $("items-list").replaceChildren(
+      ...data.items.map((p) =>
+        el(
+          "li",
+          { "data-product": p.id },
+          el("span", { class: p.available ? "name" : "name off", text: p.name }),
+          el("button", {
+            type: "button",
+            class: "toggle86",
+            "aria-pressed": String(!p.available),
+            "aria-label": p.available ? `86 ${p.name}` : `Put ${p.name} back on`,
+            text: p.available ? "86" : "86'd · back on",
+            onclick: () => setAvailable(p, !p.available),
+          }),
+        ),
+      ),
+    );
+  }
+
+  async function setAvailable(product, available) {
+    try {
+      await api(`/api/v1/kitchen/products/${product.id}/availability`, {
+        method: "POST",
+        body: { available },
+      });
+    } catch (error) {
+      flash(`86 ${product.name}: ${error.message}`);
+    }
+    await renderItems();
+  }
+
+  $("itemsToggle").addEventListener("click", () => {
+    const open = $("items").hidden;
+    show("items", open);
+    $("itemsToggle").setAttribute("aria-pressed", String(open));
+    if (open) renderItems().catch((e) => flash(e.message));
   });
 
   $("change").addEventListener("click", () => {
