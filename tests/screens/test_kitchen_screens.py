@@ -158,6 +158,31 @@ def test_tickets_age_through_the_station_colours_and_all_day_counts_them(
     assert burgers.split()[0] == str(open_burgers) and "Classic Burger" in burgers
 
 
+def test_new_tickets_move_nothing_on_screen_and_the_keyboard_reaches_the_actions(
+    kds: Any, till: Api, session_id: int
+) -> None:
+    kds.evaluate(
+        """() => {
+            window.shifted = 0;
+            new PerformanceObserver((list) => {
+                for (const e of list.getEntries()) if (!e.hadRecentInput) window.shifted += e.value;
+            }).observe({ type: "layout-shift" });
+        }"""
+    )
+    arrivals = [paid_order(till, session_id, (GRILL_BURGER, "1")) for _ in range(3)]
+    for order in arrivals:
+        kds.wait_for_selector(card(order), timeout=1000)
+    kds.wait_for_timeout(300)
+    assert kds.evaluate("window.shifted") == 0  # Layout Instability API: no shift at all
+    # Every action is a real button: focus and Enter bump a ticket, as a tap does.
+    kds.focus(f"{card(arrivals[0])} button.bump")
+    kds.keyboard.press("Enter")
+    kds.wait_for_selector(card(arrivals[0]), state="detached", timeout=1000)
+    kds.click("header h1")  # the start of the page for Tab
+    kds.keyboard.press("Tab")
+    assert kds.evaluate("document.activeElement.id") == "alldayToggle"
+
+
 FRIES = 7  # a grill item no other test of this module orders
 
 
