@@ -25,7 +25,7 @@ from tests.screens.conftest import (
     sign_in,
 )
 from tests.support.api_client import Api
-from tests.support.hub_process import HubProcess
+from tests.support.hub_process import HubProcess, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +181,25 @@ def test_new_tickets_move_nothing_on_screen_and_the_keyboard_reaches_the_actions
     kds.click("header h1")  # the start of the page for Tab
     kds.keyboard.press("Tab")
     assert kds.evaluate("document.activeElement.id") == "alldayToggle"
+
+
+def test_a_wall_screen_opens_with_a_device_token(browser: Any, hub: HubProcess) -> None:
+    """No PIN typed on a wall-mounted screen: a device user's token in the address's fragment."""
+    added = run_cli(hub.db, "user", "add", "kds-wall", "--role", "device", "--pin", "4321")
+    assert added.returncode == 0, added.stderr
+    issued = run_cli(hub.db, "token", "kds-wall")
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip().splitlines()[-1]
+    context = browser.new_context(viewport=TABLET)
+    try:
+        page = context.new_page()
+        page.goto(f"{hub.url}/kds?station=grill#token={token}")
+        page.wait_for_selector("#link[data-state=live]", timeout=5000)
+        page.wait_for_selector("#tickets li.ticket", timeout=2000)
+        assert page.is_hidden("#login")
+        assert "token" not in page.url  # taken out of the address bar at once
+    finally:
+        context.close()
 
 
 FRIES = 7  # a grill item no other test of this module orders
