@@ -30,9 +30,12 @@ from tests.support.hub_process import HubProcess, run_cli
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    """A hub whose grill tickets turn amber after 2 s and red after 4 s."""
+    """A hub whose grill tickets turn amber after 2 s and red after 4 s, and whose board
+    lets a ready number go after 4 s."""
     db = demo_database(tmp_path_factory.mktemp("kds") / "edgehub.db")
-    served = HubProcess(db, EDGEHUB_KDS_STATION_AGES="grill=2:4").start()
+    served = HubProcess(
+        db, EDGEHUB_KDS_STATION_AGES="grill=2:4", EDGEHUB_BOARD_READY_SECONDS="4"
+    ).start()
     yield served
     served.stop()
 
@@ -106,6 +109,42 @@ def test_bump_moves_the_order_to_the_ready_column_and_recall_brings_it_back(
     kds.wait_for_selector(card(order), timeout=1000)
     board.wait_for_selector(f'#preparing li[data-number="{order["number"]}"]', timeout=1000)
     assert till.get(f"/api/v1/orders/{order['id']}").json()["state"] == "preparing"
+
+
+def test_a_ready_number_leaves_the_board_when_collected_or_after_the_ready_time(
+    kds: Any, board: Any, till: Api, session_id: int
+) -> None:
+    collected, forgotten = (paid_order(till, session_id, (GRILL_BURGER, "1")) for _ in range(2))
+    for order in (collected, forgotten):
+        kds.wait_for_selector(card(order), timeout=1000)
+        kds.click(f"{card(order)} button.bump")
+        board.wait_for_selector(f'#ready li[data-number="{order["number"]}"]', timeout=1000)
+    assert till.fire(collected["id"], "complete").status_code == 200
+    board.wait_for_selector(
+        f'li[data-number="{collected["number"]}"]', state="detached", timeout=1000
+    )
+    # Nobody came for the other: it goes after EDGEHUB_BOARD_READY_SECONDS (4 s here).
+    board.wait_for_selector(
+        f'li[data-number="{forgotten["number"]}"]', state="detached", timeout=6000
+    )
+    assert forgotten["number"] not in [
+        r["number"] for r in till.http.get("/api/v1/board").json()["ready"]
+    ]
+
+
+def test_the_hub_restarting_loses_no_ticket(
+    kds: Any, hub: HubProcess, till: Api, session_id: int
+) -> None:
+    before = paid_order(till, session_id, (GRILL_BURGER, "1"))
+    kds.wait_for_selector(card(before), timeout=1000)
+    hub.stop()
+    kds.wait_for_selector("#link[data-state=reconnecting]", timeout=2000)
+    hub.start()
+    after = paid_order(till, session_id, (GRILL_BURGER, "2"))
+    kds.wait_for_selector("#link[data-state=live]", timeout=8000)
+    kds.wait_for_selector(card(after), timeout=2000)
+    shown = shown_orders(kds)
+    assert len(shown) == len(set(shown)) and before["id"] in shown
 
 
 def test_a_dropped_socket_loses_no_ticket_and_shows_none_twice(

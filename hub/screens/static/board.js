@@ -91,6 +91,6 @@
       onReset: load,
       onStatus: Hub.banner,
     });
-    setInterval(expire, 5000);
+    setInterval(expire, 1000);
   });
 })();
