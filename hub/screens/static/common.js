@@ -52,6 +52,16 @@ const Hub = (() => {
     return data;
   }
 
+  // Who the token says signed in (its unverified claims: for display only).
+  function whoami() {
+    try {
+      const claims = JSON.parse(atob(token().split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return claims.extras || {};
+    } catch (_) {
+      return {};
+    }
+  }
+
   async function signIn(login, pin) {
     const data = await api("/api/v1/auth/token", { method: "POST", body: { login, pin } });
     setToken(data.access_token);
@@ -178,5 +188,5 @@ const Hub = (() => {
       status === "live" ? "Live" : status === "signed-out" ? "Signed out" : "Reconnecting…";
   }
 
-  return { api, ApiError, signIn, token, setToken, tokenFromFragment, Live, el, elapsed, banner };
+  return { api, ApiError, signIn, whoami, token, setToken, tokenFromFragment, Live, el, elapsed, banner };
 })();

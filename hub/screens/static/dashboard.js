@@ -170,6 +170,8 @@
       if (error.status === 401 || error.status === 403) return refuse(error);
       throw error;
     }
+    const me = Hub.whoami();
+    $("who").textContent = me.name ? `${me.name} (${me.role})` : "";
     $("login").hidden = true;
     $("panels").hidden = false;
     $("signout").hidden = false;
@@ -193,9 +195,8 @@
     const form = event.target;
     $("refused").textContent = "";
     try {
-      const data = await Hub.signIn(form.login.value, form.pin.value);
+      await Hub.signIn(form.login.value, form.pin.value);
       form.pin.value = "";
-      $("who").textContent = data.user ? `${data.user.name} (${data.role})` : "";
       await start();
     } catch (error) {
       $("refused").textContent = error.message;

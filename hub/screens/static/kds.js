@@ -321,7 +321,7 @@
       onStatus: Hub.banner,
       onUnauthorized: () => signedOut("Your sign-in has ended."),
     });
-    setInterval(tick, 1000);
+    if (!state.ticking) state.ticking = setInterval(tick, 1000);
   }
 
   function signedOut(message) {
