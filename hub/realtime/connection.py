@@ -84,9 +84,16 @@ class _Admission:
     bounds: records.Bounds
 
 
-def _admit(db: sqlite_utils.Database, user_id: int | None, room: rooms.Room) -> _Admission:
+# Who a token-less customer board (``/ws?view=board``) is: it may join ``board`` only.
+BOARD_VIEW = Actor(id=None, role="board", name="board view")
+
+
+def _admit(db: sqlite_utils.Database, who: Actor, room: rooms.Room) -> _Admission:
     """In one snapshot: the user as they are now, whether they may join, what the log holds."""
-    actor = get_actor(db, user_id) if user_id is not None else None
+    if who is BOARD_VIEW:
+        actor: Actor | None = who
+    else:
+        actor = get_actor(db, who.id) if who.id is not None else None
     allowed = False
     if actor is not None:
         verdict = rooms.verdict(actor, room)
@@ -205,9 +212,10 @@ class Session:
         """A customer board (``?view=board``): no token, no presence, only the ``board`` room.
 
         The room carries order numbers and states and nothing else
-        (``hub.orders.board``), so the one thing checked is that a token-less
-        connection asks for nothing more (``_subscribe``).
+        (``hub.orders.board``); ``rooms.verdict`` lets ``BOARD_VIEW`` join
+        that room and no other.
         """
+        self._actor = BOARD_VIEW
         self._outbox = Outbox(
             self._send,
             limit=self._rt.settings.ws_queue_frames,
@@ -313,40 +321,28 @@ class Session:
                 )
             )
             return
+        assert self._actor is not None
         rt = self._rt
-        if self._actor is None:  # a board view: the board room, nothing else
-            if room.kind != "board":
-                outbox.push(
-                    protocol.error(
-                        protocol.FORBIDDEN_ROOM,
-                        f"a board view may not join {room.name}",
-                        room=room.name,
-                    )
+        admission = await rt.store.read(_admit, self._actor, room)
+        if admission.actor is None:
+            self._close(protocol.CLOSE_FORBIDDEN, "user no longer active")
+            return
+        self._actor = admission.actor
+        if not admission.allowed:
+            outbox.push(
+                protocol.error(
+                    protocol.FORBIDDEN_ROOM,
+                    f"a {admission.actor.role} may not join {room.name}",
+                    room=room.name,
                 )
-                return
-            bounds = await rt.store.read(records.bounds)
-        else:
-            admission = await rt.store.read(_admit, self._actor.id, room)
-            if admission.actor is None:
-                self._close(protocol.CLOSE_FORBIDDEN, "user no longer active")
-                return
-            self._actor = admission.actor
-            if not admission.allowed:
-                outbox.push(
-                    protocol.error(
-                        protocol.FORBIDDEN_ROOM,
-                        f"a {admission.actor.role} may not join {room.name}",
-                        room=room.name,
-                    )
-                )
-                return
-            bounds = admission.bounds
+            )
+            return
         previous = self._subs.pop(room.name, None)
         if previous is not None:
             rt.fanout.remove(previous)
-        head = bounds.head
+        head = admission.bounds.head
         since = message.since
-        if since is not None and not bounds.holds_after(since):
+        if since is not None and not admission.bounds.holds_after(since):
             outbox.push(
                 protocol.error(
                     protocol.RESET,

@@ -20,7 +20,9 @@ device    no     yes                    no                                  no
 
 ``board`` (order numbers and their board state, ``hub.orders.board``) is open
 to every role and to a connection without a token (``/ws?view=board``, the
-customer screen): it carries nothing else, so there is nothing to guard.
+customer screen, whose actor is ``connection.BOARD_VIEW`` with role ``board``,
+which this table lets into ``board`` and nothing else): it carries nothing
+else, so there is nothing to guard.
 
 Why a cashier may watch any *open* session: in a restaurant one till's session
 is worked by whoever stands at it (a cashier covers another's break), so "own
