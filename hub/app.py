@@ -15,7 +15,7 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from hub.api import auth, catalog, events, health, orders, sessions, sync, users
+from hub.api import auth, catalog, events, health, orders, screens, sessions, sync, users
 from hub.api import devices as devices_api
 from hub.api import kitchen as kitchen_api
 from hub.api.context import HubContext, provide_actor, provide_hub
@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> Litestar:
             *realtime_endpoint.ROUTES,
             *sync.ROUTES,
             *users.ROUTES,
+            *screens.ROUTES,
         ],
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),

@@ -169,6 +169,28 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("kds_station_ages", mode="before")
+    @classmethod
+    def _station_ages(cls, value: Any) -> Any:
+        """``grill=240:480,bar=120:300`` in an env file, a table of pairs in TOML."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        ages: dict[str, tuple[str, str]] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            station, _, pair = part.partition("=")
+            warn, _, late = pair.partition(":")
+            if not station.strip() or not warn or not late:
+                raise ValueError(f"{part!r} is not station=warn_seconds:late_seconds")
+            ages[station.strip()] = (warn.strip(), late.strip())
+        return ages
+
+    def kds_ages(self, station: str) -> tuple[float, float]:
+        """(warn, late) seconds for a ticket of ``station``."""
+        default = (self.kds_warn_seconds, self.kds_late_seconds)
+        return (self.kds_station_ages or {}).get(station, default)
+
     @property
     def backup_path(self) -> Path:
         """Where backups go: ``backup_dir``, else ``backups/`` beside the database."""
@@ -191,6 +213,15 @@ class Settings(BaseSettings):
     # MQTT keepalive of the bridge and the printer adapters. The broker declares a
     # silent client gone (and publishes its last will) after 1.5 times this.
     mqtt_keepalive_seconds: int = Field(default=15, ge=2, le=600)
+    # The screens (hub.screens, docs/screens.md). A kitchen ticket turns amber
+    # after kds_warn_seconds and red after kds_late_seconds (the dashboard counts
+    # it late from then); kds_station_ages overrides both per station, as
+    # "grill=240:480,bar=120:300". A ready number leaves the customer board
+    # after board_ready_seconds even if nobody marks it collected.
+    kds_warn_seconds: float = Field(default=300, gt=0)
+    kds_late_seconds: float = Field(default=600, gt=0)
+    kds_station_ages: Annotated[dict[str, tuple[float, float]] | None, NoDecode] = None
+    board_ready_seconds: float = Field(default=600, gt=0)
     # --- end of the kitchen block ---------------------------------------------------
     # WebSocket /ws (hub.realtime). The event log is polled this often for events
     # written by other processes; a local write, or a Redis wake-up, skips the wait.

@@ -32,7 +32,7 @@ from hub.errors import (
     ValidationFailed,
 )
 from hub.logs import log_event
-from hub.orders import repository
+from hub.orders import board, repository
 from hub.orders.machine import (
     EVENTS,
     PAID_STATES,
@@ -265,6 +265,7 @@ def transition(
     audit.order_transition(db, actor, event, src, order, reason)
     rooms = repository.rooms_for(order)
     events.append(db, "order.updated", order, rooms)
+    board.record_move(db, order, src)
     for name in extra_events:
         events.append(db, name, _event_summary(order, name), rooms)
     log_event(log, "order_transitioned", order=order_id, event=event, src=src, dst=dst, by=actor.id)
