@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,15 +13,23 @@ from tests.kitchen.conftest import kitchen, mqtt_client, printers  # noqa: F401 
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 
+SHARED_REDIS = "redis://127.0.0.1:6379/0"
+
 FUZZ_ROLES = {"admin": "admin", "cashier": "ana"}
 """The roles the fuzzers call as, and the demo login of each."""
 
 
 @pytest.fixture(scope="session")
 def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    """One served hub for every fuzz test; its log is read for tracebacks at the end."""
+    """One served hub for every fuzz test; its log is read for tracebacks at the end.
+
+    It caches in the shared Redis, under a store code of its own, so fuzzed ids and
+    queries go through the Redis paths of the cache as a store's hub would.
+    """
     db = demo_database(Path(tmp_path_factory.mktemp("fuzz")) / "edgehub.db")
-    hub = HubProcess(db).start()
+    hub = HubProcess(
+        db, EDGEHUB_REDIS_URL=SHARED_REDIS, EDGEHUB_STORE=f"fz{uuid.uuid4().hex[:10]}"
+    ).start()
     yield hub
     hub.stop()
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.fuzz.conftest import FUZZ_ROLES
@@ -62,5 +63,7 @@ def test_no_request_gets_a_server_error(
 
 def test_the_fuzzing_left_no_traceback(fuzz_hub: HubProcess) -> None:
     """Refused input is answered, not crashed on: the hub's log holds no traceback."""
+    health = httpx.get(f"{fuzz_hub.url}/health", timeout=5).json()
+    assert health["checks"]["redis"] == "ok"  # the fuzzing went through the Redis cache
     log = fuzz_hub.log.read_text()
     assert "Traceback" not in log, log[max(log.find("Traceback") - 200, 0) :][:3000]
