@@ -143,6 +143,9 @@ class PrinterAdapter:
         except (UnicodeDecodeError, ValueError):
             log_event(log, "job_rejected", logging.WARNING, reason="not JSON")
             return
+        except RecursionError:
+            log_event(log, "job_rejected", logging.WARNING, reason="nested too deeply")
+            return
         if not isinstance(job, dict) or not isinstance(job.get("job_id"), str):
             log_event(log, "job_rejected", logging.WARNING, reason="no job_id")
             return

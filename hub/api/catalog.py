@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import get, patch
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
-from hub.api.schemas import ProductPatchBody, parse_amount
+from hub.api.schemas import PathId, ProductPatchBody, parse_amount
 from hub.catalog import repository as catalog
 from hub.catalog import service
 from hub.catalog.search import MAX_QUERY_CHARS, Availability, Query
@@ -50,7 +50,7 @@ def _wanted(product: dict[str, Any], category_id: int | None, available: Availab
 
 
 @get("/api/v1/products/{product_id:int}", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
-async def get_product(hub: Hub, product_id: FromPath[int]) -> dict[str, Any]:
+async def get_product(hub: Hub, product_id: PathId) -> dict[str, Any]:
     product = await hub.catalog.product(product_id)
     if product is None:
         raise NotFound(f"product {product_id} does not exist", {"product_id": product_id})
@@ -59,7 +59,7 @@ async def get_product(hub: Hub, product_id: FromPath[int]) -> dict[str, Any]:
 
 @patch("/api/v1/products/{product_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
 async def patch_product(
-    hub: Hub, product_id: FromPath[int], data: JSONBody[ProductPatchBody]
+    hub: Hub, product_id: PathId, data: JSONBody[ProductPatchBody]
 ) -> dict[str, Any]:
     """Change a product's price and/or take it off sale (``active: false``) or back on.
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import msgspec
 import sqlite_utils
 from litestar import Request, Response, get, patch, post
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from hub.api import pagination
 from hub.api.auth import client_address
@@ -16,6 +16,8 @@ from hub.api.schemas import (
     CreateOrderBody,
     Credentials,
     PatchOrderBody,
+    PathId,
+    QueryId,
     TransitionBody,
     strict_body,
     to_line_inputs,
@@ -90,7 +92,7 @@ async def patch_order(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
-    order_id: FromPath[int],
+    order_id: PathId,
     data: JSONBody[PatchOrderBody],
 ) -> dict[str, Any]:
     """Replace the lines (and note) of a draft order."""
@@ -109,7 +111,7 @@ async def patch_order(
 
 
 @get("/api/v1/orders/{order_id:int}", guards=[requires(*ALL_STAFF)], tags=["orders"])
-async def get_order(hub: Hub, order_id: FromPath[int]) -> dict[str, Any]:
+async def get_order(hub: Hub, order_id: PathId) -> dict[str, Any]:
     order = await hub.store.read(repository.get_public, hub.money, order_id)
     if order is None:
         raise NotFound(f"order {order_id} does not exist", {"order_id": order_id})
@@ -129,7 +131,7 @@ def _list_orders(
 @get("/api/v1/orders", guards=[requires(*ALL_STAFF)], tags=["orders"])
 async def list_orders(
     hub: Hub,
-    session_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+    session_id: QueryId = None,
     state_filter: Annotated[
         str | None, QueryParameter(name="state", pattern="^(" + "|".join(STATES) + ")$")
     ] = None,
@@ -155,7 +157,7 @@ async def fire_event(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
-    order_id: FromPath[int],
+    order_id: PathId,
     event: Annotated[str, PathParameter(description="one of: " + ", ".join(EVENTS))],
     data: JSONBody[TransitionBody | None] = None,
 ) -> dict[str, Any]:

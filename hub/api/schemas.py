@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.params import PathParameter, QueryParameter
 
 from hub.errors import ValidationFailed
 from hub.orders.money import Money, parse_decimal
@@ -26,7 +27,14 @@ PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
 MAX_LINES = 200
 MAX_PAYMENTS = 20
 
-Id = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+MAX_ID = 2**53
+"""The largest id the API takes: JavaScript's safe integers, well inside what SQLite can bind
+(a path or query past 64 bits would otherwise reach the database and fail there)."""
+
+Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+"""An id in a path; out of range answers 422 naming it, like a body's."""
+QueryId = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Qty = Annotated[str, msgspec.Meta(pattern=QTY_PATTERN, examples=["2", "0.5"])]

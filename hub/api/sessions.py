@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from hub import sessions
 from hub.api.context import ALL_STAFF, Caller, Hub, requires
-from hub.api.schemas import CloseSessionBody, OpenSessionBody, parse_amount, strict_body
+from hub.api.schemas import (
+    CloseSessionBody,
+    OpenSessionBody,
+    PathId,
+    parse_amount,
+    strict_body,
+)
 from hub.cache import SESSION
 
 _TILL = ("cashier", "manager", "admin")
@@ -29,7 +35,7 @@ async def open_session(
 
 
 @get("/api/v1/sessions/{session_id:int}", guards=[requires(*ALL_STAFF)], tags=["sessions"])
-async def get_session(hub: Hub, session_id: FromPath[int]) -> dict[str, Any]:
+async def get_session(hub: Hub, session_id: PathId) -> dict[str, Any]:
     """A session, cached until it changes: closing it, or an order taken in it, drops it."""
 
     async def load() -> dict[str, Any]:
@@ -49,7 +55,7 @@ async def close_session(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
-    session_id: FromPath[int],
+    session_id: PathId,
     data: JSONBody[CloseSessionBody],
 ) -> dict[str, Any]:
     data = await strict_body(request, CloseSessionBody)
