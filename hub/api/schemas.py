@@ -16,7 +16,7 @@ import msgspec
 from litestar import Request
 from litestar.params import PathParameter, QueryParameter
 
-from hub.errors import ValidationFailed
+from hub.errors import BadRequest, ValidationFailed
 from hub.orders.money import Money, parse_decimal
 from hub.orders.service import LineInput, PaymentInput
 
@@ -128,6 +128,10 @@ async def strict_body(
         raise ValidationFailed(
             "the request does not match the schema", {"fields": {field: text}}
         ) from exc
+    except msgspec.DecodeError as exc:
+        # An empty or broken body on a route whose body Litestar does not decode
+        # first: the client's fault, said as the 400 every other route gives.
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
 
 
 def _field_error(field: str, message: str) -> ValidationFailed:
