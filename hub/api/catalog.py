@@ -13,7 +13,7 @@ from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.schemas import ProductPatchBody, parse_amount
 from hub.catalog import repository as catalog
 from hub.catalog import service
-from hub.catalog.search import MAX_QUERY_CHARS, Availability, Query
+from hub.catalog.search import MAX_QUERY_CHARS, Availability, Fuzziness, Query
 from hub.errors import NotFound, ValidationFailed
 
 
@@ -24,15 +24,18 @@ async def list_products(
     category_id: Annotated[int | None, QueryParameter(ge=1, le=2**53)] = None,
     barcode: Annotated[str | None, QueryParameter(max_length=64)] = None,
     available: FromQuery[Availability] = "yes",
+    fuzzy: FromQuery[Fuzziness] = "auto",
     limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
     after: Annotated[str | None, QueryParameter(max_length=2048)] = None,
 ) -> dict[str, Any]:
     """Products: ``q`` searches name, barcode and reference, best match first;
     ``barcode`` finds one by exact barcode; neither lists in id order.
-    ``available``: ``yes`` (default, sellable only), ``no``, or ``any``."""
+    ``available``: ``yes`` (default, sellable only), ``no``, or ``any``.
+    ``fuzzy``: typo matches after the exact ones, ``auto`` (default: only when
+    fewer than three exact ones), ``always`` or ``never``."""
     size = pagination.check_limit(limit)
     if q is not None and q.strip():
-        query = Query.parse(q, category_id, available)
+        query = Query.parse(q, category_id, available, fuzzy)
         return await hub.catalog.search(query, size, after)
     if barcode is not None:
         product = await hub.catalog.by_barcode(barcode)
