@@ -5,7 +5,9 @@ and noisy, so ratios travel better than absolute figures):
 
 1. search at the service layer (``hub.catalog.search`` plus loading the page's
    products, no cache) against one plain FTS5 query for the same text in
-   SQLite, wall clock and thread CPU time;
+   SQLite, wall clock and thread CPU time, for the till mix and for a
+   misspelled mix (``bench.misspell``); and the vocabulary look-up of a
+   misspelt word by rapidfuzz against the same in plain Python;
 2. barcode lookup at the service layer against the bare indexed SELECT;
 3. over HTTP (a served hub on one core, a lean load client on the other):
    search with cold and warm search caches, barcode lookups, against
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.loadclient import run_load
+from bench.misspell import misspelled_queries, osa
 from bench.workload import (
     build,
     cpu_seconds,
@@ -49,6 +52,7 @@ from hub.catalog.gateway import CatalogGateway
 from hub.catalog.search import Query, search
 from hub.catalog.trigrams import TrigramStats, phrase
 from hub.catalog.upkeep import CacheUpkeep
+from hub.catalog.vocabulary import Vocabulary, budget
 from hub.db.connection import open_db
 from hub.db.store import Store
 from hub.orders.money import Money
@@ -77,9 +81,12 @@ def line(label: str, values: list[float], base: list[float] | None = None) -> st
 # -- 1, 2: service layer against SQLite ------------------------------------------------
 
 
-def bench_service(settings: Settings, queries: list[str], rounds: int) -> dict[str, Any]:
+def bench_service(
+    settings: Settings, queries: list[str], rounds: int, prefix: str = ""
+) -> dict[str, Any]:
     db = open_db(settings, readonly=True)
     stats = TrigramStats.load(db)
+    words = Vocabulary.load(db)
     parsed = [Query.parse(q) for q in queries]
 
     def baseline(query: Query) -> None:
@@ -95,7 +102,7 @@ def bench_service(settings: Settings, queries: list[str], rounds: int) -> dict[s
             ).fetchall()
 
     def page(query: Query) -> None:
-        found = search(db, query, 21, None, stats)
+        found = search(db, query, 21, None, stats, words)
         repository.products_by_id(db, MONEY, [pid for pid, _ in found[:20]])
 
     timings: dict[str, list[float]] = {"base": [], "svc": [], "base_cpu": [], "svc_cpu": []}
@@ -109,6 +116,9 @@ def bench_service(settings: Settings, queries: list[str], rounds: int) -> dict[s
                 fn(query)
                 timings[name + "_cpu"].append(time.thread_time() - cpu)
                 timings[name].append(time.perf_counter() - wall)
+    if prefix:
+        db.close()
+        return {prefix + k: v for k, v in timings.items()}
 
     barcodes = [r[0] for r in db.execute("SELECT barcode FROM products WHERE barcode IS NOT NULL")]
     rng = random.Random(9)
@@ -126,11 +136,43 @@ def bench_service(settings: Settings, queries: list[str], rounds: int) -> dict[s
     return timings
 
 
+def bench_vocabulary(settings: Settings, typed: list[str]) -> dict[str, Any]:
+    """Finding a misspelt word's variants: rapidfuzz over the shelves of entries within
+    the typo budget's lengths, against the same loop with a plain-Python distance."""
+    db = open_db(settings, readonly=True)
+    words = Vocabulary.load(db)
+    db.close()
+    picked = [w for q in typed for w in q.split() if budget(w)][:200]
+
+    def plain(word: str) -> int:
+        typos, hits = budget(word), 0
+        for size in range(len(word) - typos, len(word) + typos + 1):
+            shelf = words.by_length.get(size)
+            hits += sum(osa(word, e) <= typos for e in shelf.entries) if shelf else 0
+        return hits
+
+    out: dict[str, Any] = {"rf": [], "py": [], "entries": len(words)}
+    for word in picked:
+        started = time.thread_time()
+        words.variants(word, budget(word))
+        out["rf"].append(time.thread_time() - started)
+    for word in picked[:40]:  # the plain loop is slow; fewer words say as much
+        started = time.thread_time()
+        plain(word)
+        out["py"].append(time.thread_time() - started)
+    return out
+
+
 # -- 3: HTTP -----------------------------------------------------------------------------
 
 
 def bench_http(
-    settings: Settings, queries: list[str], others: list[str], redis_url: str | None, store: str
+    settings: Settings,
+    queries: list[str],
+    others: list[str],
+    typos: list[str],
+    redis_url: str | None,
+    store: str,
 ) -> dict[str, Any]:
     from urllib.parse import quote
 
@@ -147,6 +189,7 @@ def bench_http(
         searches = [f"/api/v1/products?q={quote(q)}&limit=20" for q in dict.fromkeys(queries)]
         fresh = [f"/api/v1/products?q={quote(q)}&limit=20" for q in dict.fromkeys(others)]
         fresh = [p for p in fresh if p not in set(searches)]
+        typo_paths = [f"/api/v1/products?q={quote(q)}&limit=20" for q in dict.fromkeys(typos)]
         out: dict[str, Any] = {}
         runs: list[tuple[str, list[str], float | None]] = [
             ("health", ["/health"] * 3000, None),
@@ -156,6 +199,7 @@ def bench_http(
             ("health_open", ["/health"] * 1000, OPEN_RATE),
             ("search_cold_open", fresh, OPEN_RATE),
             ("search_warm_open", (searches * 3)[:1000], OPEN_RATE),
+            ("typo_open", typo_paths, OPEN_RATE),
             ("barcode_open", scans[:1000], OPEN_RATE),
         ]
         for name, paths, rate in runs:
@@ -285,6 +329,13 @@ def bench_stores(redis_url: str | None, store: str, n: int = 3000) -> dict[str, 
     return asyncio.run(measure())
 
 
+def misspelled(settings: Settings, count: int) -> list[str]:
+    db = open_db(settings, readonly=True)
+    names = [r[0] for r in db.execute("SELECT name_key FROM products ORDER BY id")]
+    db.close()
+    return misspelled_queries(names, count)
+
+
 # -- main ------------------------------------------------------------------------------
 
 
@@ -308,12 +359,22 @@ def main() -> int:
     )
     settings = build(db_path, args.products)
     queries = till_queries(settings, args.queries)
+    typos = misspelled(settings, args.queries)
     try:
         print("\n1-2. Service layer vs SQLite (one connection, this process)")
         t = bench_service(settings, queries, rounds=3)
         print(line("SQLite: one FTS5 MATCH / name range, LIMIT 21", t["base"]))
         print(line("service: ranked search + products of the page", t["svc"], t["base"]))
         print(line("  same, thread CPU time", t["svc_cpu"], t["base_cpu"]))
+        m = bench_service(settings, typos, rounds=3, prefix="m_")
+        print("  misspelled mix (one typo or a dropped space per query):")
+        print(line("SQLite: one FTS5 MATCH, LIMIT 21 (finds ~nothing)", m["m_base"]))
+        print(line("service: search incl. fuzzy + page's products", m["m_svc"], m["m_base"]))
+        print(line("  same, thread CPU time", m["m_svc_cpu"], m["m_base_cpu"]))
+        v = bench_vocabulary(settings, typos)
+        print(f"  vocabulary look-up of a misspelt word ({v['entries']:,} entries), thread CPU:")
+        print(line("plain-Python OSA distance over the shelves", v["py"]))
+        print(line("rapidfuzz OSA (hub.catalog.vocabulary)", v["rf"]))
         print(line("SQLite: barcode = ? (unique index)", t["bc_base"]))
         print(line("service: barcode lookup + product", t["bc_svc"], t["bc_base"]))
 
@@ -321,7 +382,7 @@ def main() -> int:
               "load client on CPU 1, 4 keep-alive connections; saturated = closed loop, "
               f"then open loop at {OPEN_RATE:.0f} req/s (a busy store's tills)")  # fmt: skip
         others = till_queries(settings, args.queries, seed=8)
-        h = bench_http(settings, queries, others, redis_url, store)
+        h = bench_http(settings, queries, others, typos, redis_url, store)
         base = h["health"].latencies
         for name, label in (
             ("health", "saturated: GET /health (baseline)"),
@@ -331,6 +392,7 @@ def main() -> int:
             ("health_open", f"{OPEN_RATE:.0f} req/s: GET /health (baseline)"),
             ("search_cold_open", f"{OPEN_RATE:.0f} req/s: search, cache miss"),
             ("search_warm_open", f"{OPEN_RATE:.0f} req/s: search, cache hit"),
+            ("typo_open", f"{OPEN_RATE:.0f} req/s: misspelled search, miss"),
             ("barcode_open", f"{OPEN_RATE:.0f} req/s: barcode scan, Zipf"),
         ):
             r = h[name]

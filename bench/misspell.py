@@ -90,3 +90,27 @@ def misspell(name: str, rng: random.Random) -> tuple[str, str]:
     kind = kind if kind in TYPOS else "swapped"
     typo = TYPOS[kind](words[i], rng)
     return kind, " ".join([*words[:i], typo, *words[i + 1 :]])
+
+
+def misspelled_queries(names: list[str], count: int, seed: int = 13) -> list[str]:
+    """What a hurried cashier types: half one word of a name with a typo, a quarter
+    two of its words, a quarter the whole name (``names`` folded)."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    while len(out) < count:
+        words = rng.choice(names).split()
+        long = [i for i, w in enumerate(words) if len(w) >= 6 and w.isalpha()]
+        if not long:
+            continue
+        i = rng.choice(long)
+        k = rng.random()
+        if k < 0.5:
+            text = words[i]
+        elif k < 0.75:
+            text = " ".join(words[i : i + 2] if i + 1 < len(words) else words[i - 1 : i + 1])
+        else:
+            text = " ".join(words)
+        kind, typed = misspell(text, rng)
+        if kind != "none" and typed != text:
+            out.append(typed)
+    return out

@@ -60,7 +60,7 @@ EXACT, NAME, CODE, BARCODE, WORD, CONTAINS, FUZZY = range(7)
 # ``key >= q AND key < q || TOP`` is "starts with q" as an index range.
 _TOP = "\U0010ffff"
 
-_FUZZY_KEY = re.compile(r"[0-9]{1,4}\.[0-9]{1,6}")  # cost.length, ``hub.catalog.fuzzy``
+_FUZZY_KEY = re.compile(r"[0-9]{1,4}")  # the cost, ``hub.catalog.fuzzy``
 
 Availability = Literal["yes", "no", "any"]
 Fuzziness = Literal["auto", "always", "never"]
@@ -173,14 +173,17 @@ def _contains(query: Query) -> str:
     return f"({' AND '.join(terms)})" if terms else "0"
 
 
-def _not_earlier(bucket: int, query: Query | None = None) -> str:
-    """Rows of no earlier bucket. NULL-safe: a product without a barcode or reference
-    makes ``barcode = :raw`` NULL, and ``NOT NULL`` would drop it from every bucket."""
-    conditions = [_IS[b] for b in range(min(bucket, CONTAINS))]
-    if bucket == FUZZY:
-        assert query is not None
-        conditions.append(_contains(query))
-    return " AND ".join(f"NOT COALESCE({c}, 0)" for c in conditions) or "1 = 1"
+def _not_earlier(bucket: int) -> str:
+    """Rows of no earlier bucket (than WORD or CONTAINS). NULL-safe: a product without
+    a barcode or reference makes ``barcode = :raw`` NULL, and ``NOT NULL`` would drop
+    it from every bucket."""
+    return " AND ".join(f"NOT COALESCE({_IS[b]}, 0)" for b in range(bucket)) or "1 = 1"
+
+
+def _exact(query: Query) -> str:
+    """Rows of any bucket before the fuzzy one."""
+    conditions = [*(_IS[b] for b in range(CONTAINS)), _contains(query)]
+    return " OR ".join(f"COALESCE({c}, 0)" for c in conditions)
 
 
 def _filters(query: Query, params: dict[str, Any]) -> str:
@@ -328,17 +331,22 @@ def search(
     if plan is None:
         return found
     sql = (
-        "SELECT p.id, p.name_key, p.code_key, length(p.name_key) FROM product_search s "
+        "SELECT p.id, p.name_key, p.code_key FROM product_search s "
         "JOIN products p ON p.id = s.rowid WHERE product_search MATCH :fuzzy_match "
-        "AND (length(p.name_key), p.id) > (:fuzzy_length, :fuzzy_after) "
-        f"AND {_not_earlier(FUZZY, query)} AND {filters} ORDER BY length(p.name_key), p.id"
+        f"AND s.rowid > :fuzzy_after AND {filters} ORDER BY s.rowid"
     )
-    resume = None
-    if after is not None and after.bucket == FUZZY:
-        cost, length = after.key.split(".")
-        resume = (int(cost), int(length), after.id)
-    ranks = fuzzy.read(db, plan, limit - len(found), sql, params, stats, resume)
-    found.extend((pid, Position(FUZZY, f"{c}.{n}", pid)) for c, n, pid in ranks)
+
+    def earlier(ids: list[int]) -> set[int]:
+        rows = db.execute(
+            "SELECT p.id FROM products p WHERE p.id IN (SELECT value FROM json_each(:ids)) "
+            f"AND ({_exact(query)})",
+            {**params, "ids": json.dumps(ids)},
+        )
+        return {r[0] for r in rows}
+
+    resume = (int(after.key), after.id) if after is not None and after.bucket == FUZZY else None
+    ranks = fuzzy.read(db, plan, limit - len(found), sql, params, stats, resume, earlier)
+    found.extend((pid, Position(FUZZY, str(cost), pid)) for cost, pid in ranks)
     return found
 
 

@@ -139,7 +139,7 @@ def test_exact_and_prefix_matches_rank_above_fuzzy_ones(sample: Catalogue) -> No
     found = search(sample.db, query, 500, None, sample.stats, sample.words)
     ranks = [pos.bucket for _, pos in found]
     assert ranks == sorted(ranks) and ranks[0] == 1 and ranks[-1] == FUZZY
-    costs = [tuple(map(int, pos.key.split("."))) for _, pos in found if pos.bucket == FUZZY]
+    costs = [int(pos.key) for _, pos in found if pos.bucket == FUZZY]
     assert costs == sorted(costs)
 
 
@@ -192,10 +192,13 @@ def _pair_cost(word: str, a: str, b: str) -> int:
     return cost if cost <= 2 * budget(word) else 0
 
 
-def _word_cost(word: str, text: str, known: set[str]) -> int | None:
-    """Cost of one query word in a product's `` name code `` text: 0 as typed, else the
-    cheapest of its words or pairs of words; None when nothing is within its budget."""
-    if (word if len(word) >= 3 else " " + word) in text:
+def _word_cost(word: str, last: bool, text: str, known: set[str]) -> int | None:
+    """Cost of one query word in a product's `` name code `` text: 0 as typed (a short
+    word whole, or starting a word if it is the last), else the cheapest of the
+    text's words or pairs of words; None when nothing is within its budget."""
+    if len(word) >= 3 and word in text:
+        return 0
+    if len(word) < 3 and (f" {word}" if last else f" {word} ") in text:
         return 0
     if not budget(word) or word in known:
         return None
@@ -207,7 +210,8 @@ def _word_cost(word: str, text: str, known: set[str]) -> int | None:
 
 def _brute_fuzzy(catalogue: Catalogue, q: str, exact: list[int]) -> list[int]:
     text = Query.parse(q).text
-    words = list(dict.fromkeys(text.split()))
+    typed = text.split()
+    words = list(dict.fromkeys(typed))
     known = set(catalogue.words.words)
     ranked = []
     for pid, name_key, code_key in catalogue.db.execute(
@@ -216,13 +220,13 @@ def _brute_fuzzy(catalogue: Catalogue, q: str, exact: list[int]) -> list[int]:
         if pid in exact:
             continue
         full = f" {name_key} {code_key or ''} "
-        if " " in text and text in full:
-            ranked.append((0, len(name_key), pid))
+        if len(typed) > 1 and text in full:
+            ranked.append((0, pid))
             continue
-        costs = [_word_cost(w, full, known) for w in words]
+        costs = [_word_cost(w, w == typed[-1], full, known) for w in words]
         if words and None not in costs:
-            ranked.append((sum(c for c in costs if c is not None), len(name_key), pid))
-    return [pid for *_, pid in sorted(ranked)]
+            ranked.append((sum(c for c in costs if c is not None), pid))
+    return [pid for _, pid in sorted(ranked)]
 
 
 def test_fuzzy_bucket_agrees_with_a_brute_force_ranking(sample: Catalogue) -> None:
