@@ -1,20 +1,18 @@
 """Catalogue over HTTP: products (list, search, barcode, one), categories, payment methods,
-a manager's price and availability change, and the cache's counters."""
+and the cache's counters. A manager's changes are ``hub.api.catalog_admin``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import get, patch
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar import get
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
-from hub.api.schemas import ProductPatchBody, parse_amount
 from hub.catalog import repository as catalog
-from hub.catalog import service
 from hub.catalog.search import MAX_QUERY_CHARS, Availability, Fuzziness, Query
-from hub.errors import NotFound, ValidationFailed
+from hub.errors import NotFound
 
 
 @get("/api/v1/products", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
@@ -60,26 +58,6 @@ async def get_product(hub: Hub, product_id: FromPath[int]) -> dict[str, Any]:
     return product
 
 
-@patch("/api/v1/products/{product_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
-async def patch_product(
-    hub: Hub, product_id: FromPath[int], data: JSONBody[ProductPatchBody]
-) -> dict[str, Any]:
-    """Change a product's price and/or take it off sale (``active: false``) or back on.
-
-    The change is committed with a ``catalog.updated`` event, and the next read of
-    the product on this hub, by any till, sees it."""
-    if data.price is None and data.active is None:
-        raise ValidationFailed(
-            "give a price, active, or both", {"fields": {"price": "price or active required"}}
-        )
-    price = parse_amount(hub.money, "price", data.price) if data.price is not None else None
-    change = await hub.catalog.apply(
-        service.update_product, hub.money, product_id, price=price, active=data.active
-    )
-    assert change.product is not None
-    return change.product
-
-
 @get("/api/v1/categories", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
 async def list_categories(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.catalog.categories(), "next": None}
@@ -99,7 +77,6 @@ async def cache_stats(hub: Hub) -> dict[str, Any]:
 ROUTES = [
     list_products,
     get_product,
-    patch_product,
     list_categories,
     list_payment_methods,
     cache_stats,

@@ -331,7 +331,9 @@ def search(
     if plan is None:
         return found
     sql = (
-        "SELECT p.id, p.name_key, p.code_key FROM product_search s "
+        # Keys not yet folded read as search_key reads them (``hub.db.migrations``).
+        "SELECT p.id, COALESCE(p.name_key, lower(p.name)), "
+        "COALESCE(p.code_key, lower(p.default_code)) FROM product_search s "
         "JOIN products p ON p.id = s.rowid WHERE product_search MATCH :fuzzy_match "
         f"AND s.rowid > :fuzzy_after AND {filters} ORDER BY s.rowid"
     )

@@ -31,6 +31,8 @@ import sqlite_utils
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from hub.catalog.folding import fold
+
 MIN_ENTRY = 3  # shorter entries are never within the budget of a 5-letter word
 MAX_PAIR = 32  # longer joined pairs are not a word anyone types without a space
 
@@ -77,10 +79,13 @@ class Vocabulary:
 
     @classmethod
     def load(cls, db: sqlite_utils.Database) -> Vocabulary:
+        """The vocabulary of every product, sellable or not (a filter may ask for
+        either); keys not yet folded (a row written by plain SQL) are folded here."""
+        rows = db.execute("SELECT name_key, code_key, name, default_code FROM products").fetchall()
         return cls.of(
-            text
-            for row in db.execute("SELECT name_key, code_key FROM products").fetchall()
-            for text in row
+            key if key is not None else fold(text)
+            for name_key, code_key, name, code in rows
+            for key, text in ((name_key, name), (code_key, code))
             if text
         )
 
