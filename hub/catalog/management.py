@@ -62,9 +62,15 @@ def _check_taxes(db: sqlite_utils.Database, tax_ids: tuple[int, ...] | None) -> 
 
 
 def create_product(
-    db: sqlite_utils.Database, money: Money, item: ProductInput, *, odoo: bool
+    db: sqlite_utils.Database,
+    money: Money,
+    item: ProductInput,
+    *,
+    odoo: bool,
+    announce: bool = True,
 ) -> Change:
-    """A new local product; its barcode, when given, must be no other product's (409)."""
+    """A new local product; its barcode, when given, must be no other product's (409).
+    ``announce``: as ``service.upsert_product``'s."""
     del odoo  # a new product is the hub's own, Odoo or not
     _check_taxes(db, item.tax_ids)
     if item.barcode:
@@ -77,9 +83,8 @@ def create_product(
                 f"barcode {item.barcode.strip()} already belongs to product {owner[0]}",
                 {"barcode": item.barcode.strip(), "product_id": owner[0]},
             )
-    return service.upsert_product(
-        db, money, replace(item, remote_id=None, local_only=True, tax_ids=item.tax_ids or ())
-    )
+    local = replace(item, remote_id=None, local_only=True, tax_ids=item.tax_ids or ())
+    return service.upsert_product(db, money, local, announce=announce)
 
 
 def current_product(db: sqlite_utils.Database, product_id: int) -> ProductInput:
@@ -118,6 +123,7 @@ def edit_product(
     changes: dict[str, Any],
     *,
     odoo: bool,
+    announce: bool = True,
 ) -> Change:
     """Change the named fields of a product (``ProductInput`` names; ``None`` clears an
     optional one); refused for an Odoo product while an Odoo is configured."""
@@ -125,7 +131,7 @@ def edit_product(
     _refuse_if_owned("products", product_id, current.remote_id, odoo)
     item = replace(current, **changes)
     _check_taxes(db, item.tax_ids)
-    return service.upsert_product(db, money, item, product_id)
+    return service.upsert_product(db, money, item, product_id, announce=announce)
 
 
 # -- categories ---------------------------------------------------------------------------

@@ -205,9 +205,17 @@ _LISTED_COLUMNS = ("name", "barcode", "default_code", "category_id", "active", "
 
 
 def upsert_product(
-    db: sqlite_utils.Database, money: Money, item: ProductInput, product_id: int | None = None
+    db: sqlite_utils.Database,
+    money: Money,
+    item: ProductInput,
+    product_id: int | None = None,
+    *,
+    announce: bool = True,
 ) -> Change:
-    """Create or update one product (matched by id, else remote_id, else barcode)."""
+    """Create or update one product (matched by id, else remote_id, else barcode).
+
+    ``announce=False`` leaves the event to the caller, who writes one for a whole
+    batch (``hub.catalog.importer``); the Change then has seq 0 and no product."""
     item = _check_item(item, _category_ids(db))
     pid = product_id if product_id is not None else _find(db, item)
     before = _row(db, pid) if pid is not None else None
@@ -269,6 +277,8 @@ def upsert_product(
     listed = before is None or any(before[c] != values[c] for c in _LISTED_COLUMNS)
     barcodes = {b for b in (item.barcode, before["barcode"] if before else None) if b}
     touched = Touched(products=frozenset({pid}), barcodes=frozenset(barcodes), listings=listed)
+    if not announce:
+        return Change(0, touched)
     product = repository.get_product(db, money, pid)
     seq = record(db, "created" if before is None else "updated", touched, product=product)
     return Change(seq, touched, product)
