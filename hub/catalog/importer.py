@@ -138,7 +138,8 @@ def import_csv(
                     report.rejected.append(Rejected(line, _message(exc)))
                 if done % PROGRESS_EVERY == 0:
                     progress(done, len(rows))
-            progress(len(rows), len(rows))
+            if len(rows) % PROGRESS_EVERY:
+                progress(len(rows), len(rows))
             if report.rejected or not apply:
                 raise Rollback
             report.seq = service.record(
