@@ -158,3 +158,43 @@ def test_unknown_columns_are_refused_before_any_row(tmp_path: Path) -> None:
     (tmp_path / "odd.csv").write_text("name,prix\nTea,2.00\n")
     result = run_cli(db, "catalog", "import", str(tmp_path / "odd.csv"))
     assert result.returncode == 1 and "unknown columns ['prix']" in result.stdout
+
+
+def test_products_categories_and_taxes_from_the_command_line(tmp_path: Path) -> None:
+    """``edgehub catalog product add/edit``, ``category add``, ``tax add``: the API's rules."""
+    import json
+
+    db = demo_database(tmp_path / "edgehub.db")
+    assert run_cli(db, "catalog", "category", "add", "Pastries").returncode == 0
+    tax = run_cli(db, "catalog", "tax", "add", "VAT 5.5%", "5.5")
+    assert tax.returncode == 0 and json.loads(tax.stdout)["amount"] == "5.5"
+    added = run_cli(
+        db, "catalog", "product", "add", "Croissant", "1.80", "--category", "Pastries",
+        "--tax", "VAT 5.5%", "--station", "cold", "--stock", "24", "--barcode", "2990000000024",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    product = json.loads(added.stdout)
+    assert product["local_only"] and product["qty_available"] == "24"
+    edited = run_cli(db, "catalog", "product", "edit", str(product["id"]), "--price", "1.95",
+                     "--available", "no")  # fmt: skip
+    assert edited.returncode == 0, edited.stderr
+    assert json.loads(edited.stdout)["price"] == "1.95"
+    assert json.loads(edited.stdout)["available"] is False
+    clash = run_cli(db, "catalog", "product", "add", "Twin", "1", "--barcode", "2990000000024")
+    assert clash.returncode == 1 and "already belongs to product" in clash.stderr
+    unknown = run_cli(db, "catalog", "product", "add", "Pie", "1", "--category", "Nope")
+    assert unknown.returncode == 1 and "category 'Nope' does not exist" in unknown.stderr
+
+
+def test_the_command_line_refuses_odoo_products_while_odoo_is_connected(tmp_path: Path) -> None:
+    """The CLI tells an operator to change head office's product in Odoo, and changes nothing."""
+    db = demo_database(tmp_path / "edgehub.db")
+    conn = open_db(make_settings(db))
+    with immediate(conn):
+        conn.execute("UPDATE products SET remote_id = 9 WHERE id = 1")
+    conn.close()
+    before = _state(db)
+    r = run_cli(db, "catalog", "product", "edit", "1", "--price", "1",
+                EDGEHUB_ODOO_URL="http://127.0.0.1:9")  # fmt: skip
+    assert r.returncode == 1 and "change it in Odoo" in r.stderr
+    assert _state(db) == before
