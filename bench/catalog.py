@@ -348,6 +348,7 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="'' for none")
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--reads", type=int, default=40_000, help="reads per hit-rate replay")
+    parser.add_argument("--parts", default="1,3,4,5", help="which of 1 (and 2), 3, 4, 5 to run")
     args = parser.parse_args()
     redis_url = args.redis or None
     store = f"bench{os.getpid()}"
@@ -360,72 +361,78 @@ def main() -> int:
     settings = build(db_path, args.products)
     queries = till_queries(settings, args.queries)
     typos = misspelled(settings, args.queries)
+    parts = set(args.parts.split(","))
     try:
-        print("\n1-2. Service layer vs SQLite (one connection, this process)")
-        t = bench_service(settings, queries, rounds=3)
-        print(line("SQLite: one FTS5 MATCH / name range, LIMIT 21", t["base"]))
-        print(line("service: ranked search + products of the page", t["svc"], t["base"]))
-        print(line("  same, thread CPU time", t["svc_cpu"], t["base_cpu"]))
-        m = bench_service(settings, typos, rounds=3, prefix="m_")
-        print("  misspelled mix (one typo or a dropped space per query):")
-        print(line("SQLite: one FTS5 MATCH, LIMIT 21 (finds ~nothing)", m["m_base"]))
-        print(line("service: search incl. fuzzy + page's products", m["m_svc"], m["m_base"]))
-        print(line("  same, thread CPU time", m["m_svc_cpu"], m["m_base_cpu"]))
-        v = bench_vocabulary(settings, typos)
-        print(f"  vocabulary look-up of a misspelt word ({v['entries']:,} entries), thread CPU:")
-        print(line("plain-Python OSA distance over the shelves", v["py"]))
-        print(line("rapidfuzz OSA (hub.catalog.vocabulary)", v["rf"]))
-        print(line("SQLite: barcode = ? (unique index)", t["bc_base"]))
-        print(line("service: barcode lookup + product", t["bc_svc"], t["bc_base"]))
+        if "1" in parts:
+            print("\n1-2. Service layer vs SQLite (one connection, this process)")
+            t = bench_service(settings, queries, rounds=3)
+            print(line("SQLite: one FTS5 MATCH / name range, LIMIT 21", t["base"]))
+            print(line("service: ranked search + products of the page", t["svc"], t["base"]))
+            print(line("  same, thread CPU time", t["svc_cpu"], t["base_cpu"]))
+            m = bench_service(settings, typos, rounds=3, prefix="m_")
+            print("  misspelled mix (one typo or a dropped space per query):")
+            print(line("SQLite: one FTS5 MATCH, LIMIT 21 (finds ~nothing)", m["m_base"]))
+            print(line("service: search incl. fuzzy + page's products", m["m_svc"], m["m_base"]))
+            print(line("  same, thread CPU time", m["m_svc_cpu"], m["m_base_cpu"]))
+            v = bench_vocabulary(settings, typos)
+            entries = v["entries"]
+            print(f"  vocabulary look-up of a misspelt word ({entries:,} entries), thread CPU:")
+            print(line("plain-Python OSA distance over the shelves", v["py"]))
+            print(line("rapidfuzz OSA (hub.catalog.vocabulary)", v["rf"]))
+            print(line("SQLite: barcode = ? (unique index)", t["bc_base"]))
+            print(line("service: barcode lookup + product", t["bc_svc"], t["bc_base"]))
 
-        print(f"\n3. HTTP: hub on CPU 0 ({'Redis' if redis_url else 'in-process cache'}), "
-              "load client on CPU 1, 4 keep-alive connections; saturated = closed loop, "
-              f"then open loop at {OPEN_RATE:.0f} req/s (a busy store's tills)")  # fmt: skip
-        others = till_queries(settings, args.queries, seed=8)
-        h = bench_http(settings, queries, others, typos, redis_url, store)
-        base = h["health"].latencies
-        for name, label in (
-            ("health", "saturated: GET /health (baseline)"),
-            ("search_cold", "saturated: search, cache miss"),
-            ("search_warm", "saturated: search, cache hit"),
-            ("barcode", "saturated: barcode scan, Zipf"),
-            ("health_open", f"{OPEN_RATE:.0f} req/s: GET /health (baseline)"),
-            ("search_cold_open", f"{OPEN_RATE:.0f} req/s: search, cache miss"),
-            ("search_warm_open", f"{OPEN_RATE:.0f} req/s: search, cache hit"),
-            ("typo_open", f"{OPEN_RATE:.0f} req/s: misspelled search, miss"),
-            ("barcode_open", f"{OPEN_RATE:.0f} req/s: barcode scan, Zipf"),
-        ):
-            r = h[name]
-            if name == "health_open":
-                base = r.latencies
-            print(line(label, r.latencies, None if name.startswith("health") else base)
-                  + f"  {r.rate:5.0f} req/s  hub CPU {h[name + '_cpu'] * 1e3:.2f} ms/req"
-                  + f"  client CPU {r.client_cpu / r.wall:3.0%}"
-                  + ("" if set(r.statuses) == {200} else f"  statuses {r.statuses}"))  # fmt: skip
+        if "3" in parts:
+            print(f"\n3. HTTP: hub on CPU 0 ({'Redis' if redis_url else 'in-process cache'}), "
+                  "load client on CPU 1, 4 keep-alive connections; saturated = closed loop, "
+                  f"then open loop at {OPEN_RATE:.0f} req/s (a busy store's tills)")  # fmt: skip
+            others = till_queries(settings, args.queries, seed=8)
+            h = bench_http(settings, queries, others, typos, redis_url, store)
+            base = h["health"].latencies
+            for name, label in (
+                ("health", "saturated: GET /health (baseline)"),
+                ("search_cold", "saturated: search, cache miss"),
+                ("search_warm", "saturated: search, cache hit"),
+                ("barcode", "saturated: barcode scan, Zipf"),
+                ("health_open", f"{OPEN_RATE:.0f} req/s: GET /health (baseline)"),
+                ("search_cold_open", f"{OPEN_RATE:.0f} req/s: search, cache miss"),
+                ("search_warm_open", f"{OPEN_RATE:.0f} req/s: search, cache hit"),
+                ("typo_open", f"{OPEN_RATE:.0f} req/s: misspelled search, miss"),
+                ("barcode_open", f"{OPEN_RATE:.0f} req/s: barcode scan, Zipf"),
+            ):
+                r = h[name]
+                if name == "health_open":
+                    base = r.latencies
+                print(line(label, r.latencies, None if name.startswith("health") else base)
+                      + f"  {r.rate:5.0f} req/s  hub CPU {h[name + '_cpu'] * 1e3:.2f} ms/req"
+                      + f"  client CPU {r.client_cpu / r.wall:3.0%}"
+                      + ("" if set(r.statuses) == {200} else f"  {r.statuses}"))  # fmt: skip
 
-        print(f"\n4. Cache hit rate, till workload ({args.reads:,} reads, price change / 500)")
-        runs: list[dict[str, Any]] = []
-        for label, url, warm in (
-            ("Redis, warmed", redis_url, True),
-            ("in-process fallback, warmed", None, True),
-            ("in-process fallback, cold (no warming)", None, False),
-        ):
-            if label.startswith("Redis") and not url:
-                continue
-            r = bench_hit_rate(settings, url, f"{store}h{len(runs)}", args.reads, warm)
-            runs.append(r)
-            print(f"  {label:<40} hit rate {r['hit_rate']:.2%} (product {r['product']:.2%}, "
-                  f"barcode {r['barcode']:.2%})  stale reads {r['stale']} after "
-                  f"{r['changes']} price changes  {r['reads_per_s']:,.0f} reads/s"
-                  + (f"  warm {r['warm_s']:.1f} s" if warm else ""))  # fmt: skip
+        if "4" in parts:
+            print(f"\n4. Cache hit rate, till workload ({args.reads:,} reads, price change / 500)")
+            runs: list[dict[str, Any]] = []
+            for label, url, warm in (
+                ("Redis, warmed", redis_url, True),
+                ("in-process fallback, warmed", None, True),
+                ("in-process fallback, cold (no warming)", None, False),
+            ):
+                if label.startswith("Redis") and not url:
+                    continue
+                r = bench_hit_rate(settings, url, f"{store}h{len(runs)}", args.reads, warm)
+                runs.append(r)
+                print(f"  {label:<40} hit rate {r['hit_rate']:.2%} (product {r['product']:.2%}, "
+                      f"barcode {r['barcode']:.2%})  stale reads {r['stale']} after "
+                      f"{r['changes']} price changes  {r['reads_per_s']:,.0f} reads/s"
+                      + (f"  warm {r['warm_s']:.1f} s" if warm else ""))  # fmt: skip
 
-        print("\n5. litestar stores vs hub.cache primitives (value + version check)")
-        s = bench_stores(redis_url, store)
-        print(line("litestar MemoryStore: get + get", s["ls_mem"]))
-        print(line("hub.cache Memory: mget of both", s["hub_mem"]))
-        if redis_url:
-            print(line("litestar RedisStore: get + get (2 round trips)", s["ls_redis"]))
-            print(line("redis-py MGET of both (hub.cache)", s["hub_redis"]))
+        if "5" in parts:
+            print("\n5. litestar stores vs hub.cache primitives (value + version check)")
+            s = bench_stores(redis_url, store)
+            print(line("litestar MemoryStore: get + get", s["ls_mem"]))
+            print(line("hub.cache Memory: mget of both", s["hub_mem"]))
+            if redis_url:
+                print(line("litestar RedisStore: get + get (2 round trips)", s["ls_redis"]))
+                print(line("redis-py MGET of both (hub.cache)", s["hub_redis"]))
     finally:
         if redis_url:
             for suffix in ("", "h0", "h1", "h2"):
