@@ -1,8 +1,8 @@
 """The fuzzy bucket of search: products the query names with a typo, best first.
 
 It comes after every exact bucket of ``hub.catalog.search`` and leaves their
-rows out. A product is in it when every word of the query (of two letters or
-more) is found in its folded name or reference, each either as typed or as a
+rows out. A product is in it when every word of the query is found in its
+folded name or reference, each either as typed or as a
 variant within the word's typo budget (``hub.catalog.vocabulary``: 1 typo from
 5 letters, 2 from 9, none in a word with a digit), or when the whole query,
 spaces included, is found there ("ce c" inside "ice cream": a query across a
@@ -20,9 +20,8 @@ by anything else, such as the length of the name, means sorting every
 candidate: 9 ms for a typo of "originale", held by 4,000 of 50,000 products.)
 
 A word of one or two characters is a whole word ("lait entier 1 l": "1"), or
-the start of one when it is the last word, still being typed.
-A word that is itself a word of the catalogue gets no variants: it was typed
-as meant.
+the start of one when it is the last word, still being typed. A word that is
+itself a word of the catalogue gets no variants: it was typed as meant.
 """
 
 from __future__ import annotations
