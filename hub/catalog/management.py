@@ -129,6 +129,11 @@ def edit_product(
     optional one); refused for an Odoo product while an Odoo is configured."""
     current = current_product(db, product_id)
     _refuse_if_owned("products", product_id, current.remote_id, odoo)
+    if announce and changes and set(changes) <= {"price", "active"}:
+        # The event tills know for a repricing or an archive ("price", "availability").
+        return service.update_product(
+            db, money, product_id, price=changes.get("price"), active=changes.get("active")
+        )
     item = replace(current, **changes)
     _check_taxes(db, item.tax_ids)
     return service.upsert_product(db, money, item, product_id, announce=announce)
