@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, PathParameter
 
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.schemas import QTY_PATTERN, Amount, Id, parse_amount, strict_body
@@ -27,6 +27,8 @@ Code = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CODE)]
 Qty = Annotated[str, msgspec.Meta(pattern=QTY_PATTERN)]
 TaxIds = Annotated[list[Id], msgspec.Meta(max_length=20)]
 Percent = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,3}(\.[0-9]{1,4})?$", examples=["10"])]
+# An id in a path: past 2**53 it is a 422 naming it, never an integer SQLite cannot bind.
+PathId = Annotated[int, PathParameter(ge=1, le=2**53)]
 Unset = msgspec.UnsetType
 UNSET = msgspec.UNSET
 
@@ -120,7 +122,7 @@ async def create_product(
 
 @patch("/api/v1/products/{product_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
 async def edit_product(
-    request: Request[Any, Any, Any], hub: Hub, product_id: FromPath[int],
+    request: Request[Any, Any, Any], hub: Hub, product_id: PathId,
     data: JSONBody[ProductEditBody],
 ) -> dict[str, Any]:  # fmt: skip
     """Change any of a product's fields; the next read of it on any till sees the change.
@@ -178,7 +180,7 @@ async def create_category(
 
 @patch("/api/v1/categories/{category_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
 async def edit_category(
-    request: Request[Any, Any, Any], hub: Hub, category_id: FromPath[int],
+    request: Request[Any, Any, Any], hub: Hub, category_id: PathId,
     data: JSONBody[CategoryEditBody],
 ) -> dict[str, Any]:  # fmt: skip
     changes = _given(await strict_body(request, CategoryEditBody))
@@ -209,7 +211,7 @@ async def create_tax(
 
 @patch("/api/v1/taxes/{tax_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
 async def edit_tax(
-    request: Request[Any, Any, Any], hub: Hub, tax_id: FromPath[int], data: JSONBody[TaxEditBody]
+    request: Request[Any, Any, Any], hub: Hub, tax_id: PathId, data: JSONBody[TaxEditBody]
 ) -> dict[str, Any]:
     changes = _given(await strict_body(request, TaxEditBody))
     if not changes:

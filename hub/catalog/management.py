@@ -250,7 +250,8 @@ def _checked_tax(db: sqlite_utils.Database, tax: TaxInput, tax_id: int | None) -
         raise Conflict(
             "tax_exists", f"tax {clash[0]} is already named {name!r}", {"tax_id": clash[0]}
         )
-    return replace(tax, name=name, amount=str(amount.normalize()) if amount else "0")
+    # "10", not normalize()'s "1E+1"; "5.5", not "5.50".
+    return replace(tax, name=name, amount=format(amount.normalize(), "f") if amount else "0")
 
 
 def list_taxes(db: sqlite_utils.Database) -> list[dict[str, Any]]:
