@@ -129,7 +129,8 @@ def apply_products(
             "active": int(rec.active),
             "sale_ok": int(rec.sale_ok),
         }
-        adopt = ("barcode = ?", rec.barcode) if rec.barcode else None
+        # A product made on the hub (local_only) is never adopted: its barcode stays its own.
+        adopt = ("barcode = ? AND local_only = 0", rec.barcode) if rec.barcode else None
         barcode_owner = _barcode_owner(db, rec.barcode)
         if barcode_owner is None or barcode_owner[1] in (rec.remote_id, None):
             values["barcode"] = rec.barcode
@@ -230,7 +231,11 @@ def _hub_id(db: sqlite_utils.Database, table: str, remote_id: int | None) -> int
 def _barcode_owner(db: sqlite_utils.Database, barcode: str | None) -> tuple[int, int | None] | None:
     if not barcode:
         return None
-    row = db.execute("SELECT id, remote_id FROM products WHERE barcode = ?", (barcode,)).fetchone()
+    row = db.execute(
+        "SELECT id, CASE WHEN local_only THEN -1 ELSE remote_id END FROM products "
+        "WHERE barcode = ?",
+        (barcode,),
+    ).fetchone()  # -1: a local product's barcode is in use, whatever Odoo says
     return (row[0], row[1]) if row else None
 
 

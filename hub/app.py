@@ -15,7 +15,18 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from hub.api import auth, catalog, events, health, orders, screens, sessions, sync, users
+from hub.api import (
+    auth,
+    catalog,
+    catalog_admin,
+    events,
+    health,
+    orders,
+    screens,
+    sessions,
+    sync,
+    users,
+)
 from hub.api import devices as devices_api
 from hub.api import kitchen as kitchen_api
 from hub.api.context import HubContext, provide_actor, provide_hub
@@ -79,6 +90,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             *auth.ROUTES,
             *catalog.ROUTES,
+            *catalog_admin.ROUTES,
             *sessions.ROUTES,
             *orders.ROUTES,
             *events.ROUTES,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hub import settings_problems
+from hub.cli_catalog import add_commands as add_catalog_commands
 from hub.cli_ops import add_commands as add_ops_commands
 from hub.cli_ops import duration
 from hub.db import readiness
@@ -262,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="print the state of this hub").set_defaults(handler=cmd_status)
     add_ops_commands(sub)  # backup, restore, audit verify
+    add_catalog_commands(sub)  # catalog import, export
 
     from firmware_bridge.commands import add_commands as add_kitchen_commands
 

@@ -181,10 +181,3 @@ def parse_amount(money: Money, field: str, text: str) -> int:
         return money.parse(text)
     except ValueError as exc:
         raise _field_error(field, str(exc)) from exc
-
-
-class ProductPatchBody(msgspec.Struct, forbid_unknown_fields=True):
-    """A manager's change to a product on the till: its price, whether it is on sale."""
-
-    price: Amount | None = None
-    active: bool | None = None

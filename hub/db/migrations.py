@@ -460,3 +460,17 @@ _LOGIN_FAILURES_SCHEMA = (
     "CREATE TABLE login_failures (key TEXT NOT NULL, at REAL NOT NULL)",
     "CREATE INDEX login_failures_key ON login_failures (key, at)",
 )
+
+
+# --- 0007_catalog_local: products a manager made on the hub ---------------------------
+
+
+@migrations(name="0007_catalog_local")
+def catalog_local(db: sqlite_utils.Database) -> None:
+    """``products.local_only``: made on the hub (API, CLI, CSV import), not head office's.
+
+    The Odoo pull links an unlinked hub product with the same barcode to the
+    Odoo record (a store that ran offline first keeps its ids); a product a
+    manager flagged local is never linked that way, nor overwritten.
+    """
+    db.execute("ALTER TABLE products ADD COLUMN local_only INTEGER NOT NULL DEFAULT 0")
