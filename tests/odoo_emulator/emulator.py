@@ -41,6 +41,7 @@ class Seed:
     taxes: dict[str, int]
     categories: dict[str, int]
     products: dict[str, int]
+    templates: dict[str, int]
 
 
 class OdooEmulator:
@@ -178,6 +179,7 @@ class OdooEmulator:
             env.create(
                 "res.users", {"login": "admin", "name": "Mitchell Admin", "password": "admin"}
             )
+            env.create("res.company", {"name": "My Company"})
 
 
 def seed_shop(emulator: OdooEmulator) -> Seed:
@@ -189,9 +191,12 @@ def seed_shop(emulator: OdooEmulator) -> Seed:
         env = emulator.env()
         pricelist = env.create("product.pricelist", {"name": "Public Pricelist"})
         vat = env.create("account.tax", {"name": "15%", "amount": 15.0})
-        incl = env.create(
-            "account.tax", {"name": "10% incl.", "amount": 10.0, "price_include": True}
+        included: dict[str, Any] = (
+            {"price_include_override": "tax_included"}
+            if emulator.version >= 18
+            else {"price_include": True}
         )
+        incl = env.create("account.tax", {"name": "10% incl.", "amount": 10.0, **included})
         food = env.create("pos.category", {"name": "Food", "sequence": 1})
         drinks = env.create("pos.category", {"name": "Drinks", "sequence": 2})
         category = "pos_categ_id" if emulator.version <= 16 else "pos_categ_ids"
@@ -207,6 +212,7 @@ def seed_shop(emulator: OdooEmulator) -> Seed:
                     "lst_price": price,
                     "taxes_id": [[6, 0, [tax]]],
                     category: categ_value,
+                    "available_in_pos": True,
                 },
             )
 
@@ -239,4 +245,8 @@ def seed_shop(emulator: OdooEmulator) -> Seed:
         taxes={"vat15": vat, "incl10": incl},
         categories={"food": food, "drinks": drinks},
         products=products,
+        templates={
+            code: emulator.records("product.product", [("id", "=", pid)])[0]["product_tmpl_id"]
+            for code, pid in products.items()
+        },
     )
