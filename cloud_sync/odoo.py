@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -31,7 +31,7 @@ import httpx
 
 from cloud_sync import odoo_errors
 from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError
-from cloud_sync.payloads import order_reference, payload_uuid, uuid_from_reference
+from cloud_sync.payloads import legacy_reference, payload_uuid, uuid_from_reference
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,15 @@ _JSON2_PARAMS: dict[str, tuple[str, ...]] = {
     "action_pos_session_close": ("ids",),
 }
 
-_ORDER_FIELDS = ["id", "pos_reference", "state", "amount_total", "amount_paid", "session_id"]
+_ORDER_FIELDS = [
+    "id",
+    "name",
+    "pos_reference",
+    "state",
+    "amount_total",
+    "amount_paid",
+    "session_id",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +80,7 @@ class RemoteOrder:
     session_id: int | None
     amount_total: Decimal
     amount_paid: Decimal
+    name: str = ""  # Odoo's own name: "/" until action_pos_order_paid has succeeded
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +90,14 @@ class PushResult:
     ``accepted`` maps the uuids Odoo answered for to their ``pos.order`` ids.
     ``skipped`` lists the uuids missing from the answer: Odoo already held
     them in a final state and did nothing (16-18 leave them out silently);
-    confirm them with ``find_orders``.
+    confirm them with ``find_orders``. ``orders`` is what Odoo holds for the
+    accepted ones (state, totals): 18+ answer it, 16/17 answer only ids and
+    are read back, since Odoo answers an order it left in draft like any other.
     """
 
     accepted: dict[str, int]
     skipped: tuple[str, ...]
+    orders: dict[str, RemoteOrder] = field(default_factory=dict)
 
 
 class OdooClient:
@@ -269,27 +281,38 @@ class OdooClient:
     # -- POS ------------------------------------------------------------------------
 
     async def find_orders(
-        self, *, uuids: Iterable[str] = (), names: Iterable[str] = ()
+        self,
+        *,
+        uuids: Iterable[str] = (),
+        names: Iterable[str] = (),
+        references: Mapping[str, str] | None = None,
     ) -> list[RemoteOrder]:
         """The ``pos.order`` rows Odoo holds for these hub uuids or references.
 
         Asked after an ``Ambiguous`` failure, it tells whether a push was
         committed. Works on every version: 16/17 have no order uuid, so the
-        uuids are looked up through the references ``order_payload`` gives.
+        orders are looked up by the references ``order_payload`` gave them
+        (``references``: hub uuid → reference), and by the reference used
+        before it named the receipt (``payloads.legacy_reference``).
         """
-        uuid_list, name_list = list(uuids), list(names)
-        references = name_list + [order_reference(u) for u in uuid_list]
-        if not references:
+        refs = dict(references or {})
+        uuid_list = list(dict.fromkeys([*uuids, *refs]))
+        wanted = list(names) + list(refs.values()) + [legacy_reference(u) for u in uuid_list]
+        if not wanted:
             return []
         version = await self._ensure_version()
         fields = list(_ORDER_FIELDS)
-        domain: list[Any] = [("pos_reference", "in", references)]
+        domain: list[Any] = [("pos_reference", "in", wanted)]
         if version >= SYNC_FROM_UI_SINCE:
             fields.append("uuid")
             if uuid_list:
                 domain = ["|", ("uuid", "in", uuid_list), *domain]
         rows = await self.search_read("pos.order", domain, fields, order="id")
         return [_remote_order(row) for row in rows]
+
+    async def _read_orders(self, ids: list[int]) -> list[RemoteOrder]:
+        rows = await self.call("pos.order", "read", ids, list(_ORDER_FIELDS))
+        return [_remote_order(row) for row in rows] if isinstance(rows, list) else []
 
     async def push_orders(
         self, payloads: Sequence[Mapping[str, Any]], *, time_limit: float | None = None
@@ -311,7 +334,10 @@ class OdooClient:
         if new_shape:
             answer = await self._call("pos.order", "sync_from_ui", [list(payloads)], {}, time_limit)
             rows = answer.get("pos.order", []) if isinstance(answer, dict) else []
-            accepted = {row["uuid"]: row["id"] for row in rows if row.get("uuid") in keys}
+            # 19 also answers a refund's original order: keep only what was sent.
+            found = {row["uuid"]: _remote_order(row) for row in rows if row.get("uuid") in keys}
+            accepted = {key: remote.id for key, remote in found.items()}
+            return PushResult(accepted, tuple(k for k in keys if k not in accepted), found)
         else:
             answer = await self._call(
                 "pos.order", "create_from_ui", [list(payloads)], {}, time_limit
@@ -322,7 +348,17 @@ class OdooClient:
                 key = uuid_from_reference(row.get("pos_reference") or "")
                 if key in keys:
                     accepted[key] = row["id"]
-        return PushResult(accepted, tuple(k for k in keys if k not in accepted))
+        skipped = tuple(k for k in keys if k not in accepted)
+        if not accepted:
+            return PushResult(accepted, skipped)
+        try:
+            # 16/17 answer an order left in draft like any other: read the states.
+            remote = await self._read_orders(list(accepted.values()))
+        except (Retryable, Rejected) as exc:
+            raise Ambiguous(f"pushed, but Odoo's states could not be read: {exc}") from exc
+        by_id = {r.id: r for r in remote}
+        found = {key: by_id[i] for key, i in accepted.items() if i in by_id}
+        return PushResult(accepted, skipped, found)
 
     async def open_session(self, config_id: int) -> int:
         """The open POS session of ``config_id``, opening one if there is none."""
@@ -474,4 +510,5 @@ def _remote_order(row: Mapping[str, Any]) -> RemoteOrder:
         session_id=session[0] if isinstance(session, list) else (session or None),
         amount_total=Decimal(str(row.get("amount_total") or 0)),
         amount_paid=Decimal(str(row.get("amount_paid") or 0)),
+        name=str(row.get("name") or ""),
     )

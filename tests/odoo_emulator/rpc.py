@@ -126,6 +126,10 @@ def _sync_from_ui(env: Env, model: str, orders: list[Any]) -> Any:
     return pos.sync_from_ui(env, orders)
 
 
+def _export_for_ui(env: Env, model: str, ids: list[int]) -> Any:
+    return pos.export_for_ui(env, ids)
+
+
 def _session_open(env: Env, model: str, ids: list[int]) -> Any:
     return pos.session_open(env, ids)
 
@@ -157,6 +161,7 @@ def public_methods(db: Database, model: str) -> dict[str, Method]:
     if model == "pos.order":
         if db.version <= 17:
             methods["create_from_ui"] = Method(_create_from_ui, True)
+            methods["export_for_ui"] = Method(_export_for_ui, False)
         else:
             methods["sync_from_ui"] = Method(_sync_from_ui, True)
     if model == "pos.session":
