@@ -252,12 +252,22 @@ def _sync_from_ui(order: Mapping[str, Any], refs: RemoteRefs) -> dict[str, Any]:
         "state": "paid",
         "to_invoice": False,
         **_amounts(order),
+        # Clear first: when Odoo holds the order as a draft (an earlier attempt),
+        # _process_order writes these commands onto it, and created lines and
+        # payments would add to the draft's instead of replacing them.
         "lines": [
-            [0, 0, _line(order_uuid, i, line, refs, 18)] for i, line in enumerate(order["lines"])
+            [5, 0, 0],
+            *(
+                [0, 0, _line(order_uuid, i, line, refs, 18)]
+                for i, line in enumerate(order["lines"])
+            ),
         ],
         "payment_ids": [
-            [0, 0, {**_payment(p, refs), "payment_date": _payment_date(p, order)}]
-            for p in order.get("payments") or []
+            [5, 0, 0],
+            *(
+                [0, 0, {**_payment(p, refs), "payment_date": _payment_date(p, order)}]
+                for p in order.get("payments") or []
+            ),
         ],
     }
     if refs.pricelist_id is not None:

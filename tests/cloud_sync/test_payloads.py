@@ -102,7 +102,9 @@ def test_sync_from_ui_payload_is_flat_paid_and_keyed_by_uuid() -> None:
         "amount_total", "amount_tax", "amount_paid", "amount_return", "lines", "payment_ids",
         "pos_reference", "access_token",
     }  # fmt: skip
-    assert payload["payment_ids"][0][2] == {
+    # Cleared first, so a resend onto a draft Odoo holds replaces its lines and payments.
+    assert payload["lines"][0] == payload["payment_ids"][0] == [5, 0, 0]
+    assert payload["payment_ids"][1][2] == {
         "payment_method_id": 71,
         "amount": 20.0,
         "payment_date": "2024-05-02 10:15:30",

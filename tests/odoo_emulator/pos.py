@@ -302,6 +302,16 @@ def compute_prices(env: Env, order_id: int) -> None:
         untaxed, tax = _line_amounts(env, line)
         total += untaxed + tax
         tax_total += tax
+    config = env.record("pos.config", env.value("pos.order", order_id, "config_id"))
+    if config["cash_rounding"] and not config["only_round_cash_method"]:
+        # _get_tax_totals_summary(cash_rounding=config.rounding_method): the total is rounded.
+        total = Decimal(
+            repr(
+                _rounded_amount(
+                    env, {"id": order_id, "amount_total": float(total), "config_id": config["id"]}
+                )
+            )
+        )
     env.write(
         "pos.order", [order_id], {"amount_tax": float(tax_total), "amount_total": float(total)}
     )
