@@ -56,6 +56,10 @@ _JSON2_PARAMS: dict[str, tuple[str, ...]] = {
     "action_pos_session_open": ("ids",),
     "action_pos_session_closing_control": ("ids",),
     "action_pos_session_close": ("ids",),
+    "set_opening_control": ("ids", "cashbox_value", "notes"),
+    "set_cashbox_pos": ("ids", "cashbox_value", "notes"),
+    "post_closing_cash_details": ("ids", "counted_cash"),
+    "export_for_ui": ("ids",),
 }
 
 _ORDER_FIELDS = [
@@ -361,7 +365,15 @@ class OdooClient:
         return PushResult(accepted, skipped, found)
 
     async def open_session(self, config_id: int) -> int:
-        """The open POS session of ``config_id``, opening one if there is none."""
+        """The open POS session of ``config_id``, opening one if there is none.
+
+        ``action_pos_session_open`` opens a session on 16/17 without cash
+        control; with it (16/17), and always on 18+, the session waits in
+        ``opening_control`` for the opening count: ``set_opening_control``
+        (``set_cashbox_pos`` on 16) with the balance Odoo carried over from the
+        last session's count. 19 moves orders of a closed session only into an
+        ``opened`` one. Anything but ``opened`` afterwards is refused here.
+        """
         rows = await self.search_read(
             "pos.session",
             [
@@ -377,24 +389,62 @@ class OdooClient:
         else:
             created = await self.call("pos.session", "create", {"config_id": config_id})
             session_id, state = int(created[0] if isinstance(created, list) else created), ""
-        if state != "opened":
-            await self.call("pos.session", "action_pos_session_open", [session_id])
+        if state == "opened":
+            return session_id
+        await self.call("pos.session", "action_pos_session_open", [session_id])
+        session = await self._session(session_id)
+        if session["state"] == "opening_control":
+            version = await self._ensure_version()
+            method = "set_cashbox_pos" if version <= 16 else "set_opening_control"
+            start = float(session.get("cash_register_balance_start") or 0.0)
+            await self.call("pos.session", method, [session_id], start, "")
+            session = await self._session(session_id)
+        if session["state"] != "opened":
+            raise Rejected(
+                f"Odoo left POS session {session_id} in {session['state']!r} after opening it"
+            )
         return session_id
 
-    async def close_session(self, session_id: int) -> None:
-        """Close a POS session: closing control, then close if cash control left it there."""
-        state = await self._session_state(session_id)
-        if state in ("opening_control", "opened"):
-            await self.call("pos.session", "action_pos_session_closing_control", [session_id])
-            state = await self._session_state(session_id)
-        if state == "closing_control":
-            await self.call("pos.session", "action_pos_session_close", [session_id])
+    async def close_session(self, session_id: int, cash_delta: Decimal | None = None) -> None:
+        """Close a POS session and check that Odoo closed it; ``Rejected`` if it did not.
 
-    async def _session_state(self, session_id: int) -> str:
-        rows = await self.call("pos.session", "read", [session_id], ["state"])
+        With cash control, the counted cash goes first (``post_closing_cash_details``):
+        Odoo's opening balance plus ``cash_delta``, the tills' counted minus
+        opening cash, so Odoo books the difference the tills found. Odoo may
+        refuse the closing (a UserError: no loss account on the cash journal),
+        or answer the "Force Close Session" wizard and leave the session in
+        ``closing_control``: only a session read back as ``closed`` is closed.
+        """
+        session = await self._session(session_id)
+        state, answer = session["state"], None
+        if state in ("opening_control", "opened"):
+            if cash_delta is not None and await self._cash_control(session):
+                start = Decimal(str(session.get("cash_register_balance_start") or 0))
+                counted = float(start + cash_delta)
+                await self.call("pos.session", "post_closing_cash_details", [session_id], counted)
+            answer = await self.call(
+                "pos.session", "action_pos_session_closing_control", [session_id]
+            )
+            state = (await self._session(session_id))["state"]
+        if state == "closing_control":
+            answer = await self.call("pos.session", "action_pos_session_close", [session_id])
+            state = (await self._session(session_id))["state"]
+        if state != "closed":
+            said = f"; Odoo answered {answer.get('name')!r}" if isinstance(answer, dict) else ""
+            raise Rejected(f"Odoo did not close POS session {session_id}: it is {state!r}{said}")
+
+    async def _cash_control(self, session: Mapping[str, Any]) -> bool:
+        config = session.get("config_id")
+        config_id = config[0] if isinstance(config, list) else config
+        rows = await self.call("pos.config", "read", [config_id], ["cash_control"])
+        return bool(rows and rows[0].get("cash_control"))
+
+    async def _session(self, session_id: int) -> dict[str, Any]:
+        fields = ["state", "config_id", "cash_register_balance_start"]
+        rows = await self.call("pos.session", "read", [session_id], fields)
         if not rows:
             raise Rejected(f"pos.session {session_id} does not exist")
-        return str(rows[0]["state"])
+        return dict(rows[0])
 
     # -- the wire -----------------------------------------------------------------------
 

@@ -110,6 +110,10 @@ class Pusher:
         self.timeout = timeout
         self.reopened = 0  # times the Odoo session was replaced: payloads built before are stale
         self._ids = IdMap({}, {}, {}, {})
+        self._moved: dict[
+            int, set[int]
+        ] = {}  # Odoo session → orders Odoo put there, not sent there
+        self._moved_hub_sessions: set[int] = set()
 
     async def push(
         self,
@@ -153,7 +157,18 @@ class Pusher:
             entries.append(entry)
         if entries:
             await mark_sent([e.item.id for e in entries])
-            await self._send(entries, outcome, may_reopen=True)
+            try:
+                await self._send(entries, outcome, may_reopen=True)
+            finally:
+                await self._report_moved()
+
+    async def _report_moved(self) -> None:
+        if not self._moved:
+            return
+        moved, hub_sessions = self._moved, self._moved_hub_sessions
+        self._moved, self._moved_hub_sessions = {}, set()
+        await self.sessions.rehomed(moved, hub_sessions)
+        self.reopened += 1
 
     def _build(self, entry: _Entry) -> None:
         entry.payload = self.build(entry.document, self._ids, entry.order_lines)
@@ -210,6 +225,14 @@ class Pusher:
                 log.warning("odoo_skipped_but_missing uuid=%s", item.uuid)
 
     def _judge(self, entry: _Entry, remote: RemoteOrder, outcome: Outcome) -> None:
+        sent_to = entry.payload.get("session_id") or entry.payload.get("data", {}).get(
+            "pos_session_id"
+        )
+        if sent_to and remote.session_id and remote.session_id != sent_to:
+            # The session sent to was closed at head office: 16/17 made a rescue
+            # session, 18+ used another open one. The order is there all the same.
+            self._moved.setdefault(remote.session_id, set()).add(remote.id)
+            self._moved_hub_sessions.add(entry.item.session_id)
         refused = verdict(remote, entry.document)
         if refused is None:
             outcome.done[entry.item.id] = remote.id

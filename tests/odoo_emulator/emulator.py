@@ -154,10 +154,13 @@ class OdooEmulator:
             return uid
 
     def open_session(self, config_id: int) -> int:
+        """Open a session as a cashier does in the POS: open it, then confirm the opening cash."""
         with self.db.transaction():
             env = self.env()
             session_id = env.create("pos.session", {"config_id": config_id})
             pos.session_open(env, [session_id])
+            start = env.value("pos.session", session_id, "cash_register_balance_start")
+            pos.set_opening_control(env, [session_id], start or 0.0)
             return session_id
 
     def set_session_state(self, session_id: int, state: str) -> None:
@@ -222,7 +225,15 @@ def seed_shop(emulator: OdooEmulator) -> Seed:
             "COLA": product("COLA", "Cola", 2.5, incl, drinks),
             "WATER": product("WATER", "Water", 1.5, incl, drinks),
         }
-        cash = env.create("pos.payment.method", {"name": "Cash", "is_cash_count": True})
+        loss = env.create("account.account", {"name": "Cash Difference Loss"})
+        gain = env.create("account.account", {"name": "Cash Difference Gain"})
+        journal = env.create(
+            "account.journal",
+            {"name": "Cash", "loss_account_id": loss, "profit_account_id": gain},
+        )
+        cash = env.create(
+            "pos.payment.method", {"name": "Cash", "is_cash_count": True, "journal_id": journal}
+        )
         card = env.create("pos.payment.method", {"name": "Card"})
         config = env.create(
             "pos.config",

@@ -188,12 +188,24 @@ def build_models(version: int) -> dict[str, ModelSpec]:
             },
             order="default_code, name, id",
         ),
+        ModelSpec("account.account", "Account", {"name": Field("char", "Account Name")}),
+        ModelSpec(
+            "account.journal",
+            "Journal",
+            {
+                "name": Field("char", "Journal Name", required=True),
+                "type": Field("selection", "Type", default="cash"),
+                "loss_account_id": _m2o("account.account", "Loss Account"),
+                "profit_account_id": _m2o("account.account", "Profit Account"),
+            },
+        ),
         ModelSpec(
             "pos.payment.method",
             "Point of Sale Payment Methods",
             {
                 "name": Field("char", "Method", required=True),
                 "is_cash_count": Field("boolean", "Cash", default=False),
+                "journal_id": _m2o("account.journal", "Journal"),
                 "active": _active(),
             },
         ),
@@ -225,6 +237,8 @@ def build_models(version: int) -> dict[str, ModelSpec]:
                     "many2one", "Opened By", comodel="res.users", required=True, default=_uid
                 ),
                 "payment_method_ids": _m2m("pos.payment.method", "Payment Methods"),
+                "cash_register_balance_start": Field("float", "Starting Balance", default=0.0),
+                "cash_register_balance_end_real": Field("float", "Ending Balance", default=0.0),
                 "sequence_number": Field("integer", "Order Sequence Number", default=1),
                 "order_ids": _o2m("pos.order", "session_id", "Orders"),
             },

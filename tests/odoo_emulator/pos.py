@@ -94,15 +94,74 @@ def _session_after_create(env: Env, session_id: int) -> None:
 
 
 def session_open(env: Env, ids: list[int]) -> bool:
-    """``action_pos_session_open``: only sessions still in opening control are opened."""
+    """``action_pos_session_open``: what it does to a session still in opening control.
+
+    16/17: opened at once, unless the config counts cash (and the session is no
+    rescue): then it takes the last session's counted cash as its opening
+    balance and waits in ``opening_control`` for the opening count
+    (``set_cashbox_pos`` 16, ``set_opening_control`` 17). 18+: the state is left
+    alone (only the opening balance is set): ``set_opening_control`` opens it.
+    """
     for sid in ids:
-        if env.value("pos.session", sid, "state") == "opening_control":
-            env.write("pos.session", [sid], {"state": "opened", "start_at": env.db.clock.now()})
+        session = env.record("pos.session", sid)
+        if session["state"] != "opening_control":
+            continue
+        vals: dict[str, Any] = {}
+        if not session["start_at"]:
+            vals["start_at"] = env.db.clock.now()
+        config = env.record("pos.config", session["config_id"])
+        if config["cash_control"] and not session["rescue"]:
+            vals["cash_register_balance_start"] = _last_counted_cash(env, session)
+        elif env.version <= 17:
+            vals["state"] = "opened"
+        env.write("pos.session", [sid], vals)
     return True
 
 
+def _last_counted_cash(env: Env, session: dict[str, Any]) -> float:
+    previous = [
+        i
+        for i in env.search("pos.session", [("config_id", "=", session["config_id"])])
+        if i != session["id"]
+    ]
+    if not previous:
+        return 0.0
+    return float(env.value("pos.session", previous[0], "cash_register_balance_end_real") or 0.0)
+
+
+def set_opening_control(env: Env, ids: list[int], cashbox_value: float, notes: str = "") -> Any:
+    """``set_opening_control`` (17+; ``set_cashbox_pos`` in 16): the opening count, and open."""
+    for sid in ids:
+        vals: dict[str, Any] = {"state": "opened"}
+        config_id = env.value("pos.session", sid, "config_id")
+        if _cash_method(env, config_id) is not None:
+            vals["cash_register_balance_start"] = float(cashbox_value)
+        env.write("pos.session", [sid], vals)
+    return None
+
+
+def post_closing_cash_details(env: Env, ids: list[int], counted_cash: float) -> dict[str, Any]:
+    """``post_closing_cash_details``: record the counted cash the closing will compare."""
+    (sid,) = ids  # ensure_one
+    if _cash_method(env, env.value("pos.session", sid, "config_id")) is None:
+        raise UserError("There is no cash register in this session.")
+    env.write("pos.session", [sid], {"cash_register_balance_end_real": float(counted_cash)})
+    return {"successful": True}
+
+
+def _cash_method(env: Env, config_id: int) -> int | None:
+    for method in env.value("pos.config", config_id, "payment_method_ids") or []:
+        if env.value("pos.payment.method", method, "is_cash_count"):
+            return int(method)
+    return None
+
+
 def session_closing_control(env: Env, ids: list[int]) -> Any:
-    """``action_pos_session_closing_control``: closes at once unless cash must be counted."""
+    """``action_pos_session_closing_control``: closes at once, or validates the cash count.
+
+    Without cash control it closes (``action_pos_session_close``); with it, it
+    validates the closing against the counted cash (``action_pos_session_validate``).
+    """
     result: Any = True
     for sid in ids:
         session = env.record("pos.session", sid)
@@ -112,22 +171,60 @@ def session_closing_control(env: Env, ids: list[int]) -> Any:
         if session["state"] == "closed":
             raise UserError("This session is already closed.")
         env.write("pos.session", [sid], {"state": "closing_control", "stop_at": env.db.clock.now()})
-        if not env.value("pos.config", session["config_id"], "cash_control"):
-            result = session_close(env, [sid])
+        result = session_close(env, [sid])
     return result
 
 
 def session_close(env: Env, ids: list[int]) -> dict[str, Any]:
-    """``action_pos_session_close``: validate the closing and mark the session closed."""
+    """``action_pos_session_close`` → ``_validate_session``: book the cash difference, close.
+
+    The counted cash (``cash_register_balance_end_real``) minus the expected
+    (opening balance plus the cash taken) is booked on the cash journal's loss
+    or profit account; without one, ``_validate_session`` raises a UserError and
+    the whole call is undone: the session stays as it was. A closing entry
+    that does not balance answers the "Force Close Session" wizard
+    (``pos.close.session.wizard``) and the session stays in closing control.
+    """
     for sid in ids:
-        state = env.value("pos.session", sid, "state")
-        if state == "closed":
+        session = env.record("pos.session", sid)
+        if session["state"] == "closed":
             raise UserError("This session is already closed.")
         drafts = env.search("pos.order", [("session_id", "=", sid), ("state", "=", "draft")])
         if drafts:
             raise UserError("You cannot close the POS when orders are still in draft")
+        config = env.record("pos.config", session["config_id"])
+        cash = _cash_method(env, config["id"])
+        if config["cash_control"] and cash is not None:
+            difference = session["cash_register_balance_end_real"] - _expected_cash(env, sid, cash)
+            if not _is_zero(difference):
+                journal_id = env.value("pos.payment.method", cash, "journal_id")
+                journal = env.record("account.journal", journal_id) if journal_id else None
+                which = "loss_account_id" if difference < 0 else "profit_account_id"
+                if journal is None or not journal[which]:
+                    kind = "Loss" if difference < 0 else "Profit"
+                    name = journal["name"] if journal else "cash"
+                    raise UserError(
+                        f"Please go on the {name} journal and define a {kind} Account. "
+                        "This account will be used to record cash difference."
+                    )
+        if env.db.options.get("unbalanced_closing"):
+            return {
+                "name": "Force Close Session",
+                "type": "ir.actions.act_window",
+                "res_model": "pos.close.session.wizard",
+                "view_mode": "form",
+                "target": "new",
+            }
         env.write("pos.session", [sid], {"state": "closed"})
     return {"type": "ir.actions.client", "name": "Point of Sale Menu", "tag": "reload"}
+
+
+def _expected_cash(env: Env, session_id: int, cash_method: int) -> float:
+    payments = env.search(
+        "pos.payment", [("session_id", "=", session_id), ("payment_method_id", "=", cash_method)]
+    )
+    taken = sum(env.value("pos.payment", p, "amount") for p in payments)
+    return float(env.value("pos.session", session_id, "cash_register_balance_start") or 0.0) + taken
 
 
 def _valid_session_16(env: Env, closed_id: int, order_name: str) -> int:

@@ -134,6 +134,16 @@ def _session_open(env: Env, model: str, ids: list[int]) -> Any:
     return pos.session_open(env, ids)
 
 
+def _set_opening_control(
+    env: Env, model: str, ids: list[int], cashbox_value: float, notes: str = ""
+) -> Any:
+    return pos.set_opening_control(env, ids, cashbox_value, notes)
+
+
+def _post_closing_cash_details(env: Env, model: str, ids: list[int], counted_cash: float) -> Any:
+    return pos.post_closing_cash_details(env, ids, counted_cash)
+
+
 def _session_closing_control(env: Env, model: str, ids: list[int]) -> Any:
     return pos.session_closing_control(env, ids)
 
@@ -168,6 +178,10 @@ def public_methods(db: Database, model: str) -> dict[str, Method]:
         methods["action_pos_session_open"] = Method(_session_open, False)
         methods["action_pos_session_closing_control"] = Method(_session_closing_control, False)
         methods["action_pos_session_close"] = Method(_session_close, False)
+        # 16 names the opening count set_cashbox_pos; 17 renamed it set_opening_control.
+        opening = "set_cashbox_pos" if db.version <= 16 else "set_opening_control"
+        methods[opening] = Method(_set_opening_control, False)
+        methods["post_closing_cash_details"] = Method(_post_closing_cash_details, False)
     return methods
 
 
