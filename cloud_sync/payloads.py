@@ -7,8 +7,13 @@ Two shapes, chosen by the Odoo major version:
   date as ``creation_date`` (16) or ``date_order`` (17). ``server_id: False``
   is always present: without that key Odoo 16 does not dedupe a resend.
 * 18+ ``pos.order.sync_from_ui``: flat dicts of ``pos.order`` field names
-  keyed by ``uuid``, payments in ``payment_ids``, ``state: "paid"``. Every key
-  goes straight into ``create``, so nothing may be added that is not a field.
+  keyed by ``uuid``, payments in ``payment_ids``. Every key goes straight into
+  ``create``, so nothing may be added that is not a field. No ``state``: 18
+  creates the order with the state the payload claims and keeps it even when
+  ``action_pos_order_paid`` then refuses the payments (a "paid" order with
+  its books wrong). Without one the order starts as a draft, Odoo still
+  finalizes it (only ``state: "draft"`` holds that back), and it is ``paid``
+  only if Odoo made it so.
 
 Both carry the same stable reference (``order_reference``) as ``name``, and
 18+ also as ``pos_reference`` (19 ignores ``name`` and would make up its own
@@ -249,7 +254,6 @@ def _sync_from_ui(order: Mapping[str, Any], refs: RemoteRefs) -> dict[str, Any]:
         "partner_id": False,
         "fiscal_position_id": False,
         "date_order": odoo_datetime(order["created_at"]),
-        "state": "paid",
         "to_invoice": False,
         **_amounts(order),
         # Clear first: when Odoo holds the order as a draft (an earlier attempt),

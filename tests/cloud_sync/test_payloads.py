@@ -94,7 +94,8 @@ def test_sync_from_ui_payload_is_flat_paid_and_keyed_by_uuid() -> None:
     """18+ create the order from these keys as they are; each must be a pos.order field."""
     order = meal()
     payload = order_payload(order, REFS, 18)
-    assert payload["uuid"] == order["uuid"] and payload["state"] == "paid"
+    # No state: Odoo 18 would keep a claimed "paid" even if it refused the payments.
+    assert payload["uuid"] == order["uuid"] and "state" not in payload
     assert payload["session_id"] == 40
     assert set(payload) <= {
         "uuid", "name", "sequence_number", "session_id", "user_id", "partner_id",
