@@ -84,7 +84,7 @@ class RemoteOrder:
     session_id: int | None
     amount_total: Decimal
     amount_paid: Decimal
-    name: str = ""  # Odoo's own name: "/" until action_pos_order_paid has succeeded
+    name: str = ""  # Odoo's own name ("Shop/0001"; "/" until Odoo numbers the order)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,11 @@ and the agent backs off.
 
 An order Odoo answers for is not yet an order Odoo took as paid. Each
 version stores a refused payment differently (``action_pos_order_paid``
-failing: 16/17 keep a ``draft``, 18 keeps the ``paid`` the payload claimed but
-never names the order, 19 fails the batch), and 18+ recompute the totals
-from the lines. So every answered order is judged (``verdict``) on what Odoo
-holds, and parked with the reason unless it is final, named, and has the
-hub's total.
+failing: 16/17 keep a ``draft``, 18 keeps whatever ``state`` the payload
+claimed, so payloads claim none and it keeps a ``draft`` too; 19 fails the
+batch), and 18+ recompute the totals from the lines. So every answered order
+is judged (``verdict``) on what Odoo holds, and parked with the reason unless
+it is final, paid as Odoo counts it, and at the hub's total.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ DRAFT_MESSAGE = (
     "(its payments do not cover its total at Odoo); check it at head office, then retry"
 )
 UNPAID_MESSAGE = (
-    "Odoo stored this order as paid but did not accept its payments (action_pos_order_paid "
-    "refused it, so Odoo never numbered it and its books are wrong); check it at head office"
+    "Odoo holds this order as paid but its payments do not match its total there (its books "
+    "are wrong); check it at head office"
 )
 FINAL_STATES = ("paid", "done", "invoiced")
 TOLERANCE = Decimal("0.005")
@@ -59,18 +59,18 @@ TOLERANCE = Decimal("0.005")
 def verdict(remote: RemoteOrder, document: Mapping[str, Any]) -> tuple[str, str] | None:
     """None if Odoo holds ``document`` as a paid order with the hub's total; else why not.
 
-    ``(error_kind, message)``: ``draft`` (16/17: payments refused), ``unpaid``
-    (18: stored with the claimed ``paid`` but ``action_pos_order_paid`` failed,
-    which leaves the name ``/`` since only its ``write`` names an order),
-    ``mismatch`` (18+ recomputed a total the hub did not charge: a tax or
-    rounding the hub does not reproduce).
+    ``(error_kind, message)``: ``draft`` (16-18: payments refused),
+    ``unpaid`` (final, but paid and total differ at Odoo: 18 keeps a claimed
+    ``paid`` even when ``action_pos_order_paid`` refused it; the agent claims
+    none, another client may have), ``mismatch`` (18+ recomputed a total the
+    hub did not charge: a tax or rounding the hub does not reproduce).
     """
     amounts = f"Odoo: total {remote.amount_total}, paid {remote.amount_paid}"
     if remote.state == "draft":
         return "draft", f"{DRAFT_MESSAGE} ({amounts})"
     if remote.state not in FINAL_STATES:
         return "rejected", f"Odoo holds this order in state {remote.state!r} ({amounts})"
-    if remote.name == "/":
+    if abs(remote.amount_paid - remote.amount_total) > TOLERANCE:
         return "unpaid", f"{UNPAID_MESSAGE} ({amounts})"
     hub_total = Decimal(str(document["amount_total"]))
     if abs(remote.amount_total - hub_total) > TOLERANCE:

@@ -85,7 +85,7 @@ async def test_an_order_odoo_does_not_take_as_paid_is_parked_not_synced(
     rows = {r["uuid"]: r for r in order_rows(settings)}
     assert rows[fries["uuid"]]["sync_state"] == "synced"
     (stored,) = odoo_emulator.orders([("id", "=", rows[fries["uuid"]]["sync_remote_id"])])
-    assert stored["state"] == "paid" and stored["name"] != "/"
+    assert stored["state"] == "paid" and stored["amount_paid"] == stored["amount_total"]
     assert len(odoo_emulator.orders()) == 2
 
 
@@ -148,8 +148,9 @@ def test_an_order_odoo_recomputed_to_another_total_is_not_accepted() -> None:
     assert verdict(remote, {"amount_total": "10.00"}) is None
     kind, message = verdict(remote, {"amount_total": "11.50"}) or ("", "")
     assert kind == "mismatch" and "10.00" in message and "11.50" in message
-    # Stored as "paid" but never numbered: action_pos_order_paid refused it (18).
-    assert (verdict(replace(remote, name="/"), {"amount_total": "10.00"}) or ("",))[0] == "unpaid"
+    # Held as "paid" with payments short of its total (18 keeps a claimed "paid").
+    short = replace(remote, amount_paid=Decimal("5.00"))
+    assert (verdict(short, {"amount_total": "10.00"}) or ("",))[0] == "unpaid"
     assert (verdict(replace(remote, state="draft"), {"amount_total": "10.00"}) or ("",))[
         0
     ] == "draft"

@@ -18,7 +18,8 @@ Mirrors ``pos_order.py`` and ``pos_session.py`` in what a client can observe:
   failing is, per version, what ``_process_order``/``_process_saved_order`` make
   of it: 16/17 log it and leave the order in ``draft`` (and still answer it);
   18 logs it and the order keeps the ``state`` the payload claimed (created
-  with it); 19 lets the UserError through, so the whole call fails.
+  with it, and named by ``_complete_values_from_session`` if that was
+  ``paid``); 19 lets the UserError through, so the whole call fails.
 * 18+ recompute ``amount_tax``/``amount_total`` from the lines
   (``pos.order._compute_prices``, via ``_process_payment_lines``): the totals a
   client sends are not kept.
@@ -284,11 +285,15 @@ def _valid_session_18(env: Env, closed_id: int, order_name: str) -> int:
 
 
 def _order_before_create(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
-    """``_complete_values_from_session``: config, and the config's pricelist by default."""
+    """``_complete_values_from_session``: config, the config's pricelist by default, and
+    a name from the config's sequence for an order created as ``paid`` (before
+    ``action_pos_order_paid`` has checked anything)."""
     session = env.record("pos.session", vals["session_id"])
     config = env.record("pos.config", session["config_id"])
     vals = {**vals, "config_id": config["id"]}
     vals.setdefault("pricelist_id", config["pricelist_id"] or False)
+    if vals.get("state") == "paid" and not vals.get("name"):
+        vals["name"] = f"{config['name']}/{env.db.next_in_sequence('pos.order'):04d}"
     return vals
 
 
