@@ -25,16 +25,6 @@ pytestmark = pytest.mark.anyio
 LETTERED_UUID = "5b0f3c2e-7d1a-4e8b-9c61-0e2f4a6d8b13"
 
 
-def round_cash(odoo: OdooEmulator, step: float) -> None:
-    """Head office turns on cash rounding for every method of the shop's POS config."""
-    seed = odoo.seed
-    assert seed is not None
-    rounding = odoo.create(
-        "account.cash.rounding", {"name": f"{step}", "rounding": step, "rounding_method": "HALF-UP"}
-    )
-    odoo.write("pos.config", [seed.config_id], {"cash_rounding": True, "rounding_method": rounding})
-
-
 def parked(settings: Any) -> dict[str, tuple[str, str]]:
     with connect(settings) as db:
         rows = db.execute(
@@ -43,50 +33,79 @@ def parked(settings: Any) -> dict[str, tuple[str, str]]:
     return {uuid: (kind, error) for uuid, kind, error in rows}
 
 
+def short_by_a_cent(settings: Any, order_id: int) -> None:
+    """Make a hub order's payment a cent short of its total (a hand-edited row, a hub bug)."""
+    with connect(settings) as db, immediate(db):
+        db.execute("UPDATE payments SET amount = amount - 1 WHERE order_id = ?", (order_id,))
+
+
 async def test_an_order_odoo_does_not_take_as_paid_is_parked_not_synced(
     tmp_path: Path, odoo_emulator: OdooEmulator
 ) -> None:
-    """Head office rounds cash to 0.05: a 4.03 order paid 4.03 is not paid at Odoo. 16/17 keep a
-    draft and answer it as created; 18 would keep a claimed "paid" (books wrong), so none is
-    claimed and it keeps a draft too; 19 fails the batch. Each is parked with the reason; the
-    11.50 order goes. Once head office stops rounding, a retry completes it."""
+    """Payments a cent short of the total: 16/17 keep a draft and answer it like any other
+    order; 18 would keep a claimed "paid" (books wrong), so none is claimed and it keeps a
+    draft too; 19 fails the batch. Each is parked with the reason, the other order goes, and
+    once the order is put right at the hub, a retry completes it at Odoo."""
     settings = sync_settings(tmp_path, odoo_emulator)
     expected_kind = "rejected" if odoo_emulator.version >= 19 else "draft"
     async with AgentRun(settings) as run:
         await run.pulled()
-        round_cash(odoo_emulator, 0.05)
         till = Till(settings)
         p = till.products()
-        (fries,) = till.sell(1, {p["FRIES"]: "1"})
+        odoo_emulator.go_down()
+        (short,) = till.sell(1, {p["FRIES"]: "1"})
         (burger,) = till.sell(1, {p["BURGER"]: "1"})
-        assert (fries["amount_total"], burger["amount_total"]) == ("4.03", "11.50")
+        short_by_a_cent(settings, short["id"])
+        odoo_emulator.come_back()
 
         async def settled() -> bool:
-            return (await run.read_status())["pending"] == 0 and await run.drained()
+            return await run.drained()
 
         await run.until(settled)
         rows = {r["uuid"]: r for r in order_rows(settings)}
         assert rows[burger["uuid"]]["sync_state"] == "synced"
-        assert rows[fries["uuid"]]["sync_state"] == "failed"
-        kind, error = parked(settings)[fries["uuid"]]
+        assert rows[short["uuid"]]["sync_state"] == "failed"
+        kind, error = parked(settings)[short["uuid"]]
         assert kind == expected_kind
-        assert "paid" in error
-        if odoo_emulator.version == 19:
-            assert "is not fully paid" in error
+        assert ("is not fully paid" if odoo_emulator.version >= 19 else "paid 4.02") in error
 
-        # Head office stops rounding; the parked order is retried.
-        seed = odoo_emulator.seed
-        assert seed is not None
-        odoo_emulator.write("pos.config", [seed.config_id], {"cash_rounding": False})
         with connect(settings) as db, immediate(db):
+            db.execute("UPDATE payments SET amount = amount + 1 WHERE order_id = ?", (short["id"],))
             assert outbox.retry_all(db) == 1
         await run.until(settled)
     # 16-18 complete the draft they hold with the resend; 19 had nothing.
     rows = {r["uuid"]: r for r in order_rows(settings)}
-    assert rows[fries["uuid"]]["sync_state"] == "synced"
-    (stored,) = odoo_emulator.orders([("id", "=", rows[fries["uuid"]]["sync_remote_id"])])
+    assert rows[short["uuid"]]["sync_state"] == "synced"
+    (stored,) = odoo_emulator.orders([("id", "=", rows[short["uuid"]]["sync_remote_id"])])
     assert stored["state"] == "paid" and stored["amount_paid"] == stored["amount_total"]
     assert len(odoo_emulator.orders()) == 2
+
+
+@pytest.mark.parametrize("version", [18, 19])
+async def test_a_total_odoo_recomputes_differently_is_not_synced(
+    tmp_path: Path, version: int
+) -> None:
+    """18+ recompute the total from the lines. Head office makes prices tax-included for the
+    company before the hub's hourly reconcile: the hub charges 11.50 for what Odoo now
+    totals 10.00. 18 keeps a draft, 19 refuses; after the reconcile the hub charges 10.00."""
+    with OdooEmulator(version) as odoo:
+        settings = sync_settings(tmp_path, odoo)
+        async with AgentRun(settings) as run:
+            await run.pulled()
+            till = Till(settings)
+            p = till.products()
+            odoo.write("res.company", [1], {"account_price_include": "tax_included"})
+            (before,) = till.sell(1, {p["BURGER"]: "1"})
+            await run.until(run.drained)
+            assert run.agent is not None
+            await run.agent.pull(reconcile=True)
+            (after,) = till.sell(1, {p["BURGER"]: "1"})
+            await run.until(run.drained)
+        rows = {r["uuid"]: r for r in order_rows(settings)}
+        assert before["amount_total"] == "11.50" and after["amount_total"] == "10.00"
+        assert rows[before["uuid"]]["sync_state"] == "failed"
+        assert parked(settings)[before["uuid"]][0] == ("draft" if version == 18 else "rejected")
+        assert rows[after["uuid"]]["sync_state"] == "synced"
 
 
 @pytest.mark.parametrize("version", [18, 19])

@@ -341,10 +341,27 @@ def _rounded_amount(env: Env, order: dict[str, Any]) -> float:
 
 
 def order_paid(env: Env, order_id: int) -> None:
-    """``action_pos_order_paid``: refuse an order whose payments do not cover its total."""
+    """``action_pos_order_paid``: refuse an order whose payments do not cover its total.
+
+    The total is rounded by the config's cash rounding (``_get_rounded_amount``);
+    when that alone makes it differ, the unrounded total may still differ from
+    what was paid by up to half a rounding step (HALF-UP) or one step.
+    """
     order = env.record("pos.order", order_id)
-    if not _is_zero(_rounded_amount(env, order) - order["amount_paid"]):
-        raise UserError(f"Order {order['name']} is not fully paid.")
+    paid = order["amount_paid"]
+    if not _is_zero(_rounded_amount(env, order) - paid):
+        config = env.record("pos.config", order["config_id"])
+        if not (config["cash_rounding"] and config["rounding_method"]):
+            raise UserError(f"Order {order['name']} is not fully paid.")
+        rounding = env.record("account.cash.rounding", config["rounding_method"])
+        step = Decimal(repr(rounding["rounding"]))
+        if rounding["rounding_method"] == "HALF-UP":
+            step /= 2
+        cent = Decimal("0.01")
+        max_diff = step.quantize(cent, ROUND_HALF_UP)
+        diff = (Decimal(repr(order["amount_total"])) - Decimal(repr(paid))).quantize(cent)
+        if abs(diff) > max_diff:
+            raise UserError(f"Order {order['name']} is not fully paid.")
     vals: dict[str, Any] = {"state": "paid"}
     if order["name"] == "/":
         config_name = env.value("pos.config", order["config_id"], "name")
