@@ -77,7 +77,7 @@ class Model:
     convert: Converter
     apply: Applier
     first_domain: tuple[Any, ...] = ()  # limits the very first pull (a big Odoo's catalogue)
-    parent: str | None = None  # many2one to the record that stores most fields (template)
+    parent: tuple[str, str] | None = None  # (many2one, model) of the record holding most fields
 
 
 def _m2o(value: Any) -> int | None:
@@ -199,7 +199,7 @@ MODELS: tuple[Model, ...] = (
         _product,
         pull_apply.apply_products,
         first_domain=(("available_in_pos", "=", True),),
-        parent="product_tmpl_id",
+        parent=("product_tmpl_id", "product.template"),
     ),
 )
 
@@ -267,7 +267,7 @@ class Puller:
         domain: list[Any] = [("write_date", ">", since)]
         if model.parent:
             # The product form saves the template: the variant's write_date stays.
-            domain = ["|", *domain, (f"{model.parent}.write_date", ">", since)]
+            domain = ["|", *domain, (f"{model.parent[0]}.write_date", ">", since)]
         if model.name == "product.product" and self._retaxed:
             domain = ["|", ("taxes_id", "in", self._retaxed), *domain]
         return domain
@@ -311,12 +311,15 @@ class Puller:
             log.info("catalogue_pulled model=%s changed=%d", model.name, len(changed))
         return changed
 
-    async def _parent_stamps(self, parent: str, rows: list[dict[str, Any]]) -> list[str]:
+    async def _parent_stamps(
+        self, parent: tuple[str, str], rows: list[dict[str, Any]]
+    ) -> list[str]:
         """The templates' ``write_date``: the watermark must pass a template-only change."""
-        ids = sorted({i for i in (_m2o(row.get(parent)) for row in rows) if i is not None})
+        link, parent_model = parent
+        ids = sorted({i for i in (_m2o(row.get(link)) for row in rows) if i is not None})
         if not ids:
             return []
-        parents = await self.client.call("product.template", "read", ids, ["write_date"])
+        parents = await self.client.call(parent_model, "read", ids, ["write_date"])
         return [p["write_date"] for p in parents if p.get("write_date")]
 
     async def _search(self, model: str, domain: Sequence[Any]) -> list[int]:

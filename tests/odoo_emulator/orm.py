@@ -413,8 +413,7 @@ class Env:
             elif code == 4:
                 self.write(comodel, [command[1]], {inverse: rid})
             elif code == 5:
-                children = [c["id"] for c in self.db.tables[comodel].values() if c[inverse] == rid]
-                self.unlink(comodel, children)
+                self.unlink(comodel, self.db.indexes.lookup(comodel, inverse, [rid]))
             elif code == 6:
                 for child in list(self.db.tables[comodel].values()):
                     if child[inverse] == rid and child["id"] not in command[2]:
