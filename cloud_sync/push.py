@@ -110,9 +110,8 @@ class Pusher:
         self.timeout = timeout
         self.reopened = 0  # times the Odoo session was replaced: payloads built before are stale
         self._ids = IdMap({}, {}, {}, {})
-        self._moved: dict[
-            int, set[int]
-        ] = {}  # Odoo session → orders Odoo put there, not sent there
+        # Odoo session → orders Odoo put there instead of the session they were sent to.
+        self._moved: dict[int, set[int]] = {}
         self._moved_hub_sessions: set[int] = set()
 
     async def push(
