@@ -179,7 +179,7 @@ class Agent:
         user_id = await self.client.login()
         config_id, pricelist_id = await self._pos_config()
         self._sessions = RemoteSessions(self.client, self.store, config_id)
-        self._puller = Puller(self.client, self.store, self.money, version)
+        self._puller = Puller(self.client, self.store, self.money, version, config_id=config_id)
         self._pusher = Pusher(
             self.client,
             self._sessions,

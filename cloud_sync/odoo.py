@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -31,7 +31,7 @@ import httpx
 
 from cloud_sync import odoo_errors
 from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError
-from cloud_sync.payloads import order_reference, payload_uuid, uuid_from_reference
+from cloud_sync.payloads import legacy_reference, payload_uuid, uuid_from_reference
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,21 @@ _JSON2_PARAMS: dict[str, tuple[str, ...]] = {
     "action_pos_session_open": ("ids",),
     "action_pos_session_closing_control": ("ids",),
     "action_pos_session_close": ("ids",),
+    "set_opening_control": ("ids", "cashbox_value", "notes"),
+    "set_cashbox_pos": ("ids", "cashbox_value", "notes"),
+    "post_closing_cash_details": ("ids", "counted_cash"),
+    "export_for_ui": ("ids",),
 }
 
-_ORDER_FIELDS = ["id", "pos_reference", "state", "amount_total", "amount_paid", "session_id"]
+_ORDER_FIELDS = [
+    "id",
+    "name",
+    "pos_reference",
+    "state",
+    "amount_total",
+    "amount_paid",
+    "session_id",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,7 @@ class RemoteOrder:
     session_id: int | None
     amount_total: Decimal
     amount_paid: Decimal
+    name: str = ""  # Odoo's own name ("Shop/0001"; "/" until Odoo numbers the order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +94,14 @@ class PushResult:
     ``accepted`` maps the uuids Odoo answered for to their ``pos.order`` ids.
     ``skipped`` lists the uuids missing from the answer: Odoo already held
     them in a final state and did nothing (16-18 leave them out silently);
-    confirm them with ``find_orders``.
+    confirm them with ``find_orders``. ``orders`` is what Odoo holds for the
+    accepted ones (state, totals): 18+ answer it, 16/17 answer only ids and
+    are read back, since Odoo answers an order it left in draft like any other.
     """
 
     accepted: dict[str, int]
     skipped: tuple[str, ...]
+    orders: dict[str, RemoteOrder] = field(default_factory=dict)
 
 
 class OdooClient:
@@ -269,27 +285,38 @@ class OdooClient:
     # -- POS ------------------------------------------------------------------------
 
     async def find_orders(
-        self, *, uuids: Iterable[str] = (), names: Iterable[str] = ()
+        self,
+        *,
+        uuids: Iterable[str] = (),
+        names: Iterable[str] = (),
+        references: Mapping[str, str] | None = None,
     ) -> list[RemoteOrder]:
         """The ``pos.order`` rows Odoo holds for these hub uuids or references.
 
         Asked after an ``Ambiguous`` failure, it tells whether a push was
         committed. Works on every version: 16/17 have no order uuid, so the
-        uuids are looked up through the references ``order_payload`` gives.
+        orders are looked up by the references ``order_payload`` gave them
+        (``references``: hub uuid → reference), and by the reference used
+        before it named the receipt (``payloads.legacy_reference``).
         """
-        uuid_list, name_list = list(uuids), list(names)
-        references = name_list + [order_reference(u) for u in uuid_list]
-        if not references:
+        refs = dict(references or {})
+        uuid_list = list(dict.fromkeys([*uuids, *refs]))
+        wanted = list(names) + list(refs.values()) + [legacy_reference(u) for u in uuid_list]
+        if not wanted:
             return []
         version = await self._ensure_version()
         fields = list(_ORDER_FIELDS)
-        domain: list[Any] = [("pos_reference", "in", references)]
+        domain: list[Any] = [("pos_reference", "in", wanted)]
         if version >= SYNC_FROM_UI_SINCE:
             fields.append("uuid")
             if uuid_list:
                 domain = ["|", ("uuid", "in", uuid_list), *domain]
         rows = await self.search_read("pos.order", domain, fields, order="id")
         return [_remote_order(row) for row in rows]
+
+    async def _read_orders(self, ids: list[int]) -> list[RemoteOrder]:
+        rows = await self.call("pos.order", "read", ids, list(_ORDER_FIELDS))
+        return [_remote_order(row) for row in rows] if isinstance(rows, list) else []
 
     async def push_orders(
         self, payloads: Sequence[Mapping[str, Any]], *, time_limit: float | None = None
@@ -311,7 +338,10 @@ class OdooClient:
         if new_shape:
             answer = await self._call("pos.order", "sync_from_ui", [list(payloads)], {}, time_limit)
             rows = answer.get("pos.order", []) if isinstance(answer, dict) else []
-            accepted = {row["uuid"]: row["id"] for row in rows if row.get("uuid") in keys}
+            # 19 also answers a refund's original order: keep only what was sent.
+            found = {row["uuid"]: _remote_order(row) for row in rows if row.get("uuid") in keys}
+            accepted = {key: remote.id for key, remote in found.items()}
+            return PushResult(accepted, tuple(k for k in keys if k not in accepted), found)
         else:
             answer = await self._call(
                 "pos.order", "create_from_ui", [list(payloads)], {}, time_limit
@@ -322,10 +352,28 @@ class OdooClient:
                 key = uuid_from_reference(row.get("pos_reference") or "")
                 if key in keys:
                     accepted[key] = row["id"]
-        return PushResult(accepted, tuple(k for k in keys if k not in accepted))
+        skipped = tuple(k for k in keys if k not in accepted)
+        if not accepted:
+            return PushResult(accepted, skipped)
+        try:
+            # 16/17 answer an order left in draft like any other: read the states.
+            remote = await self._read_orders(list(accepted.values()))
+        except (Retryable, Rejected) as exc:
+            raise Ambiguous(f"pushed, but Odoo's states could not be read: {exc}") from exc
+        by_id = {r.id: r for r in remote}
+        found = {key: by_id[i] for key, i in accepted.items() if i in by_id}
+        return PushResult(accepted, skipped, found)
 
     async def open_session(self, config_id: int) -> int:
-        """The open POS session of ``config_id``, opening one if there is none."""
+        """The open POS session of ``config_id``, opening one if there is none.
+
+        ``action_pos_session_open`` opens a session on 16/17 without cash
+        control; with it (16/17), and always on 18+, the session waits in
+        ``opening_control`` for the opening count: ``set_opening_control``
+        (``set_cashbox_pos`` on 16) with the balance Odoo carried over from the
+        last session's count. 19 moves orders of a closed session only into an
+        ``opened`` one. Anything but ``opened`` afterwards is refused here.
+        """
         rows = await self.search_read(
             "pos.session",
             [
@@ -341,24 +389,62 @@ class OdooClient:
         else:
             created = await self.call("pos.session", "create", {"config_id": config_id})
             session_id, state = int(created[0] if isinstance(created, list) else created), ""
-        if state != "opened":
-            await self.call("pos.session", "action_pos_session_open", [session_id])
+        if state == "opened":
+            return session_id
+        await self.call("pos.session", "action_pos_session_open", [session_id])
+        session = await self._session(session_id)
+        if session["state"] == "opening_control":
+            version = await self._ensure_version()
+            method = "set_cashbox_pos" if version <= 16 else "set_opening_control"
+            start = float(session.get("cash_register_balance_start") or 0.0)
+            await self.call("pos.session", method, [session_id], start, "")
+            session = await self._session(session_id)
+        if session["state"] != "opened":
+            raise Rejected(
+                f"Odoo left POS session {session_id} in {session['state']!r} after opening it"
+            )
         return session_id
 
-    async def close_session(self, session_id: int) -> None:
-        """Close a POS session: closing control, then close if cash control left it there."""
-        state = await self._session_state(session_id)
-        if state in ("opening_control", "opened"):
-            await self.call("pos.session", "action_pos_session_closing_control", [session_id])
-            state = await self._session_state(session_id)
-        if state == "closing_control":
-            await self.call("pos.session", "action_pos_session_close", [session_id])
+    async def close_session(self, session_id: int, cash_delta: Decimal | None = None) -> None:
+        """Close a POS session and check that Odoo closed it; ``Rejected`` if it did not.
 
-    async def _session_state(self, session_id: int) -> str:
-        rows = await self.call("pos.session", "read", [session_id], ["state"])
+        With cash control, the counted cash goes first (``post_closing_cash_details``):
+        Odoo's opening balance plus ``cash_delta``, the tills' counted minus
+        opening cash, so Odoo books the difference the tills found. Odoo may
+        refuse the closing (a UserError: no loss account on the cash journal),
+        or answer the "Force Close Session" wizard and leave the session in
+        ``closing_control``: only a session read back as ``closed`` is closed.
+        """
+        session = await self._session(session_id)
+        state, answer = session["state"], None
+        if state in ("opening_control", "opened"):
+            if cash_delta is not None and await self._cash_control(session):
+                start = Decimal(str(session.get("cash_register_balance_start") or 0))
+                counted = float(start + cash_delta)
+                await self.call("pos.session", "post_closing_cash_details", [session_id], counted)
+            answer = await self.call(
+                "pos.session", "action_pos_session_closing_control", [session_id]
+            )
+            state = (await self._session(session_id))["state"]
+        if state == "closing_control":
+            answer = await self.call("pos.session", "action_pos_session_close", [session_id])
+            state = (await self._session(session_id))["state"]
+        if state != "closed":
+            said = f"; Odoo answered {answer.get('name')!r}" if isinstance(answer, dict) else ""
+            raise Rejected(f"Odoo did not close POS session {session_id}: it is {state!r}{said}")
+
+    async def _cash_control(self, session: Mapping[str, Any]) -> bool:
+        config = session.get("config_id")
+        config_id = config[0] if isinstance(config, list) else config
+        rows = await self.call("pos.config", "read", [config_id], ["cash_control"])
+        return bool(rows and rows[0].get("cash_control"))
+
+    async def _session(self, session_id: int) -> dict[str, Any]:
+        fields = ["state", "config_id", "cash_register_balance_start"]
+        rows = await self.call("pos.session", "read", [session_id], fields)
         if not rows:
             raise Rejected(f"pos.session {session_id} does not exist")
-        return str(rows[0]["state"])
+        return dict(rows[0])
 
     # -- the wire -----------------------------------------------------------------------
 
@@ -474,4 +560,5 @@ def _remote_order(row: Mapping[str, Any]) -> RemoteOrder:
         session_id=session[0] if isinstance(session, list) else (session or None),
         amount_total=Decimal(str(row.get("amount_total") or 0)),
         amount_paid=Decimal(str(row.get("amount_paid") or 0)),
+        name=str(row.get("name") or ""),
     )

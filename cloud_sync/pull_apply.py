@@ -160,6 +160,26 @@ def archive_missing(db: sqlite_utils.Database, table: str, present: Iterable[int
     return _announce(db, table, gone)
 
 
+def archive_methods_outside(db: sqlite_utils.Database, allowed: Iterable[int]) -> list[int]:
+    """Archive every hub payment method that is not one of the POS configuration's.
+
+    ``pos.payment._check_payment_method_id`` refuses a payment whose method is
+    not on the session's configuration, and a method never linked to Odoo
+    cannot be sent at all: a till must not take either as a tender.
+    """
+    keep = set(allowed)
+    rows = db.execute("SELECT id, remote_id FROM payment_methods WHERE active = 1").fetchall()
+    gone = [hub_id for hub_id, remote_id in rows if remote_id is None or remote_id not in keep]
+    now = now_iso()
+    db.conn.executemany(
+        "UPDATE payment_methods SET active = 0, updated_at = ? WHERE id = ?",
+        [(now, i) for i in gone],
+    )
+    if gone:
+        log.warning("payment_methods_archived ids=%s reason=not_in_pos_config", gone)
+    return _announce(db, "payment_methods", gone)
+
+
 def watermark(db: sqlite_utils.Database, model: str) -> str | None:
     """The newest ``write_date`` (Odoo's clock) already applied for ``model``."""
     row = db.execute("SELECT write_date FROM sync_watermarks WHERE model = ?", (model,)).fetchone()

@@ -126,8 +126,22 @@ def _sync_from_ui(env: Env, model: str, orders: list[Any]) -> Any:
     return pos.sync_from_ui(env, orders)
 
 
+def _export_for_ui(env: Env, model: str, ids: list[int]) -> Any:
+    return pos.export_for_ui(env, ids)
+
+
 def _session_open(env: Env, model: str, ids: list[int]) -> Any:
     return pos.session_open(env, ids)
+
+
+def _set_opening_control(
+    env: Env, model: str, ids: list[int], cashbox_value: float, notes: str = ""
+) -> Any:
+    return pos.set_opening_control(env, ids, cashbox_value, notes)
+
+
+def _post_closing_cash_details(env: Env, model: str, ids: list[int], counted_cash: float) -> Any:
+    return pos.post_closing_cash_details(env, ids, counted_cash)
 
 
 def _session_closing_control(env: Env, model: str, ids: list[int]) -> Any:
@@ -157,12 +171,17 @@ def public_methods(db: Database, model: str) -> dict[str, Method]:
     if model == "pos.order":
         if db.version <= 17:
             methods["create_from_ui"] = Method(_create_from_ui, True)
+            methods["export_for_ui"] = Method(_export_for_ui, False)
         else:
             methods["sync_from_ui"] = Method(_sync_from_ui, True)
     if model == "pos.session":
         methods["action_pos_session_open"] = Method(_session_open, False)
         methods["action_pos_session_closing_control"] = Method(_session_closing_control, False)
         methods["action_pos_session_close"] = Method(_session_close, False)
+        # 16 names the opening count set_cashbox_pos; 17 renamed it set_opening_control.
+        opening = "set_cashbox_pos" if db.version <= 16 else "set_opening_control"
+        methods[opening] = Method(_set_opening_control, False)
+        methods["post_closing_cash_details"] = Method(_post_closing_cash_details, False)
     return methods
 
 
