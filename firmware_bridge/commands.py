@@ -10,8 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.instance import InstanceLock
+
+
+ALREADY_RUNNING = 4  # as `edgehub sync --once` beside a running agent
 
 
 def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
@@ -19,8 +26,31 @@ def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
 
     if _broker_unusable(settings):
         return 2
-    run(settings)
+    lock = _single(settings, "bridge", f"the kitchen bridge of store {settings.store!r}")
+    if lock is None:
+        return ALREADY_RUNNING
+    try:
+        run(settings)
+    finally:
+        lock.release()
     return 0
+
+
+def _single(settings: Settings, name: str, what: str) -> InstanceLock | None:
+    """Take this daemon's one-per-database lock, or say who holds it and return None."""
+    from hub.instance import AlreadyRunning, InstanceLock, lock_path
+
+    lock = InstanceLock(lock_path(settings, name), what)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        print(
+            f"error: {what} already runs: {exc.holder.describe()} (lock {exc.path}). "
+            "Only one may run per store: stop that one first, or leave it running.",
+            file=sys.stderr,
+        )
+        return None
+    return lock
 
 
 def _broker_unusable(settings: Settings) -> bool:
@@ -61,6 +91,9 @@ def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if _broker_unusable(settings):
         return 2
+    lock = _single(settings, f"printer-{args.device}", f"the printer adapter of {args.device!r}")
+    if lock is None:
+        return ALREADY_RUNNING
     config = PrinterConfig(
         device=args.device,
         station=station,
@@ -69,7 +102,10 @@ def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
         status_interval=args.status_interval,
         seen_path=args.seen,
     )
-    run(settings, config)
+    try:
+        run(settings, config)
+    finally:
+        lock.release()
     return 0
 
 

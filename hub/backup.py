@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hub import order_names
 from hub.db import occupancy
 from hub.settings import Settings
 
@@ -123,6 +124,8 @@ class RestoreInfo:
     source: Path
     safety_copy: Path | None
     hub_was_running: bool
+    session_floor: int = 0  # new sessions (and so order names) start above this
+    blind: bool = False  # the replaced database could not be read: floor is a guess
 
 
 def restore(settings: Settings, source: Path, *, force: bool = False) -> RestoreInfo:
@@ -135,14 +138,11 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Restore
     """
     check_file(source)
     with occupancy.exclusive(settings, force=force) as busy:
-        safety = (
-            take_backup(settings, label="pre-restore", rotate=False).path
-            if settings.db.exists()
-            else None
-        )
+        safety = _safety_copy(settings) if settings.db.exists() else None
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dst = sqlite3.connect(settings.db, timeout=settings.db_busy_timeout_ms / 1000)
         try:
+            before = _issued(dst) if safety is not None else order_names.Issued()
             src.backup(dst)
             verdict = dst.execute("PRAGMA integrity_check").fetchone()[0]
         finally:
@@ -150,7 +150,46 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Restore
             src.close()
         if verdict != "ok":
             raise BackupError(f"the restored database failed integrity_check: {verdict}")
-    return RestoreInfo(source, safety, busy)
+        floor = _carry_over(settings, before)
+    return RestoreInfo(source, safety, busy, floor, before is None)
+
+
+def _safety_copy(settings: Settings) -> Path:
+    """Keep the database being replaced: a backup, or the file itself when SQLite cannot
+    read it (a damaged file is what a restore is often for, and it cannot be copied)."""
+    try:
+        return take_backup(settings, label="pre-restore", rotate=False).path
+    except (sqlite3.DatabaseError, BackupError):
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        settings.backup_path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        kept = settings.backup_path / f"{settings.db.name}.unreadable-{stamp}"
+        for suffix in ("-wal", "-shm", ""):  # the WAL belongs to the file it is beside
+            part = settings.db.with_name(settings.db.name + suffix)
+            if part.exists():
+                part.rename(kept.with_name(kept.name + suffix))
+        return kept
+
+
+def _issued(conn: sqlite3.Connection) -> order_names.Issued | None:
+    """The names the database about to be replaced issued; None if it cannot be read."""
+    try:
+        return order_names.issued(conn)
+    except sqlite3.Error:  # missing tables, or the corruption the restore is for
+        return None
+
+
+def _carry_over(settings: Settings, before: order_names.Issued | None) -> int:
+    """Bring the restored file's schema up to date and its name counters past ``before``."""
+    from hub.db.connection import immediate, open_db
+    from hub.db.migrations import migrate
+
+    db = open_db(settings)
+    try:
+        migrate(db)
+        with immediate(db):
+            return order_names.carry_over(db.conn, before)
+    finally:
+        db.close()
 
 
 def _fsync(path: Path) -> None:

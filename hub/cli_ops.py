@@ -57,6 +57,16 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 1
     print(f"restored {settings.db} from {info.source}")
+    if info.blind:
+        print(
+            f"the database it replaced could not be read: new sessions start at "
+            f"{info.session_floor + 1}, well above the backup's, so no order name repeats"
+        )
+    elif info.session_floor:
+        print(
+            f"order names continue past those already issued: new sessions start at "
+            f"{info.session_floor + 1}"
+        )
     if info.safety_copy:
         print(f"the database as it was is kept in {info.safety_copy}")
     if info.hub_was_running:

@@ -65,9 +65,13 @@ def open_session(
 ) -> dict[str, Any]:
     if actor.role not in SESSION_ROLES or actor.id is None:
         raise Forbidden(f"a {actor.role} may not open a session", {"role": actor.role})
+    # The id is above any a restored-over database issued (hub.order_names): it
+    # is part of every order name of the session.
     cursor = db.execute(
-        "INSERT INTO pos_sessions (terminal, user_id, state, opening_cash, opened_at) "
-        "VALUES (?, ?, 'open', ?, ?)",
+        "INSERT INTO pos_sessions (id, terminal, user_id, state, opening_cash, opened_at) "
+        "VALUES (max(coalesce((SELECT max(id) FROM pos_sessions), 0), "
+        "coalesce((SELECT session_id FROM session_floor WHERE id = 1), 0)) + 1, "
+        "?, ?, 'open', ?, ?)",
         (terminal, actor.id, opening_cash, now_iso()),
     )
     assert cursor.lastrowid is not None

@@ -460,3 +460,21 @@ _LOGIN_FAILURES_SCHEMA = (
     "CREATE TABLE login_failures (key TEXT NOT NULL, at REAL NOT NULL)",
     "CREATE INDEX login_failures_key ON login_failures (key, at)",
 )
+
+
+# --- 0007_session_floor: order names never repeat after a restore --------------------
+
+
+@migrations(name="0007_session_floor")
+def session_floor(db: sqlite_utils.Database) -> None:
+    """The lowest session id a new session may take (``hub.order_names``).
+
+    A restore puts an older file in place; the sessions it lacks may have
+    printed tickets or reached Odoo under names ``{store}-{session}-{n}``. The
+    restore records here the highest session id ever issued, and new sessions
+    start above it.
+    """
+    db.execute(
+        "CREATE TABLE session_floor (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "session_id INTEGER NOT NULL)"
+    )
