@@ -86,7 +86,6 @@ class Settings(BaseSettings):
 
     # --- Operations: periodic jobs, backups, log retention, HTTP hygiene -------------
     # (hub.jobs, hub.backup, hub.operations). Every interval is in seconds.
-    job_stale_cleanup_seconds: float = Field(default=60, gt=0)
     job_cache_warm_seconds: float = Field(default=600, gt=0)
     job_redis_probe_seconds: float = Field(default=30, gt=0)
     job_db_optimize_seconds: float = Field(default=6 * 3600, gt=0)
@@ -199,6 +198,8 @@ REMOVED = {
     "sync_lag_alert_seconds": "removed; the one sync threshold is "
     "EDGEHUB_SYNC_LAG_WARN_SECONDS, default 600 s",
     "sync_consumer": "removed; the sync agent's cursor is always named sync",
+    "job_stale_cleanup_seconds": "removed with its job, which swept nothing: a WebSocket "
+    "closes itself on token expiry and missed pings",
 }
 CONFIG_VARIABLE = "EDGEHUB_CONFIG"  # names the TOML file; read before Settings exists
 _PREFIX = "EDGEHUB_"

@@ -16,6 +16,7 @@ from hub.api.context import Hub
 from hub.health import Probes, db_check
 from hub.jobs.scheduler import read_status, stale
 from hub.settings import Settings
+from hub.version import VERSION
 
 
 def _reads(
@@ -52,11 +53,13 @@ async def health(hub: Hub, probes: NamedDependency[Probes]) -> Response[dict[str
     except sqlite3.Error as exc:
         body = await probes.report(f"error: {exc.__class__.__name__}")
         body["status"] = "down"
+        body["version"] = VERSION
         return Response(body, status_code=503)
     latency = round((time.perf_counter() - t0) * 1000, 3)
     body = await probes.report(
         db_status, latency, sync=sync, jobs=_jobs_detail(jobs), backup=_backup_detail(hub)
     )
+    body["version"] = VERSION
     return Response(body, status_code=200)
 
 

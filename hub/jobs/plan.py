@@ -2,7 +2,6 @@
 
 | job           | does                                                         | scope    |
 |---------------|--------------------------------------------------------------|----------|
-| stale_cleanup | runs the registered stale-connection hooks (WebSocket)       | process  |
 | cache_warm    | runs the registered cache warm-up hooks                      | process  |
 | redis_probe   | PINGs Redis and records the answer for /health               | process  |
 | sync_watch    | reads the sync status for /metrics; logs a change of verdict | process  |
@@ -77,7 +76,6 @@ def standard_jobs(
         return f"{pruned}; {kitchen}"
 
     return [
-        Job("stale_cleanup", settings.job_stale_cleanup_seconds, hooks.stale_cleanup.run_all),
         Job("cache_warm", settings.job_cache_warm_seconds, hooks.cache_warm.run_all),
         Job("redis_probe", settings.job_redis_probe_seconds, redis_probe),
         Job("sync_watch", settings.job_sync_watch_seconds, partial(sync_watch.run, store)),
