@@ -16,6 +16,7 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,7 +129,13 @@ class RestoreInfo:
     blind: bool = False  # the replaced database could not be read: floor is a guess
 
 
-def restore(settings: Settings, source: Path, *, force: bool = False) -> RestoreInfo:
+def restore(
+    settings: Settings,
+    source: Path,
+    *,
+    force: bool = False,
+    say: Callable[[str], None] = lambda _: None,
+) -> RestoreInfo:
     """Replace the live database's content with a backup's.
 
     The backup is proven first (integrity_check); the current database is
@@ -136,9 +143,13 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Restore
     overwritten. The copy goes through SQLite's backup API into the live file,
     so its WAL and other connections stay consistent.
     """
-    check_file(source)
+    check_file(source)  # refuses a missing file before anything is said or done
+    say(f"checked {source} ({source.stat().st_size / 1e6:.1f} MB): intact")
     with occupancy.exclusive(settings, force=force) as busy:
+        if settings.db.exists():
+            say(f"keeping a copy of {settings.db} as it is now…")
         safety = _safety_copy(settings) if settings.db.exists() else None
+        say(f"copying {source.name} into {settings.db}…")
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dst = sqlite3.connect(settings.db, timeout=settings.db_busy_timeout_ms / 1000)
         try:

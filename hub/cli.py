@@ -29,6 +29,7 @@ log = logging.getLogger("edgehub.settings")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.lan import reach_lines
     from hub.serve import run
 
     host, port = args.host or settings.host, args.port or settings.port
@@ -38,6 +39,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         f"(database {settings.db}, {workers} worker{'s' if workers > 1 else ''})",
         file=sys.stderr,
     )
+    for line in reach_lines(settings, host, port):
+        print(line, file=sys.stderr)
     run(settings, host=host, port=port, access_log=args.access_log, workers=workers)
     return 0
 
@@ -86,15 +89,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo_catalogue(db: sqlite_utils.Database, count: int) -> dict[str, int]:
-    """Load ``count`` generated products, with a progress bar; returns the new counts."""
-    from rich.progress import Progress
-
+    """Load ``count`` generated products, showing progress; returns the new counts."""
     from hub.db.connection import immediate
     from hub.demo import load_catalogue
+    from hub.progress import Steps
 
-    with Progress(transient=True) as progress, immediate(db):
-        task = progress.add_task("generating products", total=count)
-        load_catalogue(db, count, progress=lambda done, _: progress.update(task, completed=done))
+    with Steps("generating products", count) as steps, immediate(db):
+        load_catalogue(db, count, progress=lambda done, _: steps.update(done))
     return {
         table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
         for table in ("categories", "products")
@@ -216,7 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="serve the REST and WebSocket API")
-    serve.add_argument("--host", help="address to bind (default EDGEHUB_HOST or 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        help="address to listen on (default EDGEHUB_HOST or 127.0.0.1, this PC only); "
+        "0.0.0.0 for tills and tablets on the LAN",
+    )
     serve.add_argument("--port", type=int, help="port (default EDGEHUB_PORT or 8000)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument(

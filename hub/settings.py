@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     store: str = Field(default="demo", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     host: str = "127.0.0.1"
     port: int = 8000
+    # The address tills and tablets are configured with (http://192.168.1.20:8000):
+    # shown by serve and status. Unset: guessed from this PC's interfaces.
+    lan_url: str | None = None
     log_level: str = "info"
     log_json: bool = False
 
@@ -91,6 +94,7 @@ class Settings(BaseSettings):
     job_db_optimize_seconds: float = Field(default=6 * 3600, gt=0)
     job_event_prune_seconds: float = Field(default=3600, gt=0)
     job_sync_watch_seconds: float = Field(default=30, gt=0)
+    job_fault_watch_seconds: float = Field(default=10, gt=0)
     job_backup_seconds: float = Field(default=24 * 3600, gt=0)
     # Unset: a "backups" directory beside the database.
     backup_dir: Path | None = None

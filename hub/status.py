@@ -6,9 +6,13 @@ Redis and the broker; nothing here changes anything.
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import ssl
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -19,7 +23,7 @@ from rich.table import Table
 
 from cloud_sync import status as agent_status
 from firmware_bridge.mqtt import broker
-from hub import backup, snapshot
+from hub import backup, faults, instance, lan, snapshot
 from hub.clock import parse_iso
 from hub.db.connection import open_db
 from hub.db.migrations import pending
@@ -140,8 +144,72 @@ def print_status(settings: Settings) -> int:
     db = open_db(settings, readonly=True)
     snap = snapshot.read(db)
     console.print(_summary(settings, snap, db))
+    console.print(_processes(settings))
+    console.print(_faults(settings, db))
     console.print(_jobs(snap))
     return 0
+
+
+def _processes(settings: Settings) -> Table:
+    """Which EdgeHub processes run on this database, with their versions."""
+    table = Table(title="processes", show_header=False)
+    table.add_column("process", style="bold")
+    table.add_column("state")
+    table.add_row("serve", _serve_state(settings))
+    for name, label in (("bridge", "bridge"), ("sync", "sync")):
+        holder = instance.running(instance.lock_path(settings, name))
+        table.add_row(label, _holder_state(holder))
+    prefix = f"{settings.db.name}.printer-"
+    adapters = sorted(settings.db.parent.glob(f"{prefix}*.lock"))
+    for path in adapters:
+        device = path.name[len(prefix) : -len(".lock")]
+        table.add_row(f"printer {device}", _holder_state(instance.running(path)))
+    if not adapters:
+        table.add_row("printer", "[dim]no printer adapter has run here[/dim]")
+    return table
+
+
+def _holder_state(holder: instance.Holder | None) -> str:
+    if holder is None:
+        return "[yellow]not running[/yellow]"
+    return (
+        f"[green]running[/green]: EdgeHub {holder.version}, pid {holder.pid}, since {holder.since}"
+    )
+
+
+def _serve_state(settings: Settings) -> str:
+    """``serve`` keeps no lock file (its workers share one port): ask its /health."""
+    host = "127.0.0.1" if settings.host in lan.ALL else settings.host
+    url = f"http://{host}:{settings.port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_SECONDS * 3) as answer:
+            body = json.load(answer)
+    except urllib.error.HTTPError as exc:
+        return f"[red]answering {exc.code}[/red] at {url}"
+    except (OSError, ValueError):
+        return f"[yellow]not answering[/yellow] at {url}"
+    return f"[green]running[/green]: EdgeHub {body.get('version', '?')}, {body.get('status')}"
+
+
+def _faults(settings: Settings, db: sqlite_utils.Database) -> Table:
+    """The faults /health lists (hub.faults), with Redis knocked on from here."""
+    redis = None
+    if settings.redis_url:
+        knocked = _reachable(settings.redis_url, 6379)
+        redis = ("ok" if knocked.startswith("ok") else "down", None)
+    found = faults.with_known_since(db, faults.detect(db, settings, redis=redis))
+    table = Table(title="faults", show_header=False)
+    table.add_column("fault", style="bold")
+    table.add_column("what")
+    for fault in found:
+        colour = "red" if fault.level >= logging.ERROR else "yellow"
+        table.add_row(
+            f"[{colour}]{fault.key}[/{colour}]",
+            f"{escape(fault.what)} ({faults.since_text(fault.since)})",
+        )
+    if not found:
+        table.add_row("[green]none[/green]", "")
+    return table
 
 
 def _add_sync_rows(

@@ -478,3 +478,15 @@ def session_floor(db: sqlite_utils.Database) -> None:
         "CREATE TABLE session_floor (id INTEGER PRIMARY KEY CHECK (id = 1), "
         "session_id INTEGER NOT NULL)"
     )
+
+
+# --- 0008_faults: the faults the watch last saw, so each is logged once --------------
+
+
+@migrations(name="0008_faults")
+def faults(db: sqlite_utils.Database) -> None:
+    """One row per fault now open (``hub.faults``): what it was, since when, when first seen."""
+    db.execute(
+        "CREATE TABLE faults (key TEXT PRIMARY KEY, what TEXT NOT NULL, since TEXT, "
+        "level INTEGER NOT NULL, noted_at TEXT NOT NULL)"
+    )

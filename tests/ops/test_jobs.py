@@ -30,6 +30,7 @@ ALL_JOBS = {
     "db_optimize",
     "event_prune",
     "sync_watch",
+    "fault_watch",
     "backup",
 }
 FAST = {f"job_{name}_seconds": 0.05 for name in ALL_JOBS}

@@ -150,3 +150,18 @@ def test_no_periodic_job_does_nothing(hub: HubProcess) -> None:
     assert "stale_cleanup" not in status.stdout and "no hooks registered" not in status.stdout
     warned = run_cli(hub.db, "status", EDGEHUB_JOB_STALE_CLEANUP_SECONDS="60")
     assert "EDGEHUB_JOB_STALE_CLEANUP_SECONDS" in warned.stderr and "removed" in warned.stderr
+
+
+def test_long_work_prints_progress_lines_off_a_terminal(db: Path) -> None:
+    """Under a script or systemd a progress bar draws nothing, and the work looks hung."""
+    loaded = run_cli(db, "demo", "--products", "2000")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "generating products: 0 of 2000" in loaded.stderr
+    assert "generating products: done, 2000 of 2000" in loaded.stderr
+    made = run_cli(db, "backup")
+    assert made.returncode == 0 and "backing up " in made.stderr
+    backup = made.stdout.split()[1]
+    restored = run_cli(db, "restore", backup)
+    assert restored.returncode == 0, restored.stderr
+    for line in ("intact", "keeping a copy of", "copying "):
+        assert line in restored.stderr
