@@ -89,6 +89,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     table.add_column("value")
     size = settings.db.stat().st_size
     table.add_row("database", f"{settings.db} ({size / 1e6:.1f} MB)")
+    table.add_row("tills", " ".join(lan.reach_lines(settings, settings.host, settings.port)))
     todo = pending(db)
     table.add_row("schema", "up to date" if not todo else f"{len(todo)} migration(s) pending")
     table.add_row("orders", _counts(snap.orders_by_state))

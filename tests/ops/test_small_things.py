@@ -165,3 +165,17 @@ def test_long_work_prints_progress_lines_off_a_terminal(db: Path) -> None:
     assert restored.returncode == 0, restored.stderr
     for line in ("intact", "keeping a copy of", "copying "):
         assert line in restored.stderr
+
+
+def test_serve_says_how_tills_on_the_lan_reach_it(db: Path) -> None:
+    """A tablet cannot reach 127.0.0.1; the operator learns it from serve, not from a dead till."""
+    local = HubProcess(db).start()
+    local.stop()
+    assert "only this PC can reach it (127.0.0.1)" in local.log.read_text()
+    assert "--host 0.0.0.0" in local.log.read_text()
+    lan = "http://192.0.2.5:8123"
+    shared = HubProcess(db, "--host", "0.0.0.0", EDGEHUB_LAN_URL=lan).start()
+    shared.stop()
+    assert f"tills and tablets on the LAN use {lan} (EDGEHUB_LAN_URL)" in shared.log.read_text()
+    status = run_cli(db, "status", COLUMNS="200", EDGEHUB_LAN_URL=lan, EDGEHUB_HOST="0.0.0.0")
+    assert lan in status.stdout
