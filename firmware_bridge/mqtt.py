@@ -214,7 +214,8 @@ class MqttLink:
         self._stopping = False
         self._last_failure: str | None = None
         self.client_id = client_id
-        self._closed_at: list[float] = []  # when the broker closed a working connection
+        self._closed_at: list[float] = []  # closes the broker followed with a prompt accept
+        self._closed: float | None = None  # the last close, until the next connect attempt
         self.taken_over = False
 
     # --- setup, before start() ------------------------------------------------------
@@ -331,6 +332,9 @@ class MqttLink:
         self.connects += 1
         self._last_failure = None
         log_event(log, "mqtt_connected", broker=str(self.url), connects=self.connects)
+        if self._closed is not None:  # closed, then accepted at the first attempt
+            self._note_closed(self._closed)
+            self._closed = None
         if self.taken_over and self._loop is not None:
             self._loop.call_later(TAKEOVER_WINDOW_SECONDS, self._still_up)
         for hook in self._connect_hooks:
@@ -345,6 +349,7 @@ class MqttLink:
         paho tries again after 1, 2, 4 … 15 s for as long as the broker stays
         away; one line per outage, and one per change of reason, is enough.
         """
+        self._closed = None  # the broker was away, not busy with another client
         error = f"{type(exc).__name__}: {exc}" if exc is not None else "unknown"
         tls = isinstance(exc, ssl.SSLError)
         if error == self._last_failure:
@@ -365,16 +370,17 @@ class MqttLink:
             level = logging.INFO if self._stopping else logging.WARNING
             log_event(log, "mqtt_disconnected", level, broker=str(self.url), reason=reason)
             if not self._stopping:
-                self._note_closed(time.monotonic())
+                self._closed = time.monotonic()
 
     def _note_closed(self, now: float) -> None:
         """Tell a client-id takeover from a network fault, and log it as what it is.
 
         MQTT 3.1.1 has no reason for a close, and Mosquitto closes the older of
         two connections with one client id without a word: to paho that is an
-        "Unspecified error". A broker that keeps closing a connection it has just
-        accepted, while it accepts the next one at once, is doing exactly that:
-        another client (a second bridge for this store) uses the same id.
+        "Unspecified error". A broker that keeps closing a working connection
+        and accepts the next attempt at once (it is up: not a restart, not the
+        network) is doing exactly that: another client, a second bridge for
+        this store, uses the same id.
         """
         self._closed_at = [t for t in self._closed_at if now - t < TAKEOVER_WINDOW_SECONDS]
         self._closed_at.append(now)
