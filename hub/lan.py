@@ -27,6 +27,16 @@ def own_address() -> str | None:
     return None if address.startswith("127.") else address
 
 
+def reach_short(settings: Settings) -> str:
+    """The same, in one table cell, for ``edgehub status``."""
+    if settings.host in LOOPBACK:
+        return f"{settings.host}: this PC only (EDGEHUB_HOST)"
+    if settings.lan_url:
+        return settings.lan_url
+    host = own_address() if settings.host in ALL else settings.host
+    return f"http://{host or '<this PC>'}:{settings.port} (guessed; EDGEHUB_LAN_URL to set)"
+
+
 def reach_lines(settings: Settings, host: str, port: int) -> list[str]:
     """What ``serve`` says at start about reaching it from a till."""
     if settings.lan_url:

@@ -89,7 +89,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     table.add_column("value")
     size = settings.db.stat().st_size
     table.add_row("database", f"{settings.db} ({size / 1e6:.1f} MB)")
-    table.add_row("tills", " ".join(lan.reach_lines(settings, settings.host, settings.port)))
+    table.add_row("tills reach it at", lan.reach_short(settings))
     todo = pending(db)
     table.add_row("schema", "up to date" if not todo else f"{len(todo)} migration(s) pending")
     table.add_row("orders", _counts(snap.orders_by_state))
@@ -144,30 +144,25 @@ def print_status(settings: Settings) -> int:
         return 1
     db = open_db(settings, readonly=True)
     snap = snapshot.read(db)
-    console.print(_summary(settings, snap, db))
-    console.print(_processes(settings))
-    console.print(_faults(settings, db))
+    summary = _summary(settings, snap, db)
+    _add_process_rows(summary, settings)
+    _add_fault_rows(summary, settings, db)
+    console.print(summary)
     console.print(_jobs(snap))
     return 0
 
 
-def _processes(settings: Settings) -> Table:
+def _add_process_rows(table: Table, settings: Settings) -> None:
     """Which EdgeHub processes run on this database, with their versions."""
-    table = Table(title="processes", show_header=False)
-    table.add_column("process", style="bold")
-    table.add_column("state")
-    table.add_row("serve", _serve_state(settings))
-    for name, label in (("bridge", "bridge"), ("sync", "sync")):
+    table.add_row("serve process", _serve_state(settings))
+    for name in ("bridge", "sync"):
         holder = instance.running(instance.lock_path(settings, name))
-        table.add_row(label, _holder_state(holder))
+        table.add_row(f"{name} process", _holder_state(holder))
     prefix = f"{settings.db.name}.printer-"
     adapters = sorted(settings.db.parent.glob(f"{prefix}*.lock"))
     for path in adapters:
         device = path.name[len(prefix) : -len(".lock")]
         table.add_row(f"printer {device}", _holder_state(instance.running(path)))
-    if not adapters:
-        table.add_row("printer", "[dim]no printer adapter has run here[/dim]")
-    return table
 
 
 def _holder_state(holder: instance.Holder | None) -> str:
@@ -192,25 +187,20 @@ def _serve_state(settings: Settings) -> str:
     return f"[green]running[/green]: EdgeHub {body.get('version', '?')}, {body.get('status')}"
 
 
-def _faults(settings: Settings, db: sqlite_utils.Database) -> Table:
+def _add_fault_rows(table: Table, settings: Settings, db: sqlite_utils.Database) -> None:
     """The faults /health lists (hub.faults), with Redis knocked on from here."""
     redis = None
     if settings.redis_url:
         knocked = _reachable(settings.redis_url, 6379)
         redis = ("ok" if knocked.startswith("ok") else "down", None)
     found = faults.with_known_since(db, faults.detect(db, settings, redis=redis))
-    table = Table(title="faults", show_header=False)
-    table.add_column("fault", style="bold")
-    table.add_column("what")
     for fault in found:
         colour = "red" if fault.level >= logging.ERROR else "yellow"
-        table.add_row(
-            f"[{colour}]{fault.key}[/{colour}]",
-            f"{escape(fault.what)} ({faults.since_text(fault.since)})",
-        )
+        since = faults.since_text(fault.since)
+        key = f"[{colour}]{fault.key}[/{colour}]"
+        table.add_row(f"[{colour}]fault[/{colour}]", f"{key}: {escape(fault.what)} ({since})")
     if not found:
-        table.add_row("[green]none[/green]", "")
-    return table
+        table.add_row("faults", "[green]none[/green]")
 
 
 def _add_sync_rows(

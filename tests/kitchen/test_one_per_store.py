@@ -58,6 +58,8 @@ def test_a_second_printer_adapter_for_one_device_refuses(
     assert "the printer adapter of 'p1' already runs" in second.stderr
     assert f"pid {first.proc.pid} " in second.stderr
     assert content(kitchen.db) == before
+    status = _run(kitchen, "status")
+    assert re.search(rf"printer p1 +│ running: EdgeHub \S+, pid {first.proc.pid}", status.stdout)
 
 
 def test_a_client_id_takeover_is_logged_as_one(kitchen: Kitchen, tmp_path: Path) -> None:
