@@ -61,7 +61,7 @@ def test_restore_refuses_while_the_sync_agent_runs(kitchen: Kitchen) -> None:
     """The agent's cursor and outbox live in the file: a restore under it would resend or skip."""
     agent = KitchenProcess("sync", ["sync"], kitchen._env({}), kitchen.db)
     kitchen.processes.append(agent)
-    _refused_while(kitchen, agent.start(), "edgehub sync")
+    _refused_while(kitchen, agent.start(), "the sync agent")
 
 
 def _names(db: Path) -> set[str]:
