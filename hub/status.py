@@ -13,7 +13,6 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -24,7 +23,7 @@ from rich.table import Table
 from cloud_sync import status as agent_status
 from firmware_bridge.mqtt import broker
 from hub import backup, faults, instance, lan, snapshot
-from hub.clock import parse_iso
+from hub.clock import ago, span
 from hub.db.connection import open_db
 from hub.db.migrations import pending
 from hub.settings import Settings
@@ -65,20 +64,6 @@ def _knock(host: str, port: int, context: ssl.SSLContext | None = None) -> str:
     return f"ok ({where})"
 
 
-def _age(iso: str | None) -> str:
-    if not iso:
-        return "never"
-    seconds = (datetime.now(UTC) - parse_iso(iso)).total_seconds()
-    return _span(seconds) + " ago"
-
-
-def _span(seconds: float) -> str:
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
-
-
 def _counts(values: dict[str, int]) -> str:
     return ", ".join(f"{k}: {n}" for k, n in sorted(values.items())) or "none"
 
@@ -103,7 +88,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     table.add_row("audit trail", f"{snap.audit_rows} rows, head {snap.audit_head[:16]}…")
     backups = backup.list_backups(settings)
     if backups:
-        age = _span(time.time() - backups[-1].stat().st_mtime)
+        age = span(time.time() - backups[-1].stat().st_mtime)
         table.add_row("backups", f"{len(backups)} in {settings.backup_path}, newest {age} old")
     else:
         table.add_row("backups", f"[yellow]none yet[/yellow] in {settings.backup_path}")
@@ -126,8 +111,8 @@ def _jobs(snap: snapshot.Snapshot) -> Table:
         note = row["error"] or row["note"] or ""
         table.add_row(
             row["name"],
-            _span(row["interval_seconds"]),
-            _age(row["started_at"]),
+            span(row["interval_seconds"]),
+            ago(row["started_at"]),
             outcome,
             took,
             note[:60],
@@ -228,7 +213,7 @@ def _add_sync_rows(
     table.add_row(
         "sync queue",
         f"{sync['unread_events']} events unread, {sync['pending']} pending, "
-        f"{sync['failed']} parked, lag {_span(sync['lag_seconds'])}; "
+        f"{sync['failed']} parked, lag {span(sync['lag_seconds'])}; "
         f"orders {_counts(snap.orders_by_sync_state)}",
     )
     table.add_row("sync last success", sync["last_success_at"] or "never")
