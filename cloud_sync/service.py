@@ -31,6 +31,7 @@ from cloud_sync.lock import AgentLock
 from cloud_sync.odoo import OdooClient
 from hub import sdnotify
 from hub.clock import now_iso
+from hub.db import occupancy
 from hub.db.store import Store
 from hub.settings import Settings
 
@@ -58,8 +59,13 @@ def make_client(settings: Settings) -> OdooClient | None:
 
 
 def serve(settings: Settings) -> int:
-    asyncio.run(_serve(settings))
+    asyncio.run(_serve_held(settings))
     return 0
+
+
+async def _serve_held(settings: Settings) -> None:
+    async with occupancy.held_open(settings):  # restore refuses while the agent runs
+        await _serve(settings)
 
 
 async def _serve(settings: Settings) -> None:
@@ -139,14 +145,15 @@ def once(settings: Settings, console: Console, *, give_up_after: float = 300.0) 
 async def _once(
     settings: Settings, client: OdooClient, console: Console, give_up_after: float
 ) -> OnceReport:
-    store = Store(settings)
-    store.start()
-    try:
-        async with client:
-            agent = Agent(settings, store, client)
-            return await _drain(agent, store, console, give_up_after)
-    finally:
-        store.close()
+    async with occupancy.held_open(settings):  # restore refuses while this runs
+        store = Store(settings)
+        store.start()
+        try:
+            async with client:
+                agent = Agent(settings, store, client)
+                return await _drain(agent, store, console, give_up_after)
+        finally:
+            store.close()
 
 
 async def _drain(agent: Agent, store: Store, console: Console, give_up_after: float) -> OnceReport:

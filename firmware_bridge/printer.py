@@ -38,6 +38,7 @@ from firmware_bridge.printer_link import (
 )
 from firmware_bridge.seen import SeenJobs
 from firmware_bridge.topics import Topics
+from hub.db import occupancy
 from hub.logs import log_event
 from hub.settings import Settings
 
@@ -286,7 +287,8 @@ def run(settings: Settings, config: PrinterConfig) -> None:
     import uvloop
 
     async def work(started: asyncio.Event) -> None:
-        await PrinterAdapter(settings, config).run(started)
+        async with occupancy.held_open(settings):  # restore refuses while a printer runs
+            await PrinterAdapter(settings, config).run(started)
 
     status = f"printer {config.device} for station {config.station}"
     uvloop.run(supervise(work, status=status))

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     store: str = Field(default="demo", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # The address tills and tablets are configured with (http://192.168.1.20:8000):
+    # shown by serve and status. Unset: guessed from this PC's interfaces.
+    lan_url: str | None = None
     log_level: str = "info"
     log_json: bool = False
 
@@ -102,12 +105,12 @@ class Settings(BaseSettings):
 
     # --- Operations: periodic jobs, backups, log retention, HTTP hygiene -------------
     # (hub.jobs, hub.backup, hub.operations). Every interval is in seconds.
-    job_stale_cleanup_seconds: float = Field(default=60, gt=0)
     job_cache_warm_seconds: float = Field(default=600, gt=0)
     job_redis_probe_seconds: float = Field(default=30, gt=0)
     job_db_optimize_seconds: float = Field(default=6 * 3600, gt=0)
     job_event_prune_seconds: float = Field(default=3600, gt=0)
     job_sync_watch_seconds: float = Field(default=30, gt=0)
+    job_fault_watch_seconds: float = Field(default=10, gt=0)
     job_backup_seconds: float = Field(default=24 * 3600, gt=0)
     # PRAGMA quick_check reads every page: about a second per few hundred MB.
     job_db_check_seconds: float = Field(default=3600, gt=0)
@@ -288,6 +291,8 @@ REMOVED = {
     "sync_lag_alert_seconds": "removed; the one sync threshold is "
     "EDGEHUB_SYNC_LAG_WARN_SECONDS, default 600 s",
     "sync_consumer": "removed; the sync agent's cursor is always named sync",
+    "job_stale_cleanup_seconds": "removed with its job, which swept nothing: a WebSocket "
+    "closes itself on token expiry and missed pings",
 }
 CONFIG_VARIABLE = "EDGEHUB_CONFIG"  # names the TOML file; read before Settings exists
 _PREFIX = "EDGEHUB_"

@@ -92,6 +92,8 @@ class OpenSessionBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class CloseSessionBody(msgspec.Struct, forbid_unknown_fields=True):
     closing_cash: Amount
+    # Cancel the session's unpaid orders (draft, validated) in the same transaction.
+    cancel_unpaid: bool = False
 
 
 class TokenBody(msgspec.Struct, forbid_unknown_fields=True):

@@ -161,14 +161,13 @@ class CacheUpkeep:
         if change is not None:
             await self.catalog.forget(change.touched)
         s = self.settings
-        # The first warming round starts now but is not awaited: a restarted hub
-        # serves at once, its first misses read SQLite.
+        # Warming is the ops scheduler's cache_warm job (registered in create_app),
+        # whose first round starts with the hub and is not awaited: a restarted hub
+        # serves at once, its first misses read SQLite. One round, one cache_warmed line.
         tasks = [
             asyncio.create_task(self._every(1.0, "monitor", self.cache.check)),
             asyncio.create_task(self._every(s.cache_tail_interval_seconds, "tail", self.tail)),
             asyncio.create_task(self._every(WORDS_SECONDS, "words", self.words)),
-            # Later rounds are the ops scheduler's cache_warm job (registered in create_app).
-            asyncio.create_task(self._guarded("warm", self.warm)),
         ]
         try:
             yield

@@ -234,8 +234,8 @@ class Session:
         kept alive until its token's expiry). The alternatives cost more or see
         less: the reader wakes only for client messages (uvicorn answers the
         protocol pings itself), so an idle kitchen screen would never be
-        checked; a sweep over every session, in the ``stale_cleanup`` job
-        (every 60 s by default) or the tailer (every 0.1 s), wakes for sockets
+        checked; a sweep over every session, in a periodic job
+        (every minute, say) or the tailer (every 0.1 s), wakes for sockets
         with hours to go and is only as precise as its period.
 
         There is no extending a socket with a fresh ``auth`` (a second one is
