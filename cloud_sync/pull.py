@@ -170,19 +170,30 @@ class Puller:
         self.store = store
         self.money = money
         self.version = version
+        self.models_pulled = 0  # models brought up to date, ever: progress the agent counts
+        self._unfinished: dict[str, list[int]] | None = None  # a pull that stopped partway
 
     async def pull(self, *, reconcile: bool = False) -> dict[str, list[int]]:
-        """Apply every change since the last pull; returns the hub ids changed, by table."""
-        changed: dict[str, list[int]] = {}
+        """Apply every change since the last pull; returns the hub ids changed, by table.
+
+        A pull that failed partway goes on, at the next call, from the model
+        that failed: on a flaky link the models already pulled are not asked again.
+        """
+        if self._unfinished is None:
+            self._unfinished = {}
+        changed = self._unfinished
         for model in MODELS:
+            if model.table in changed:
+                continue
             ids = await self._pull_model(model)
             if reconcile:
                 present = await self._search(model.name, [])
                 ids += await self.store.write(pull_apply.archive_missing, model.table, present)
                 await self.store.write(_mark_reconciled, model.name)
-            if ids:
-                changed[model.table] = sorted(set(ids))
-        return changed
+            changed[model.table] = sorted(set(ids))
+            self.models_pulled += 1
+        self._unfinished = None
+        return {table: ids for table, ids in changed.items() if ids}
 
     async def _pull_model(self, model: Model) -> list[int]:
         mark = await self.store.read(pull_apply.watermark, model.name)

@@ -69,6 +69,7 @@ class Pusher:
         self.pricelist_id = pricelist_id
         self.timeout = timeout
         self.reopened = 0  # times the Odoo session was replaced: payloads built before are stale
+        self.died = 0  # pushes that got no answer and left nothing at Odoo
         self._ids = IdMap({}, {}, {}, {})
 
     async def push(
@@ -146,6 +147,8 @@ class Pusher:
         except Ambiguous:
             missing = await self._confirm(items, outcome)
             if missing:
+                if len(missing) == len(items):
+                    self.died += 1  # no answer, nothing committed: a worker killed for time?
                 raise  # unknown fate: back off, then ask again before resending
             return
         except Rejected as exc:
