@@ -44,7 +44,7 @@ import sqlite_utils
 from cloud_sync import batch as batches
 from cloud_sync import outbox, status
 from cloud_sync.backoff import Backoff
-from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError
+from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
 from cloud_sync.odoo import OdooClient
 from cloud_sync.pull import MODELS, Puller
 from cloud_sync.push import Pusher
@@ -91,7 +91,8 @@ class Agent:
         self._config: tuple[int, int | None] | None = None
         self._catalogue_ready = False  # every model pulled once: orders can map their ids
         self.pull_refused: Rejected | None = None  # Odoo refused the last catalogue pull
-        self._pull_backoff = Backoff(0.5, settings.sync_pull_interval_seconds)
+        interval = settings.sync_pull_interval_seconds
+        self._pull_backoff = Backoff(min(0.5, interval), interval)
         self.settled = 0  # rows Odoo took or refused, ever: progress the backoff counts
         self.size = batches.BatchSize(settings.sync_batch_size)
         self._resume_at = 0.0  # monotonic time before which Odoo is left alone
@@ -306,11 +307,11 @@ class Agent:
         reopened, died = self._pusher.reopened, self._pusher.died
         try:
             await self._pusher.push(batch, outcome, self._mark_sent)
-        except Ambiguous:
+        except (Ambiguous, WorkerLimit) as exc:
             self._ahead.discard()  # the same rows come again next time, in order
-            if self._pusher.died != died:
-                # No answer, and Odoo holds none of it: the worker may have been
-                # killed for running too long. The same batch would die again.
+            if isinstance(exc, WorkerLimit) or self._pusher.died != died:
+                # Odoo stopped the worker for time (or no answer came and Odoo
+                # holds none of it: killed?). The same batch would die again.
                 self.size.died()
                 log.warning("batch_died size=%d next=%d", len(items), self.size.current)
             raise

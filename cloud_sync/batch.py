@@ -81,37 +81,32 @@ class BatchSize:
     Odoo runs a push in one worker, which its server kills past
     ``limit_time_real`` (120 s by default) and stops past ``limit_time_cpu``
     (60 s): a killed worker commits nothing, and the same batch sent again
-    would die again, forever. So a push that failed without an answer and
-    left nothing at Odoo halves the size (down to one order), and the size
-    that died is not tried again until ``REMEMBER`` pushes went through. On a
-    success the size grows by half again, up to ``ceiling``
-    (``EDGEHUB_SYNC_BATCH_SIZE``); it starts at a quarter of it.
+    would die again, forever. So a push that died (no answer and nothing at
+    Odoo, or Odoo's "CPU time limit exceeded.") halves the size, down to one
+    order, and the size stays there for ``HOLD`` pushes before it tries to
+    grow again: a death costs Odoo a worker-minute or two, so it must stay
+    rare. Otherwise each answered push grows the size by half, up to
+    ``ceiling`` (``EDGEHUB_SYNC_BATCH_SIZE``); it starts at a quarter of it.
     """
 
-    REMEMBER = 32  # successful pushes before a size that killed a worker is tried again
+    HOLD = 32  # answered pushes at the halved size before growing again
 
     def __init__(self, ceiling: int) -> None:
         self.ceiling = ceiling
         self.current = max(1, ceiling // 4)
-        self._died_at: int | None = None  # the smallest size whose push died, for a while
-        self._since_death = 0
+        self._hold = 0
 
     def succeeded(self) -> None:
-        """A push came back answered: grow towards the ceiling."""
-        limit = self.ceiling
-        if self._died_at is not None:
-            self._since_death += 1
-            if self._since_death >= self.REMEMBER:
-                self._died_at = None
-            else:
-                limit = min(limit, self._died_at - 1)
-        self.current = max(1, min(limit, self.current + max(1, self.current // 2)))
+        """A push came back answered: grow towards the ceiling, unless holding after a death."""
+        if self._hold:
+            self._hold -= 1
+            return
+        self.current = min(self.ceiling, self.current + max(1, self.current // 2))
 
     def died(self) -> None:
-        """A push got no answer and Odoo holds none of it: send fewer at a time."""
-        self._died_at = min(self.current, self._died_at or self.current)
-        self._since_death = 0
+        """A push was stopped for time and committed nothing: send fewer at a time."""
         self.current = max(1, self.current // 2)
+        self._hold = self.HOLD
 
 
 class ReadAhead:

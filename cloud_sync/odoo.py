@@ -21,8 +21,9 @@ error reaches the agent. Any call is tried again after a ``Retryable`` that
 is not ``Ambiguous`` (Odoo ran nothing); only a read (``READS``: version,
 login, search, read) also after an ``Ambiguous`` one, since reading twice
 changes nothing. A push whose answer was lost is never resent here: the
-pusher asks Odoo first. A timeout is not retried either: a slow Odoo is not
-faster a moment later, and the agent's backoff is the right pace for it.
+pusher asks Odoo first. Neither a timeout nor a worker out of CPU time
+(``WorkerLimit``) is tried again here: a slow Odoo is not faster a moment
+later, and the same call would run as long again.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from cloud_sync import odoo_errors
-from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError
+from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
 from cloud_sync.payloads import order_reference, payload_uuid, uuid_from_reference
 
 log = logging.getLogger(__name__)
@@ -499,8 +500,8 @@ class OdooClient:
 
 
 def _worth_retrying(exc: Retryable, *, read: bool) -> bool:
-    if isinstance(exc.__cause__, httpx.TimeoutException):
-        return False  # a slow Odoo: another wait of the same length would not help
+    if isinstance(exc, WorkerLimit) or isinstance(exc.__cause__, httpx.TimeoutException):
+        return False  # too slow for Odoo, or a slow Odoo: the same call would take as long
     return read or not isinstance(exc, Ambiguous)
 
 
