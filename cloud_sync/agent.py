@@ -106,6 +106,11 @@ class Agent:
         self._state = "starting"
         self._ahead = batches.ReadAhead(store, self.money)
 
+    @property
+    def resume_at(self) -> float:
+        """The ``time.monotonic()`` before which the agent leaves Odoo alone (its backoff)."""
+        return self._resume_at
+
     # -- the loop -------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
