@@ -22,9 +22,10 @@ login, the POS configuration, each model pulled) and the next turn goes on
 from there; any progress (an order Odoo took, a model pulled) resets the
 backoff, so a link that fails one call in three drains at a steady pace. A
 pull that fails once the catalogue is on the hub does not hold back the
-orders; it is tried again on its own schedule. Progress and failures land in the
-``sync_agent`` row that the hub's status surfaces read, and a
-``sync.status`` event goes out when the picture changes.
+orders; it is tried again on its own schedule.
+
+Progress and failures land in the ``sync_agent`` row that the hub's status
+surfaces read, and a ``sync.status`` event goes out when the picture changes.
 """
 
 from __future__ import annotations

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cloud_sync.errors import Ambiguous, Retryable
+from cloud_sync.errors import Ambiguous, Retryable, WorkerLimit
+from cloud_sync.payloads import order_payload
 from hub.settings import Settings
 from tests.cloud_sync.checks import assert_exactly_once
 from tests.cloud_sync.conftest import client_for
 from tests.cloud_sync.hub_side import AgentRun, Till, connected_agent, sync_env, sync_settings
+from tests.cloud_sync.shop import CASH, hub_order, refs_for
 from tests.odoo_emulator import OdooEmulator
 from tests.support.hub_process import run_cli
 
 pytestmark = pytest.mark.anyio
 
 PUSH_METHODS = {"create_from_ui", "sync_from_ui"}
+
+
+def _three(emulator: OdooEmulator) -> list[dict[str, Any]]:
+    """Three finished orders as the pusher would send them to this Odoo."""
+    refs = refs_for(emulator)
+    orders = [hub_order(i, {"BURGER": 1, "COLA": 2}, tendered={CASH: "20.00"}) for i in (1, 2, 3)]
+    return [order_payload(order, refs, emulator.version) for order in orders]
 
 
 async def _sold(settings: Settings, count: int) -> Till:
@@ -66,13 +76,11 @@ async def test_a_lost_push_answer_is_not_resent_blind(
     odoo_emulator: OdooEmulator,
 ) -> None:
     """Reads are retried where they failed; a push Odoo may hold is left to ask-before-resend."""
-    from tests.cloud_sync.test_odoo_client import payloads_for, three_orders
-
     async with client_for(odoo_emulator) as client:
         await client.login()
         odoo_emulator.faults.set(drop_rate=1.0, only=PUSH_METHODS)
         with pytest.raises(Ambiguous):
-            await client.push_orders(payloads_for(odoo_emulator, three_orders()))
+            await client.push_orders(_three(odoo_emulator))
         pushes = [c for c in odoo_emulator.calls if c.split(".")[-1] in PUSH_METHODS]
         assert len(pushes) == 1
         odoo_emulator.faults.set(drop_rate=1.0, only={"search_read"})
@@ -82,9 +90,34 @@ async def test_a_lost_push_answer_is_not_resent_blind(
         assert len(reads) == 4  # the first try and three retries, then the agent's backoff
         odoo_emulator.faults.set(drop_rate=0.0, error_rate=1.0, only=PUSH_METHODS)
         with pytest.raises(Retryable):
-            await client.push_orders(payloads_for(odoo_emulator, three_orders()))
+            await client.push_orders(_three(odoo_emulator))
         pushes = [c for c in odoo_emulator.calls if c.split(".")[-1] in PUSH_METHODS]
         assert len(pushes) == 1 + 4  # a 503 ran nothing: resending is safe
+    assert len(odoo_emulator.orders()) == 3
+
+
+async def test_odoo_stops_a_push_past_its_worker_time_limits_and_commits_nothing(
+    odoo_emulator: OdooEmulator,
+) -> None:
+    """Killed (real time) or stopped (CPU time), a worker leaves nothing; the client sees which."""
+    async with client_for(odoo_emulator) as client:
+        await client.login()
+        # 3 orders of 50 s, mostly waiting: past limit_time_real (120 s), SIGKILL.
+        odoo_emulator.faults.set(push_seconds_per_order=50.0, push_cpu_share=0.3)
+        with pytest.raises(Ambiguous):
+            await client.push_orders(_three(odoo_emulator))
+        assert odoo_emulator.orders() == []
+        # The same on the CPU: limit_time_cpu (60 s) trips first, and Odoo answers.
+        odoo_emulator.faults.set(push_cpu_share=1.0)
+        with pytest.raises(WorkerLimit) as caught:
+            await client.push_orders(_three(odoo_emulator))
+        assert caught.value.message == "CPU time limit exceeded."
+        assert odoo_emulator.orders() == []
+        pushes = [c for c in odoo_emulator.calls if c.split(".")[-1] in PUSH_METHODS]
+        assert len(pushes) == 2  # neither is resent in place: it would die again
+        odoo_emulator.faults.set(push_seconds_per_order=10.0)
+        result = await client.push_orders(_three(odoo_emulator))
+    assert len(result.accepted) == 3
     assert len(odoo_emulator.orders()) == 3
 
 
