@@ -333,6 +333,7 @@ class OdooServer:
         The emulator's users may use every model unless a test withdraws one
         with ``set_option("no_access", {model, ...})``, as an administrator
         removing a group from the sync user would; the superuser is never refused.
+        Odoo names the model by its description ('Tax'); the emulator has none.
         """
         if uid == SUPERUSER_ID or model not in self.db.options.get("no_access", ()):
             return
