@@ -72,6 +72,24 @@ async def test_a_failing_pull_does_not_hold_back_orders(
     assert_exactly_once(odoo_emulator, settings)
 
 
+async def test_a_pull_that_failed_partway_resumes_at_the_model_that_failed(
+    tmp_path: Path, odoo_emulator: OdooEmulator
+) -> None:
+    """On a bad link, a pull that starts over each time may never reach the products."""
+    settings = sync_settings(tmp_path, odoo_emulator)
+    async with connected_agent(settings) as agent:
+        odoo_emulator.faults.set(error_rate=1.0, only={"account.tax.search"})
+        with pytest.raises(Retryable):
+            await agent.pull()
+        odoo_emulator.faults.clear()
+        before = len(odoo_emulator.calls)
+        changed = await agent.pull()
+    again = [c.rsplit(".", 1)[0] for c in odoo_emulator.calls[before:] if c.endswith(".search")]
+    assert "pos.category" not in again  # pulled before the failure: not asked again
+    assert again[0] == "account.tax"
+    assert changed["categories"] and changed["products"]  # the whole pull's changes, as one
+
+
 async def test_a_lost_push_answer_is_not_resent_blind(
     odoo_emulator: OdooEmulator,
 ) -> None:
