@@ -14,23 +14,34 @@ Why a timeout after sending is ``Ambiguous`` and not ``Retryable``: Odoo does
 not stop working on a request whose client went away, so the call may commit
 after we gave up. The POS helpers exist for that: ``find_orders`` asks Odoo
 whether orders are there before anything is sent again.
+
+A flaky link fails single calls, not Odoo: each call is tried again where it
+failed, a few times with short jittered pauses (``RETRY_PAUSES``), before its
+error reaches the agent. Any call is tried again after a ``Retryable`` that
+is not ``Ambiguous`` (Odoo ran nothing); only a read (``READS``: version,
+login, search, read) also after an ``Ambiguous`` one, since reading twice
+changes nothing. A push whose answer was lost is never resent here: the
+pusher asks Odoo first. Neither a timeout nor a worker out of CPU time
+(``WorkerLimit``) is tried again here: a slow Odoo is not faster a moment
+later, and the same call would run as long again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from cloud_sync import odoo_errors
-from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError
+from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
 from cloud_sync.payloads import legacy_reference, payload_uuid, uuid_from_reference
 
 log = logging.getLogger(__name__)
@@ -61,6 +72,16 @@ _JSON2_PARAMS: dict[str, tuple[str, ...]] = {
     "post_closing_cash_details": ("ids", "counted_cash"),
     "export_for_ui": ("ids",),
 }
+
+# Pauses before the 2nd, 3rd and 4th try of a failed call (each jittered to 50-100 %):
+# a link that fails one call in three still gets ~99 % of calls through.
+RETRY_PAUSES = (0.05, 0.1, 0.2)
+# Calls that change nothing at Odoo: safe to send again even if Odoo may have run them.
+READS = frozenset(
+    {"version", "authenticate", "context_get", "search", "search_read", "search_count", "read"}
+)
+
+T = TypeVar("T")
 
 _ORDER_FIELDS = [
     "id",
@@ -117,6 +138,7 @@ class OdooClient:
         version: int | None = None,
         timeout: float = 30.0,
         max_connections: int = 4,
+        retry_pauses: Sequence[float] = RETRY_PAUSES,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -129,6 +151,8 @@ class OdooClient:
         self._timeout = timeout
         self._uid: int | None = None
         self._request_id = 0
+        self._retry_pauses = tuple(retry_pauses)
+        self._jitter = random.Random()
         # Concurrent first calls detect the version and log in once.
         self._version_lock = asyncio.Lock()
         self._login_lock = asyncio.Lock()
@@ -160,13 +184,18 @@ class OdooClient:
         """The Odoo major version in use: configured, detected, or None before either."""
         return self._version
 
+    @property
+    def uid(self) -> int | None:
+        """The Odoo user id of the last successful ``login``, or None before one."""
+        return self._uid
+
     # -- version and login ----------------------------------------------------
 
     async def detect_version(self) -> int:
         """Ask Odoo its major version: ``GET /web/version`` (19+), else ``common.version``."""
-        version = await self._web_version()
+        version = await self._retrying(self._web_version, read=True)
         if version is None:
-            info = await self._jsonrpc("common", "version", [])
+            info = await self._jsonrpc("common", "version", [], read=True)
             version = _major(info.get("server_version_info") if isinstance(info, dict) else None)
         if version is None:
             raise Rejected(f"{self.url} does not answer like Odoo: no version found")
@@ -192,7 +221,7 @@ class OdooClient:
         version = await self._ensure_version()
         if version >= JSON2_SINCE:
             try:
-                context = await self._json2("res.users", "context_get", {})
+                context = await self._json2("res.users", "context_get", {}, read=True)
             except Rejected as exc:
                 if exc.status != 404:
                     raise
@@ -206,7 +235,10 @@ class OdooClient:
             uid = context.get("uid") if isinstance(context, dict) else None
         else:
             uid = await self._jsonrpc(
-                "common", "authenticate", [self.db, self.login_name, self._api_key, {}]
+                "common",
+                "authenticate",
+                [self.db, self.login_name, self._api_key, {}],
+                read=True,
             )
         if not isinstance(uid, int) or isinstance(uid, bool):
             raise AuthFailed(f"Odoo refused login {self.login_name!r} on database {self.db!r}")
@@ -271,15 +303,17 @@ class OdooClient:
         time_limit: float | None,
     ) -> Any:
         version = await self._ensure_version()
+        read = method in READS
         if version >= JSON2_SINCE:
             params = _json2_params(method, args, kwargs)
-            return await self._json2(model, method, params, time_limit)
+            return await self._json2(model, method, params, time_limit, read=read)
         uid = await self._ensure_uid()
         return await self._jsonrpc(
             "object",
             "execute_kw",
             [self.db, uid, self._api_key, model, method, args, kwargs],
             time_limit,
+            read=read,
         )
 
     # -- POS ------------------------------------------------------------------------
@@ -448,8 +482,36 @@ class OdooClient:
 
     # -- the wire -----------------------------------------------------------------------
 
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], *, read: bool) -> T:
+        """``attempt()``, tried again after the failures a flaky link makes (module docstring)."""
+        for tries, pause in enumerate((*self._retry_pauses, None), start=1):
+            try:
+                return await attempt()
+            except Retryable as exc:
+                if pause is None or not _worth_retrying(exc, read=read):
+                    raise
+                wait = pause * self._jitter.uniform(0.5, 1.0)
+                if exc.retry_after is not None and exc.retry_after > wait:
+                    raise  # Odoo asked for a longer pause: the agent's backoff honours it
+                log.info("odoo_call_retried try=%d in=%.3fs error=%s", tries, wait, exc.message)
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable: the last try raises or returns")
+
     async def _jsonrpc(
-        self, service: str, method: str, args: list[Any], time_limit: float | None = None
+        self,
+        service: str,
+        method: str,
+        args: list[Any],
+        time_limit: float | None = None,
+        *,
+        read: bool = False,
+    ) -> Any:
+        return await self._retrying(
+            lambda: self._jsonrpc_once(service, method, args, time_limit), read=read
+        )
+
+    async def _jsonrpc_once(
+        self, service: str, method: str, args: list[Any], time_limit: float | None
     ) -> Any:
         self._request_id += 1
         body = {
@@ -469,7 +531,20 @@ class OdooClient:
         return payload["result"]
 
     async def _json2(
-        self, model: str, method: str, params: dict[str, Any], time_limit: float | None = None
+        self,
+        model: str,
+        method: str,
+        params: dict[str, Any],
+        time_limit: float | None = None,
+        *,
+        read: bool = False,
+    ) -> Any:
+        return await self._retrying(
+            lambda: self._json2_once(model, method, params, time_limit), read=read
+        )
+
+    async def _json2_once(
+        self, model: str, method: str, params: dict[str, Any], time_limit: float | None
     ) -> Any:
         headers = {"Authorization": f"bearer {self._api_key}", "X-Odoo-Database": self.db}
         response = await self._send(
@@ -508,6 +583,12 @@ class OdooClient:
                 f"connection to Odoo lost before its answer; {path} may have been committed: "
                 f"{exc!r}"
             ) from exc
+
+
+def _worth_retrying(exc: Retryable, *, read: bool) -> bool:
+    if isinstance(exc, WorkerLimit) or isinstance(exc.__cause__, httpx.TimeoutException):
+        return False  # too slow for Odoo, or a slow Odoo: the same call would take as long
+    return read or not isinstance(exc, Ambiguous)
 
 
 def _status_error(response: httpx.Response) -> SyncError:

@@ -223,13 +223,23 @@ class Puller:
         self.config_id = config_id  # its payment_method_ids are the methods pulled
         self._unsupported: set[int] = set()  # Odoo taxes the hub cannot compute
         self._retaxed: list[int] = []  # Odoo taxes changed this pull: re-read their products
+        self.models_pulled = 0  # models brought up to date, ever: progress the agent counts
+        self._unfinished: dict[str, list[int]] | None = None  # a pull that stopped partway
 
     async def pull(self, *, reconcile: bool = False) -> dict[str, list[int]]:
-        """Apply every change since the last pull; returns the hub ids changed, by table."""
-        changed: dict[str, list[int]] = {}
-        self._unsupported = set(await self._search("account.tax", UNSUPPORTED_TAXES))
-        self._retaxed = []
+        """Apply every change since the last pull; returns the hub ids changed, by table.
+
+        A pull that failed partway goes on, at the next call, from the model
+        that failed: on a flaky link the models already pulled are not asked again.
+        """
+        if self._unfinished is None:
+            self._unsupported = set(await self._search("account.tax", UNSUPPORTED_TAXES))
+            self._retaxed = []
+            self._unfinished = {}
+        changed = self._unfinished
         for model in MODELS:
+            if model.table in changed:
+                continue
             if model.name == "pos.payment.method" and self.config_id is not None:
                 ids = await self._pull_methods(self.config_id)
             else:
@@ -241,9 +251,10 @@ class Puller:
                     ids += await self.store.write(pull_apply.archive_missing, model.table, present)
             if reconcile:
                 await self.store.write(_mark_reconciled, model.name)
-            if ids:
-                changed[model.table] = sorted(set(ids))
-        return changed
+            changed[model.table] = sorted(set(ids))
+            self.models_pulled += 1
+        self._unfinished = None
+        return {table: ids for table, ids in changed.items() if ids}
 
     async def _pull_methods(self, config_id: int) -> list[int]:
         """The POS configuration's payment methods, whole; the hub's others archived."""

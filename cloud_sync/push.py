@@ -109,6 +109,7 @@ class Pusher:
         self.pricelist_id = pricelist_id
         self.timeout = timeout
         self.reopened = 0  # times the Odoo session was replaced: payloads built before are stale
+        self.died = 0  # pushes that got no answer and left nothing at Odoo
         self._ids = IdMap({}, {}, {}, {})
         # Odoo session → orders Odoo put there instead of the session they were sent to.
         self._moved: dict[int, set[int]] = {}
@@ -201,6 +202,8 @@ class Pusher:
         except Ambiguous:
             missing = await self._confirm(entries, outcome)
             if missing:
+                if len(missing) == len(items):
+                    self.died += 1  # no answer, nothing committed: a worker killed for time?
                 raise  # unknown fate: back off, then ask again before resending
             return
         except Rejected as exc:

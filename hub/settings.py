@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     odoo_login: str | None = None
     odoo_api_key: SecretStr | None = None
     odoo_pos_config_id: int | None = None
-    # The sync agent (edgehub sync): orders per push, how long one call may
+    # The sync agent (edgehub sync): the most orders per push, how long one call may
     # take, the longest wait between retries while Odoo is down (or refuses
     # the key), how often the catalogue is pulled, and when sync is lagging (the
     # one threshold of /health, the sync watch, /metrics and `edgehub status`).

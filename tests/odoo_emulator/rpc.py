@@ -25,6 +25,8 @@ from .exceptions import (
 )
 from .orm import Database, Env
 
+SUPERUSER_ID = 1
+
 
 @dataclass(frozen=True)
 class Method:
@@ -303,6 +305,7 @@ class OdooServer:
         if model not in self.db.models:
             raise UserError(f"Object {model} doesn't exist")
         method = self._public_method(model, name)
+        self._check_access(uid, model)
         kwargs = dict(kwargs or {})
         context = kwargs.pop("context", None) or {}
         if not method.model_level:
@@ -328,6 +331,7 @@ class OdooServer:
             method = self._public_method(model, name)
         except AttributeError as exc:
             raise NotFound(str(exc)) from exc
+        self._check_access(uid, model)
         params = dict(params)
         ids = params.pop("ids", None) or []
         context = params.pop("context", None) or {}
@@ -341,6 +345,22 @@ class OdooServer:
         with self.db.transaction():
             env = Env(self.db, uid, context)
             return method.func(env, model, *args, **params)
+
+    def _check_access(self, uid: int, model: str) -> None:
+        """``ir.model.access.check`` (odoo/addons/base/models/ir_model.py): no group, no rows.
+
+        The emulator's users may use every model unless a test withdraws one
+        with ``set_option("no_access", {model, ...})``, as an administrator
+        removing a group from the sync user would; the superuser is never refused.
+        Odoo names the model by its description ('Tax'); the emulator has none.
+        """
+        if uid == SUPERUSER_ID or model not in self.db.options.get("no_access", ()):
+            return
+        raise AccessError(
+            f"You are not allowed to access '{model}' ({model}) records.\n\n"
+            "No group currently allows this operation.\n\n"
+            "Contact your administrator to request access if necessary."
+        )
 
     def _check_method_name(self, model: str, name: str) -> None:
         if name.startswith("_"):
