@@ -233,13 +233,14 @@ class Puller:
         that failed: on a flaky link the models already pulled are not asked again.
         """
         if self._unfinished is None:
-            self._unsupported = set(await self._search("account.tax", UNSUPPORTED_TAXES))
             self._retaxed = []
             self._unfinished = {}
         changed = self._unfinished
         for model in MODELS:
             if model.table in changed:
                 continue
+            if model.name == "product.product":  # after the taxes: as they are now
+                self._unsupported = set(await self._search("account.tax", UNSUPPORTED_TAXES))
             if model.name == "pos.payment.method" and self.config_id is not None:
                 ids = await self._pull_methods(self.config_id)
             else:
