@@ -5,7 +5,9 @@ and noisy, so ratios travel better than absolute figures):
 
 1. search at the service layer (``hub.catalog.search`` plus loading the page's
    products, no cache) against one plain FTS5 query for the same text in
-   SQLite, wall clock and thread CPU time;
+   SQLite, wall clock and thread CPU time, for the till mix and for a
+   misspelled mix (``bench.misspell``); and the vocabulary look-up of a
+   misspelt word by rapidfuzz against the same in plain Python;
 2. barcode lookup at the service layer against the bare indexed SELECT;
 3. over HTTP (a served hub on one core, a lean load client on the other):
    search with cold and warm search caches, barcode lookups, against
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.loadclient import run_load
+from bench.misspell import misspelled_queries, osa
 from bench.workload import (
     build,
     cpu_seconds,
@@ -49,6 +52,7 @@ from hub.catalog.gateway import CatalogGateway
 from hub.catalog.search import Query, search
 from hub.catalog.trigrams import TrigramStats, phrase
 from hub.catalog.upkeep import CacheUpkeep
+from hub.catalog.vocabulary import Vocabulary, budget
 from hub.db.connection import open_db
 from hub.db.store import Store
 from hub.orders.money import Money
@@ -77,9 +81,12 @@ def line(label: str, values: list[float], base: list[float] | None = None) -> st
 # -- 1, 2: service layer against SQLite ------------------------------------------------
 
 
-def bench_service(settings: Settings, queries: list[str], rounds: int) -> dict[str, Any]:
+def bench_service(
+    settings: Settings, queries: list[str], rounds: int, prefix: str = ""
+) -> dict[str, Any]:
     db = open_db(settings, readonly=True)
     stats = TrigramStats.load(db)
+    words = Vocabulary.load(db)
     parsed = [Query.parse(q) for q in queries]
 
     def baseline(query: Query) -> None:
@@ -95,7 +102,7 @@ def bench_service(settings: Settings, queries: list[str], rounds: int) -> dict[s
             ).fetchall()
 
     def page(query: Query) -> None:
-        found = search(db, query, 21, None, stats)
+        found = search(db, query, 21, None, stats, words)
         repository.products_by_id(db, MONEY, [pid for pid, _ in found[:20]])
 
     timings: dict[str, list[float]] = {"base": [], "svc": [], "base_cpu": [], "svc_cpu": []}
@@ -109,6 +116,9 @@ def bench_service(settings: Settings, queries: list[str], rounds: int) -> dict[s
                 fn(query)
                 timings[name + "_cpu"].append(time.thread_time() - cpu)
                 timings[name].append(time.perf_counter() - wall)
+    if prefix:
+        db.close()
+        return {prefix + k: v for k, v in timings.items()}
 
     barcodes = [r[0] for r in db.execute("SELECT barcode FROM products WHERE barcode IS NOT NULL")]
     rng = random.Random(9)
@@ -126,11 +136,43 @@ def bench_service(settings: Settings, queries: list[str], rounds: int) -> dict[s
     return timings
 
 
+def bench_vocabulary(settings: Settings, typed: list[str]) -> dict[str, Any]:
+    """Finding a misspelt word's variants: rapidfuzz over the shelves of entries within
+    the typo budget's lengths, against the same loop with a plain-Python distance."""
+    db = open_db(settings, readonly=True)
+    words = Vocabulary.load(db)
+    db.close()
+    picked = [w for q in typed for w in q.split() if budget(w)][:200]
+
+    def plain(word: str) -> int:
+        typos, hits = budget(word), 0
+        for size in range(len(word) - typos, len(word) + typos + 1):
+            shelf = words.by_length.get(size)
+            hits += sum(osa(word, e) <= typos for e in shelf.entries) if shelf else 0
+        return hits
+
+    out: dict[str, Any] = {"rf": [], "py": [], "entries": len(words)}
+    for word in picked:
+        started = time.thread_time()
+        words.variants(word, budget(word))
+        out["rf"].append(time.thread_time() - started)
+    for word in picked[:40]:  # the plain loop is slow; fewer words say as much
+        started = time.thread_time()
+        plain(word)
+        out["py"].append(time.thread_time() - started)
+    return out
+
+
 # -- 3: HTTP -----------------------------------------------------------------------------
 
 
 def bench_http(
-    settings: Settings, queries: list[str], others: list[str], redis_url: str | None, store: str
+    settings: Settings,
+    queries: list[str],
+    others: list[str],
+    typos: list[str],
+    redis_url: str | None,
+    store: str,
 ) -> dict[str, Any]:
     from urllib.parse import quote
 
@@ -147,6 +189,7 @@ def bench_http(
         searches = [f"/api/v1/products?q={quote(q)}&limit=20" for q in dict.fromkeys(queries)]
         fresh = [f"/api/v1/products?q={quote(q)}&limit=20" for q in dict.fromkeys(others)]
         fresh = [p for p in fresh if p not in set(searches)]
+        typo_paths = [f"/api/v1/products?q={quote(q)}&limit=20" for q in dict.fromkeys(typos)]
         out: dict[str, Any] = {}
         runs: list[tuple[str, list[str], float | None]] = [
             ("health", ["/health"] * 3000, None),
@@ -156,6 +199,7 @@ def bench_http(
             ("health_open", ["/health"] * 1000, OPEN_RATE),
             ("search_cold_open", fresh, OPEN_RATE),
             ("search_warm_open", (searches * 3)[:1000], OPEN_RATE),
+            ("typo_open", typo_paths, OPEN_RATE),
             ("barcode_open", scans[:1000], OPEN_RATE),
         ]
         for name, paths, rate in runs:
@@ -285,6 +329,13 @@ def bench_stores(redis_url: str | None, store: str, n: int = 3000) -> dict[str, 
     return asyncio.run(measure())
 
 
+def misspelled(settings: Settings, count: int) -> list[str]:
+    db = open_db(settings, readonly=True)
+    names = [r[0] for r in db.execute("SELECT name_key FROM products ORDER BY id")]
+    db.close()
+    return misspelled_queries(names, count)
+
+
 # -- main ------------------------------------------------------------------------------
 
 
@@ -297,6 +348,7 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="'' for none")
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--reads", type=int, default=40_000, help="reads per hit-rate replay")
+    parser.add_argument("--parts", default="1,3,4,5", help="which of 1 (and 2), 3, 4, 5 to run")
     args = parser.parse_args()
     redis_url = args.redis or None
     store = f"bench{os.getpid()}"
@@ -308,62 +360,79 @@ def main() -> int:
     )
     settings = build(db_path, args.products)
     queries = till_queries(settings, args.queries)
+    typos = misspelled(settings, args.queries)
+    parts = set(args.parts.split(","))
     try:
-        print("\n1-2. Service layer vs SQLite (one connection, this process)")
-        t = bench_service(settings, queries, rounds=3)
-        print(line("SQLite: one FTS5 MATCH / name range, LIMIT 21", t["base"]))
-        print(line("service: ranked search + products of the page", t["svc"], t["base"]))
-        print(line("  same, thread CPU time", t["svc_cpu"], t["base_cpu"]))
-        print(line("SQLite: barcode = ? (unique index)", t["bc_base"]))
-        print(line("service: barcode lookup + product", t["bc_svc"], t["bc_base"]))
+        if "1" in parts:
+            print("\n1-2. Service layer vs SQLite (one connection, this process)")
+            t = bench_service(settings, queries, rounds=3)
+            print(line("SQLite: one FTS5 MATCH / name range, LIMIT 21", t["base"]))
+            print(line("service: ranked search + products of the page", t["svc"], t["base"]))
+            print(line("  same, thread CPU time", t["svc_cpu"], t["base_cpu"]))
+            m = bench_service(settings, typos, rounds=3, prefix="m_")
+            print("  misspelled mix (one typo or a dropped space per query):")
+            print(line("SQLite: one FTS5 MATCH, LIMIT 21 (finds ~nothing)", m["m_base"]))
+            print(line("service: search incl. fuzzy + page's products", m["m_svc"], m["m_base"]))
+            print(line("  same, thread CPU time", m["m_svc_cpu"], m["m_base_cpu"]))
+            v = bench_vocabulary(settings, typos)
+            entries = v["entries"]
+            print(f"  vocabulary look-up of a misspelt word ({entries:,} entries), thread CPU:")
+            print(line("plain-Python OSA distance over the shelves", v["py"]))
+            print(line("rapidfuzz OSA (hub.catalog.vocabulary)", v["rf"]))
+            print(line("SQLite: barcode = ? (unique index)", t["bc_base"]))
+            print(line("service: barcode lookup + product", t["bc_svc"], t["bc_base"]))
 
-        print(f"\n3. HTTP: hub on CPU 0 ({'Redis' if redis_url else 'in-process cache'}), "
-              "load client on CPU 1, 4 keep-alive connections; saturated = closed loop, "
-              f"then open loop at {OPEN_RATE:.0f} req/s (a busy store's tills)")  # fmt: skip
-        others = till_queries(settings, args.queries, seed=8)
-        h = bench_http(settings, queries, others, redis_url, store)
-        base = h["health"].latencies
-        for name, label in (
-            ("health", "saturated: GET /health (baseline)"),
-            ("search_cold", "saturated: search, cache miss"),
-            ("search_warm", "saturated: search, cache hit"),
-            ("barcode", "saturated: barcode scan, Zipf"),
-            ("health_open", f"{OPEN_RATE:.0f} req/s: GET /health (baseline)"),
-            ("search_cold_open", f"{OPEN_RATE:.0f} req/s: search, cache miss"),
-            ("search_warm_open", f"{OPEN_RATE:.0f} req/s: search, cache hit"),
-            ("barcode_open", f"{OPEN_RATE:.0f} req/s: barcode scan, Zipf"),
-        ):
-            r = h[name]
-            if name == "health_open":
-                base = r.latencies
-            print(line(label, r.latencies, None if name.startswith("health") else base)
-                  + f"  {r.rate:5.0f} req/s  hub CPU {h[name + '_cpu'] * 1e3:.2f} ms/req"
-                  + f"  client CPU {r.client_cpu / r.wall:3.0%}"
-                  + ("" if set(r.statuses) == {200} else f"  statuses {r.statuses}"))  # fmt: skip
+        if "3" in parts:
+            print(f"\n3. HTTP: hub on CPU 0 ({'Redis' if redis_url else 'in-process cache'}), "
+                  "load client on CPU 1, 4 keep-alive connections; saturated = closed loop, "
+                  f"then open loop at {OPEN_RATE:.0f} req/s (a busy store's tills)")  # fmt: skip
+            others = till_queries(settings, args.queries, seed=8)
+            h = bench_http(settings, queries, others, typos, redis_url, store)
+            base = h["health"].latencies
+            for name, label in (
+                ("health", "saturated: GET /health (baseline)"),
+                ("search_cold", "saturated: search, cache miss"),
+                ("search_warm", "saturated: search, cache hit"),
+                ("barcode", "saturated: barcode scan, Zipf"),
+                ("health_open", f"{OPEN_RATE:.0f} req/s: GET /health (baseline)"),
+                ("search_cold_open", f"{OPEN_RATE:.0f} req/s: search, cache miss"),
+                ("search_warm_open", f"{OPEN_RATE:.0f} req/s: search, cache hit"),
+                ("typo_open", f"{OPEN_RATE:.0f} req/s: misspelled search, miss"),
+                ("barcode_open", f"{OPEN_RATE:.0f} req/s: barcode scan, Zipf"),
+            ):
+                r = h[name]
+                if name == "health_open":
+                    base = r.latencies
+                print(line(label, r.latencies, None if name.startswith("health") else base)
+                      + f"  {r.rate:5.0f} req/s  hub CPU {h[name + '_cpu'] * 1e3:.2f} ms/req"
+                      + f"  client CPU {r.client_cpu / r.wall:3.0%}"
+                      + ("" if set(r.statuses) == {200} else f"  {r.statuses}"))  # fmt: skip
 
-        print(f"\n4. Cache hit rate, till workload ({args.reads:,} reads, price change / 500)")
-        runs: list[dict[str, Any]] = []
-        for label, url, warm in (
-            ("Redis, warmed", redis_url, True),
-            ("in-process fallback, warmed", None, True),
-            ("in-process fallback, cold (no warming)", None, False),
-        ):
-            if label.startswith("Redis") and not url:
-                continue
-            r = bench_hit_rate(settings, url, f"{store}h{len(runs)}", args.reads, warm)
-            runs.append(r)
-            print(f"  {label:<40} hit rate {r['hit_rate']:.2%} (product {r['product']:.2%}, "
-                  f"barcode {r['barcode']:.2%})  stale reads {r['stale']} after "
-                  f"{r['changes']} price changes  {r['reads_per_s']:,.0f} reads/s"
-                  + (f"  warm {r['warm_s']:.1f} s" if warm else ""))  # fmt: skip
+        if "4" in parts:
+            print(f"\n4. Cache hit rate, till workload ({args.reads:,} reads, price change / 500)")
+            runs: list[dict[str, Any]] = []
+            for label, url, warm in (
+                ("Redis, warmed", redis_url, True),
+                ("in-process fallback, warmed", None, True),
+                ("in-process fallback, cold (no warming)", None, False),
+            ):
+                if label.startswith("Redis") and not url:
+                    continue
+                r = bench_hit_rate(settings, url, f"{store}h{len(runs)}", args.reads, warm)
+                runs.append(r)
+                print(f"  {label:<40} hit rate {r['hit_rate']:.2%} (product {r['product']:.2%}, "
+                      f"barcode {r['barcode']:.2%})  stale reads {r['stale']} after "
+                      f"{r['changes']} price changes  {r['reads_per_s']:,.0f} reads/s"
+                      + (f"  warm {r['warm_s']:.1f} s" if warm else ""))  # fmt: skip
 
-        print("\n5. litestar stores vs hub.cache primitives (value + version check)")
-        s = bench_stores(redis_url, store)
-        print(line("litestar MemoryStore: get + get", s["ls_mem"]))
-        print(line("hub.cache Memory: mget of both", s["hub_mem"]))
-        if redis_url:
-            print(line("litestar RedisStore: get + get (2 round trips)", s["ls_redis"]))
-            print(line("redis-py MGET of both (hub.cache)", s["hub_redis"]))
+        if "5" in parts:
+            print("\n5. litestar stores vs hub.cache primitives (value + version check)")
+            s = bench_stores(redis_url, store)
+            print(line("litestar MemoryStore: get + get", s["ls_mem"]))
+            print(line("hub.cache Memory: mget of both", s["hub_mem"]))
+            if redis_url:
+                print(line("litestar RedisStore: get + get (2 round trips)", s["ls_redis"]))
+                print(line("redis-py MGET of both (hub.cache)", s["hub_redis"]))
     finally:
         if redis_url:
             for suffix in ("", "h0", "h1", "h2"):

@@ -14,9 +14,18 @@ Odoo being away is the normal case, not an exception: a ``Retryable``
 failure stops talking to Odoo for a jittered, doubling delay (``Backoff``)
 while the tail goes on queueing, so nothing is lost and order is kept.
 ``AuthFailed`` (or a configuration Odoo refuses) waits the longest delay
-between tries: only a person can fix it. Progress and failures land in the
-``sync_agent`` row that the hub's status surfaces read, and a
-``sync.status`` event goes out when the picture changes.
+between tries: only a person can fix it.
+
+A flaky link is not Odoo being away. The client retries single calls where
+they failed; a turn that fails anyway keeps what it got (the version, the
+login, the POS configuration, each model pulled) and the next turn goes on
+from there; any progress (an order Odoo took, a model pulled) resets the
+backoff, so a link that fails one call in three drains at a steady pace. A
+pull that fails once the catalogue is on the hub does not hold back the
+orders; it is tried again on its own schedule.
+
+Progress and failures land in the ``sync_agent`` row that the hub's status
+surfaces read, and a ``sync.status`` event goes out when the picture changes.
 """
 
 from __future__ import annotations
@@ -36,9 +45,9 @@ import sqlite_utils
 from cloud_sync import batch as batches
 from cloud_sync import outbox, status
 from cloud_sync.backoff import Backoff
-from cloud_sync.errors import AuthFailed, Rejected, Retryable, SyncError
+from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
 from cloud_sync.odoo import OdooClient
-from cloud_sync.pull import Puller
+from cloud_sync.pull import MODELS, Puller
 from cloud_sync.push import Pusher
 from cloud_sync.remote_sessions import RemoteSessions
 from hub import events
@@ -79,6 +88,14 @@ class Agent:
         self._pusher: Pusher | None = None
         self._puller: Puller | None = None
         self._sessions: RemoteSessions | None = None
+        self._user_id: int | None = None  # what connect() learned, kept across failed turns
+        self._config: tuple[int, int | None] | None = None
+        self._catalogue_ready = False  # every model pulled once: orders can map their ids
+        self.pull_refused: Rejected | None = None  # Odoo refused the last catalogue pull
+        interval = settings.sync_pull_interval_seconds
+        self._pull_backoff = Backoff(min(0.5, interval), interval)
+        self.settled = 0  # rows Odoo took or refused, ever: progress the backoff counts
+        self.size = batches.BatchSize(settings.sync_batch_size)
         self._resume_at = 0.0  # monotonic time before which Odoo is left alone
         self._pull_at = 0.0
         self.pulls = 0  # catalogue pulls done: every RECONCILE_EVERY-th also reconciles ids
@@ -88,7 +105,12 @@ class Agent:
         self._announced: tuple[Any, ...] | None = None
         self._announced_pending: tuple[int, float] = (-1, 0.0)
         self._state = "starting"
-        self._ahead = batches.ReadAhead(store, self.money, settings.sync_batch_size)
+        self._ahead = batches.ReadAhead(store, self.money)
+
+    @property
+    def resume_at(self) -> float:
+        """The ``time.monotonic()`` before which the agent leaves Odoo alone (its backoff)."""
+        return self._resume_at
 
     # -- the loop -------------------------------------------------------------------
 
@@ -135,12 +157,13 @@ class Agent:
             return Step(tailed.consumed > 0, True)
         items: list[outbox.Item] = []
         tailing: asyncio.Task[outbox.Tail] | None = None
+        progress = self._progress()
         try:
             if self._pusher is None:
                 await self.connect()
             if now >= self._pull_at:
                 await self._pull_when_due()
-            items = await self.store.read(outbox.next_batch, self.settings.sync_batch_size)
+            items = await self.store.read(outbox.next_batch, self.size.current)
             if items:
                 tailing = asyncio.create_task(self._tail())
                 await self._push(items)
@@ -150,6 +173,8 @@ class Agent:
                     await self._housekeeping(now)
         except (AuthFailed, Retryable, Rejected) as exc:
             tailed = await self._tailed(tailing or self._tail())
+            if self._progress() != progress:
+                self.backoff.reset()  # the link is bad, not Odoo away: keep the pace up
             await self._failed(exc)
             return Step(tailed.consumed > 0, True)
         except BaseException:
@@ -173,13 +198,25 @@ class Agent:
 
     # -- the parts --------------------------------------------------------------------
 
+    def _progress(self) -> tuple[int, int]:
+        models = self._puller.models_pulled if self._puller is not None else 0
+        return self.settled, models
+
     async def connect(self) -> None:
-        """Find Odoo's version, log in, read the POS configuration: what every push needs."""
+        """Find Odoo's version, log in, read the POS configuration: what every push needs.
+
+        Each answer is kept as it comes: after a failure the next try asks only
+        what is still missing.
+        """
         version = self.client.version or await self.client.detect_version()
-        user_id = await self.client.login()
-        config_id, pricelist_id = await self._pos_config()
+        if self._user_id is None:
+            self._user_id = await self.client.login()
+        if self._config is None:
+            self._config = await self._pos_config()
+        user_id = self._user_id
+        config_id, pricelist_id = self._config
         self._sessions = RemoteSessions(self.client, self.store, config_id)
-        self._puller = Puller(self.client, self.store, self.money, version)
+        self._puller = Puller(self.client, self.store, self.money, version, config_id=config_id)
         self._pusher = Pusher(
             self.client,
             self._sessions,
@@ -222,9 +259,27 @@ class Agent:
         except Rejected as exc:
             # This Odoo refuses a catalogue read (a model or field it lacks): the
             # orders can still go; try the pull again at the next interval.
+            self.pull_refused = exc
             self._pull_at = time.monotonic() + self.settings.sync_pull_interval_seconds
             log.error("catalogue_pull_refused error=%s", exc.message)
             await self._note(last_error=exc.message[:2000], last_error_at=now_iso())
+        except Retryable as exc:
+            if not await self._has_catalogue():
+                raise  # orders would only park as unmapped: wait for the first pull
+            # The orders need only the catalogue already here: let them go, and
+            # pull again on a backoff of its own.
+            delay = self._pull_backoff.delay(exc.retry_after)
+            self._pull_at = time.monotonic() + delay
+            log.warning("catalogue_pull_failed retry_in=%.1fs error=%s", delay, exc.message)
+            await self._note(last_error=exc.message[:2000], last_error_at=now_iso())
+        else:
+            self.pull_refused = None
+            self._pull_backoff.reset()
+
+    async def _has_catalogue(self) -> bool:
+        if not self._catalogue_ready:
+            self._catalogue_ready = await self.store.read(_pulled_every_model)
+        return self._catalogue_ready
 
     def _pulled(self, db: sqlite_utils.Database, changed: bool) -> None:
         now = now_iso()
@@ -253,17 +308,28 @@ class Agent:
         batch = await self._ahead.take(items)
         if batch is None:
             batch = await self.store.read(batches.load, self.money, items, self._pusher.build)
-        self._ahead.start(after=items[-1].id, build=self._pusher.build)
+        self._ahead.start(after=items[-1].id, size=self.size.current, build=self._pusher.build)
         outcome = outbox.Outcome.empty()
-        reopened = self._pusher.reopened
+        reopened, died = self._pusher.reopened, self._pusher.died
         try:
             await self._pusher.push(batch, outcome, self._mark_sent)
+        except (Ambiguous, WorkerLimit) as exc:
+            self._ahead.discard()  # the same rows come again next time, in order
+            if isinstance(exc, WorkerLimit) or self._pusher.died != died:
+                # Odoo stopped the worker for time (or no answer came and Odoo
+                # holds none of it: killed?). The same batch would die again.
+                self.size.died()
+                log.warning("batch_died size=%d next=%d", len(items), self.size.current)
+            raise
         except BaseException:
             self._ahead.discard()  # the same rows come again next time, in order
             raise
+        else:
+            self.size.succeeded()
         finally:
             if outcome.done or outcome.parked or outcome.settled:
                 await self.store.write(self._record, outcome)
+                self.settled += len(outcome.done) + len(outcome.parked)
         if self._pusher.reopened != reopened:
             self._ahead.discard()  # built for the Odoo session that was just replaced
 
@@ -300,7 +366,8 @@ class Agent:
         self._state = state
         if slow:
             delay = self.settings.sync_backoff_max_seconds
-            self._pusher = None  # log in again, and re-read the configuration, next time
+            # Log in again, and re-read the configuration, next time.
+            self._pusher, self._user_id, self._config = None, None, None
         else:
             delay = self.backoff.delay(getattr(exc, "retry_after", None))
         self._resume_at = time.monotonic() + delay
@@ -342,3 +409,12 @@ class Agent:
 
 def _unread(db: sqlite_utils.Database) -> bool:
     return events.head(db) > events.get_cursor(db, outbox.CONSUMER)
+
+
+def _pulled_every_model(db: sqlite_utils.Database) -> bool:
+    names = [model.name for model in MODELS]
+    marks = ",".join("?" * len(names))
+    (count,) = db.execute(
+        f"SELECT COUNT(*) FROM sync_watermarks WHERE model IN ({marks})", names
+    ).fetchone()
+    return bool(count == len(names))

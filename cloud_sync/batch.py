@@ -3,6 +3,7 @@
 What is pushed is built from the order as it is stored now, not from the
 event that enqueued it, so a parked order retried after its catalogue ids
 were fixed goes out with the fixed ids (``documents`` says what is sent).
+How many rows a batch takes is ``BatchSize``'s to say.
 """
 
 from __future__ import annotations
@@ -74,6 +75,40 @@ def load(
     return Batch(items, found, sale_ids, ids, payloads)
 
 
+class BatchSize:
+    """How many orders the next push carries: start small, halve when a push dies, grow back.
+
+    Odoo runs a push in one worker, which its server kills past
+    ``limit_time_real`` (120 s by default) and stops past ``limit_time_cpu``
+    (60 s): a killed worker commits nothing, and the same batch sent again
+    would die again, forever. So a push that died (no answer and nothing at
+    Odoo, or Odoo's "CPU time limit exceeded.") halves the size, down to one
+    order, and the size stays there for ``HOLD`` pushes before it tries to
+    grow again: a death costs Odoo a worker-minute or two, so it must stay
+    rare. Otherwise each answered push grows the size by half, up to
+    ``ceiling`` (``EDGEHUB_SYNC_BATCH_SIZE``); it starts at a quarter of it.
+    """
+
+    HOLD = 32  # answered pushes at the halved size before growing again
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = ceiling
+        self.current = max(1, ceiling // 4)
+        self._hold = 0
+
+    def succeeded(self) -> None:
+        """A push came back answered: grow towards the ceiling, unless holding after a death."""
+        if self._hold:
+            self._hold -= 1
+            return
+        self.current = min(self.ceiling, self.current + max(1, self.current // 2))
+
+    def died(self) -> None:
+        """A push was stopped for time and committed nothing: send fewer at a time."""
+        self.current = max(1, self.current // 2)
+        self._hold = self.HOLD
+
+
 class ReadAhead:
     """Reads the next batch while the current one is at Odoo.
 
@@ -85,18 +120,16 @@ class ReadAhead:
     the id map; otherwise it is thrown away and read again.
     """
 
-    def __init__(self, store: Store, money: Money, size: int) -> None:
+    def __init__(self, store: Store, money: Money) -> None:
         self.store = store
         self.money = money
-        self.size = size
         self._task: asyncio.Task[Batch] | None = None
 
-    def start(self, after: int, build: Builder | None = None) -> None:
-        """Read (and build) the batch after row ``after``, on a reader thread."""
+    def start(self, after: int, size: int, build: Builder | None = None) -> None:
+        """Read (and build) the ``size`` rows after row ``after``, on a reader thread."""
         self.discard()
-        self._task = asyncio.create_task(
-            self.store.read(_load_next, self.money, self.size, after, build)
-        )
+        reading = self.store.read(_load_next, self.money, size, after, build)
+        self._task = asyncio.create_task(reading)
 
     async def take(self, items: Sequence[Item]) -> Batch | None:
         """The batch read ahead, if it is the one for ``items``."""

@@ -3,7 +3,8 @@
 edgehub sync               the agent (systemd: edgehub-sync.service)
 edgehub sync --once        pull, push until caught up; exit 1 if anything is parked,
                            2 if Odoo stays unreachable (--timeout), 3 if it refuses
-                           the credentials or configuration, 4 if the agent is running
+                           the credentials, configuration or catalogue pull, 4 if the
+                           agent is running
 edgehub sync retry ID      retry one parked item (ids as `edgehub status` lists them)
 edgehub sync retry --all   retry every parked item
 """

@@ -15,6 +15,9 @@ own words where Odoo gave any.
                             was sent, connection dropped before the answer, a gateway
                             (502/504) answering for Odoo. Ask Odoo (``find_orders``) before
                             sending again.
+        * WorkerLimit       Odoo's worker ran out of CPU time ("CPU time limit exceeded."):
+                            rolled back; the same call would run out again, a smaller one
+                            may pass.
     * AuthFailed            the credentials or the database are wrong: ``login`` answered
                             false, AccessDenied, HTTP 401, session expired, no such
                             database. Retrying will not help until the configuration is fixed.
@@ -60,6 +63,10 @@ class Retryable(SyncError):
 
 class Ambiguous(Retryable):
     """The request may have been committed; check at Odoo before sending it again."""
+
+
+class WorkerLimit(Retryable):
+    """Odoo stopped the call at its worker's CPU time limit; nothing was committed."""
 
 
 class AuthFailed(SyncError):

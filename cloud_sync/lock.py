@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import socket
 from pathlib import Path
 from types import TracebackType
+
+from hub.clock import now_iso
+from hub.version import VERSION
 
 
 class AgentLock:
@@ -35,14 +39,16 @@ class AgentLock:
             os.close(fd)
             return False
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        # The record hub.instance writes: pid, host, version, since, what (status shows it).
+        record = [str(os.getpid()), socket.gethostname(), VERSION, now_iso(), "the sync agent"]
+        os.write(fd, ("\n".join(record) + "\n").encode())
         self._fd = fd
         return True
 
     def holder(self) -> str:
         """The pid written by whoever holds (or last held) the lock, for messages."""
         try:
-            return self.path.read_text().strip() or "?"
+            return self.path.read_text().split("\n", 1)[0].strip() or "?"
         except OSError:
             return "?"
 

@@ -14,24 +14,35 @@ Why a timeout after sending is ``Ambiguous`` and not ``Retryable``: Odoo does
 not stop working on a request whose client went away, so the call may commit
 after we gave up. The POS helpers exist for that: ``find_orders`` asks Odoo
 whether orders are there before anything is sent again.
+
+A flaky link fails single calls, not Odoo: each call is tried again where it
+failed, a few times with short jittered pauses (``RETRY_PAUSES``), before its
+error reaches the agent. Any call is tried again after a ``Retryable`` that
+is not ``Ambiguous`` (Odoo ran nothing); only a read (``READS``: version,
+login, search, read) also after an ``Ambiguous`` one, since reading twice
+changes nothing. A push whose answer was lost is never resent here: the
+pusher asks Odoo first. Neither a timeout nor a worker out of CPU time
+(``WorkerLimit``) is tried again here: a slow Odoo is not faster a moment
+later, and the same call would run as long again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from cloud_sync import odoo_errors
-from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError
-from cloud_sync.payloads import order_reference, payload_uuid, uuid_from_reference
+from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
+from cloud_sync.payloads import legacy_reference, payload_uuid, uuid_from_reference
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +67,31 @@ _JSON2_PARAMS: dict[str, tuple[str, ...]] = {
     "action_pos_session_open": ("ids",),
     "action_pos_session_closing_control": ("ids",),
     "action_pos_session_close": ("ids",),
+    "set_opening_control": ("ids", "cashbox_value", "notes"),
+    "set_cashbox_pos": ("ids", "cashbox_value", "notes"),
+    "post_closing_cash_details": ("ids", "counted_cash"),
+    "export_for_ui": ("ids",),
 }
 
-_ORDER_FIELDS = ["id", "pos_reference", "state", "amount_total", "amount_paid", "session_id"]
+# Pauses before the 2nd, 3rd and 4th try of a failed call (each jittered to 50-100 %):
+# a link that fails one call in three still gets ~99 % of calls through.
+RETRY_PAUSES = (0.05, 0.1, 0.2)
+# Calls that change nothing at Odoo: safe to send again even if Odoo may have run them.
+READS = frozenset(
+    {"version", "authenticate", "context_get", "search", "search_read", "search_count", "read"}
+)
+
+T = TypeVar("T")
+
+_ORDER_FIELDS = [
+    "id",
+    "name",
+    "pos_reference",
+    "state",
+    "amount_total",
+    "amount_paid",
+    "session_id",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +105,7 @@ class RemoteOrder:
     session_id: int | None
     amount_total: Decimal
     amount_paid: Decimal
+    name: str = ""  # Odoo's own name ("Shop/0001"; "/" until Odoo numbers the order)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +115,14 @@ class PushResult:
     ``accepted`` maps the uuids Odoo answered for to their ``pos.order`` ids.
     ``skipped`` lists the uuids missing from the answer: Odoo already held
     them in a final state and did nothing (16-18 leave them out silently);
-    confirm them with ``find_orders``.
+    confirm them with ``find_orders``. ``orders`` is what Odoo holds for the
+    accepted ones (state, totals): 18+ answer it, 16/17 answer only ids and
+    are read back, since Odoo answers an order it left in draft like any other.
     """
 
     accepted: dict[str, int]
     skipped: tuple[str, ...]
+    orders: dict[str, RemoteOrder] = field(default_factory=dict)
 
 
 class OdooClient:
@@ -101,6 +138,7 @@ class OdooClient:
         version: int | None = None,
         timeout: float = 30.0,
         max_connections: int = 4,
+        retry_pauses: Sequence[float] = RETRY_PAUSES,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -113,6 +151,8 @@ class OdooClient:
         self._timeout = timeout
         self._uid: int | None = None
         self._request_id = 0
+        self._retry_pauses = tuple(retry_pauses)
+        self._jitter = random.Random()
         # Concurrent first calls detect the version and log in once.
         self._version_lock = asyncio.Lock()
         self._login_lock = asyncio.Lock()
@@ -144,13 +184,18 @@ class OdooClient:
         """The Odoo major version in use: configured, detected, or None before either."""
         return self._version
 
+    @property
+    def uid(self) -> int | None:
+        """The Odoo user id of the last successful ``login``, or None before one."""
+        return self._uid
+
     # -- version and login ----------------------------------------------------
 
     async def detect_version(self) -> int:
         """Ask Odoo its major version: ``GET /web/version`` (19+), else ``common.version``."""
-        version = await self._web_version()
+        version = await self._retrying(self._web_version, read=True)
         if version is None:
-            info = await self._jsonrpc("common", "version", [])
+            info = await self._jsonrpc("common", "version", [], read=True)
             version = _major(info.get("server_version_info") if isinstance(info, dict) else None)
         if version is None:
             raise Rejected(f"{self.url} does not answer like Odoo: no version found")
@@ -176,7 +221,7 @@ class OdooClient:
         version = await self._ensure_version()
         if version >= JSON2_SINCE:
             try:
-                context = await self._json2("res.users", "context_get", {})
+                context = await self._json2("res.users", "context_get", {}, read=True)
             except Rejected as exc:
                 if exc.status != 404:
                     raise
@@ -190,7 +235,10 @@ class OdooClient:
             uid = context.get("uid") if isinstance(context, dict) else None
         else:
             uid = await self._jsonrpc(
-                "common", "authenticate", [self.db, self.login_name, self._api_key, {}]
+                "common",
+                "authenticate",
+                [self.db, self.login_name, self._api_key, {}],
+                read=True,
             )
         if not isinstance(uid, int) or isinstance(uid, bool):
             raise AuthFailed(f"Odoo refused login {self.login_name!r} on database {self.db!r}")
@@ -255,41 +303,54 @@ class OdooClient:
         time_limit: float | None,
     ) -> Any:
         version = await self._ensure_version()
+        read = method in READS
         if version >= JSON2_SINCE:
             params = _json2_params(method, args, kwargs)
-            return await self._json2(model, method, params, time_limit)
+            return await self._json2(model, method, params, time_limit, read=read)
         uid = await self._ensure_uid()
         return await self._jsonrpc(
             "object",
             "execute_kw",
             [self.db, uid, self._api_key, model, method, args, kwargs],
             time_limit,
+            read=read,
         )
 
     # -- POS ------------------------------------------------------------------------
 
     async def find_orders(
-        self, *, uuids: Iterable[str] = (), names: Iterable[str] = ()
+        self,
+        *,
+        uuids: Iterable[str] = (),
+        names: Iterable[str] = (),
+        references: Mapping[str, str] | None = None,
     ) -> list[RemoteOrder]:
         """The ``pos.order`` rows Odoo holds for these hub uuids or references.
 
         Asked after an ``Ambiguous`` failure, it tells whether a push was
         committed. Works on every version: 16/17 have no order uuid, so the
-        uuids are looked up through the references ``order_payload`` gives.
+        orders are looked up by the references ``order_payload`` gave them
+        (``references``: hub uuid → reference), and by the reference used
+        before it named the receipt (``payloads.legacy_reference``).
         """
-        uuid_list, name_list = list(uuids), list(names)
-        references = name_list + [order_reference(u) for u in uuid_list]
-        if not references:
+        refs = dict(references or {})
+        uuid_list = list(dict.fromkeys([*uuids, *refs]))
+        wanted = list(names) + list(refs.values()) + [legacy_reference(u) for u in uuid_list]
+        if not wanted:
             return []
         version = await self._ensure_version()
         fields = list(_ORDER_FIELDS)
-        domain: list[Any] = [("pos_reference", "in", references)]
+        domain: list[Any] = [("pos_reference", "in", wanted)]
         if version >= SYNC_FROM_UI_SINCE:
             fields.append("uuid")
             if uuid_list:
                 domain = ["|", ("uuid", "in", uuid_list), *domain]
         rows = await self.search_read("pos.order", domain, fields, order="id")
         return [_remote_order(row) for row in rows]
+
+    async def _read_orders(self, ids: list[int]) -> list[RemoteOrder]:
+        rows = await self.call("pos.order", "read", ids, list(_ORDER_FIELDS))
+        return [_remote_order(row) for row in rows] if isinstance(rows, list) else []
 
     async def push_orders(
         self, payloads: Sequence[Mapping[str, Any]], *, time_limit: float | None = None
@@ -311,7 +372,10 @@ class OdooClient:
         if new_shape:
             answer = await self._call("pos.order", "sync_from_ui", [list(payloads)], {}, time_limit)
             rows = answer.get("pos.order", []) if isinstance(answer, dict) else []
-            accepted = {row["uuid"]: row["id"] for row in rows if row.get("uuid") in keys}
+            # 19 also answers a refund's original order: keep only what was sent.
+            found = {row["uuid"]: _remote_order(row) for row in rows if row.get("uuid") in keys}
+            accepted = {key: remote.id for key, remote in found.items()}
+            return PushResult(accepted, tuple(k for k in keys if k not in accepted), found)
         else:
             answer = await self._call(
                 "pos.order", "create_from_ui", [list(payloads)], {}, time_limit
@@ -322,10 +386,28 @@ class OdooClient:
                 key = uuid_from_reference(row.get("pos_reference") or "")
                 if key in keys:
                     accepted[key] = row["id"]
-        return PushResult(accepted, tuple(k for k in keys if k not in accepted))
+        skipped = tuple(k for k in keys if k not in accepted)
+        if not accepted:
+            return PushResult(accepted, skipped)
+        try:
+            # 16/17 answer an order left in draft like any other: read the states.
+            remote = await self._read_orders(list(accepted.values()))
+        except (Retryable, Rejected) as exc:
+            raise Ambiguous(f"pushed, but Odoo's states could not be read: {exc}") from exc
+        by_id = {r.id: r for r in remote}
+        found = {key: by_id[i] for key, i in accepted.items() if i in by_id}
+        return PushResult(accepted, skipped, found)
 
     async def open_session(self, config_id: int) -> int:
-        """The open POS session of ``config_id``, opening one if there is none."""
+        """The open POS session of ``config_id``, opening one if there is none.
+
+        ``action_pos_session_open`` opens a session on 16/17 without cash
+        control; with it (16/17), and always on 18+, the session waits in
+        ``opening_control`` for the opening count: ``set_opening_control``
+        (``set_cashbox_pos`` on 16) with the balance Odoo carried over from the
+        last session's count. 19 moves orders of a closed session only into an
+        ``opened`` one. Anything but ``opened`` afterwards is refused here.
+        """
         rows = await self.search_read(
             "pos.session",
             [
@@ -341,29 +423,95 @@ class OdooClient:
         else:
             created = await self.call("pos.session", "create", {"config_id": config_id})
             session_id, state = int(created[0] if isinstance(created, list) else created), ""
-        if state != "opened":
-            await self.call("pos.session", "action_pos_session_open", [session_id])
+        if state == "opened":
+            return session_id
+        await self.call("pos.session", "action_pos_session_open", [session_id])
+        session = await self._session(session_id)
+        if session["state"] == "opening_control":
+            version = await self._ensure_version()
+            method = "set_cashbox_pos" if version <= 16 else "set_opening_control"
+            start = float(session.get("cash_register_balance_start") or 0.0)
+            await self.call("pos.session", method, [session_id], start, "")
+            session = await self._session(session_id)
+        if session["state"] != "opened":
+            raise Rejected(
+                f"Odoo left POS session {session_id} in {session['state']!r} after opening it"
+            )
         return session_id
 
-    async def close_session(self, session_id: int) -> None:
-        """Close a POS session: closing control, then close if cash control left it there."""
-        state = await self._session_state(session_id)
-        if state in ("opening_control", "opened"):
-            await self.call("pos.session", "action_pos_session_closing_control", [session_id])
-            state = await self._session_state(session_id)
-        if state == "closing_control":
-            await self.call("pos.session", "action_pos_session_close", [session_id])
+    async def close_session(self, session_id: int, cash_delta: Decimal | None = None) -> None:
+        """Close a POS session and check that Odoo closed it; ``Rejected`` if it did not.
 
-    async def _session_state(self, session_id: int) -> str:
-        rows = await self.call("pos.session", "read", [session_id], ["state"])
+        With cash control, the counted cash goes first (``post_closing_cash_details``):
+        Odoo's opening balance plus ``cash_delta``, the tills' counted minus
+        opening cash, so Odoo books the difference the tills found. Odoo may
+        refuse the closing (a UserError: no loss account on the cash journal),
+        or answer the "Force Close Session" wizard and leave the session in
+        ``closing_control``: only a session read back as ``closed`` is closed.
+        """
+        session = await self._session(session_id)
+        state, answer = session["state"], None
+        if state in ("opening_control", "opened"):
+            if cash_delta is not None and await self._cash_control(session):
+                start = Decimal(str(session.get("cash_register_balance_start") or 0))
+                counted = float(start + cash_delta)
+                await self.call("pos.session", "post_closing_cash_details", [session_id], counted)
+            answer = await self.call(
+                "pos.session", "action_pos_session_closing_control", [session_id]
+            )
+            state = (await self._session(session_id))["state"]
+        if state == "closing_control":
+            answer = await self.call("pos.session", "action_pos_session_close", [session_id])
+            state = (await self._session(session_id))["state"]
+        if state != "closed":
+            said = f"; Odoo answered {answer.get('name')!r}" if isinstance(answer, dict) else ""
+            raise Rejected(f"Odoo did not close POS session {session_id}: it is {state!r}{said}")
+
+    async def _cash_control(self, session: Mapping[str, Any]) -> bool:
+        config = session.get("config_id")
+        config_id = config[0] if isinstance(config, list) else config
+        rows = await self.call("pos.config", "read", [config_id], ["cash_control"])
+        return bool(rows and rows[0].get("cash_control"))
+
+    async def _session(self, session_id: int) -> dict[str, Any]:
+        fields = ["state", "config_id", "cash_register_balance_start"]
+        rows = await self.call("pos.session", "read", [session_id], fields)
         if not rows:
             raise Rejected(f"pos.session {session_id} does not exist")
-        return str(rows[0]["state"])
+        return dict(rows[0])
 
     # -- the wire -----------------------------------------------------------------------
 
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]], *, read: bool) -> T:
+        """``attempt()``, tried again after the failures a flaky link makes (module docstring)."""
+        for tries, pause in enumerate((*self._retry_pauses, None), start=1):
+            try:
+                return await attempt()
+            except Retryable as exc:
+                if pause is None or not _worth_retrying(exc, read=read):
+                    raise
+                wait = pause * self._jitter.uniform(0.5, 1.0)
+                if exc.retry_after is not None and exc.retry_after > wait:
+                    raise  # Odoo asked for a longer pause: the agent's backoff honours it
+                log.info("odoo_call_retried try=%d in=%.3fs error=%s", tries, wait, exc.message)
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable: the last try raises or returns")
+
     async def _jsonrpc(
-        self, service: str, method: str, args: list[Any], time_limit: float | None = None
+        self,
+        service: str,
+        method: str,
+        args: list[Any],
+        time_limit: float | None = None,
+        *,
+        read: bool = False,
+    ) -> Any:
+        return await self._retrying(
+            lambda: self._jsonrpc_once(service, method, args, time_limit), read=read
+        )
+
+    async def _jsonrpc_once(
+        self, service: str, method: str, args: list[Any], time_limit: float | None
     ) -> Any:
         self._request_id += 1
         body = {
@@ -383,7 +531,20 @@ class OdooClient:
         return payload["result"]
 
     async def _json2(
-        self, model: str, method: str, params: dict[str, Any], time_limit: float | None = None
+        self,
+        model: str,
+        method: str,
+        params: dict[str, Any],
+        time_limit: float | None = None,
+        *,
+        read: bool = False,
+    ) -> Any:
+        return await self._retrying(
+            lambda: self._json2_once(model, method, params, time_limit), read=read
+        )
+
+    async def _json2_once(
+        self, model: str, method: str, params: dict[str, Any], time_limit: float | None
     ) -> Any:
         headers = {"Authorization": f"bearer {self._api_key}", "X-Odoo-Database": self.db}
         response = await self._send(
@@ -422,6 +583,12 @@ class OdooClient:
                 f"connection to Odoo lost before its answer; {path} may have been committed: "
                 f"{exc!r}"
             ) from exc
+
+
+def _worth_retrying(exc: Retryable, *, read: bool) -> bool:
+    if isinstance(exc, WorkerLimit) or isinstance(exc.__cause__, httpx.TimeoutException):
+        return False  # too slow for Odoo, or a slow Odoo: the same call would take as long
+    return read or not isinstance(exc, Ambiguous)
 
 
 def _status_error(response: httpx.Response) -> SyncError:
@@ -474,4 +641,5 @@ def _remote_order(row: Mapping[str, Any]) -> RemoteOrder:
         session_id=session[0] if isinstance(session, list) else (session or None),
         amount_total=Decimal(str(row.get("amount_total") or 0)),
         amount_paid=Decimal(str(row.get("amount_paid") or 0)),
+        name=str(row.get("name") or ""),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError
+from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
 
 # Odoo exceptions that mean "another transaction was in the way": nothing was
 # committed and the same call will most likely pass later.
@@ -25,6 +25,7 @@ _CONCURRENCY_NAMES = {
     "odoo.exceptions.LockError",
 }
 _CONCURRENCY_TEXT = ("could not serialize access", "deadlock detected", "lock not available")
+_CPU_LIMIT_TEXT = "CPU time limit exceeded"
 
 
 def from_envelope(error: Any) -> SyncError:
@@ -66,6 +67,10 @@ def from_exception(name: str, message: str, status: int | None) -> SyncError:
     remote = name or None
     if name == "odoo.exceptions.AccessDenied":
         return AuthFailed(message, remote_name=remote, status=status)
+    if name == "builtins.Exception" and message.startswith(_CPU_LIMIT_TEXT):
+        # Raised by the worker's SIGXCPU handler (odoo/service/server.py,
+        # Worker.signal_time_expired_handler) wherever the call was: rolled back.
+        return WorkerLimit(message, remote_name=remote, status=status)
     if name in _CONCURRENCY_NAMES or any(text in message for text in _CONCURRENCY_TEXT):
         return Retryable(message, remote_name=remote, status=status)
     if name.startswith("psycopg2"):

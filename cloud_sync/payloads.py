@@ -7,13 +7,31 @@ Two shapes, chosen by the Odoo major version:
   date as ``creation_date`` (16) or ``date_order`` (17). ``server_id: False``
   is always present: without that key Odoo 16 does not dedupe a resend.
 * 18+ ``pos.order.sync_from_ui``: flat dicts of ``pos.order`` field names
-  keyed by ``uuid``, payments in ``payment_ids``, ``state: "paid"``. Every key
-  goes straight into ``create``, so nothing may be added that is not a field.
+  keyed by ``uuid``, payments in ``payment_ids``. Every key goes straight into
+  ``create``, so nothing may be added that is not a field. No ``state``: 18
+  creates the order with the state the payload claims and keeps it even when
+  ``action_pos_order_paid`` then refuses the payments (a "paid" order with
+  its books wrong). Without one the order starts as a draft, Odoo still
+  finalizes it (only ``state: "draft"`` holds that back), and it is ``paid``
+  only if Odoo made it so.
 
-Both carry the same stable reference, ``"Order <hub uuid>"``, as ``name``
-(Odoo's ``pos_reference``): it is what 16/17 dedupe on, it is unique across
-every store syncing to the same Odoo, and it lets ``find_orders`` map an Odoo
-order back to its hub uuid on every version.
+Both carry the same stable reference (``order_reference``) as ``name``, and
+18+ also as ``pos_reference`` (19 ignores ``name`` and would make up its own
+reference). It reads ``Order 00003-000-0112 demo-0003-0112 <hub uuid>``:
+
+* 14 digits and dashes first, in Odoo's own ``SSSSS-LLL-NNNN`` shape (hub
+  session, 000, order number): 16/17's ``_export_for_ui`` takes
+  ``re.search('([0-9-]){14}', pos_reference).group(0)`` and fails on a
+  reference without such a run, which breaks head office's POS screens;
+* the hub's order name, the number printed on the customer's receipt, so
+  head office finds the order by searching for it;
+* the hub uuid last: unique across every store syncing to the same Odoo (16/17
+  dedupe on the reference), and what ``find_orders`` maps an Odoo order back
+  to the hub by on every version (``uuid_from_reference``).
+
+Every payload carries an ``access_token`` (derived from the uuid, so a resend
+carries the same): on 18+, resending an order Odoo holds as draft runs
+``del order['access_token']`` and fails without one.
 
 Money and quantities are decimal strings on the hub and floats in Odoo's JSON.
 This module is the one place a float is made, from a ``Decimal``, at the last
@@ -38,6 +56,7 @@ from typing import Any
 from cloud_sync.errors import Unmapped
 
 REFERENCE_PREFIX = "Order "
+_TOKEN_NAMESPACE = uuidlib.UUID("0c7d3e91-52a4-4f0b-8d6e-3b9a1f27c845")
 
 # Order-line uuids are derived from the order's uuid so a resend carries the
 # same line uuids (Odoo 18+ has a unique constraint on pos.order.line.uuid).
@@ -66,16 +85,32 @@ class RemoteRefs:
     pricelist_id: int | None = None
 
 
-def order_reference(order_uuid: str) -> str:
-    """The ``name``/``pos_reference`` Odoo keeps for the hub order ``order_uuid``."""
+def order_reference(order: Mapping[str, Any]) -> str:
+    """The ``pos_reference`` Odoo keeps for the hub order ``order`` (see the module doc)."""
+    session = int(order.get("session_id") or 0) % 100_000
+    number = _sequence_number(order) % 10_000
+    name = str(order.get("name") or "").strip()
+    label = f" {name}" if name else ""
+    return f"{REFERENCE_PREFIX}{session:05d}-000-{number:04d}{label} {order['uuid']}"
+
+
+def legacy_reference(order_uuid: str) -> str:
+    """The reference of orders pushed before ``order_reference`` named the receipt."""
     return f"{REFERENCE_PREFIX}{order_uuid}"
 
 
 def uuid_from_reference(reference: str) -> str | None:
-    """The hub uuid inside a reference made by ``order_reference``; None for others."""
-    if reference and reference.startswith(REFERENCE_PREFIX):
-        return reference[len(REFERENCE_PREFIX) :] or None
-    return None
+    """The hub uuid at the end of a reference made by ``order_reference``; None for others."""
+    if not reference or not reference.startswith(REFERENCE_PREFIX):
+        return None
+    last = reference.rsplit(" ", 1)[-1]
+    # Odoo's own POS references end in digits and dashes ("Order 00001-001-0001").
+    return None if not last or set(last) <= set("0123456789-") else last
+
+
+def access_token(order_uuid: str) -> str:
+    """The ``access_token`` every payload of ``order_uuid`` carries, the same on each resend."""
+    return str(uuidlib.uuid5(_TOKEN_NAMESPACE, order_uuid))
 
 
 def payload_uuid(payload: Mapping[str, Any]) -> str:
@@ -167,7 +202,7 @@ def refund_order(
 
 def _create_from_ui(order: Mapping[str, Any], refs: RemoteRefs, version: int) -> dict[str, Any]:
     order_uuid = str(order["uuid"])
-    reference = order_reference(order_uuid)
+    reference = order_reference(order)
     created = odoo_datetime(order["created_at"])
     amounts = _amounts(order)
     if version <= 16 and refs.pricelist_id is None:
@@ -191,6 +226,7 @@ def _create_from_ui(order: Mapping[str, Any], refs: RemoteRefs, version: int) ->
             for p in order.get("payments") or []
         ],
         "server_id": False,
+        "access_token": access_token(order_uuid),
         "to_invoice": False,
         "is_tipped": False,
         "tip_amount": 0,
@@ -206,24 +242,36 @@ def _create_from_ui(order: Mapping[str, Any], refs: RemoteRefs, version: int) ->
 
 def _sync_from_ui(order: Mapping[str, Any], refs: RemoteRefs) -> dict[str, Any]:
     order_uuid = str(order["uuid"])
+    reference = order_reference(order)
     payload: dict[str, Any] = {
         "uuid": order_uuid,
-        "name": order_reference(order_uuid),
+        "name": reference,
+        "pos_reference": reference,
+        "access_token": access_token(order_uuid),
         "sequence_number": _sequence_number(order),
         "session_id": _lookup(refs.sessions, order["session_id"], "session"),
         "user_id": refs.user_id,
         "partner_id": False,
         "fiscal_position_id": False,
         "date_order": odoo_datetime(order["created_at"]),
-        "state": "paid",
         "to_invoice": False,
         **_amounts(order),
+        # Clear first: when Odoo holds the order as a draft (an earlier attempt),
+        # _process_order writes these commands onto it, and created lines and
+        # payments would add to the draft's instead of replacing them.
         "lines": [
-            [0, 0, _line(order_uuid, i, line, refs, 18)] for i, line in enumerate(order["lines"])
+            [5, 0, 0],
+            *(
+                [0, 0, _line(order_uuid, i, line, refs, 18)]
+                for i, line in enumerate(order["lines"])
+            ),
         ],
         "payment_ids": [
-            [0, 0, {**_payment(p, refs), "payment_date": _payment_date(p, order)}]
-            for p in order.get("payments") or []
+            [5, 0, 0],
+            *(
+                [0, 0, {**_payment(p, refs), "payment_date": _payment_date(p, order)}]
+                for p in order.get("payments") or []
+            ),
         ],
     }
     if refs.pricelist_id is not None:

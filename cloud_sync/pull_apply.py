@@ -129,7 +129,8 @@ def apply_products(
             "active": int(rec.active),
             "sale_ok": int(rec.sale_ok),
         }
-        adopt = ("barcode = ?", rec.barcode) if rec.barcode else None
+        # A product made on the hub (local_only) is never adopted: its barcode stays its own.
+        adopt = ("barcode = ? AND local_only = 0", rec.barcode) if rec.barcode else None
         barcode_owner = _barcode_owner(db, rec.barcode)
         if barcode_owner is None or barcode_owner[1] in (rec.remote_id, None):
             values["barcode"] = rec.barcode
@@ -157,6 +158,26 @@ def archive_missing(db: sqlite_utils.Database, table: str, present: Iterable[int
         f"UPDATE {table} SET active = 0, updated_at = ? WHERE id = ?", [(now, i) for i in gone]
     )
     return _announce(db, table, gone)
+
+
+def archive_methods_outside(db: sqlite_utils.Database, allowed: Iterable[int]) -> list[int]:
+    """Archive every hub payment method that is not one of the POS configuration's.
+
+    ``pos.payment._check_payment_method_id`` refuses a payment whose method is
+    not on the session's configuration, and a method never linked to Odoo
+    cannot be sent at all: a till must not take either as a tender.
+    """
+    keep = set(allowed)
+    rows = db.execute("SELECT id, remote_id FROM payment_methods WHERE active = 1").fetchall()
+    gone = [hub_id for hub_id, remote_id in rows if remote_id is None or remote_id not in keep]
+    now = now_iso()
+    db.conn.executemany(
+        "UPDATE payment_methods SET active = 0, updated_at = ? WHERE id = ?",
+        [(now, i) for i in gone],
+    )
+    if gone:
+        log.warning("payment_methods_archived ids=%s reason=not_in_pos_config", gone)
+    return _announce(db, "payment_methods", gone)
 
 
 def watermark(db: sqlite_utils.Database, model: str) -> str | None:
@@ -230,7 +251,11 @@ def _hub_id(db: sqlite_utils.Database, table: str, remote_id: int | None) -> int
 def _barcode_owner(db: sqlite_utils.Database, barcode: str | None) -> tuple[int, int | None] | None:
     if not barcode:
         return None
-    row = db.execute("SELECT id, remote_id FROM products WHERE barcode = ?", (barcode,)).fetchone()
+    row = db.execute(
+        "SELECT id, CASE WHEN local_only THEN -1 ELSE remote_id END FROM products "
+        "WHERE barcode = ?",
+        (barcode,),
+    ).fetchone()  # -1: a local product's barcode is in use, whatever Odoo says
     return (row[0], row[1]) if row else None
 
 

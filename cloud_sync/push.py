@@ -14,22 +14,31 @@ reference dedupe), the question makes it unnecessary.
 Any other ``Retryable`` failure, or ``AuthFailed``, ends the batch: what was
 learned so far is kept in the ``Outcome``, the rest stays pending in order,
 and the agent backs off.
+
+An order Odoo answers for is not yet an order Odoo took as paid. Each
+version stores a refused payment differently (``action_pos_order_paid``
+failing: 16/17 keep a ``draft``, 18 keeps whatever ``state`` the payload
+claimed, so payloads claim none and it keeps a ``draft`` too; 19 fails the
+batch), and 18+ recompute the totals from the lines. So every answered order
+is judged (``verdict``) on what Odoo holds, and parked with the reason unless
+it is final, paid as Odoo counts it, and at the hub's total.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from cloud_sync import batch as batches
 from cloud_sync import documents
 from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, Unmapped
 from cloud_sync.idmap import IdMap
-from cloud_sync.odoo import OdooClient
+from cloud_sync.odoo import OdooClient, RemoteOrder
 from cloud_sync.outbox import Item, Outcome
-from cloud_sync.payloads import order_payload
+from cloud_sync.payloads import order_payload, order_reference
 from cloud_sync.remote_sessions import NO_OPEN_SESSION, RemoteSessions
 
 log = logging.getLogger("edgehub.sync")
@@ -39,6 +48,37 @@ DRAFT_MESSAGE = (
     "Odoo holds this order in draft: it stored it but did not accept it as paid "
     "(its payments do not cover its total at Odoo); check it at head office, then retry"
 )
+UNPAID_MESSAGE = (
+    "Odoo holds this order as paid but its payments do not match its total there (its books "
+    "are wrong); check it at head office"
+)
+FINAL_STATES = ("paid", "done", "invoiced")
+TOLERANCE = Decimal("0.005")
+
+
+def verdict(remote: RemoteOrder, document: Mapping[str, Any]) -> tuple[str, str] | None:
+    """None if Odoo holds ``document`` as a paid order with the hub's total; else why not.
+
+    ``(error_kind, message)``: ``draft`` (16-18: payments refused),
+    ``unpaid`` (final, but paid and total differ at Odoo: 18 keeps a claimed
+    ``paid`` even when ``action_pos_order_paid`` refused it; the agent claims
+    none, another client may have), ``mismatch`` (18+ recomputed a total the
+    hub did not charge: a tax or rounding the hub does not reproduce).
+    """
+    amounts = f"Odoo: total {remote.amount_total}, paid {remote.amount_paid}"
+    if remote.state == "draft":
+        return "draft", f"{DRAFT_MESSAGE} ({amounts})"
+    if remote.state not in FINAL_STATES:
+        return "rejected", f"Odoo holds this order in state {remote.state!r} ({amounts})"
+    if abs(remote.amount_paid - remote.amount_total) > TOLERANCE:
+        return "unpaid", f"{UNPAID_MESSAGE} ({amounts})"
+    hub_total = Decimal(str(document["amount_total"]))
+    if abs(remote.amount_total - hub_total) > TOLERANCE:
+        return "mismatch", (
+            f"Odoo computed a total of {remote.amount_total} where the hub charged {hub_total} "
+            "(a tax or rounding the hub does not reproduce); check it at head office"
+        )
+    return None
 
 
 @dataclass
@@ -69,7 +109,11 @@ class Pusher:
         self.pricelist_id = pricelist_id
         self.timeout = timeout
         self.reopened = 0  # times the Odoo session was replaced: payloads built before are stale
+        self.died = 0  # pushes that got no answer and left nothing at Odoo
         self._ids = IdMap({}, {}, {}, {})
+        # Odoo session → orders Odoo put there instead of the session they were sent to.
+        self._moved: dict[int, set[int]] = {}
+        self._moved_hub_sessions: set[int] = set()
 
     async def push(
         self,
@@ -88,7 +132,7 @@ class Pusher:
         booked = await self.sessions.book(unbooked)
         self._ids = self._ids.with_sessions(booked)
 
-        doubtful = [i for i in batch.items if i.in_flight]
+        doubtful = [_Entry(i, batch.documents[i.id]) for i in batch.items if i.in_flight]
         if doubtful:
             # Those Odoo holds are done; the others are sent below like the rest.
             await self._confirm(doubtful, outcome)
@@ -113,7 +157,18 @@ class Pusher:
             entries.append(entry)
         if entries:
             await mark_sent([e.item.id for e in entries])
-            await self._send(entries, outcome, may_reopen=True)
+            try:
+                await self._send(entries, outcome, may_reopen=True)
+            finally:
+                await self._report_moved()
+
+    async def _report_moved(self) -> None:
+        if not self._moved:
+            return
+        moved, hub_sessions = self._moved, self._moved_hub_sessions
+        self._moved, self._moved_hub_sessions = {}, set()
+        await self.sessions.rehomed(moved, hub_sessions)
+        self.reopened += 1
 
     def _build(self, entry: _Entry) -> None:
         entry.payload = self.build(entry.document, self._ids, entry.order_lines)
@@ -138,14 +193,17 @@ class Pusher:
 
     async def _send(self, entries: list[_Entry], outcome: Outcome, *, may_reopen: bool) -> None:
         items = [e.item for e in entries]
+        by_uuid = {e.item.uuid: e for e in entries}
         try:
             result = await self.client.push_orders(
                 [e.payload for e in entries],
                 time_limit=self.timeout + SECONDS_PER_ORDER * len(entries),
             )
         except Ambiguous:
-            missing = await self._confirm(items, outcome)
+            missing = await self._confirm(entries, outcome)
             if missing:
+                if len(missing) == len(items):
+                    self.died += 1  # no answer, nothing committed: a worker killed for time?
                 raise  # unknown fate: back off, then ask again before resending
             return
         except Rejected as exc:
@@ -155,14 +213,41 @@ class Pusher:
             # Not Ambiguous (caught above): Odoo committed nothing.
             outcome.settled.update(i.id for i in items)
             raise
-        by_uuid = {i.uuid: i for i in items}
         for key, remote_id in result.accepted.items():
-            outcome.done[by_uuid[key].id] = remote_id
+            entry = by_uuid[key]
+            remote = result.orders.get(key)
+            if remote is None:
+                outcome.done[entry.item.id] = remote_id
+            else:
+                self._judge(entry, remote, outcome)
         if result.skipped:
             # Already final at Odoo (a resend): learn their ids.
             skipped = [by_uuid[k] for k in result.skipped]
             for item in await self._confirm(skipped, outcome):
                 log.warning("odoo_skipped_but_missing uuid=%s", item.uuid)
+
+    def _judge(self, entry: _Entry, remote: RemoteOrder, outcome: Outcome) -> None:
+        sent_to = entry.payload.get("session_id") or entry.payload.get("data", {}).get(
+            "pos_session_id"
+        )
+        if sent_to and remote.session_id and remote.session_id != sent_to:
+            # The session sent to was closed at head office: 16/17 made a rescue
+            # session, 18+ used another open one. The order is there all the same.
+            self._moved.setdefault(remote.session_id, set()).add(remote.id)
+            self._moved_hub_sessions.add(entry.item.session_id)
+        refused = verdict(remote, entry.document)
+        if refused is None:
+            outcome.done[entry.item.id] = remote.id
+            return
+        kind, message = refused
+        log.warning(
+            "order_parked outbox_id=%s uuid=%s remote_id=%s kind=%s",
+            entry.item.id,
+            entry.item.uuid,
+            remote.id,
+            kind,
+        )
+        outcome.parked[entry.item.id] = (kind, message)
 
     async def _rejected(
         self, entries: list[_Entry], outcome: Outcome, exc: Rejected, *, may_reopen: bool
@@ -185,16 +270,15 @@ class Pusher:
         await self._send(entries[:middle], outcome, may_reopen=may_reopen)
         await self._send(entries[middle:], outcome, may_reopen=may_reopen)
 
-    async def _confirm(self, items: Sequence[Item], outcome: Outcome) -> list[Item]:
-        """Ask Odoo which of ``items`` it holds; record those, return the others."""
-        found = {r.uuid: r for r in await self.client.find_orders(uuids=[i.uuid for i in items])}
+    async def _confirm(self, entries: Sequence[_Entry], outcome: Outcome) -> list[Item]:
+        """Ask Odoo which of ``entries`` it holds; judge and record those, return the others."""
+        references = {e.item.uuid: order_reference(e.document) for e in entries}
+        found = {r.uuid: r for r in await self.client.find_orders(references=references)}
         missing = []
-        for item in items:
-            remote = found.get(item.uuid)
+        for entry in entries:
+            remote = found.get(entry.item.uuid)
             if remote is None:
-                missing.append(item)
-            elif remote.state == "draft":
-                outcome.parked[item.id] = ("draft", DRAFT_MESSAGE)
+                missing.append(entry.item)
             else:
-                outcome.done[item.id] = remote.id
+                self._judge(entry, remote, outcome)
         return missing

@@ -8,7 +8,15 @@ session booked into it is closed and all of their orders are at Odoo.
 
 When Odoo refuses an order because its session was closed meanwhile (18+:
 "No open session available"), ``reopen`` books the hub sessions into a fresh
-one; 16 and 17 put such orders in a rescue session by themselves.
+one. 16 and 17 put such orders in a rescue session by themselves, and 18+
+into another open session of the configuration: the pusher sees the order
+come back in a session it did not send (``rehomed``), which is reported in
+the status, and the hub sessions are booked into a fresh session from then on.
+
+Closing is checked, not assumed: the counted cash goes to Odoo first when
+the configuration counts cash, and a session Odoo did not close (a refused
+cash difference, the "Force Close Session" wizard) stays open at the hub's
+side, is retried later, and is shown as the agent's last error.
 """
 
 from __future__ import annotations
@@ -18,11 +26,12 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-from cloud_sync import idmap
+from cloud_sync import idmap, status
 from cloud_sync.errors import Rejected
 from cloud_sync.odoo import OdooClient
 from hub.clock import now_iso
 from hub.db.store import Store
+from hub.orders.money import Money
 
 log = logging.getLogger("edgehub.sync")
 
@@ -70,11 +79,15 @@ class RemoteSessions:
         is logged and tried again on a later call.
         """
         closed: list[int] = []
+        money = Money(self.store.settings.currency_digits)
         for remote in await self.store.read(_closable):
+            delta = money.from_minor(await self.store.read(_cash_delta, remote))
             try:
-                await self.client.close_session(remote)
+                await self.client.close_session(remote, delta)
             except Rejected as exc:
                 log.warning("odoo_session_not_closed remote_session=%s error=%s", remote, exc)
+                message = f"Odoo did not close POS session {remote}: {exc.message}"
+                await self.store.write(_note_error, message)
                 continue
             await self.store.write(_remember_closed, remote)
             log.info("odoo_session_closed remote_session=%s", remote)
@@ -82,6 +95,34 @@ class RemoteSessions:
                 self._current = None
             closed.append(remote)
         return closed
+
+    async def rehomed(self, moved: dict[int, set[int]], hub_sessions: set[int]) -> None:
+        """Odoo put orders in other sessions than the one sent (``moved``: Odoo session →
+        order ids): the one booked was closed at head office. Say so, and book anew."""
+        for session, orders in sorted(moved.items()):
+            log.warning("odoo_orders_rehomed remote_session=%s orders=%s", session, sorted(orders))
+            message = (
+                f"Odoo put {len(orders)} order(s) in POS session {session} (a rescue session "
+                "on 16/17) because the session they were sent to was closed at head office; "
+                "check and close it there"
+            )
+            await self.store.write(_note_error, message)
+        if hub_sessions:
+            await self.reopen(hub_sessions)
+
+
+def _note_error(db: sqlite_utils.Database, message: str) -> None:
+    status.record_agent(db, last_error=message[:2000], last_error_at=now_iso())
+
+
+def _cash_delta(db: sqlite_utils.Database, remote: int) -> int:
+    """Counted minus opening cash over the hub sessions booked into ``remote`` (minor units)."""
+    row = db.execute(
+        "SELECT COALESCE(SUM(COALESCE(closing_cash, opening_cash) - opening_cash), 0) "
+        "FROM pos_sessions WHERE remote_id = ?",
+        (remote,),
+    ).fetchone()
+    return int(row[0])
 
 
 def _remember_opened(db: sqlite_utils.Database, remote: int) -> None:

@@ -9,7 +9,9 @@ Odoo settings the agent idles: the event log keeps every order until they
 are set.
 
 ``once`` pulls the catalogue, then pushes until nothing is left to push,
-showing progress, for a first sync or after fixing parked orders.
+showing progress, for a first sync or after fixing parked orders. It exits
+non-zero when anything needs a person: an order parked, Odoo away, or Odoo
+refusing the credentials, the configuration or the catalogue pull.
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from cloud_sync.lock import AgentLock
 from cloud_sync.odoo import OdooClient
 from hub import sdnotify
 from hub.clock import now_iso
+from hub.db import occupancy
 from hub.db.store import Store
 from hub.settings import Settings
 
 log = logging.getLogger("edgehub.sync")
 
-# ``once`` exit codes: 0 all sent, 1 some parked, 2 Odoo unreachable, 3 refused credentials
-# or configuration, 4 another agent is syncing this database.
+# ``once`` exit codes: 0 all sent, 1 some parked, 2 Odoo unreachable, 3 refused credentials,
+# configuration or catalogue pull, 4 another agent is syncing this database.
 PARKED, UNREACHABLE, REFUSED, BUSY = 1, 2, 3, 4
 LOCK_POLL_SECONDS = 1.0
 
@@ -58,8 +61,13 @@ def make_client(settings: Settings) -> OdooClient | None:
 
 
 def serve(settings: Settings) -> int:
-    asyncio.run(_serve(settings))
+    asyncio.run(_serve_held(settings))
     return 0
+
+
+async def _serve_held(settings: Settings) -> None:
+    async with occupancy.held_open(settings):  # restore refuses while the agent runs
+        await _serve(settings)
 
 
 async def _serve(settings: Settings) -> None:
@@ -139,14 +147,15 @@ def once(settings: Settings, console: Console, *, give_up_after: float = 300.0) 
 async def _once(
     settings: Settings, client: OdooClient, console: Console, give_up_after: float
 ) -> OnceReport:
-    store = Store(settings)
-    store.start()
-    try:
-        async with client:
-            agent = Agent(settings, store, client)
-            return await _drain(agent, store, console, give_up_after)
-    finally:
-        store.close()
+    async with occupancy.held_open(settings):  # restore refuses while this runs
+        store = Store(settings)
+        store.start()
+        try:
+            async with client:
+                agent = Agent(settings, store, client)
+                return await _drain(agent, store, console, give_up_after)
+        finally:
+            store.close()
 
 
 async def _drain(agent: Agent, store: Store, console: Console, give_up_after: float) -> OnceReport:
@@ -179,7 +188,13 @@ async def _drain(agent: Agent, store: Store, console: Console, give_up_after: fl
                 await asyncio.sleep(0.1)
             elif turn.idle:
                 break
+    parked = f"{counts['failed']} parked: see `edgehub status`, then `edgehub sync retry`"
+    if agent.pull_refused is not None:
+        # The orders went, but the hub's catalogue is not Odoo's: a person must look.
+        message = f"Odoo refused the catalogue pull: {agent.pull_refused.message}"
+        if counts["failed"]:
+            message += f"; {parked}"
+        return OnceReport(completed, counts["failed"], REFUSED, message)
     if counts["failed"]:
-        message = f"{counts['failed']} parked: see `edgehub status`, then `edgehub sync retry`"
-        return OnceReport(completed, counts["failed"], PARKED, message)
+        return OnceReport(completed, counts["failed"], PARKED, parked)
     return OnceReport(completed, 0, 0, f"caught up: {completed} pushed, nothing parked")

@@ -16,6 +16,7 @@ import logging
 from firmware_bridge.dispatcher import Dispatcher
 from firmware_bridge.lifecycle import supervise
 from firmware_bridge.mqtt import MqttLink, MqttUrl
+from hub.db import occupancy
 from hub.db.store import Store
 from hub.logs import log_event
 from hub.settings import Settings
@@ -26,6 +27,11 @@ log = logging.getLogger("edgehub.bridge")
 async def serve(settings: Settings, started: asyncio.Event | None = None) -> None:
     """Run the bridge until cancelled; the caller owns signals and systemd."""
     url = MqttUrl.parse(settings.mqtt_url)
+    async with occupancy.held_open(settings):  # restore refuses while the bridge runs
+        await _serve(settings, url, started)
+
+
+async def _serve(settings: Settings, url: MqttUrl, started: asyncio.Event | None) -> None:
     store = Store(settings)
     store.start()
     try:

@@ -10,8 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from hub.instance import InstanceLock
+
+
+ALREADY_RUNNING = 4  # as `edgehub sync --once` beside a running agent
 
 
 def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
@@ -19,8 +26,31 @@ def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
 
     if _broker_unusable(settings):
         return 2
-    run(settings)
+    lock = _single(settings, "bridge", f"the kitchen bridge of store {settings.store!r}")
+    if lock is None:
+        return ALREADY_RUNNING
+    try:
+        run(settings)
+    finally:
+        lock.release()
     return 0
+
+
+def _single(settings: Settings, name: str, what: str) -> InstanceLock | None:
+    """Take this daemon's one-per-database lock, or say who holds it and return None."""
+    from hub.instance import AlreadyRunning, InstanceLock, lock_path
+
+    lock = InstanceLock(lock_path(settings, name), what)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        print(
+            f"error: {what} already runs: {exc.holder.describe()} (lock {exc.path}). "
+            "Only one may run per store: stop that one first, or leave it running.",
+            file=sys.stderr,
+        )
+        return None
+    return lock
 
 
 def _broker_unusable(settings: Settings) -> bool:
@@ -61,6 +91,9 @@ def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if _broker_unusable(settings):
         return 2
+    lock = _single(settings, f"printer-{args.device}", f"the printer adapter of {args.device!r}")
+    if lock is None:
+        return ALREADY_RUNNING
     config = PrinterConfig(
         device=args.device,
         station=station,
@@ -69,7 +102,10 @@ def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
         status_interval=args.status_interval,
         seen_path=args.seen,
     )
-    run(settings, config)
+    try:
+        run(settings, config)
+    finally:
+        lock.release()
     return 0
 
 
@@ -87,12 +123,22 @@ def _registered_station(settings: Settings, device: str) -> str | None:
 
 
 def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
+    from firmware_bridge.topics import is_name
     from hub.db.connection import immediate, open_db
     from hub.db.migrations import migrate
-    from hub.devices import add_device
+    from hub.devices import add_device, known_stations
 
     db = open_db(settings)
     migrate(db)
+    stations = known_stations(db)
+    if is_name(args.station) and args.station not in stations and not args.new_station:
+        print(
+            f"error: no product goes to station {args.station!r} and no device serves it "
+            f"(stations here: {', '.join(stations) or 'none'}); nothing was changed. "
+            "Check the spelling, or pass --new-station for a station no product uses yet",
+            file=sys.stderr,
+        )
+        return 2
     try:
         with immediate(db):
             new = add_device(db, args.id, station=args.station, role=args.role, kind=args.kind)
@@ -105,31 +151,51 @@ def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
+    from hub.clock import ago
     from hub.db.connection import open_db
     from hub.db.migrations import migrate
     from hub.devices import list_devices
 
     db = open_db(settings)
     migrate(db)
-    table = Table(title="Kitchen devices")
-    for column in ("id", "kind", "station", "role", "online", "paper", "last seen", "open jobs"):
-        table.add_column(column, no_wrap=column in ("id", "station", "last seen"))
+    # Fits 80 columns with 24-character ids: the console of the store's PC.
+    table = Table(title="Kitchen devices", box=box.SIMPLE_HEAD, show_edge=False, padding=0)
+    for column in ("id", "station", "kind", "role", "up", "state", "seen", "jobs"):
+        table.add_column(column, no_wrap=column != "id", overflow="fold")
     for d in list_devices(db):
+        state = _device_state(d)
         table.add_row(
             d["id"],
-            d["kind"],
             d["station"],
+            d["kind"],
             d["role"],
-            "yes" if d["online"] else "no",
-            d["paper"] or "-",
-            d["last_seen"] or "never",
+            "yes" if d["online"] else "[red]no[/red]",
+            state if state in ("ok", "-") else f"[yellow]{state}[/yellow]",
+            ago(d["last_seen"]).removesuffix(" ago"),
             str(d["pending_jobs"]),
         )
-    Console().print(table)
+    Console(width=max(80, Console().width)).print(table)
     return 0
+
+
+def _device_state(device: dict[str, object]) -> str:
+    """What keeps a device from printing, in a few words; ``ok`` when nothing does, ``-``
+    when it never said."""
+    paper_out = device["paper"] not in (None, "ok")
+    cover_open = device["cover"] == "open"
+    if paper_out and cover_open:
+        return "no paper+cover"
+    if paper_out:
+        return "no paper" if device["paper"] == "out" else f"paper {device['paper']}"
+    if cover_open:
+        return "cover open"
+    if device["error"]:
+        return str(device["error"])[:14]
+    return "-" if device["paper"] is None else "ok"
 
 
 def cmd_device_remove(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,6 +253,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--station", required=True)
     add.add_argument("--role", choices=["primary", "backup"], default="primary")
     add.add_argument("--kind", choices=["printer", "kds"], default="printer")
+    add.add_argument(
+        "--new-station",
+        action="store_true",
+        help="accept a station no product and no device uses yet (else refused as a typo)",
+    )
     add.set_defaults(handler=cmd_device_add)
     device_sub.add_parser("list", help="show devices and their status").set_defaults(
         handler=cmd_device_list

@@ -107,8 +107,9 @@ def _apply_one(
     if isinstance(body, Ack):
         outcome = jobs.record_ack(db, message.name, body, policy, now)
         presence.touch(db, message.name)
-        # An unknown job is a device's mistake; a repeat ack is normal after a re-send.
-        level = logging.WARNING if outcome.result == "unknown" else logging.INFO
+        # An unknown job is a device's mistake, an ack for a job another device was sent
+        # a device's mistake or a rogue's (ignored); a repeat ack is normal after a re-send.
+        level = logging.WARNING if outcome.result in ("unknown", "foreign") else logging.INFO
         log_event(
             log,
             "kitchen_ack",
@@ -140,7 +141,7 @@ def _apply_one(
             )
         if change.health_changed:
             if body.healthy:
-                jobs.reschedule_stranded(db, now, change.station)
+                jobs.reschedule_stranded(db, now, change.station, message.name)
             else:
                 jobs.reschedule_device(db, now, message.name)
             applied.reschedule = True

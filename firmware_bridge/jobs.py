@@ -68,7 +68,7 @@ class Outgoing:
 class AckOutcome:
     """What an ack did, for the log line and for the caller's follow-up."""
 
-    result: str  # acked | duplicate | late | failed | stale | unknown
+    result: str  # acked | duplicate | late | failed | stale | foreign | unknown
     order_id: int | None = None
 
 
@@ -197,7 +197,12 @@ def mark_sent(db: sqlite_utils.Database, job_ids: list[str]) -> set[int]:
 def record_ack(
     db: sqlite_utils.Database, device: str, ack: Ack, policy: RetryPolicy, now: float
 ) -> AckOutcome:
-    """Apply a device's ack. A job is acked once; later acks only say it printed elsewhere too."""
+    """Apply a device's ack. A job is acked once; later acks only say it printed elsewhere too.
+
+    Only a device that may have been sent the job can end it (``may_ack``); any
+    other is ``foreign`` and changes nothing, or one stray ack would stop the
+    retries of a ticket nobody printed.
+    """
     row = db.execute(
         "SELECT order_id, station, state, device, attempts FROM kitchen_jobs WHERE job_id = ?",
         (ack.job_id,),
@@ -205,6 +210,8 @@ def record_ack(
     if row is None:
         return AckOutcome("unknown")
     order_id, station, state, addressed_to, attempts = row
+    if not may_ack(db, device, station, addressed_to):
+        return AckOutcome("foreign", order_id)
     stamp = now_iso()
     if ack.status != "failed":
         if state == "acked":
@@ -232,6 +239,22 @@ def record_ack(
     return AckOutcome("failed", order_id)
 
 
+def may_ack(db: sqlite_utils.Database, device: str, station: str, addressed_to: str | None) -> bool:
+    """Whether ``device`` may answer for a job of ``station`` last addressed to ``addressed_to``.
+
+    The addressed device, or another device registered on the station: a job
+    moves between the station's primary and backup on failover, and the one it
+    left may have printed it before its ack got through. A job addressed to no
+    one (the station has no registered device) may be taken by any device.
+    """
+    if device == addressed_to:
+        return True
+    on_station = {
+        str(r[0]) for r in db.execute("SELECT id FROM devices WHERE station = ?", (station,))
+    }
+    return device in on_station or (addressed_to is None and not on_station)
+
+
 def reschedule_all(db: sqlite_utils.Database, now: float, connected_at: str) -> int:
     """Make due now every open job last touched before the (re)connection at ``connected_at``.
 
@@ -248,17 +271,20 @@ def reschedule_device(db: sqlite_utils.Database, now: float, device: str) -> int
     return _reschedule(db, now, "next_attempt_at IS NOT NULL AND device = ?", (device,))
 
 
-def reschedule_stranded(db: sqlite_utils.Database, now: float, station: str) -> int:
+def reschedule_stranded(db: sqlite_utils.Database, now: float, station: str, device: str) -> int:
     """Make due now the station's open jobs that failed or wait on a device that cannot print.
 
-    Called when one of the station's devices becomes able to print again.
+    Called when ``device``, one of the station's, becomes able to print again.
+    The jobs addressed to ``device`` itself are among them whatever their
+    state: sent while it could not print, they would otherwise wait for their
+    retry timer (up to ``kitchen_retry_max_seconds``) although it can print now.
     """
     return _reschedule(
         db,
         now,
         "next_attempt_at IS NOT NULL AND station = ? AND (state = 'failed' OR device IS NULL "
-        f"OR device NOT IN (SELECT id FROM devices WHERE {presence.HEALTHY}))",
-        (station,),
+        f"OR device = ? OR device NOT IN (SELECT id FROM devices WHERE {presence.HEALTHY}))",
+        (station, device),
     )
 
 

@@ -6,7 +6,8 @@ as JSON, and checked field by field. A payload that fails raises ``Rejected``
 with a short reason fit for a log line (never the payload itself); the bridge
 logs it and goes on with the next message.
 
-* Rejected (ValueError)   the payload is too big, not JSON, or has a wrong field
+* Rejected (ValueError)   the payload is too big, not JSON (or nested too deeply),
+                          or has a wrong field
 """
 
 from __future__ import annotations
@@ -72,6 +73,9 @@ def decode(payload: bytes) -> dict[str, Any]:
         data = json.loads(payload)
     except (UnicodeDecodeError, ValueError):
         raise Rejected("payload is not JSON") from None
+    except RecursionError:
+        # "[[[[…" deeper than the parser goes: 16 KiB is room for thousands of levels.
+        raise Rejected("payload is nested too deeply") from None
     if not isinstance(data, dict):
         raise Rejected(f"payload must be a JSON object, not {type(data).__name__}")
     return data

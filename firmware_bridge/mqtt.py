@@ -42,6 +42,7 @@ import logging
 import socket
 import ssl
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,10 @@ DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 PUBLISH_TIMEOUT = 10.0
 RECONNECT_MIN_SECONDS = 1
 RECONNECT_MAX_SECONDS = 15
+# The broker closing a working connection this often within the window is a
+# client-id takeover, not a network fault (MqttLink._note_closed).
+TAKEOVER_CLOSES = 3
+TAKEOVER_WINDOW_SECONDS = 60.0
 MAX_INFLIGHT = 100
 """QoS 1 messages on the wire awaiting PUBACK; paho's default of 20 throttles a burst."""
 
@@ -208,6 +213,10 @@ class MqttLink:
         self.connects = 0
         self._stopping = False
         self._last_failure: str | None = None
+        self.client_id = client_id
+        self._closed_at: list[float] = []  # closes the broker followed with a prompt accept
+        self._closed: float | None = None  # the last close, until the next connect attempt
+        self.taken_over = False
 
     # --- setup, before start() ------------------------------------------------------
 
@@ -323,6 +332,11 @@ class MqttLink:
         self.connects += 1
         self._last_failure = None
         log_event(log, "mqtt_connected", broker=str(self.url), connects=self.connects)
+        if self._closed is not None:  # closed, then accepted at the first attempt
+            self._note_closed(self._closed)
+            self._closed = None
+        if self.taken_over and self._loop is not None:
+            self._loop.call_later(TAKEOVER_WINDOW_SECONDS, self._still_up)
         for hook in self._connect_hooks:
             try:
                 hook()
@@ -335,6 +349,7 @@ class MqttLink:
         paho tries again after 1, 2, 4 … 15 s for as long as the broker stays
         away; one line per outage, and one per change of reason, is enough.
         """
+        self._closed = None  # the broker was away, not busy with another client
         error = f"{type(exc).__name__}: {exc}" if exc is not None else "unknown"
         tls = isinstance(exc, ssl.SSLError)
         if error == self._last_failure:
@@ -354,6 +369,44 @@ class MqttLink:
         if was:
             level = logging.INFO if self._stopping else logging.WARNING
             log_event(log, "mqtt_disconnected", level, broker=str(self.url), reason=reason)
+            if not self._stopping:
+                self._closed = time.monotonic()
+
+    def _note_closed(self, now: float) -> None:
+        """Tell a client-id takeover from a network fault, and log it as what it is.
+
+        MQTT 3.1.1 has no reason for a close, and Mosquitto closes the older of
+        two connections with one client id without a word: to paho that is an
+        "Unspecified error". A broker that keeps closing a working connection
+        and accepts the next attempt at once (it is up: not a restart, not the
+        network) is doing exactly that: another client, a second bridge for
+        this store, uses the same id.
+        """
+        self._closed_at = [t for t in self._closed_at if now - t < TAKEOVER_WINDOW_SECONDS]
+        self._closed_at.append(now)
+        if len(self._closed_at) >= TAKEOVER_CLOSES and not self.taken_over:
+            self.taken_over = True
+            log_event(
+                log,
+                "mqtt_client_id_taken_over",
+                logging.ERROR,
+                broker=str(self.url),
+                client_id=self.client_id,
+                closes=len(self._closed_at),
+                within_seconds=TAKEOVER_WINDOW_SECONDS,
+                hint="another client logs in with this client id: a second copy of this "
+                "process for the same store (another database or another box); stop it",
+            )
+
+    def _still_up(self) -> None:
+        """A connection that lasted a whole window ends a takeover episode."""
+        if self.connected and self.taken_over and not self._closed_at_recent():
+            self.taken_over = False
+            log_event(log, "mqtt_client_id_takeover_ended", client_id=self.client_id)
+
+    def _closed_at_recent(self) -> bool:
+        now = time.monotonic()
+        return any(now - t < TAKEOVER_WINDOW_SECONDS for t in self._closed_at)
 
     def _lost(self, mids: list[int]) -> None:
         for mid in mids:

@@ -38,6 +38,7 @@ from firmware_bridge.printer_link import (
 )
 from firmware_bridge.seen import SeenJobs
 from firmware_bridge.topics import Topics
+from hub.db import occupancy
 from hub.logs import log_event
 from hub.settings import Settings
 
@@ -142,6 +143,9 @@ class PrinterAdapter:
             job = json.loads(payload)
         except (UnicodeDecodeError, ValueError):
             log_event(log, "job_rejected", logging.WARNING, reason="not JSON")
+            return
+        except RecursionError:
+            log_event(log, "job_rejected", logging.WARNING, reason="nested too deeply")
             return
         if not isinstance(job, dict) or not isinstance(job.get("job_id"), str):
             log_event(log, "job_rejected", logging.WARNING, reason="no job_id")
@@ -283,7 +287,8 @@ def run(settings: Settings, config: PrinterConfig) -> None:
     import uvloop
 
     async def work(started: asyncio.Event) -> None:
-        await PrinterAdapter(settings, config).run(started)
+        async with occupancy.held_open(settings):  # restore refuses while a printer runs
+            await PrinterAdapter(settings, config).run(started)
 
     status = f"printer {config.device} for station {config.station}"
     uvloop.run(supervise(work, status=status))

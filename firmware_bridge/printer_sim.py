@@ -8,7 +8,9 @@ requests DLE EOT 1, 2, 3 and 4 get the bytes the ESC/POS reference defines.
 Switches change what it reports and how it behaves, and may be flipped while
 it runs: ``paper_out``, ``paper_low``, ``cover_open``, ``slow`` (seconds of
 delay before each read is processed and answered), ``dead`` (accepts and
-reads, never answers) and ``refuse`` (accepts and resets at once).
+reads, never answers), ``refuse`` (accepts and resets at once) and
+``status_reply`` (bytes sent instead of the status byte for every DLE EOT: a
+garbled line, another dialect, a printer that answers too much or too little).
 
 It must outlive its clients: garbage bytes are skipped, a client that leaves
 mid-ticket leaves its unfinished ticket in ``leftovers``, and an error in one
@@ -49,6 +51,7 @@ class PrinterSimulator:
         slow: float = 0.0,
         dead: bool = False,
         refuse: bool = False,
+        status_reply: bytes | None = None,
         on_ticket: Callable[[ReceivedTicket], None] | None = None,
     ) -> None:
         self.host = host
@@ -59,6 +62,7 @@ class PrinterSimulator:
         self.slow = slow
         self.dead = dead
         self.refuse = refuse
+        self.status_reply = status_reply
         self.tickets: list[ReceivedTicket] = []
         self.leftovers: list[ReceivedTicket] = []
         self._requested_port = port
@@ -144,6 +148,9 @@ class PrinterSimulator:
                     await asyncio.sleep(self.slow)
                 for event in decoder.feed(data):
                     if isinstance(event, StatusRequest):
+                        if self.status_reply is not None:
+                            writer.write(self.status_reply)
+                            continue
                         answer = self.status_byte(event.n)
                         if answer is not None:
                             writer.write(bytes([answer]))

@@ -15,7 +15,18 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
-from hub.api import auth, catalog, events, health, orders, sessions, sync
+from hub.api import (
+    auth,
+    catalog,
+    catalog_admin,
+    events,
+    health,
+    orders,
+    screens,
+    sessions,
+    sync,
+    users,
+)
 from hub.api import devices as devices_api
 from hub.api import kitchen as kitchen_api
 from hub.api.context import HubContext, provide_actor, provide_hub
@@ -46,7 +57,11 @@ def create_app(settings: Settings) -> Litestar:
             money=money, store=settings.store, max_discount_pct=settings.max_discount_pct
         ),
         jwt_auth=jwt_auth,
-        throttle=LoginThrottle(settings.login_max_failures, settings.login_window_seconds),
+        throttle=LoginThrottle(
+            settings.login_max_failures,
+            settings.login_window_seconds,
+            settings.login_address_max_failures,
+        ),
     )
     probes = Probes(settings)
     upkeep = CacheUpkeep(settings, store, hub.cache, hub.catalog)
@@ -75,6 +90,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             *auth.ROUTES,
             *catalog.ROUTES,
+            *catalog_admin.ROUTES,
             *sessions.ROUTES,
             *orders.ROUTES,
             *events.ROUTES,
@@ -83,6 +99,8 @@ def create_app(settings: Settings) -> Litestar:
             *devices_api.ROUTES,
             *realtime_endpoint.ROUTES,
             *sync.ROUTES,
+            *users.ROUTES,
+            *screens.ROUTES,
         ],
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),

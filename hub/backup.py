@@ -16,11 +16,14 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from hub import order_names
 from hub.db import occupancy
+from hub.db.readiness import is_corruption, restore_advice
 from hub.settings import Settings
 
 _NAME = re.compile(
@@ -73,11 +76,15 @@ def take_backup(settings: Settings, *, label: str = "", rotate: bool = True) -> 
             source.backup(target)  # pages=-1: one step, one snapshot
             target.execute("PRAGMA journal_mode = DELETE").fetchone()
             verdict = target.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+            raise BackupError(_damaged(settings, str(exc))) from exc
         finally:
             target.close()
             source.close()
         if verdict != "ok":
-            raise BackupError(f"the copy failed its check: {verdict}")
+            raise BackupError(_damaged(settings, f"the copy failed its check: {verdict}"))
         _fsync(partial)
         partial.rename(final)
         _fsync(folder)
@@ -86,6 +93,13 @@ def take_backup(settings: Settings, *, label: str = "", rotate: bool = True) -> 
         raise
     removed = tuple(prune_set(settings)) if rotate else ()
     return BackupInfo(final, final.stat().st_size, time.perf_counter() - t0, removed)
+
+
+def _damaged(settings: Settings, detail: str) -> str:
+    """A damaged database cannot be backed up; what it needs is a restore."""
+    return (
+        f"{settings.db} is damaged ({detail}), so no backup was taken; {restore_advice(settings)}"
+    )
 
 
 def prune_set(settings: Settings) -> list[Path]:
@@ -123,9 +137,17 @@ class RestoreInfo:
     source: Path
     safety_copy: Path | None
     hub_was_running: bool
+    session_floor: int = 0  # new sessions (and so order names) start above this
+    blind: bool = False  # the replaced database could not be read: floor is a guess
 
 
-def restore(settings: Settings, source: Path, *, force: bool = False) -> RestoreInfo:
+def restore(
+    settings: Settings,
+    source: Path,
+    *,
+    force: bool = False,
+    say: Callable[[str], None] = lambda _: None,
+) -> RestoreInfo:
     """Replace the live database's content with a backup's.
 
     The backup is proven first (integrity_check); the current database is
@@ -133,16 +155,17 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Restore
     overwritten. The copy goes through SQLite's backup API into the live file,
     so its WAL and other connections stay consistent.
     """
-    check_file(source)
+    check_file(source)  # refuses a missing file before anything is said or done
+    say(f"checked {source} ({source.stat().st_size / 1e6:.1f} MB): intact")
     with occupancy.exclusive(settings, force=force) as busy:
-        safety = (
-            take_backup(settings, label="pre-restore", rotate=False).path
-            if settings.db.exists()
-            else None
-        )
+        if settings.db.exists():
+            say(f"keeping a copy of {settings.db} as it is now…")
+        safety = _keep_current(settings) if settings.db.exists() else None
+        say(f"copying {source.name} into {settings.db}…")
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
         dst = sqlite3.connect(settings.db, timeout=settings.db_busy_timeout_ms / 1000)
         try:
+            before = _issued(dst) if safety is not None else order_names.Issued()
             src.backup(dst)
             verdict = dst.execute("PRAGMA integrity_check").fetchone()[0]
         finally:
@@ -150,7 +173,64 @@ def restore(settings: Settings, source: Path, *, force: bool = False) -> Restore
             src.close()
         if verdict != "ok":
             raise BackupError(f"the restored database failed integrity_check: {verdict}")
-    return RestoreInfo(source, safety, busy)
+        floor = _carry_over(settings, before)
+    return RestoreInfo(source, safety, busy, floor, before is None)
+
+
+def _issued(conn: sqlite3.Connection) -> order_names.Issued | None:
+    """The names the database about to be replaced issued; None if it cannot be read."""
+    try:
+        return order_names.issued(conn)
+    except sqlite3.Error:  # missing tables, or the corruption the restore is for
+        return None
+
+
+def _carry_over(settings: Settings, before: order_names.Issued | None) -> int:
+    """Bring the restored file's schema up to date and its name counters past ``before``."""
+    from hub.db.connection import immediate, open_db
+    from hub.db.migrations import migrate
+
+    db = open_db(settings)
+    try:
+        migrate(db)
+        with immediate(db):
+            return order_names.carry_over(db.conn, before)
+    finally:
+        db.close()
+
+
+def _keep_current(settings: Settings) -> Path:
+    """Back up the database about to be replaced, and return where it went.
+
+    A damaged one cannot go through SQLite's backup, and the restore is how an
+    operator gets out of that: its files are moved aside as they are (label
+    ``damaged``, outside the rotation), so the restore writes a new file.
+    """
+    try:
+        return take_backup(settings, label="pre-restore", rotate=False).path
+    except BackupError:
+        if not _damaged_file(settings.db):
+            raise
+    folder = settings.backup_path
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3] + "Z"
+    kept = folder / f"edgehub-{settings.store}-{stamp}-damaged.db"
+    for suffix in ("", "-wal", "-shm"):
+        part = settings.db.with_name(settings.db.name + suffix)
+        if part.exists():
+            part.rename(kept.with_name(kept.name + suffix))
+    return kept
+
+
+def _damaged_file(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return is_corruption(exc)
 
 
 def _fsync(path: Path) -> None:

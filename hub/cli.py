@@ -15,10 +15,15 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from hub import settings_problems
+from hub.cli_catalog import add_commands as add_catalog_commands
 from hub.cli_ops import add_commands as add_ops_commands
 from hub.cli_ops import duration
+from hub.db import readiness
+from hub.db.readiness import Need
 from hub.logs import log_event, setup_logging
 from hub.settings import Settings, load_settings, unknown_settings
+from hub.version import VERSION
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -28,6 +33,7 @@ log = logging.getLogger("edgehub.settings")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.lan import reach_lines
     from hub.serve import run
 
     host, port = args.host or settings.host, args.port or settings.port
@@ -37,6 +43,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         f"(database {settings.db}, {workers} worker{'s' if workers > 1 else ''})",
         file=sys.stderr,
     )
+    for line in reach_lines(settings, host, port):
+        print(line, file=sys.stderr)
     run(settings, host=host, port=port, access_log=args.access_log, workers=workers)
     return 0
 
@@ -85,15 +93,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo_catalogue(db: sqlite_utils.Database, count: int) -> dict[str, int]:
-    """Load ``count`` generated products, with a progress bar; returns the new counts."""
-    from rich.progress import Progress
-
+    """Load ``count`` generated products, showing progress; returns the new counts."""
     from hub.db.connection import immediate
     from hub.demo import load_catalogue
+    from hub.progress import Steps
 
-    with Progress(transient=True) as progress, immediate(db):
-        task = progress.add_task("generating products", total=count)
-        load_catalogue(db, count, progress=lambda done, _: progress.update(task, completed=done))
+    with Steps("generating products", count) as steps, immediate(db):
+        load_catalogue(db, count, progress=lambda done, _: steps.update(done))
     return {
         table: int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
         for table in ("categories", "products")
@@ -107,10 +113,13 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
 
     pin = args.pin
     password = None
-    if pin is None:
-        password = getpass.getpass(f"password for {args.login}: ")
     db = open_db(settings)
     migrate(db)
+    if not args.update and (refusal := _existing_user(db, args.login)):
+        print(refusal, file=sys.stderr)
+        return 2
+    if pin is None:
+        password = getpass.getpass(f"password for {args.login}: ")
     try:
         with immediate(db):
             user_id = add_user(
@@ -129,6 +138,35 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _existing_user(db: sqlite_utils.Database, login: str) -> str | None:
+    """Why ``user add`` will not overwrite ``login`` without ``--update``; None if it is new."""
+    row = db.execute("SELECT id, role, active FROM users WHERE login = ?", (login,)).fetchone()
+    if row is None:
+        return None
+    state = "" if row[2] else ", disabled"
+    return (
+        f"error: user {login!r} already exists (id {row[0]}, {row[1]}{state}); "
+        "nothing was changed. Pass --update to change their name, role or PIN"
+    )
+
+
+def cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.db.connection import open_db
+
+    db = open_db(settings, readonly=True)
+    rows = db.execute(
+        "SELECT login, name, role, active, pin_hash IS NOT NULL, password_hash IS NOT NULL "
+        "FROM users ORDER BY active DESC, login"
+    ).fetchall()
+    print(f"{'login':<16} {'role':<8} {'state':<8} {'signs in with':<14} name")
+    for login, name, role, active, pin, password in rows:
+        how = "PIN" if pin else ("password" if password else "-")
+        state = "active" if active else "disabled"
+        print(f"{login:<16} {role:<8} {state:<8} {how:<14} {name}")
+    print(f"{len(rows)} user(s)")
+    return 0
+
+
 def cmd_user_disable(args: argparse.Namespace, settings: Settings) -> int:
     from hub.auth.users import disable_user
     from hub.db.connection import immediate, open_db
@@ -140,6 +178,27 @@ def cmd_user_disable(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: no user {args.login!r}", file=sys.stderr)
         return 2
     print(f"user {args.login} (id {user_id}) disabled; their tokens no longer work")
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    from hub.auth import checkpoint
+    from hub.auth.throttle import LoginThrottle
+    from hub.auth.users import SYSTEM
+    from hub.db.connection import immediate, open_db
+
+    throttle = LoginThrottle(
+        settings.login_max_failures,
+        settings.login_window_seconds,
+        settings.login_address_max_failures,
+    )
+    db = open_db(settings)
+    with immediate(db):
+        cleared = checkpoint.unlock(db, throttle, args.login, SYSTEM)
+    if cleared is None:
+        print(f"error: no user {args.login!r}", file=sys.stderr)
+        return 2
+    print(f"user {args.login} unlocked ({cleared} failed attempt(s) cleared); they may log in now")
     return 0
 
 
@@ -179,10 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgehub", description="EdgeHub: the in-store hub for tills, kitchen and head office."
     )
+    parser.add_argument("--version", action="version", version=f"edgehub {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="serve the REST and WebSocket API")
-    serve.add_argument("--host", help="address to bind (default EDGEHUB_HOST or 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        help="address to listen on (default EDGEHUB_HOST or 127.0.0.1, this PC only); "
+        "0.0.0.0 for tills and tablets on the LAN",
+    )
     serve.add_argument("--port", type=int, help="port (default EDGEHUB_PORT or 8000)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument(
@@ -208,17 +272,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     user = sub.add_parser("user", help="manage staff accounts")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    add = user_sub.add_parser("add", help="add a user, or update one by login")
+    add = user_sub.add_parser("add", help="add a user (or, with --update, change one)")
     add.add_argument("login")
     add.add_argument("--name")
     add.add_argument(
         "--role", required=True, choices=["cashier", "manager", "kitchen", "device", "admin"]
     )
     add.add_argument("--pin", help="4 to 8 digits; without it a password is asked for")
+    add.add_argument(
+        "--update", action="store_true", help="change a user who exists (else that is refused)"
+    )
     add.set_defaults(handler=cmd_user_add)
+    user_sub.add_parser("list", help="list staff accounts (no secrets)").set_defaults(
+        handler=cmd_user_list
+    )
     disable = user_sub.add_parser("disable", help="deactivate a user; their tokens stop working")
     disable.add_argument("login")
     disable.set_defaults(handler=cmd_user_disable)
+
+    unlock = user_sub.add_parser(
+        "unlock", help="let a login locked out by wrong PINs try again now (audited)"
+    )
+    unlock.add_argument("login")
+    unlock.set_defaults(handler=cmd_user_unlock)
 
     token = sub.add_parser("token", help="print a bearer token for a user (for scripts, devices)")
     token.add_argument("login")
@@ -232,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="print the state of this hub").set_defaults(handler=cmd_status)
     add_ops_commands(sub)  # backup, restore, audit verify
+    add_catalog_commands(sub)  # catalog import, export
 
     from firmware_bridge.commands import add_commands as add_kitchen_commands
 
@@ -243,14 +320,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What each command needs of the database (hub.db.readiness); the rest need Need.USE.
+_NEEDS = {
+    "serve": Need.SERVE,
+    "migrate": Need.CREATE,
+    "demo": Need.CREATE,
+    "restore": Need.REPLACE,
+    "printer": Need.NOTHING,  # reads a device's station only if the database is there
+    "device login": Need.NOTHING,  # writes Mosquitto's files, not the database
+}
+
+
+def _command(args: argparse.Namespace) -> str:
+    """``user add``, ``device login``: the words of the command as typed."""
+    actions = ("user_command", "audit_command", "device_command", "sync_command")
+    words = [args.command, *(getattr(args, name, None) for name in actions)]
+    return " ".join(word for word in words if isinstance(word, str))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command, build the Settings once, run the command's handler."""
+    """Parse the command, build the Settings once, check them and the database, run it.
+
+    Every problem found before the command starts is one ``error:`` line on
+    stderr naming the setting, and the exit status is 2: nothing was started
+    and nothing was written.
+    """
     args = build_parser().parse_args(argv)
-    settings = load_settings()
+    settings, problems = settings_problems.read(os.environ)
+    if settings is not None:
+        need = _NEEDS.get(_command(args), _NEEDS.get(args.command, Need.USE))
+        problems = readiness.problems(settings, need)
+    if problems or settings is None:
+        for line in problems:
+            print(f"error: {line}", file=sys.stderr)
+        print(f"edgehub {_command(args)}: not started; nothing was changed", file=sys.stderr)
+        return 2
     setup_logging(settings.log_level, settings.log_json)
     ignored = unknown_settings(os.environ)
     if ignored:
-        # A warning, not an error: a typo must not keep a till's hub from starting.
+        # A warning, not an error: a name far from every setting may be another program's.
         log_event(log, "settings_ignored", logging.WARNING, names=ignored)
     handler: Handler = args.handler
     return handler(args, settings)

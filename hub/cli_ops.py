@@ -29,7 +29,11 @@ def duration(text: str) -> int:
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from hub.backup import BackupError, take_backup
+    from hub.progress import note
 
+    if settings.db.exists():
+        size = settings.db.stat().st_size / 1e6
+        note(f"backing up {settings.db} ({size:.1f} MB) into {settings.backup_path}…")
     try:
         info = take_backup(settings)
     except BackupError as exc:
@@ -44,9 +48,10 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     from hub.backup import BackupError, restore
     from hub.db.occupancy import InUse
+    from hub.progress import note
 
     try:
-        info = restore(settings, Path(args.file), force=args.force)
+        info = restore(settings, Path(args.file), force=args.force, say=note)
     except InUse as exc:
         print(
             f"error: {exc}; stop it first (systemctl stop edgehub.target) or pass --force",
@@ -57,6 +62,16 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 1
     print(f"restored {settings.db} from {info.source}")
+    if info.blind:
+        print(
+            f"the database it replaced could not be read: new sessions start at "
+            f"{info.session_floor + 1}, well above the backup's, so no order name repeats"
+        )
+    elif info.session_floor:
+        print(
+            f"order names continue past those already issued: new sessions start at "
+            f"{info.session_floor + 1}"
+        )
     if info.safety_copy:
         print(f"the database as it was is kept in {info.safety_copy}")
     if info.hub_was_running:

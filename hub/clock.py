@@ -39,3 +39,19 @@ def now_iso() -> str:
 
 def parse_iso(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def span(seconds: float) -> str:
+    """A duration as read on a narrow screen: ``45s``, ``12.5m``, ``3.0h``, ``2.0d``."""
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def ago(value: str | None, now: datetime | None = None) -> str:
+    """How long ago a stored time was (``3.5m ago``), or ``never``."""
+    if not value:
+        return "never"
+    seconds = ((now or datetime.now(UTC)) - parse_iso(value)).total_seconds()
+    return span(max(0.0, seconds)) + " ago"

@@ -51,6 +51,15 @@ def add_device(
     return True
 
 
+def known_stations(db: sqlite_utils.Database) -> list[str]:
+    """The stations tickets go to (some product names it) or a device already serves."""
+    rows = db.execute(
+        "SELECT station FROM products WHERE station IS NOT NULL AND station != '' "
+        "UNION SELECT station FROM devices ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def remove_device(db: sqlite_utils.Database, device_id: str) -> bool:
     """Forget a device; jobs keep its name in their history."""
     return db.execute("DELETE FROM devices WHERE id = ?", (device_id,)).rowcount == 1

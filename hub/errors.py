@@ -88,8 +88,8 @@ class RateLimited(HubError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, {"retry_after": retry_after})
+    def __init__(self, message: str, retry_after: int, **facts: Any) -> None:
+        super().__init__(message, {"retry_after": retry_after, **facts})
         self.retry_after = retry_after
 
 

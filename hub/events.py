@@ -28,6 +28,7 @@ EVENT_NAMES = (
     "catalog.updated",
     "device.status",
     "sync.status",
+    "board.updated",
 )
 
 

@@ -48,6 +48,44 @@ def get_session(db: sqlite_utils.Database, money: Money, session_id: int) -> dic
     return _public(row, money)
 
 
+def list_sessions(
+    db: sqlite_utils.Database,
+    money: Money,
+    *,
+    state: str | None,
+    terminal: str | None,
+    limit: int,
+    before: int | None,
+) -> list[dict[str, Any]]:
+    """Sessions, newest first: how a restarted till finds the session it left open."""
+    where: list[str] = ["1 = 1"]
+    params: list[str | int] = []
+    for column, value in (("state", state), ("terminal", terminal)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if before is not None:
+        where.append("id < ?")
+        params.append(before)
+    rows = db.execute(
+        f"SELECT {_COLUMNS} FROM pos_sessions WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    return [_public(row, money) for row in rows]
+
+
+def unpaid_orders(db: sqlite_utils.Database, session_id: int) -> list[int]:
+    """The orders that keep a session from closing: not yet paid, not cancelled."""
+    return [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM orders WHERE session_id = ? AND state IN ('draft', 'validated') "
+            "ORDER BY id",
+            (session_id,),
+        ).fetchall()
+    ]
+
+
 def open_rooms(db: sqlite_utils.Database) -> list[str]:
     """The ``session:{id}`` room of every open session, oldest first: where tills listen.
 
@@ -65,9 +103,13 @@ def open_session(
 ) -> dict[str, Any]:
     if actor.role not in SESSION_ROLES or actor.id is None:
         raise Forbidden(f"a {actor.role} may not open a session", {"role": actor.role})
+    # The id is above any a restored-over database issued (hub.order_names): it
+    # is part of every order name of the session.
     cursor = db.execute(
-        "INSERT INTO pos_sessions (terminal, user_id, state, opening_cash, opened_at) "
-        "VALUES (?, ?, 'open', ?, ?)",
+        "INSERT INTO pos_sessions (id, terminal, user_id, state, opening_cash, opened_at) "
+        "VALUES (max(coalesce((SELECT max(id) FROM pos_sessions), 0), "
+        "coalesce((SELECT session_id FROM session_floor WHERE id = 1), 0)) + 1, "
+        "?, ?, 'open', ?, ?)",
         (terminal, actor.id, opening_cash, now_iso()),
     )
     assert cursor.lastrowid is not None
@@ -86,18 +128,12 @@ def close_session(
         raise Conflict(
             "session_closed", f"session {session_id} is already closed", {"session_id": session_id}
         )
-    unpaid = [
-        r[0]
-        for r in db.execute(
-            "SELECT id FROM orders WHERE session_id = ? AND state IN ('draft', 'validated') "
-            "ORDER BY id",
-            (session_id,),
-        ).fetchall()
-    ]
+    unpaid = unpaid_orders(db, session_id)
     if unpaid:
         raise RuleFailed(
             "session_has_unpaid_orders",
-            f"session {session_id} still has {len(unpaid)} unpaid order(s): pay or cancel them",
+            f"session {session_id} still has {len(unpaid)} unpaid order(s): pay or cancel "
+            'them, or close with "cancel_unpaid": true to cancel them in the same call',
             order_ids=unpaid[:50],
         )
     db.execute(

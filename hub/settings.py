@@ -5,13 +5,18 @@ optional TOML file (``EDGEHUB_CONFIG``), then passed down. Nothing reads the
 environment after that, so tests build their own ``Settings(...)`` instead of
 patching it. Every default works on one box with nothing else installed.
 
-A name that is not a setting is ignored, not refused: a typo in an env file
-must not keep a till's hub from starting. ``main()`` logs the names
-``unknown_settings`` finds instead, so an operator sees what did nothing.
+A value a setting cannot take, a TOML file that is missing or not TOML, and a
+name that is a near miss of a setting's (``EDGEHUB_PROT``) are start-up errors,
+one line each (``hub.settings_problems``): a hub running on a default the
+operator meant to change is worse than one that does not start. A name far
+from every setting (another program's, or a removed setting) is ignored, and
+``main()`` logs the names ``unknown_settings`` finds, so an operator sees what
+did nothing.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 import tomllib
@@ -19,6 +24,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -29,16 +35,26 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+# Where the systemd units keep the store (StateDirectory=edgehub): the default database.
+STATE_DIR = Path("/var/lib/edgehub")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
 
 class Settings(BaseSettings):
     """Everything a hub process may be told; frozen once built."""
 
     model_config = SettingsConfigDict(env_prefix="EDGEHUB_", frozen=True, extra="ignore")
 
-    db: Path = Path("./edgehub.db")
+    # Absolute, the state directory the systemd units give every process: a
+    # command run from another directory must find the store's database, never
+    # start an empty one where it stands. A relative value is made absolute.
+    db: Path = STATE_DIR / "edgehub.db"
     store: str = Field(default="demo", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
+    # The address tills and tablets are configured with (http://192.168.1.20:8000):
+    # shown by serve and status. Unset: guessed from this PC's interfaces.
+    lan_url: str | None = None
     log_level: str = "info"
     log_json: bool = False
 
@@ -59,7 +75,7 @@ class Settings(BaseSettings):
     odoo_login: str | None = None
     odoo_api_key: SecretStr | None = None
     odoo_pos_config_id: int | None = None
-    # The sync agent (edgehub sync): orders per push, how long one call may
+    # The sync agent (edgehub sync): the most orders per push, how long one call may
     # take, the longest wait between retries while Odoo is down (or refuses
     # the key), how often the catalogue is pulled, and when sync is lagging (the
     # one threshold of /health, the sync watch, /metrics and `edgehub status`).
@@ -80,19 +96,24 @@ class Settings(BaseSettings):
     # Request hygiene: bodies above this answer 413 before they are parsed.
     max_body_bytes: int = 256 * 1024
 
-    # Login throttle: failures allowed per window, per login and per address.
-    login_max_failures: int = 5
-    login_window_seconds: int = 300
+    # Credential throttle (logins and approvals): failures allowed per window for one
+    # login, and for one address. The address limit is far above what a store's
+    # tills produce together: behind NAT every till has the same address.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=300, ge=1)
+    login_address_max_failures: int = Field(default=100, ge=1)
 
     # --- Operations: periodic jobs, backups, log retention, HTTP hygiene -------------
     # (hub.jobs, hub.backup, hub.operations). Every interval is in seconds.
-    job_stale_cleanup_seconds: float = Field(default=60, gt=0)
     job_cache_warm_seconds: float = Field(default=600, gt=0)
     job_redis_probe_seconds: float = Field(default=30, gt=0)
     job_db_optimize_seconds: float = Field(default=6 * 3600, gt=0)
     job_event_prune_seconds: float = Field(default=3600, gt=0)
     job_sync_watch_seconds: float = Field(default=30, gt=0)
+    job_fault_watch_seconds: float = Field(default=10, gt=0)
     job_backup_seconds: float = Field(default=24 * 3600, gt=0)
+    # PRAGMA quick_check reads every page: about a second per few hundred MB.
+    job_db_check_seconds: float = Field(default=3600, gt=0)
     # Unset: a "backups" directory beside the database.
     backup_dir: Path | None = None
     backup_keep: int = Field(default=7, ge=1)
@@ -109,11 +130,39 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str] | None, NoDecode] = None
     device_token_ttl_seconds: int = Field(default=30 * 86400, gt=0)
 
-    @field_validator("mqtt_ca_file", mode="before")
+    @field_validator("mqtt_ca_file", "redis_url", "odoo_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         """``EDGEHUB_MQTT_CA_FILE=`` in an env file means unset, not the current directory."""
         return None if value == "" else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.lower()
+
+    @field_validator("db")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value if value.is_absolute() else Path.cwd() / value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        """Refused here, not when the first request reaches the cache after "serving"."""
+        return _url(value, ("redis", "rediss", "unix"), "redis://127.0.0.1:6379/0")
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_url(cls, value: str) -> str:
+        return _url(value, ("mqtt", "mqtts"), "mqtt://127.0.0.1:1883") or ""
+
+    @field_validator("odoo_url")
+    @classmethod
+    def _odoo_url(cls, value: str | None) -> str | None:
+        return _url(value, ("http", "https"), "https://odoo.example.com")
 
     @field_validator("events_consumers", "cors_origins", mode="before")
     @classmethod
@@ -122,6 +171,28 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("kds_station_ages", mode="before")
+    @classmethod
+    def _station_ages(cls, value: Any) -> Any:
+        """``grill=240:480,bar=120:300`` in an env file, a table of pairs in TOML."""
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return None
+        ages: dict[str, tuple[str, str]] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            station, _, pair = part.partition("=")
+            warn, _, late = pair.partition(":")
+            if not station.strip() or not warn or not late:
+                raise ValueError(f"{part!r} is not station=warn_seconds:late_seconds")
+            ages[station.strip()] = (warn.strip(), late.strip())
+        return ages
+
+    def kds_ages(self, station: str) -> tuple[float, float]:
+        """(warn, late) seconds for a ticket of ``station``."""
+        default = (self.kds_warn_seconds, self.kds_late_seconds)
+        return (self.kds_station_ages or {}).get(station, default)
 
     @property
     def backup_path(self) -> Path:
@@ -145,6 +216,15 @@ class Settings(BaseSettings):
     # MQTT keepalive of the bridge and the printer adapters. The broker declares a
     # silent client gone (and publishes its last will) after 1.5 times this.
     mqtt_keepalive_seconds: int = Field(default=15, ge=2, le=600)
+    # The screens (hub.screens, docs/screens.md). A kitchen ticket turns amber
+    # after kds_warn_seconds and red after kds_late_seconds (the dashboard counts
+    # it late from then); kds_station_ages overrides both per station, as
+    # "grill=240:480,bar=120:300". A ready number leaves the customer board
+    # after board_ready_seconds even if nobody marks it collected.
+    kds_warn_seconds: float = Field(default=300, gt=0)
+    kds_late_seconds: float = Field(default=600, gt=0)
+    kds_station_ages: Annotated[dict[str, tuple[float, float]] | None, NoDecode] = None
+    board_ready_seconds: float = Field(default=600, gt=0)
     # --- end of the kitchen block ---------------------------------------------------
     # WebSocket /ws (hub.realtime). The event log is polled this often for events
     # written by other processes; a local write, or a Redis wake-up, skips the wait.
@@ -194,19 +274,48 @@ class Settings(BaseSettings):
         return key
 
 
+def _url(value: str | None, schemes: tuple[str, ...], example: str) -> str | None:
+    """``value`` unless it is a URL none of ``schemes`` (or without a host) would reach."""
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        raise ValueError(f"must be a URL like {example} (scheme {' or '.join(schemes)})")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ValueError(f"must name a host, like {example}")
+    return value
+
+
 # Settings that were removed, and what an operator who still sets one should know.
 REMOVED = {
     "sync_lag_alert_seconds": "removed; the one sync threshold is "
     "EDGEHUB_SYNC_LAG_WARN_SECONDS, default 600 s",
     "sync_consumer": "removed; the sync agent's cursor is always named sync",
+    "job_stale_cleanup_seconds": "removed with its job, which swept nothing: a WebSocket "
+    "closes itself on token expiry and missed pings",
 }
 CONFIG_VARIABLE = "EDGEHUB_CONFIG"  # names the TOML file; read before Settings exists
 _PREFIX = "EDGEHUB_"
 
 
+def nearest_setting(name: str) -> str | None:
+    """The setting a name not among them most likely meant (``prot``: ``port``), if any.
+
+    Removed settings have their own note (``REMOVED``) and are never a typo.
+    """
+    field = name.lower()
+    if field in Settings.model_fields or field in REMOVED:
+        return None
+    close = difflib.get_close_matches(field, list(Settings.model_fields), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def unknown_settings(environ: Mapping[str, str]) -> list[str]:
     """The ``EDGEHUB_*`` variables of ``environ``, then the keys of its TOML file,
     that Settings ignores, each with a note when it is a removed setting.
+
+    A name close to a setting's is left out: it is a typo, and a typo is an
+    error (``hub.settings_problems``), not a warning.
 
     Matched as Settings matches them: names case-insensitively, TOML keys
     without the prefix. A TOML file that is missing yields nothing here, as
@@ -223,6 +332,7 @@ def unknown_settings(environ: Mapping[str, str]) -> list[str]:
         if name.upper().startswith(_PREFIX)
         and name != CONFIG_VARIABLE
         and name[len(_PREFIX) :].lower() not in fields
+        and nearest_setting(name[len(_PREFIX) :]) is None
     ]
     config_file = environ.get(CONFIG_VARIABLE)
     if config_file:
@@ -234,7 +344,7 @@ def unknown_settings(environ: Mapping[str, str]) -> list[str]:
         found += [
             entry(f"{key} in {CONFIG_VARIABLE}", key.lower())
             for key in sorted(table)
-            if key.lower() not in fields
+            if key.lower() not in fields and nearest_setting(key) is None
         ]
     return found
 

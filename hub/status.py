@@ -6,10 +6,13 @@ Redis and the broker; nothing here changes anything.
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import ssl
 import time
-from datetime import UTC, datetime
+import urllib.error
+import urllib.request
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -19,8 +22,8 @@ from rich.table import Table
 
 from cloud_sync import status as agent_status
 from firmware_bridge.mqtt import broker
-from hub import backup, snapshot
-from hub.clock import parse_iso
+from hub import backup, faults, instance, lan, snapshot
+from hub.clock import ago, span
 from hub.db.connection import open_db
 from hub.db.migrations import pending
 from hub.settings import Settings
@@ -61,20 +64,6 @@ def _knock(host: str, port: int, context: ssl.SSLContext | None = None) -> str:
     return f"ok ({where})"
 
 
-def _age(iso: str | None) -> str:
-    if not iso:
-        return "never"
-    seconds = (datetime.now(UTC) - parse_iso(iso)).total_seconds()
-    return _span(seconds) + " ago"
-
-
-def _span(seconds: float) -> str:
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
-
-
 def _counts(values: dict[str, int]) -> str:
     return ", ".join(f"{k}: {n}" for k, n in sorted(values.items())) or "none"
 
@@ -85,6 +74,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     table.add_column("value")
     size = settings.db.stat().st_size
     table.add_row("database", f"{settings.db} ({size / 1e6:.1f} MB)")
+    table.add_row("tills reach it at", lan.reach_short(settings))
     todo = pending(db)
     table.add_row("schema", "up to date" if not todo else f"{len(todo)} migration(s) pending")
     table.add_row("orders", _counts(snap.orders_by_state))
@@ -98,7 +88,7 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
     table.add_row("audit trail", f"{snap.audit_rows} rows, head {snap.audit_head[:16]}…")
     backups = backup.list_backups(settings)
     if backups:
-        age = _span(time.time() - backups[-1].stat().st_mtime)
+        age = span(time.time() - backups[-1].stat().st_mtime)
         table.add_row("backups", f"{len(backups)} in {settings.backup_path}, newest {age} old")
     else:
         table.add_row("backups", f"[yellow]none yet[/yellow] in {settings.backup_path}")
@@ -121,8 +111,8 @@ def _jobs(snap: snapshot.Snapshot) -> Table:
         note = row["error"] or row["note"] or ""
         table.add_row(
             row["name"],
-            _span(row["interval_seconds"]),
-            _age(row["started_at"]),
+            span(row["interval_seconds"]),
+            ago(row["started_at"]),
             outcome,
             took,
             note[:60],
@@ -139,9 +129,63 @@ def print_status(settings: Settings) -> int:
         return 1
     db = open_db(settings, readonly=True)
     snap = snapshot.read(db)
-    console.print(_summary(settings, snap, db))
+    summary = _summary(settings, snap, db)
+    _add_process_rows(summary, settings)
+    _add_fault_rows(summary, settings, db)
+    console.print(summary)
     console.print(_jobs(snap))
     return 0
+
+
+def _add_process_rows(table: Table, settings: Settings) -> None:
+    """Which EdgeHub processes run on this database, with their versions."""
+    table.add_row("serve process", _serve_state(settings))
+    for name in ("bridge", "sync"):
+        holder = instance.running(instance.lock_path(settings, name))
+        table.add_row(f"{name} process", _holder_state(holder))
+    prefix = f"{settings.db.name}.printer-"
+    adapters = sorted(settings.db.parent.glob(f"{prefix}*.lock"))
+    for path in adapters:
+        device = path.name[len(prefix) : -len(".lock")]
+        table.add_row(f"printer {device}", _holder_state(instance.running(path)))
+
+
+def _holder_state(holder: instance.Holder | None) -> str:
+    if holder is None:
+        return "[yellow]not running[/yellow]"
+    return (
+        f"[green]running[/green]: EdgeHub {holder.version}, pid {holder.pid}, since {holder.since}"
+    )
+
+
+def _serve_state(settings: Settings) -> str:
+    """``serve`` keeps no lock file (its workers share one port): ask its /health."""
+    host = "127.0.0.1" if settings.host in lan.ALL else settings.host
+    url = f"http://{host}:{settings.port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_SECONDS * 3) as answer:
+            body = json.load(answer)
+    except urllib.error.HTTPError as exc:
+        return f"[red]answering {exc.code}[/red] at {url}"
+    except (OSError, ValueError):
+        return f"[yellow]not answering[/yellow] at {url}"
+    return f"[green]running[/green]: EdgeHub {body.get('version', '?')}, {body.get('status')}"
+
+
+def _add_fault_rows(table: Table, settings: Settings, db: sqlite_utils.Database) -> None:
+    """The faults /health lists (hub.faults), with Redis knocked on from here."""
+    redis = None
+    if settings.redis_url:
+        knocked = _reachable(settings.redis_url, 6379)
+        redis = ("ok" if knocked.startswith("ok") else "down", None)
+    found = faults.with_known_since(db, faults.detect(db, settings, redis=redis))
+    for fault in found:
+        colour = "red" if fault.level >= logging.ERROR else "yellow"
+        since = faults.since_text(fault.since)
+        key = f"[{colour}]{fault.key}[/{colour}]"
+        table.add_row(f"[{colour}]fault[/{colour}]", f"{key}: {escape(fault.what)} ({since})")
+    if not found:
+        table.add_row("faults", "[green]none[/green]")
 
 
 def _add_sync_rows(
@@ -169,7 +213,7 @@ def _add_sync_rows(
     table.add_row(
         "sync queue",
         f"{sync['unread_events']} events unread, {sync['pending']} pending, "
-        f"{sync['failed']} parked, lag {_span(sync['lag_seconds'])}; "
+        f"{sync['failed']} parked, lag {span(sync['lag_seconds'])}; "
         f"orders {_counts(snap.orders_by_sync_state)}",
     )
     table.add_row("sync last success", sync["last_success_at"] or "never")

@@ -1,19 +1,16 @@
-"""``POST /api/v1/auth/token``: PIN or password in, JWT out, failures throttled."""
+"""``POST /api/v1/auth/token``: PIN or password in, JWT out, through the one checkpoint."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import sqlite_utils
 from litestar import Request, post
 from litestar.params import JSONBody
 
 from hub.api.context import Hub
 from hub.api.schemas import TokenBody, strict_body
-from hub.audit import records as audit
-from hub.auth.throttle import LoginThrottle
+from hub.auth import checkpoint
 from hub.auth.tokens import issue_token
-from hub.auth.users import Actor, authenticate
 from hub.errors import Unauthorized, ValidationFailed
 
 
@@ -27,10 +24,15 @@ async def create_token(
         raise ValidationFailed(
             "give either a pin or a password", {"fields": {"pin": "pin or password required"}}
         )
-    address = request.client.host if request.client else "unknown"
-    await hub.store.read(hub.throttle.check, data.login, address)
-    actor = await hub.store.read(authenticate, data.login, pin=data.pin, password=data.password)
-    await hub.store.write(_record_attempt, hub.throttle, data.login, address, actor)
+    actor = await checkpoint.check(
+        hub.store,
+        hub.throttle,
+        data.login,
+        pin=data.pin,
+        password=data.password,
+        address=client_address(request),
+        purpose="token",
+    )
     if actor is None:
         raise Unauthorized("wrong login or PIN")
     ttl = hub.settings.token_ttl_seconds
@@ -43,19 +45,9 @@ async def create_token(
     }
 
 
-def _record_attempt(
-    db: sqlite_utils.Database,
-    throttle: LoginThrottle,
-    login: str,
-    address: str,
-    actor: Actor | None,
-) -> None:
-    """Audit the attempt and count it for the throttle, in one transaction."""
-    audit.login(db, login, address, actor)
-    if actor is None:
-        throttle.failed(db, login, address)
-    else:
-        throttle.succeeded(db, login)
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The address a PIN was typed from, as the throttle counts it."""
+    return request.client.host if request.client else "unknown"
 
 
 ROUTES = [create_token]

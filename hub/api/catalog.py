@@ -1,20 +1,19 @@
 """Catalogue over HTTP: products (list, search, barcode, one), categories, payment methods,
-a manager's price and availability change, and the cache's counters."""
+and the cache's counters. A manager's changes are ``hub.api.catalog_admin``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import get, patch
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar import get
+from litestar.params import FromQuery, QueryParameter
 
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
-from hub.api.schemas import ProductPatchBody, parse_amount
+from hub.api.schemas import PathId
 from hub.catalog import repository as catalog
-from hub.catalog import service
-from hub.catalog.search import MAX_QUERY_CHARS, Availability, Query
-from hub.errors import NotFound, ValidationFailed
+from hub.catalog.search import MAX_QUERY_CHARS, Availability, Fuzziness, Query
+from hub.errors import NotFound
 
 
 @get("/api/v1/products", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
@@ -24,15 +23,18 @@ async def list_products(
     category_id: Annotated[int | None, QueryParameter(ge=1, le=2**53)] = None,
     barcode: Annotated[str | None, QueryParameter(max_length=64)] = None,
     available: FromQuery[Availability] = "yes",
+    fuzzy: FromQuery[Fuzziness] = "auto",
     limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
     after: Annotated[str | None, QueryParameter(max_length=2048)] = None,
 ) -> dict[str, Any]:
     """Products: ``q`` searches name, barcode and reference, best match first;
     ``barcode`` finds one by exact barcode; neither lists in id order.
-    ``available``: ``yes`` (default, sellable only), ``no``, or ``any``."""
+    ``available``: ``yes`` (default, sellable only), ``no``, or ``any``.
+    ``fuzzy``: typo matches after the exact ones, ``auto`` (default: only when
+    fewer than three exact ones), ``always`` or ``never``."""
     size = pagination.check_limit(limit)
     if q is not None and q.strip():
-        query = Query.parse(q, category_id, available)
+        query = Query.parse(q, category_id, available, fuzzy)
         return await hub.catalog.search(query, size, after)
     if barcode is not None:
         product = await hub.catalog.by_barcode(barcode)
@@ -50,31 +52,11 @@ def _wanted(product: dict[str, Any], category_id: int | None, available: Availab
 
 
 @get("/api/v1/products/{product_id:int}", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
-async def get_product(hub: Hub, product_id: FromPath[int]) -> dict[str, Any]:
+async def get_product(hub: Hub, product_id: PathId) -> dict[str, Any]:
     product = await hub.catalog.product(product_id)
     if product is None:
         raise NotFound(f"product {product_id} does not exist", {"product_id": product_id})
     return product
-
-
-@patch("/api/v1/products/{product_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
-async def patch_product(
-    hub: Hub, product_id: FromPath[int], data: JSONBody[ProductPatchBody]
-) -> dict[str, Any]:
-    """Change a product's price and/or take it off sale (``active: false``) or back on.
-
-    The change is committed with a ``catalog.updated`` event, and the next read of
-    the product on this hub, by any till, sees it."""
-    if data.price is None and data.active is None:
-        raise ValidationFailed(
-            "give a price, active, or both", {"fields": {"price": "price or active required"}}
-        )
-    price = parse_amount(hub.money, "price", data.price) if data.price is not None else None
-    change = await hub.catalog.apply(
-        service.update_product, hub.money, product_id, price=price, active=data.active
-    )
-    assert change.product is not None
-    return change.product
 
 
 @get("/api/v1/categories", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
@@ -96,7 +78,6 @@ async def cache_stats(hub: Hub) -> dict[str, Any]:
 ROUTES = [
     list_products,
     get_product,
-    patch_product,
     list_categories,
     list_payment_methods,
     cache_stats,

@@ -3,7 +3,9 @@
 ``{"error": <stable code>, "message": <for people>, "detail": {...}}``. Our own
 ``HubError`` tree carries its code; Litestar's exceptions (bad JSON, schema
 mismatch, 401 from the JWT middleware, 404 route, 405, 413) are translated
-here. Anything else is a bug: logged with its traceback, answered 500 without
+here, and so is JSON nested past the decoder's depth (a ``RecursionError``
+from msgspec, reachable without a token): 400, one warning line, no traceback.
+Anything else is a bug: logged with its traceback, answered 500 without
 internals.
 """
 
@@ -16,7 +18,9 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from hub.db.readiness import is_corruption
 from hub.errors import HubError
+from hub.logs import log_event
 
 log = logging.getLogger("edgehub.api")
 
@@ -81,9 +85,33 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
 def database_error(
     request: Request[Any, Any, Any], exc: sqlite3.DatabaseError
 ) -> Response[dict[str, Any]]:
-    """The database itself is unusable (locked too long, disk full, corrupt): 503."""
+    """The database itself is unusable: 503. Locked too long or a full disk may pass, so
+    "try again"; a damaged file will not, so the answer says to restore a backup (the
+    store logged it at ERROR once: no traceback per request)."""
+    if is_corruption(exc):
+        request.app.state.hub.store.note_error(exc)
+        return error_response(503, "unavailable", DAMAGED_MESSAGE, {"cause": "database_damaged"})
     log.exception("database_error path=%s", request.url.path)
     return error_response(503, "unavailable", "the database is unavailable, try again shortly")
+
+
+DAMAGED_MESSAGE = (
+    "the hub's database is damaged; it will not recover by itself: the operator must "
+    "restore it from a backup (edgehub restore) and restart the hub"
+)
+
+
+def nesting_error(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    """A body nested deeper than the JSON decoder goes is the client's fault, not ours.
+
+    Anyone may send one (``/auth/token`` takes no token), so it is one line
+    without a traceback. msgspec names the decoding in its message; any other
+    recursion is a bug of ours and goes to ``internal_error``.
+    """
+    if "deserializ" not in str(exc):
+        return internal_error(request, exc)
+    log_event(log, "request_nested_too_deep", logging.WARNING, path=request.url.path)
+    return error_response(400, "bad_request", "the request body is nested too deeply")
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
@@ -96,5 +124,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: validation_error,
     HTTPException: http_error,
     sqlite3.DatabaseError: database_error,
+    RecursionError: nesting_error,
     Exception: internal_error,
 }

@@ -1,15 +1,43 @@
-"""``GET /api/v1/kitchen/jobs``: the tickets the bridge sent to kitchen devices, and their fate."""
+"""The kitchen over HTTP: the jobs the bridge sent to devices, and what a kitchen display needs.
+
+``GET /api/v1/kitchen/jobs``: the tickets the bridge sent to kitchen devices,
+and their fate. ``GET /api/v1/kitchen/tickets`` and ``POST /api/v1/kitchen/bumps``:
+the open tickets of some stations, and a station's start / ready / recall,
+for the kitchen display ``/kds`` (docs/screens.md). A bump over HTTP goes
+through the same ``firmware_bridge.bumps.apply_bump`` as one over MQTT.
+``GET /api/v1/kitchen/products`` and ``POST .../products/{id}/availability``:
+the kitchen marks one of its items unavailable ("86") or back, through the
+same catalogue change as a manager taking a product off sale, so the tills
+hear it as ``catalog.updated``. Only kitchen items (a product with a station).
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from litestar import get
-from litestar.params import QueryParameter
+import msgspec
+import sqlite_utils
+from litestar import Request, get, post
+from litestar.params import FromPath, QueryParameter
 
+from firmware_bridge.bumps import BumpRefused, apply_bump
 from firmware_bridge.jobs import STATES, list_jobs
+from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
+from hub.api.schemas import UUID_PATTERN, strict_body
+from hub.catalog import service as catalog_service
+from hub.errors import BadRequest, Conflict, NotFound
+from hub.orders import repository
+from hub.orders.service import OrderRules
+from hub.screens.kitchen import (
+    kitchen_item,
+    known_stations,
+    open_tickets,
+    ready_stations,
+    station_products,
+)
 
 KITCHEN_VIEW = ("kitchen", "manager", "admin", "device")
 
@@ -33,4 +61,104 @@ async def list_kitchen_jobs(
     return pagination.page(items, size, "kj")
 
 
-ROUTES = [list_kitchen_jobs]
+Station = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+MAX_STATIONS = 16
+
+
+@get("/api/v1/kitchen/tickets", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+async def kitchen_tickets(
+    hub: Hub,
+    station: Annotated[list[str] | None, QueryParameter(max_items=MAX_STATIONS)] = None,
+) -> dict[str, Any]:
+    """Open tickets of the stations (oldest first), their age thresholds, and the log head."""
+    return await hub.store.read(open_tickets, hub.settings, hub.money, _stations(station))
+
+
+@get("/api/v1/kitchen/stations", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+async def kitchen_stations(hub: Hub) -> dict[str, Any]:
+    """The stations the catalogue sends lines to."""
+    return {"items": await hub.store.read(known_stations)}
+
+
+class BumpBody(msgspec.Struct, forbid_unknown_fields=True):
+    order_uuid: Annotated[str, msgspec.Meta(pattern=UUID_PATTERN)]
+    station: Station
+    action: Annotated[str, msgspec.Meta(pattern="^(start|ready|recall)$")]
+
+
+@post("/api/v1/kitchen/bumps", status_code=200, guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+async def kitchen_bump(request: Request[Any, Any, Any], hub: Hub) -> dict[str, Any]:
+    """A station starts, finishes (bumps) or recalls its part of an order; answers the order."""
+    body = await strict_body(request, BumpBody)
+    bump = Bump(order_uuid=body.order_uuid.lower(), action=body.action)  # type: ignore[arg-type]
+    return await hub.store.write(_bump, hub.rules, body.station, bump)
+
+
+def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump) -> dict[str, Any]:
+    try:
+        apply_bump(db, rules, station, bump)
+    except BumpRefused as exc:
+        if exc.code == "unknown_order":
+            raise NotFound(exc.message, exc.detail) from exc
+        raise Conflict(exc.code, exc.message, exc.detail) from exc
+    order_id = repository.order_id_by_uuid(db, bump.order_uuid)
+    assert order_id is not None
+    order = repository.get_public(db, rules.money, order_id)
+    assert order is not None
+    order["ready_stations"] = ready_stations(db, order_id)
+    return order
+
+
+def _stations(station: list[str] | None) -> list[str]:
+    stations = sorted(set(station or []))
+    if not stations:
+        raise BadRequest("name at least one station", {"field": "station"})
+    for name in stations:
+        if not _STATION.fullmatch(name):
+            raise BadRequest(f"{name!r} is not a station name", {"field": "station"})
+    return stations
+
+
+@get("/api/v1/kitchen/products", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+async def kitchen_products(
+    hub: Hub,
+    station: Annotated[list[str] | None, QueryParameter(max_items=MAX_STATIONS)] = None,
+) -> dict[str, Any]:
+    """The stations' products and whether each is available (not 86'd)."""
+    return {"items": await hub.store.read(station_products, _stations(station))}
+
+
+class AvailabilityBody(msgspec.Struct, forbid_unknown_fields=True):
+    available: bool
+
+
+@post(
+    "/api/v1/kitchen/products/{product_id:int}/availability",
+    status_code=200,
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+)
+async def kitchen_availability(
+    request: Request[Any, Any, Any], hub: Hub, product_id: FromPath[int]
+) -> dict[str, Any]:
+    """86 a kitchen item (``available: false``) or put it back; the tills hear it at once."""
+    body = await strict_body(request, AvailabilityBody)
+    if await hub.store.read(kitchen_item, product_id) is None:
+        raise NotFound(f"product {product_id} is no kitchen item", {"product_id": product_id})
+    change = await hub.catalog.apply(
+        catalog_service.update_product, hub.money, product_id, active=body.available
+    )
+    assert change.product is not None
+    return change.product
+
+
+_STATION = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+ROUTES = [
+    list_kitchen_jobs,
+    kitchen_tickets,
+    kitchen_stations,
+    kitchen_bump,
+    kitchen_products,
+    kitchen_availability,
+]

@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from hub.api.context import Hub
+
+# prometheus_client's CONTENT_TYPE_LATEST carries "; charset=utf-8" already, and
+# Litestar adds one to every text/ type: a client then sees two.
+MEDIA_TYPE = "text/plain; version=0.0.4"
 
 
 @get("/metrics", tags=["health"])
@@ -16,7 +20,7 @@ async def metrics(request: Request[Any, Any, Any], hub: Hub) -> Response[bytes]:
     await ops.metrics.refresh(hub.store)
     return Response(
         generate_latest(ops.metrics.registry),
-        media_type=CONTENT_TYPE_LATEST,
+        media_type=MEDIA_TYPE,
         status_code=200,
     )
 

@@ -7,20 +7,24 @@ from typing import Annotated, Any
 import msgspec
 import sqlite_utils
 from litestar import Request, Response, get, patch, post
-from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from hub.api import pagination
+from hub.api.auth import client_address
 from hub.api.context import ALL_STAFF, Caller, Hub, HubContext, requires
 from hub.api.schemas import (
     CreateOrderBody,
     Credentials,
     PatchOrderBody,
+    PathId,
+    QueryId,
     TransitionBody,
     strict_body,
     to_line_inputs,
     to_payment_inputs,
 )
-from hub.auth.users import Actor, authenticate
+from hub.auth import checkpoint
+from hub.auth.users import Actor
 from hub.cache import SESSION
 from hub.catalog.gateway import stock_moved
 from hub.catalog.service import Touched
@@ -31,12 +35,24 @@ from hub.orders.machine import EVENTS, STATES
 _TILL = ("cashier", "manager", "admin")
 
 
-async def _approver(hub: HubContext, actor: Actor, approval: Credentials | None) -> Actor | None:
-    """Who approves a manual price: the caller if a manager, else the credentials given."""
+async def _approver(
+    request: Request[Any, Any, Any],
+    hub: HubContext,
+    actor: Actor,
+    approval: Credentials | None,
+) -> Actor | None:
+    """Who approves a manual price: the caller if a manager, else the credentials given,
+    checked (throttled and audited) exactly as a login is."""
     if approval is None:
         return actor if actor.is_manager else None
-    approver = await hub.store.read(
-        authenticate, approval.login, pin=approval.pin, password=approval.password
+    approver = await checkpoint.check(
+        hub.store,
+        hub.throttle,
+        approval.login,
+        pin=approval.pin,
+        password=approval.password,
+        address=client_address(request),
+        purpose="approval",
     )
     if approver is None:
         raise Unauthorized("the approving manager's login or PIN is wrong")
@@ -54,7 +70,7 @@ async def create_order(
     lines = to_line_inputs(hub.money, data.lines)
     body = msgspec.to_builtins(data)
     body.pop("approval", None)  # credentials never enter the stored fingerprint
-    approver = await _approver(hub, actor, data.approval)
+    approver = await _approver(request, hub, actor, data.approval)
     order, created = await hub.store.write(
         service.create_order,
         hub.rules,
@@ -76,13 +92,13 @@ async def patch_order(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
-    order_id: FromPath[int],
+    order_id: PathId,
     data: JSONBody[PatchOrderBody],
 ) -> dict[str, Any]:
     """Replace the lines (and note) of a draft order."""
     data = await strict_body(request, PatchOrderBody)
     lines = to_line_inputs(hub.money, data.lines)
-    approver = await _approver(hub, actor, data.approval)
+    approver = await _approver(request, hub, actor, data.approval)
     return await hub.store.write(
         service.replace_lines,
         hub.rules,
@@ -95,7 +111,7 @@ async def patch_order(
 
 
 @get("/api/v1/orders/{order_id:int}", guards=[requires(*ALL_STAFF)], tags=["orders"])
-async def get_order(hub: Hub, order_id: FromPath[int]) -> dict[str, Any]:
+async def get_order(hub: Hub, order_id: PathId) -> dict[str, Any]:
     order = await hub.store.read(repository.get_public, hub.money, order_id)
     if order is None:
         raise NotFound(f"order {order_id} does not exist", {"order_id": order_id})
@@ -115,7 +131,7 @@ def _list_orders(
 @get("/api/v1/orders", guards=[requires(*ALL_STAFF)], tags=["orders"])
 async def list_orders(
     hub: Hub,
-    session_id: Annotated[int | None, QueryParameter(ge=1)] = None,
+    session_id: QueryId = None,
     state_filter: Annotated[
         str | None, QueryParameter(name="state", pattern="^(" + "|".join(STATES) + ")$")
     ] = None,
@@ -141,7 +157,7 @@ async def fire_event(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
-    order_id: FromPath[int],
+    order_id: PathId,
     event: Annotated[str, PathParameter(description="one of: " + ", ".join(EVENTS))],
     data: JSONBody[TransitionBody | None] = None,
 ) -> dict[str, Any]:

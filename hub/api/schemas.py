@@ -14,8 +14,9 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.params import PathParameter, QueryParameter
 
-from hub.errors import ValidationFailed
+from hub.errors import BadRequest, ValidationFailed
 from hub.orders.money import Money, parse_decimal
 from hub.orders.service import LineInput, PaymentInput
 
@@ -26,7 +27,14 @@ PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
 MAX_LINES = 200
 MAX_PAYMENTS = 20
 
-Id = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+MAX_ID = 2**53
+"""The largest id the API takes: JavaScript's safe integers, well inside what SQLite can bind
+(a path or query past 64 bits would otherwise reach the database and fail there)."""
+
+Id = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+"""An id in a path; out of range answers 422 naming it, like a body's."""
+QueryId = Annotated[int | None, QueryParameter(ge=1, le=MAX_ID)]
 Text = Annotated[str, msgspec.Meta(max_length=500)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Qty = Annotated[str, msgspec.Meta(pattern=QTY_PATTERN, examples=["2", "0.5"])]
@@ -84,6 +92,8 @@ class OpenSessionBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class CloseSessionBody(msgspec.Struct, forbid_unknown_fields=True):
     closing_cash: Amount
+    # Cancel the session's unpaid orders (draft, validated) in the same transaction.
+    cancel_unpaid: bool = False
 
 
 class TokenBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -120,6 +130,10 @@ async def strict_body(
         raise ValidationFailed(
             "the request does not match the schema", {"fields": {field: text}}
         ) from exc
+    except msgspec.DecodeError as exc:
+        # An empty or broken body on a route whose body Litestar does not decode
+        # first: the client's fault, said as the 400 every other route gives.
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
 
 
 def _field_error(field: str, message: str) -> ValidationFailed:
@@ -169,10 +183,3 @@ def parse_amount(money: Money, field: str, text: str) -> int:
         return money.parse(text)
     except ValueError as exc:
         raise _field_error(field, str(exc)) from exc
-
-
-class ProductPatchBody(msgspec.Struct, forbid_unknown_fields=True):
-    """A manager's change to a product on the till: its price, whether it is on sale."""
-
-    price: Amount | None = None
-    active: bool | None = None

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+import sqlite_utils
 from litestar import Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, QueryParameter
 
 from hub import sessions
+from hub.api import pagination
 from hub.api.context import ALL_STAFF, Caller, Hub, requires
-from hub.api.schemas import CloseSessionBody, OpenSessionBody, parse_amount, strict_body
+from hub.api.schemas import (
+    CloseSessionBody,
+    OpenSessionBody,
+    PathId,
+    parse_amount,
+    strict_body,
+)
+from hub.auth.users import Actor
 from hub.cache import SESSION
+from hub.orders import service
 
 _TILL = ("cashier", "manager", "admin")
 
@@ -29,7 +39,7 @@ async def open_session(
 
 
 @get("/api/v1/sessions/{session_id:int}", guards=[requires(*ALL_STAFF)], tags=["sessions"])
-async def get_session(hub: Hub, session_id: FromPath[int]) -> dict[str, Any]:
+async def get_session(hub: Hub, session_id: PathId) -> dict[str, Any]:
     """A session, cached until it changes: closing it, or an order taken in it, drops it."""
 
     async def load() -> dict[str, Any]:
@@ -49,16 +59,60 @@ async def close_session(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
-    session_id: FromPath[int],
+    session_id: PathId,
     data: JSONBody[CloseSessionBody],
 ) -> dict[str, Any]:
     data = await strict_body(request, CloseSessionBody)
     cash = parse_amount(hub.money, "closing_cash", data.closing_cash)
     session = await hub.store.write(
-        sessions.close_session, hub.money, actor, session_id, closing_cash=cash
+        _close, hub.rules, actor, session_id, cash, cancel_unpaid=data.cancel_unpaid
     )
     await hub.cache.invalidate(SESSION, [str(session_id)])
     return session
 
 
-ROUTES = [open_session, get_session, close_session]
+def _close(
+    db: sqlite_utils.Database,
+    rules: service.OrderRules,
+    actor: Actor,
+    session_id: int,
+    cash: int,
+    *,
+    cancel_unpaid: bool,
+) -> dict[str, Any]:
+    """Close the session, first cancelling its unpaid orders when asked; one transaction,
+    so a refusal half-way (a role, a closed session) cancels nothing."""
+    cancelled = []
+    if cancel_unpaid:
+        for order_id in sessions.unpaid_orders(db, session_id):
+            service.transition(db, rules, actor, order_id, "cancel", reason="session closed")
+            cancelled.append(order_id)
+    session = sessions.close_session(db, rules.money, actor, session_id, closing_cash=cash)
+    return {**session, "cancelled_orders": cancelled}
+
+
+@get("/api/v1/sessions", guards=[requires(*ALL_STAFF)], tags=["sessions"])
+async def list_sessions(
+    hub: Hub,
+    state_filter: Annotated[
+        str | None, QueryParameter(name="state", pattern="^(open|closed)$")
+    ] = None,
+    terminal: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None,
+    limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
+    after: Annotated[str | None, QueryParameter(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Sessions, newest first; ``?state=open&terminal=till-1`` finds a till's open session."""
+    size = pagination.check_limit(limit)
+    before = pagination.decode("s", after)
+    items = await hub.store.read(
+        sessions.list_sessions,
+        hub.money,
+        state=state_filter,
+        terminal=terminal,
+        limit=size + 1,
+        before=before,
+    )
+    return pagination.page(items, size, "s")
+
+
+ROUTES = [open_session, list_sessions, get_session, close_session]

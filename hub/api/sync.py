@@ -11,11 +11,11 @@ from typing import Any
 
 import sqlite_utils
 from litestar import get, post
-from litestar.params import FromPath
 
 from cloud_sync import outbox, status
 from hub import events
 from hub.api.context import MANAGERS, Hub, requires
+from hub.api.schemas import PathId
 from hub.settings import Settings
 
 
@@ -31,7 +31,7 @@ async def sync_status(hub: Hub) -> dict[str, Any]:
     guards=[requires(*MANAGERS)],
     tags=["sync"],
 )
-async def retry_failed(hub: Hub, item_id: FromPath[int]) -> dict[str, Any]:
+async def retry_failed(hub: Hub, item_id: PathId) -> dict[str, Any]:
     """Queue a parked item again, once its cause is fixed; 409 if it is not parked."""
     return await hub.store.write(_retry, hub.settings, item_id)
 

@@ -15,7 +15,16 @@ import sqlite_utils
 from hub.audit import chain
 from hub.auth.users import Actor
 
-ACTIONS = ("payment", "refund", "price_override", "cancel", "login", "login_failed")
+ACTIONS = (
+    "payment",
+    "refund",
+    "price_override",
+    "cancel",
+    "login",
+    "login_failed",
+    "login_locked",
+    "login_unlocked",
+)
 
 
 def order_transition(
@@ -65,25 +74,61 @@ def price_overrides(db: sqlite_utils.Database, actor: Actor, order_id: int) -> N
         )
 
 
-def login(db: sqlite_utils.Database, login_name: str, address: str, actor: Actor | None) -> None:
-    """Audit a login attempt.
+def login(
+    db: sqlite_utils.Database,
+    login_name: str,
+    address: str,
+    actor: Actor | None,
+    purpose: str = "token",
+) -> None:
+    """Audit a PIN or password check: ``purpose`` says what it was for (``token``: a
+    login, ``approval``: a manager approving a till's override).
 
     A failed attempt for an unknown login does not record what was typed: people
     type their PIN into the login field often enough.
     """
+    where = {"address": address, "purpose": purpose}
     if actor is not None:
-        chain.append(
-            db, "login", actor, f"user:{actor.id}", {"login": login_name, "address": address}
-        )
+        chain.append(db, "login", actor, f"user:{actor.id}", {"login": login_name, **where})
         return
+    who, subject, data = _attempted(db, login_name)
+    chain.append(db, "login_failed", who, subject, {**data, **where})
+
+
+def lockout(
+    db: sqlite_utils.Database,
+    login_name: str,
+    address: str,
+    *,
+    scope: str,
+    retry_after: int,
+    purpose: str,
+) -> None:
+    """Audit a login (``scope`` login) or an address (``scope`` address) that just used
+    its last try: further attempts answer 429 for ``retry_after`` seconds."""
+    who, subject, data = _attempted(db, login_name)
+    facts = {"scope": scope, "address": address, "retry_after": retry_after, "purpose": purpose}
+    chain.append(db, "login_locked", who, subject, {**data, **facts})
+
+
+def unlock(
+    db: sqlite_utils.Database, actor: Actor, user_id: int, login_name: str, cleared: int
+) -> None:
+    """Audit a manager's (or the operator's ``edgehub user unlock``) lifting of a lockout."""
+    data = {"login": login_name, "failures_cleared": cleared}
+    chain.append(db, "login_unlocked", actor, f"user:{user_id}", data)
+
+
+def _attempted(db: sqlite_utils.Database, login_name: str) -> tuple[Actor, str, dict[str, Any]]:
+    """Who an attempt was for: the user if the login exists, else nobody named."""
     row = db.execute("SELECT id, name FROM users WHERE login = ?", (login_name,)).fetchone()
     if row is None:
-        who = Actor(id=None, role="anonymous", name="unknown")
-        chain.append(db, "login_failed", who, "login", {"known_login": False, "address": address})
-    else:
-        who = Actor(id=row[0], role="unknown", name=row[1])
-        data = {"known_login": True, "login": login_name, "address": address}
-        chain.append(db, "login_failed", who, f"user:{row[0]}", data)
+        return Actor(id=None, role="anonymous", name="unknown"), "login", {"known_login": False}
+    return (
+        Actor(id=row[0], role="unknown", name=row[1]),
+        f"user:{row[0]}",
+        {"known_login": True, "login": login_name},
+    )
 
 
 def _payments(db: sqlite_utils.Database, order_id: int, kind: str) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from hub.catalog import repository
 from hub.catalog.search import Availability, Position, Query, search
 from hub.catalog.service import Change, Touched
 from hub.catalog.trigrams import NO_STATS, TrigramStats
+from hub.catalog.vocabulary import NO_WORDS, Vocabulary
 from hub.db.store import Store
 from hub.orders.money import Money
 
@@ -70,10 +71,10 @@ def stock_moved(db: sqlite_utils.Database, product_ids: Iterable[int]) -> Touche
 
 def _search_page(
     db: sqlite_utils.Database, money: Money, query: Query, limit: int,
-    after: Position | None, stats: TrigramStats,
+    after: Position | None, stats: TrigramStats, words: Vocabulary,
 ) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:  # fmt: skip
     """A page of ids to cache, and its products as SQLite has them now."""
-    found = search(db, query, limit + 1, after, stats)
+    found = search(db, query, limit + 1, after, stats, words)
     more = len(found) > limit
     found = found[:limit]
     ids = [pid for pid, _ in found]
@@ -95,13 +96,17 @@ def _list_page(
 
 
 class CatalogGateway:
-    """One per process: the store, the cache, and the trigram statistics search uses."""
+    """One per process: the store, the cache, and the trigram statistics and
+    vocabulary search uses."""
 
     def __init__(self, store: Store, cache: Cache, money: Money) -> None:
         self.store = store
         self.cache = cache
         self.money = money
         self.trigrams = NO_STATS
+        self.words = NO_WORDS
+        # Set when a change may have brought new words; upkeep then reloads them.
+        self.words_stale = True
         # Seqs of catalog.updated events this process already invalidated after
         # its own commit, so the log tail does not drop the same entries twice.
         self.applied: set[int] = set()
@@ -144,7 +149,7 @@ class CatalogGateway:
         position = Position.decode(after) if after else None
         key = _key("q", query.cache_key(), limit, after)
         return await self._page(
-            key, _search_page, self.money, query, limit, position, self.trigrams
+            key, _search_page, self.money, query, limit, position, self.trigrams, self.words
         )
 
     async def listing(
@@ -188,6 +193,7 @@ class CatalogGateway:
             await self.cache.invalidate(PRODUCT, [str(p) for p in touched.products])
             await self.cache.invalidate(BARCODE, sorted(touched.barcodes))
         if touched.listings or touched.all_products:
+            self.words_stale = True
             await self.cache.invalidate(SEARCH)
         if touched.categories:
             await self.cache.invalidate(CATEGORIES)
@@ -222,6 +228,14 @@ class CatalogGateway:
     async def refresh_trigrams(self) -> None:
         """Re-read trigram frequencies; stale ones only make search a little slower."""
         self.trigrams = await self.store.read(TrigramStats.load)
+
+    async def refresh_words(self) -> None:
+        """Re-read the vocabulary typos are read against. Cached search pages were
+        dropped with the change that made it stale; those computed meanwhile may
+        miss a new word's typos until the next change drops them."""
+        self.words_stale = False
+        self.words = await self.store.read(Vocabulary.load)
+        await self.cache.invalidate(SEARCH)
 
 
 def _key(*parts: Any) -> str:

@@ -20,7 +20,7 @@ Row = Sequence[Any]
 
 _PRODUCT_COLUMNS = (
     "p.id, p.name, p.barcode, p.default_code, p.price, p.category_id, p.active, p.sale_ok, "
-    "p.stock_tracked, p.station, p.remote_id, s.qty_available, "
+    "p.stock_tracked, p.station, p.remote_id, p.local_only, s.qty_available, "
     "(SELECT json_group_array(tax_id) FROM product_taxes pt WHERE pt.product_id = p.id) AS tax_ids"
 )
 _PRODUCT_FROM = "products p LEFT JOIN stock s ON s.product_id = p.id"
@@ -28,7 +28,7 @@ _PRODUCT_FROM = "products p LEFT JOIN stock s ON s.product_id = p.id"
 
 def _product_public(row: Row, money: Money) -> dict[str, Any]:
     (pid, name, barcode, code, price, category_id, active, sale_ok, tracked, station,
-     remote_id, qty, tax_ids) = row  # fmt: skip
+     remote_id, local_only, qty, tax_ids) = row  # fmt: skip
     return {
         "id": pid,
         "name": name,
@@ -42,6 +42,7 @@ def _product_public(row: Row, money: Money) -> dict[str, Any]:
         "qty_available": qty_text(Decimal(qty)) if tracked and qty is not None else None,
         "station": station,
         "remote_id": remote_id,
+        "local_only": bool(local_only),
     }
 
 

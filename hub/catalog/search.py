@@ -15,6 +15,7 @@ rank  bucket     what matches                             read in the order of
 3     barcode    barcode starts with the query            ``barcode`` index
 4     word       a later word starts with the query       trigram index, rowid
 5     contains   every word of the query found inside     trigram index, rowid
+6     fuzzy      the same, with typos (``hub.catalog.fuzzy``)  cost, then rowid
 ====  =========  =======================================  ====================
 
 Each bucket leaves out the rows of the buckets before it, so no product shows
@@ -27,30 +28,42 @@ characters: a one-letter query is answered by buckets 0-3 (prefixes, over
 indexes), a two-letter one also by bucket 4 (``' ' || q`` has three). A page
 ends at a bucket and a position in it; the cursor carries both, so the next
 page resumes with one index seek.
+
+Bucket 6 is read only when the buckets before it hold fewer than
+``FUZZY_BELOW`` products (``fuzzy="auto"``, what a till wants: a misspelling
+that found nothing, not typo look-alikes after good answers), always after
+them with ``fuzzy="always"``, never with ``"never"``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import sqlite_utils
 
 from hub.api import pagination
+from hub.catalog import fuzzy
 from hub.catalog.folding import fold
 from hub.catalog.trigrams import NO_STATS, WINDOW_CHARS, TrigramStats, phrase, probe
+from hub.catalog.vocabulary import NO_WORDS, Vocabulary
 from hub.errors import ValidationFailed
 
 MAX_QUERY_CHARS = 100
 MAX_TERMS = 8
-EXACT, NAME, CODE, BARCODE, WORD, CONTAINS = range(6)
+FUZZY_BELOW = 3  # fewer exact matches than this, and a till shows typo matches after them
+EXACT, NAME, CODE, BARCODE, WORD, CONTAINS, FUZZY = range(7)
 # Sorts after every character a key can hold (UTF-8 F4 8F BF BF), so that
 # ``key >= q AND key < q || TOP`` is "starts with q" as an index range.
 _TOP = "\U0010ffff"
 
+_FUZZY_KEY = re.compile(r"[0-9]{1,4}")  # the cost, ``hub.catalog.fuzzy``
+
 Availability = Literal["yes", "no", "any"]
+Fuzziness = Literal["auto", "always", "never"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +91,8 @@ class Position:
             bucket, key, pid = json.loads(value)
             if (
                 type(bucket) is not int
-                or bucket not in range(6)
+                or bucket not in range(7)
+                or (bucket == FUZZY and not _FUZZY_KEY.fullmatch(key))
                 or not isinstance(key, str)
                 or type(pid) is not int
                 or not 0 <= pid < 2**63
@@ -97,10 +111,15 @@ class Query:
     text: str
     category_id: int | None = None
     available: Availability = "yes"
+    fuzzy: Fuzziness = "auto"
 
     @classmethod
     def parse(
-        cls, q: str, category_id: int | None = None, available: Availability = "yes"
+        cls,
+        q: str,
+        category_id: int | None = None,
+        available: Availability = "yes",
+        fuzzy: Fuzziness = "auto",
     ) -> Query:
         """Fold ``q``; refuse only what no till sends (422), accept anything else.
 
@@ -112,7 +131,7 @@ class Query:
         # surrogate cannot even be encoded to bind as an SQLite parameter.
         raw = "".join(ch for ch in q if ch.isprintable() and not "\ud800" <= ch <= "\udfff")
         text = fold(q)[: MAX_QUERY_CHARS * 4]
-        return cls(raw=raw.strip(), text=text, category_id=category_id, available=available)
+        return cls(raw.strip(), text, category_id, available, fuzzy)
 
     @property
     def terms(self) -> list[str]:
@@ -122,7 +141,7 @@ class Query:
         return [w if len(w) >= 3 else " " + w for w in words[:MAX_TERMS]]
 
     def cache_key(self) -> str:
-        return json.dumps([self.text, self.raw, self.category_id, self.available])
+        return json.dumps([self.text, self.raw, self.category_id, self.available, self.fuzzy])
 
 
 def _too_long() -> ValidationFailed:
@@ -148,10 +167,23 @@ _INDEXED = {
 }
 
 
+def _contains(query: Query) -> str:
+    """Bucket 5's condition (its terms bound as ``:t0``, ``:t1``, ...)."""
+    terms = [f"instr(p.search_key, :t{i}) > 0" for i in range(len(query.terms))]
+    return f"({' AND '.join(terms)})" if terms else "0"
+
+
 def _not_earlier(bucket: int) -> str:
-    """Rows of no earlier bucket. NULL-safe: a product without a barcode or reference
-    makes ``barcode = :raw`` NULL, and ``NOT NULL`` would drop it from every bucket."""
+    """Rows of no earlier bucket (than WORD or CONTAINS). NULL-safe: a product without
+    a barcode or reference makes ``barcode = :raw`` NULL, and ``NOT NULL`` would drop
+    it from every bucket."""
     return " AND ".join(f"NOT COALESCE({_IS[b]}, 0)" for b in range(bucket)) or "1 = 1"
+
+
+def _exact(query: Query) -> str:
+    """Rows of any bucket before the fuzzy one."""
+    conditions = [*(_IS[b] for b in range(CONTAINS)), _contains(query)]
+    return " OR ".join(f"COALESCE({c}, 0)" for c in conditions)
 
 
 def _filters(query: Query, params: dict[str, Any]) -> str:
@@ -199,9 +231,7 @@ def _trigram_sql(
                 match = f"({match}) NOT {phrase(' ' + q)}"
     if WORD in buckets and len(q) < WINDOW_CHARS:
         match = f"({match}) NOT ^{phrase(' ' + q)}"  # name starts: bucket 1
-    for i, text in enumerate(query.terms):
-        params[f"t{i}"] = text
-        checks.append(f"instr(p.search_key, :t{i}) > 0")
+    checks.extend(f"instr(p.search_key, :t{i}) > 0" for i in range(len(query.terms)))
     params["match"] = match
     if len(buckets) == 1:
         bucket, limit = str(buckets[0]), " LIMIT :limit"
@@ -221,7 +251,7 @@ def _passes(query: Query, after: Position | None) -> list[tuple[int, ...]]:
     start = after.bucket if after else EXACT
     passes: list[tuple[int, ...]] = [(b,) for b in range(start, WORD) if b != BARCODE or query.raw]
     word = len(query.text) >= 2 and start <= WORD
-    contains = any(len(t) >= 3 for t in query.terms)
+    contains = any(len(t) >= 3 for t in query.terms) and start <= CONTAINS
     # A short query's word starts are an exact FTS5 phrase, cheap on their own; a
     # long one's need every candidate read, and that read can serve bucket 5 too.
     long = len(query.text) >= WINDOW_CHARS
@@ -258,11 +288,14 @@ def search(
     limit: int,
     after: Position | None = None,
     stats: TrigramStats = NO_STATS,
+    words: Vocabulary = NO_WORDS,
 ) -> list[tuple[int, Position]]:
     """Up to ``limit`` product ids, best first, each with the position it stands at.
 
     A query equal to a barcode or to a reference with a digit in it is an
-    identifier, scanned or typed in full: its product answers alone.
+    identifier, scanned or typed in full: its product answers alone. ``words``
+    is the vocabulary typos are read against (without it, the fuzzy bucket only
+    finds a query of several words across a word boundary).
     """
     if not query.text:
         return []
@@ -271,6 +304,7 @@ def search(
         "q_top": query.text + _TOP,
         "raw": query.raw,
         "raw_top": query.raw + _TOP,
+        **{f"t{i}": term for i, term in enumerate(query.terms)},
     }
     filters = _filters(query, params)
     if after is not None:
@@ -290,8 +324,49 @@ def search(
             else:
                 found.extend((pid, Position(buckets[0], "", pid)) for pid, _ in cursor)
         if len(found) >= limit or (buckets == (EXACT,) and found and _identifier(query.text)):
-            break
+            return found
+    if not _fuzzy_wanted(db, query, found, after, stats):
+        return found
+    plan = fuzzy.Plan.of(query.text, words)
+    if plan is None:
+        return found
+    sql = (
+        # Keys not yet folded read as search_key reads them (``hub.db.migrations``).
+        "SELECT p.id, COALESCE(p.name_key, lower(p.name)), "
+        "COALESCE(p.code_key, lower(p.default_code)) FROM product_search s "
+        "JOIN products p ON p.id = s.rowid WHERE product_search MATCH :fuzzy_match "
+        f"AND s.rowid > :fuzzy_after AND {filters} ORDER BY s.rowid"
+    )
+
+    def earlier(ids: list[int]) -> set[int]:
+        rows = db.execute(
+            "SELECT p.id FROM products p WHERE p.id IN (SELECT value FROM json_each(:ids)) "
+            f"AND ({_exact(query)})",
+            {**params, "ids": json.dumps(ids)},
+        )
+        return {r[0] for r in rows}
+
+    resume = (int(after.key), after.id) if after is not None and after.bucket == FUZZY else None
+    ranks = fuzzy.read(db, plan, limit - len(found), sql, params, stats, resume, earlier)
+    found.extend((pid, Position(FUZZY, str(cost), pid)) for cost, pid in ranks)
     return found
+
+
+def _fuzzy_wanted(
+    db: sqlite_utils.Database,
+    query: Query,
+    found: list[tuple[int, Position]],
+    after: Position | None,
+    stats: TrigramStats,
+) -> bool:
+    """Whether the fuzzy bucket follows: asked for, or too few exact matches (counted
+    afresh when this page started inside the exact buckets, which earlier pages read)."""
+    if query.fuzzy != "auto" or (after is not None and after.bucket == FUZZY):
+        return query.fuzzy != "never"
+    if after is None:
+        return len(found) < FUZZY_BELOW
+    exact = replace(query, fuzzy="never")
+    return len(search(db, exact, FUZZY_BELOW, None, stats)) < FUZZY_BELOW
 
 
 def _identifier(text: str) -> bool:

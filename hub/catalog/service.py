@@ -46,6 +46,7 @@ class ProductInput:
     stock_tracked: bool = False
     qty_available: str | None = None
     remote_id: int | None = None
+    local_only: bool = False  # made on the hub: never linked to, nor overwritten by, Odoo
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ def rooms(db: sqlite_utils.Database) -> list[str]:
     return ["store", *sessions.open_rooms(db)]
 
 
-def _record(db: sqlite_utils.Database, change: str, touched: Touched, **extra: Any) -> int:
+def record(db: sqlite_utils.Database, change: str, touched: Touched, **extra: Any) -> int:
     return events.append(
         db, "catalog.updated", {"change": change, **touched.event_data(), **extra}, rooms(db)
     )
@@ -181,6 +182,7 @@ def _check_item(item: ProductInput, categories: frozenset[int]) -> ProductInput:
         name=name,
         barcode=_clean("barcode", item.barcode, MAX_CODE),
         default_code=_clean("default_code", item.default_code, MAX_CODE),
+        station=_clean("station", item.station, MAX_CODE),
     )
 
 
@@ -203,9 +205,17 @@ _LISTED_COLUMNS = ("name", "barcode", "default_code", "category_id", "active", "
 
 
 def upsert_product(
-    db: sqlite_utils.Database, money: Money, item: ProductInput, product_id: int | None = None
+    db: sqlite_utils.Database,
+    money: Money,
+    item: ProductInput,
+    product_id: int | None = None,
+    *,
+    announce: bool = True,
 ) -> Change:
-    """Create or update one product (matched by id, else remote_id, else barcode)."""
+    """Create or update one product (matched by id, else remote_id, else barcode).
+
+    ``announce=False`` leaves the event to the caller, who writes one for a whole
+    batch (``hub.catalog.importer``); the Change then has seq 0 and no product."""
     item = _check_item(item, _category_ids(db))
     pid = product_id if product_id is not None else _find(db, item)
     before = _row(db, pid) if pid is not None else None
@@ -237,6 +247,7 @@ def upsert_product(
         "updated_at": now_iso(),
     }
     if before is None:
+        values["local_only"] = int(item.local_only)
         columns = ", ".join(values)
         marks = ", ".join("?" * len(values))
         cursor = db.execute(
@@ -266,8 +277,10 @@ def upsert_product(
     listed = before is None or any(before[c] != values[c] for c in _LISTED_COLUMNS)
     barcodes = {b for b in (item.barcode, before["barcode"] if before else None) if b}
     touched = Touched(products=frozenset({pid}), barcodes=frozenset(barcodes), listings=listed)
+    if not announce:
+        return Change(0, touched)
     product = repository.get_product(db, money, pid)
-    seq = _record(db, "created" if before is None else "updated", touched, product=product)
+    seq = record(db, "created" if before is None else "updated", touched, product=product)
     return Change(seq, touched, product)
 
 
@@ -298,7 +311,7 @@ def update_product(
     )
     product = repository.get_product(db, money, product_id)
     kind = "price" if touched.listings is False else "availability"
-    return Change(_record(db, kind, touched, product=product), touched, product)
+    return Change(record(db, kind, touched, product=product), touched, product)
 
 
 def set_price(db: sqlite_utils.Database, money: Money, product_id: int, price: int) -> Change:
@@ -351,7 +364,7 @@ def insert_products(db: sqlite_utils.Database, items: Iterable[ProductInput]) ->
             [(pid, t) for t in tax_ids],
         )
     touched = Touched(listings=inserted > 0)
-    seq = _record(db, "bulk_insert", touched, count=inserted)
+    seq = record(db, "bulk_insert", touched, count=inserted)
     return Change(seq, touched, count=inserted)
 
 
@@ -388,7 +401,7 @@ def upsert_category(
             (clean, parent_id, sequence, int(active), remote_id, now, category_id),
         )
     touched = Touched(categories=True, listings=True)
-    seq = _record(db, "category", touched, category_id=category_id)
+    seq = record(db, "category", touched, category_id=category_id)
     return category_id, Change(seq, touched, count=0)
 
 
@@ -408,7 +421,7 @@ def fold_missing_keys(db: sqlite_utils.Database) -> Change | None:
             (fold(name), fold(code) if code else None, pid),
         )
     touched = Touched(products=frozenset(r[0] for r in rows), listings=True)
-    return Change(_record(db, "search_keys", touched), touched, count=len(rows))
+    return Change(record(db, "search_keys", touched), touched, count=len(rows))
 
 
 def _row(db: sqlite_utils.Database, product_id: int) -> dict[str, Any] | None:

@@ -24,6 +24,11 @@
   otherwise be all misses: a product read once a day is never in a 15 min
   cache. Each round re-stores what it loads, so nothing expires between
   rounds; it also refreshes the trigram statistics search picks its probes by.
+* **words** (every ``WORDS_SECONDS``): reloads the vocabulary typo-tolerant
+  search reads misspellings against (``hub.catalog.vocabulary``) when a change
+  of listings, this process's or another's (through the tail), may have brought
+  new words; at most once every ``WORDS_SECONDS`` however fast a sync or an import
+  writes.
 
 Each task is cancelled and awaited on shutdown; an error in one round is logged
 with its traceback and the loop goes on.
@@ -63,6 +68,7 @@ WATCHED = (
 TAIL_BATCH = 1000
 EVERYTHING = Touched(all_products=True, listings=True, categories=True, everyone=True)
 HOT_DAYS = 14
+WORDS_SECONDS = 5.0  # a rebuild is ~0.2 s of Python at 50,000 products: not every second
 
 
 def touched_since(
@@ -155,13 +161,13 @@ class CacheUpkeep:
         if change is not None:
             await self.catalog.forget(change.touched)
         s = self.settings
-        # The first warming round starts now but is not awaited: a restarted hub
-        # serves at once, its first misses read SQLite.
+        # Warming is the ops scheduler's cache_warm job (registered in create_app),
+        # whose first round starts with the hub and is not awaited: a restarted hub
+        # serves at once, its first misses read SQLite. One round, one cache_warmed line.
         tasks = [
             asyncio.create_task(self._every(1.0, "monitor", self.cache.check)),
             asyncio.create_task(self._every(s.cache_tail_interval_seconds, "tail", self.tail)),
-            # Later rounds are the ops scheduler's cache_warm job (registered in create_app).
-            asyncio.create_task(self._guarded("warm", self.warm)),
+            asyncio.create_task(self._every(WORDS_SECONDS, "words", self.words)),
         ]
         try:
             yield
@@ -182,8 +188,13 @@ class CacheUpkeep:
             self.cursor = cursor
             self.catalog.applied -= {seq for seq in done if seq <= cursor}
 
+    async def words(self) -> None:
+        if self.catalog.words_stale:
+            await self.catalog.refresh_words()
+
     async def warm(self) -> None:
         await self.catalog.refresh_trigrams()
+        await self.catalog.refresh_words()
         ids = await self.store.read(hot_product_ids, self.settings.cache_warm_products)
         await self.catalog.warm(ids)
         self.cache.warmed_at = datetime.now(UTC).isoformat(timespec="seconds")
@@ -200,4 +211,5 @@ class CacheUpkeep:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("cache_upkeep_failed job=%s", name)
+            if self.store.damage is None:  # a damaged file was logged once, by the store
+                log.exception("cache_upkeep_failed job=%s", name)

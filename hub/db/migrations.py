@@ -460,3 +460,47 @@ _LOGIN_FAILURES_SCHEMA = (
     "CREATE TABLE login_failures (key TEXT NOT NULL, at REAL NOT NULL)",
     "CREATE INDEX login_failures_key ON login_failures (key, at)",
 )
+
+
+# --- 0007_catalog_local: products a manager made on the hub ---------------------------
+
+
+@migrations(name="0007_catalog_local")
+def catalog_local(db: sqlite_utils.Database) -> None:
+    """``products.local_only``: made on the hub (API, CLI, CSV import), not head office's.
+
+    The Odoo pull links an unlinked hub product with the same barcode to the
+    Odoo record (a store that ran offline first keeps its ids); a product a
+    manager flagged local is never linked that way, nor overwritten.
+    """
+    db.execute("ALTER TABLE products ADD COLUMN local_only INTEGER NOT NULL DEFAULT 0")
+
+
+# --- 0008_session_floor: order names never repeat after a restore --------------------
+
+
+@migrations(name="0008_session_floor")
+def session_floor(db: sqlite_utils.Database) -> None:
+    """The lowest session id a new session may take (``hub.order_names``).
+
+    A restore puts an older file in place; the sessions it lacks may have
+    printed tickets or reached Odoo under names ``{store}-{session}-{n}``. The
+    restore records here the highest session id ever issued, and new sessions
+    start above it.
+    """
+    db.execute(
+        "CREATE TABLE session_floor (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "session_id INTEGER NOT NULL)"
+    )
+
+
+# --- 0009_faults: the faults the watch last saw, so each is logged once --------------
+
+
+@migrations(name="0009_faults")
+def faults(db: sqlite_utils.Database) -> None:
+    """One row per fault now open (``hub.faults``): what it was, since when, when first seen."""
+    db.execute(
+        "CREATE TABLE faults (key TEXT PRIMARY KEY, what TEXT NOT NULL, since TEXT, "
+        "level INTEGER NOT NULL, noted_at TEXT NOT NULL)"
+    )

@@ -15,6 +15,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+from hub import instance
 from hub.settings import Settings
 
 WAIT_SECONDS = 30.0  # a hub starting during a restore waits this long for it
@@ -63,7 +64,7 @@ def exclusive(settings: Settings, *, force: bool = False) -> Iterator[bool]:
             busy = False
         except BlockingIOError:
             if not force:
-                raise InUse(f"a hub process has {settings.db} open") from None
+                raise InUse(f"{settings.db} is open in {'; '.join(holders(settings))}") from None
             busy = True
         yield busy
     finally:
@@ -71,4 +72,18 @@ def exclusive(settings: Settings, *, force: bool = False) -> Iterator[bool]:
 
 
 class InUse(Exception):
-    """A hub process is serving the database."""
+    """An EdgeHub process (serve, bridge, printer, sync) has the database open."""
+
+
+def holders(settings: Settings) -> list[str]:
+    """Who has the database open, as far as the daemons' lock files tell; ``edgehub
+    serve`` keeps none (several workers may serve one file), so it is named when no
+    lock file names anyone."""
+    found = []
+    for path in sorted(settings.db.parent.glob(f"{settings.db.name}.*.lock")):
+        name = path.name[len(settings.db.name) + 1 : -len(".lock")]
+        holder = instance.running(path)
+        if holder is not None:
+            what = holder.what if holder.what != "?" else f"edgehub {name}"
+            found.append(f"{what} (pid {holder.pid})")
+    return found or ["an EdgeHub process (edgehub serve, bridge, printer or sync)"]

@@ -33,6 +33,7 @@ import sqlite_utils
 
 from hub.db.connection import open_db
 from hub.db.migrations import migrate
+from hub.db.readiness import is_corruption, restore_advice
 from hub.settings import Settings
 
 T = TypeVar("T")
@@ -72,6 +73,30 @@ class Store:
         self.commits = 0
         self.writes = 0
         self._write_listeners: list[Callable[[], None]] = []
+        # Set once SQLite said the file itself is damaged; /health then fails until a
+        # restore and a restart (hub.db.readiness says what to do).
+        self.damage: str | None = None
+
+    def note_error(self, exc: BaseException) -> None:
+        """Remember an error that says the file itself is damaged (any other passes)."""
+        if is_corruption(exc):
+            self.mark_damaged(str(exc))
+
+    def mark_damaged(self, reason: str) -> None:
+        """Record that the database is damaged, and log it at ERROR once.
+
+        Called from any thread; a plain attribute write is atomic under the GIL,
+        and a second report of the same damage changes nothing.
+        """
+        if self.damage is not None:
+            return
+        self.damage = reason
+        log.error(
+            "database_damaged path=%s error=%r action=%r",
+            self.settings.db,
+            reason,
+            restore_advice(self.settings),
+        )
 
     def start(self) -> None:
         """Open the writer connection, bring the schema up to date, start the writer."""
@@ -138,6 +163,9 @@ class Store:
             # Extended codes: BUSY_RECOVERY and BUSY_SNAPSHOT are BUSY in the low byte.
             if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
+        except sqlite3.DatabaseError as exc:
+            self.note_error(exc)
+            raise
         finally:
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")
@@ -167,6 +195,7 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except BaseException as exc:
+            self.note_error(exc)
             for job in group:
                 job.error = exc
             self._answer(group)
@@ -176,6 +205,7 @@ class Store:
             try:
                 job.result = job.fn(db, *job.args, **job.kwargs)
             except BaseException as exc:
+                self.note_error(exc)
                 job.error = exc
                 if conn.in_transaction:
                     conn.execute("ROLLBACK TO SAVEPOINT job")
@@ -189,6 +219,7 @@ class Store:
             self.commits += 1
             self.writes += len(group)
         except BaseException as exc:
+            self.note_error(exc)
             log.exception("commit_failed jobs=%d", len(group))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -218,6 +249,9 @@ class Store:
         db.conn.execute("BEGIN")
         try:
             return fn(db, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            self.note_error(exc)
+            raise
         finally:
             db.conn.execute("ROLLBACK")
 

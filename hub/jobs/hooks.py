@@ -1,7 +1,6 @@
 """Where other modules plug work into the periodic jobs, without this package importing them.
 
-The WebSocket layer registers a cleanup of its stale connections, the cache a
-warm-up of what tills ask for first. Each hook has a name (for logs and the
+The cache registers a warm-up of what tills ask for first. Each hook has a name (for logs and the
 job's note), may be sync or async, and may return a count to report.
 """
 
@@ -61,8 +60,11 @@ class HookFailed(Exception):
 
 
 class Hooks:
-    """The registration points the jobs offer: ``hooks.stale_cleanup.register(name, fn)``."""
+    """The registration points the jobs offer: ``hooks.cache_warm.register(name, fn)``.
+
+    There is no stale-connection sweep: a WebSocket closes itself on its token's
+    expiry (a timer per connection, hub.realtime.connection) and on missed pings.
+    """
 
     def __init__(self) -> None:
-        self.stale_cleanup = HookList("stale_cleanup")
         self.cache_warm = HookList("cache_warm")

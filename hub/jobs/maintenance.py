@@ -55,6 +55,12 @@ class PruneRule:
     consumers: tuple[str, ...]
 
 
+def quick_check(db: sqlite_utils.Database) -> str:
+    """``ok``, or the first problems SQLite's ``quick_check`` found (it reads every page)."""
+    lines = [str(row[0]) for row in db.execute("PRAGMA quick_check").fetchall()]
+    return "ok" if lines == ["ok"] else "; ".join(lines[:3])
+
+
 def prune_bound(db: sqlite_utils.Database, rule: PruneRule) -> int:
     """The highest seq that may go: read by every consumer and outside the window.
 

@@ -2,14 +2,15 @@
 
 | job           | does                                                         | scope    |
 |---------------|--------------------------------------------------------------|----------|
-| stale_cleanup | runs the registered stale-connection hooks (WebSocket)       | process  |
 | cache_warm    | runs the registered cache warm-up hooks                      | process  |
 | redis_probe   | PINGs Redis and records the answer for /health               | process  |
 | sync_watch    | reads the sync status for /metrics; logs a change of verdict | process  |
+| fault_watch   | logs each fault (``hub.faults``) once as it starts and clears | database |
 | db_optimize   | ``PRAGMA optimize`` and a bounded incremental vacuum         | database |
 | event_prune   | drops events every consumer has read, outside the window,    | database |
 |               | and old finished kitchen jobs of finished orders             |          |
 | backup        | an online backup into the rotating set                       | database |
+| db_check      | ``PRAGMA quick_check``: a damaged file fails /health at once | process  |
 
 "database" jobs run in one worker at a time (see ``scheduler``).
 """
@@ -22,7 +23,7 @@ from functools import partial
 
 import redis.asyncio as aioredis
 
-from hub import backup
+from hub import backup, faults
 from hub.clock import now_iso
 from hub.db.store import Store
 from hub.health import Probe, Probes
@@ -46,6 +47,11 @@ def standard_jobs(
         keep_count=settings.events_keep_count,
         consumers=tuple(settings.events_consumers),
     )
+
+    async def fault_watch() -> str:
+        redis = probes.redis_state() if probes.redis_state is not None else None
+        current = await store.read(faults.detect, settings, redis=redis)
+        return await store.write(faults.note_changes, current)
 
     async def redis_probe() -> str:
         probe = await ping_redis(settings.redis_url)
@@ -76,14 +82,22 @@ def standard_jobs(
         )
         return f"{pruned}; {kitchen}"
 
+    async def check_database() -> str:
+        verdict = await store.read(maintenance.quick_check)
+        if verdict != "ok":
+            store.mark_damaged(f"quick_check: {verdict}")
+            raise RuntimeError(f"the database is damaged (quick_check: {verdict})")
+        return "ok"
+
     return [
-        Job("stale_cleanup", settings.job_stale_cleanup_seconds, hooks.stale_cleanup.run_all),
         Job("cache_warm", settings.job_cache_warm_seconds, hooks.cache_warm.run_all),
         Job("redis_probe", settings.job_redis_probe_seconds, redis_probe),
         Job("sync_watch", settings.job_sync_watch_seconds, partial(sync_watch.run, store)),
+        Job("fault_watch", settings.job_fault_watch_seconds, fault_watch, exclusive=True),
         Job("db_optimize", settings.job_db_optimize_seconds, optimize, exclusive=True),
         Job("event_prune", settings.job_event_prune_seconds, prune, exclusive=True),
         Job("backup", settings.job_backup_seconds, take_backup, exclusive=True),
+        Job("db_check", settings.job_db_check_seconds, check_database),
     ]
 
 

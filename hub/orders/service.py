@@ -22,7 +22,7 @@ from hub import events
 from hub.audit import records as audit
 from hub.auth.users import Actor
 from hub.catalog import repository as catalog
-from hub.clock import now_iso
+from hub.clock import iso, now_iso, parse_iso
 from hub.errors import (
     Conflict,
     Forbidden,
@@ -32,7 +32,7 @@ from hub.errors import (
     ValidationFailed,
 )
 from hub.logs import log_event
-from hub.orders import repository
+from hub.orders import board, repository
 from hub.orders.machine import (
     EVENTS,
     PAID_STATES,
@@ -140,9 +140,9 @@ def create_order(
         raise ValidationFailed(
             f"session {session_id} does not exist", {"fields": {"session_id": "unknown session"}}
         )
-    number = numbered[0]
     now = now_iso()
-    name = f"{rules.store}-{session_id:04d}-{number:04d}"
+    name = f"{rules.store}-{session_id:04d}-{numbered[0]:04d}"
+    number = _day_number(db, now)
     cursor = db.execute(
         "INSERT INTO orders (uuid, body_hash, name, number, session_id, state, note, "
         "created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?)",
@@ -265,6 +265,7 @@ def transition(
     audit.order_transition(db, actor, event, src, order, reason)
     rooms = repository.rooms_for(order)
     events.append(db, "order.updated", order, rooms)
+    board.record_move(db, order, src)
     for name in extra_events:
         events.append(db, name, _event_summary(order, name), rooms)
     log_event(log, "order_transitioned", order=order_id, event=event, src=src, dst=dst, by=actor.id)
@@ -322,6 +323,22 @@ def _enabled(db: sqlite_utils.Database, rules: OrderRules, row: dict[str, Any]) 
     context = _context(db, rules, row, repository.load_lines(db, row["id"]), [])
     with machine_for(row["state"], context) as machine:
         return machine.enabled()
+
+
+def _day_number(db: sqlite_utils.Database, now: str) -> int:
+    """The number the customer holds: 1, 2, 3… through the store's day, across every till.
+
+    The receipt shows it, the kitchen ticket prints it and the ready board calls
+    it out, so it must tell the day's orders apart (a per-session counter gave
+    four tills' first orders the same 1). The day is the hub box's local one.
+    Orders are created one writer at a time in time order, so the newest row
+    holds the day's highest number: one primary-key lookup, no scan.
+    """
+    day_start = parse_iso(now).astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    row = db.execute("SELECT number, created_at FROM orders ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None or row[1] < iso(day_start):
+        return 1
+    return int(row[0]) + 1
 
 
 def _write_lines(

@@ -84,14 +84,21 @@ class _Admission:
     rows: int  # rows read: the user, the session when asked, the log's two bounds
 
 
-def _admit(db: sqlite_utils.Database, user_id: int | None, room: rooms.Room) -> _Admission:
+# Who a token-less customer board (``/ws?view=board``) is: it may join ``board`` only.
+BOARD_VIEW = Actor(id=None, role="board", name="board view")
+
+
+def _admit(db: sqlite_utils.Database, who: Actor, room: rooms.Room) -> _Admission:
     """In one snapshot: the user as they are now, whether they may join, what the log holds.
 
     A handful of rows by key, whatever the room's size: it runs on the event
     loop (``Store.read_small``), so a storm of subscribes is not a storm of
     reader-thread hops.
     """
-    actor = get_actor(db, user_id) if user_id is not None else None
+    if who is BOARD_VIEW:
+        actor: Actor | None = who
+    else:
+        actor = get_actor(db, who.id) if who.id is not None else None
     allowed = False
     rows = 3
     if actor is not None:
@@ -191,6 +198,8 @@ class Session:
         except ValueError:
             self._close(protocol.CLOSE_BAD_CLIENT, "too many query parameters")
             return False
+        if "token" not in params and params.get("view") == "board":
+            return self._open_board_view()
         token = params.get("token") or await self._auth_message()
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(self._scope)
         signed_in = await self._rt.authenticate(token, connection) if token else None
@@ -224,6 +233,22 @@ class Session:
         self._rt.presence.connected(self._device)
         if signed_in.expires_at is not None:
             self._rt.expiries.watch(self, signed_in.expires_at)
+        return True
+
+    def _open_board_view(self) -> bool:
+        """A customer board (``?view=board``): no token, no presence, only the ``board`` room.
+
+        The room carries order numbers and states and nothing else
+        (``hub.orders.board``); ``rooms.verdict`` lets ``BOARD_VIEW`` join
+        that room and no other.
+        """
+        self._actor = BOARD_VIEW
+        self._outbox = Outbox(
+            self._send,
+            limit=self._rt.settings.ws_queue_frames,
+            stall_timeout=self._rt.silence_limit,
+            on_give_up=self._end,
+        )
         return True
 
     def expire(self) -> None:
@@ -295,7 +320,7 @@ class Session:
             return
         assert self._actor is not None
         rt = self._rt
-        admission = await rt.store.read_small(_admit, self._actor.id, room)
+        admission = await rt.store.read_small(_admit, self._actor, room)
         rt.rows_read += admission.rows
         if admission.actor is None:
             self._close(protocol.CLOSE_FORBIDDEN, "user no longer active")

@@ -1,7 +1,7 @@
 """Room names and who may join which room.
 
 Rooms (API.md): ``store``, ``session:{id}``, ``kitchen``, ``kitchen:{station}``,
-``order:{uuid}``. Every event row names the rooms it belongs to, computed when
+``order:{uuid}``, ``board``. Every event row names the rooms it belongs to, computed when
 it was written (``hub.orders.repository.rooms_for``), so joining a room is all
 a client needs to see exactly the events of that thing.
 
@@ -17,6 +17,12 @@ cashier   no     no                     their own sessions, and any open    yes
 kitchen   no     yes                    no                                  no
 device    no     yes                    no                                  no
 ========  =====  =====================  ==================================  ===========
+
+``board`` (order numbers and their board state, ``hub.orders.board``) is open
+to every role and to a connection without a token (``/ws?view=board``, the
+customer screen, whose actor is ``connection.BOARD_VIEW`` with role ``board``,
+which this table lets into ``board`` and nothing else): it carries nothing
+else, so there is nothing to guard.
 
 Why a cashier may watch any *open* session: in a restaurant one till's session
 is worked by whoever stands at it (a cashier covers another's break), so "own
@@ -38,7 +44,7 @@ import sqlite_utils
 from hub.auth.users import Actor
 
 _ROOM = re.compile(
-    r"(?P<kind>store|kitchen|session|order)"
+    r"(?P<kind>store|kitchen|session|order|board)"
     r"(?::(?P<arg>[A-Za-z0-9_-]{1,36}))?"
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -59,8 +65,8 @@ def parse_room(name: str) -> Room | None:
     if match is None:
         return None
     kind, arg = match["kind"], match["arg"]
-    if kind == "store":
-        return Room("store", kind, None) if arg is None else None
+    if kind in ("store", "board"):
+        return Room(kind, kind, None) if arg is None else None
     if kind == "kitchen":
         if arg is None:
             return Room("kitchen", kind, None)
@@ -88,7 +94,7 @@ _KITCHEN = frozenset({"kitchen"})
 def verdict(actor: Actor, room: Room) -> Verdict:
     """What the role alone says about joining ``room``."""
     role = actor.role
-    if role in ("admin", "manager"):
+    if room.kind == "board" or role in ("admin", "manager"):
         return Verdict.ALLOW
     if role in ("kitchen", "device"):
         return Verdict.ALLOW if room.kind in _KITCHEN else Verdict.DENY

@@ -27,7 +27,7 @@ from hub import events
 from hub.auth.users import Actor
 from hub.db.store import Store
 from hub.logs import redact
-from hub.realtime import records
+from hub.realtime import handshake, records
 from hub.realtime.announcer import Announcer
 from hub.realtime.connection import Session
 from hub.realtime.expiry import Expiries
@@ -93,6 +93,7 @@ class Realtime:
     async def running(self) -> AsyncIterator[None]:
         """Start the tasks; on exit, flush presence and stop them."""
         _redact_tokens_in_server_log()
+        handshake.install()
         self.fanout.delivered_to = await self.store.read(events.head)
         for record in await self.store.read(records.recent_of, "device.status", PRESENCE_WINDOW):
             self.presence.observe(record)

@@ -67,7 +67,8 @@ class Tailer:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("ws_tailer_failed")
+                if self._store.damage is None:  # a damaged file was logged once, by the store
+                    log.exception("ws_tailer_failed")
                 await asyncio.sleep(min(1.0, self._interval * 10))
 
     async def _sleep(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from urllib.parse import quote
 
 import pytest
@@ -21,6 +22,15 @@ def items(api: Api, **params: object) -> list[dict[str, object]]:
 def test_search_by_name_fragment_accent_blind(api: Api) -> None:
     """A till types 'jalapeno' and gets the Jalapeño Burger."""
     assert [p["name"] for p in items(api, q="jalapeno")] == ["Jalapeño Burger"]
+
+
+def test_search_forgives_a_typo(api: Api) -> None:
+    """'capuccino' finds the Cappuccino (once the hub has read its words, right after start)."""
+    deadline = time.monotonic() + 10
+    while not (found := items(api, q="capuccino")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p["name"] for p in found] == ["Cappuccino"]
+    assert items(api, q="capuccino", fuzzy="never") == []
 
 
 def test_search_pages_follow_the_cursor(api: Api) -> None:
@@ -99,6 +109,8 @@ def test_forged_cursor_and_bad_filters_are_422(api: Api) -> None:
         {"after": pagination.encode("p", 10**30)},  # no SQLite integer
         {"q": "burger", "after": pagination.encode("search", '[1,"a",1e400]')},
         {"q": "burger", "available": "maybe"},
+        {"q": "burger", "fuzzy": "sometimes"},
+        {"q": "burger", "after": pagination.encode("search", '[6,"x",1]')},
         {"category_id": "0"},
     ):
         r = api.get("/api/v1/products", params=params)
@@ -128,7 +140,9 @@ def test_a_cashier_cannot_change_a_price(api: Api) -> None:
         (2, {"price": "1.005"}, 422),
         (2, {"price": 1.5}, 422),
         (2, {}, 422),
-        (2, {"name": "x"}, 422),
+        (2, {"name": ""}, 422),
+        (2, {"colour": "red"}, 422),
+        (2, {"price": "1.00", "category_id": 999}, 422),
     ],
 )
 def test_bad_product_changes_are_refused(

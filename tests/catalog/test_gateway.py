@@ -157,3 +157,28 @@ def test_warming_fills_the_hot_set_without_counting(backend_settings: Settings) 
         assert catalog.trigrams.total > 0
 
     run(backend_settings, scenario)
+
+
+def test_a_new_products_misspellings_are_found_once_its_words_are_read(
+    cache_settings: Settings,
+) -> None:
+    """A product another process adds is found by a typo after the tail and a words round."""
+
+    async def scenario(store: Store, cache: Cache, catalog: CatalogGateway) -> None:
+        upkeep = CacheUpkeep(cache_settings, store, cache, catalog)
+        upkeep.cursor = await store.read(events.head)
+        await upkeep.words()
+        assert not catalog.words_stale
+        assert (await catalog.search(Query.parse("tiramisu"), 10))["items"] == []
+        other = open_db(cache_settings)  # another process's connection
+        with immediate(other):
+            service.upsert_product(other, money, service.ProductInput("Tiramisu", 650))
+        other.close()
+        assert (await catalog.search(Query.parse("tiramsiu"), 10))["items"] == []
+        await upkeep.tail()
+        assert catalog.words_stale
+        await upkeep.words()
+        found = (await catalog.search(Query.parse("tiramsiu"), 10))["items"]
+        assert [p["name"] for p in found] == ["Tiramisu"]
+
+    run(cache_settings, scenario)

@@ -180,9 +180,11 @@ class Till:
                 db, self.rules, self.actor, order_id, "cancel", reason="customer changed mind"
             )
 
-    def close(self) -> None:
+    def close(self, counted: str = "0") -> None:
+        """Close the till's session with ``counted`` cash in the drawer."""
         with connect(self.settings) as db, immediate(db):
-            close_session(db, MONEY, self.actor, self.session_id, closing_cash=0)
+            closing_cash = MONEY.parse(counted)
+            close_session(db, MONEY, self.actor, self.session_id, closing_cash=closing_cash)
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ def _scan(env: Env, model: str, domain: list[object]) -> list[int]:
     from tests.odoo_emulator.domain import compile_domain, sort_rows
 
     spec = env.spec(model)
-    predicate = compile_domain(spec, list(domain), env.db.tables)
+    predicate = compile_domain(spec, list(domain), env.db.tables, env.db.models)
     rows = [row for row in env.db.tables[model].values() if predicate(row)]
     return [row["id"] for row in sort_rows(rows, spec.order)]
 

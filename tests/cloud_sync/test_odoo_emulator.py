@@ -288,15 +288,25 @@ def test_odoo17_same_reference_with_other_content_creates_a_second_order() -> No
         assert len(emulator.orders()) == 2
 
 
-def test_an_order_not_fully_paid_stays_draft_without_an_error(odoo_emulator: OdooEmulator) -> None:
-    """Odoo swallows action_pos_order_paid failures: only the order's state tells."""
+def test_an_order_not_fully_paid_is_kept_as_each_version_keeps_it(
+    odoo_emulator: OdooEmulator,
+) -> None:
+    """action_pos_order_paid failing: 16/17 keep a draft, 18 keeps the claimed "paid"
+    (with its books wrong), 19 fails the whole call; only 19 says so."""
     order = {**hub_order(1, {"BURGER": 1}, tendered={2: "5.00"}), "change": "0.00"}
     payload = order_payload(order, refs_for(odoo_emulator), odoo_emulator.version)
+    if odoo_emulator.version >= 18:
+        payload = {**payload, "state": "paid"}  # what Odoo's own POS claims
     method = "create_from_ui" if odoo_emulator.version <= 17 else "sync_from_ui"
     answer = execute_kw(odoo_emulator, "pos.order", method, [payload])
+    if odoo_emulator.version >= 19:
+        assert "is not fully paid" in answer["error"]["data"]["message"]
+        assert odoo_emulator.orders() == []
+        return
     assert "error" not in answer
     (stored,) = odoo_emulator.orders()
-    assert stored["state"] == "draft"
+    assert stored["state"] == ("draft" if odoo_emulator.version <= 17 else "paid")
+    assert stored["amount_paid"] == 5.0
 
 
 def test_sync_from_ui_rejects_keys_that_are_not_fields() -> None:
@@ -327,3 +337,33 @@ def test_faults_limited_to_push_methods_leave_reads_alone(odoo_emulator: OdooEmu
         [[]],
     )
     assert response.status_code == 503
+
+
+def test_a_payment_method_off_the_pos_config_is_refused(odoo_emulator: OdooEmulator) -> None:
+    """pos.payment._check_payment_method_id: the method must be on the session's config."""
+    voucher = odoo_emulator.create("pos.payment.method", {"name": "Voucher"})
+    refs = refs_for(odoo_emulator, payment_methods={2: voucher})
+    payload = order_payload(hub_order(1, {"BURGER": 1}), refs, odoo_emulator.version)
+    method = "create_from_ui" if odoo_emulator.version <= 17 else "sync_from_ui"
+    answer = execute_kw(odoo_emulator, "pos.order", method, [payload])
+    assert answer["error"]["data"]["name"] == "odoo.exceptions.ValidationError"
+    assert "not allowed in the config of the POS session" in answer["error"]["data"]["message"]
+    assert odoo_emulator.orders() == []
+
+
+def test_saving_the_product_form_leaves_the_variant_write_date(odoo_emulator: OdooEmulator) -> None:
+    """product.product inherits its price from product.template (_inherits): a template
+    write is seen on the variant, found by product_tmpl_id.write_date, not by write_date."""
+    seed = odoo_emulator.seed
+    assert seed is not None
+    (before,) = odoo_emulator.records("product.product", [("id", "=", seed.products["FRIES"])])
+    odoo_emulator.advance_clock(minutes=5)
+    cut = odoo_emulator.clock.now().strftime("%Y-%m-%d %H:%M:%S")
+    odoo_emulator.write("product.template", [seed.templates["FRIES"]], {"list_price": 3.9})
+    (after,) = odoo_emulator.records("product.product", [("id", "=", seed.products["FRIES"])])
+    assert (after["lst_price"], after["write_date"]) == (3.9, before["write_date"])
+    assert odoo_emulator.records("product.product", [("write_date", ">", cut)]) == []
+    through = [("product_tmpl_id.write_date", ">", cut)]
+    assert [r["id"] for r in odoo_emulator.records("product.product", through)] == [
+        seed.products["FRIES"]
+    ]

@@ -56,6 +56,7 @@ def test_migrate_reports_up_to_date(tmp_path: Path) -> None:
 def test_user_add_validates_the_pin(tmp_path: Path) -> None:
     """A PIN must be 4-8 digits; the error is clear and the exit code non-zero."""
     db = tmp_path / "edgehub.db"
+    assert run_cli(db, "migrate").returncode == 0
     bad = run_cli(db, "user", "add", "bob", "--role", "cashier", "--pin", "12")
     assert bad.returncode == 2
     assert "PIN is 4 to 8 digits" in bad.stderr
@@ -80,7 +81,7 @@ def test_token_command_prints_a_working_token(tmp_path: Path) -> None:
 def test_status_prints_a_table(tmp_path: Path) -> None:
     """Status names the database, the log head and the open sessions."""
     db = tmp_path / "edgehub.db"
-    assert run_cli(db, "status").returncode == 1
+    assert run_cli(db, "status").returncode == 2  # no database there: hub.db.readiness
     run_cli(db, "demo")
     out = run_cli(db, "status").stdout
     assert "event log head" in out and "open sessions" in out

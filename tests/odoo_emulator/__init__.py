@@ -13,8 +13,11 @@ In tests, take the ``odoo_emulator`` fixture of ``tests/cloud_sync/conftest.py``
 Switches (``faults.FaultPlan``): ``error_rate`` (503 before anything runs),
 ``delay`` (latency; the call still commits), ``drop_rate`` (commit, then close
 the socket unanswered), ``serialization_failure_rate``, ``wrong_api_key``,
-``gateway_down`` (502), ``only`` (limit to some methods); plus
-``go_down("refused")`` / ``come_back()`` to stop and restart listening.
+``gateway_down`` (502), ``push_seconds_per_order`` with ``push_cpu_share``
+(a push past Odoo's worker time limits: killed unanswered, or stopped with
+"CPU time limit exceeded."), ``only`` (limit to some methods); plus
+``go_down("refused")`` / ``come_back()`` to stop and restart listening, and
+``set_option("no_access", {model})`` to withdraw the sync user's read access.
 
 ``pos.py`` and ``rpc.py`` name the Odoo functions whose behaviour they reproduce.
 """

@@ -38,8 +38,17 @@ def is_leaf(item: Any) -> bool:
     return isinstance(item, list | tuple) and len(item) == 3
 
 
-def compile_domain(spec: ModelSpec, domain: list[Any], tables: Tables) -> Predicate:
-    """Domain in prefix notation → predicate; a malformed domain raises ValueError."""
+def compile_domain(
+    spec: ModelSpec,
+    domain: list[Any],
+    tables: Tables,
+    specs: Mapping[str, ModelSpec] | None = None,
+) -> Predicate:
+    """Domain in prefix notation → predicate; a malformed domain raises ValueError.
+
+    With ``specs``, a leaf may follow many2one links (``product_tmpl_id.write_date``)
+    and name a ``related`` field, as Odoo's ``expression`` turns both into joins.
+    """
     stack: list[Predicate] = []
     for item in reversed(domain):
         if item == "&" or item == "|":
@@ -56,7 +65,7 @@ def compile_domain(spec: ModelSpec, domain: list[Any], tables: Tables) -> Predic
             inner = stack.pop()
             stack.append(lambda r, a=inner: not a(r))
         elif is_leaf(item):
-            stack.append(_leaf(spec, tuple(item), tables))
+            stack.append(_leaf(spec, tuple(item), tables, specs or {}))
         else:
             raise ValueError(f"Invalid leaf {item!r}")
     return lambda r: all(p(r) for p in stack)
@@ -81,15 +90,23 @@ _OPERATORS = {
 }
 
 
-def _leaf(spec: ModelSpec, leaf: tuple[Any, Any, Any], tables: Tables) -> Predicate:
+def _leaf(
+    spec: ModelSpec, leaf: tuple[Any, Any, Any], tables: Tables, specs: Mapping[str, ModelSpec]
+) -> Predicate:
     fname, op, value = leaf
     if leaf in ((1, "=", 1), (0, "=", 1)):
         return lambda r, ok=bool(fname): ok
     if op not in _OPERATORS:
         raise ValueError(f"Invalid operator {op!r} in leaf {leaf!r}")
-    if fname not in spec.fields:
+    head = fname.split(".", 1)[0] if isinstance(fname, str) else fname
+    if head not in spec.fields:
         raise ValueError(f"Invalid field {spec.name}.{fname} in leaf {leaf!r}")
-    fdef = spec.fields[fname]
+    fdef = spec.fields[head]
+    path = fdef.related if fdef.related else fname if head != fname else None
+    if path is not None:
+        return _through(spec, path, op, value, tables, specs, leaf)
+    if fdef.compute:
+        raise ValueError(f"Non-stored field {spec.name}.{fname} cannot be searched")
     if fdef.type == "one2many":
         assert fdef.comodel and fdef.inverse
         comodel, inverse = fdef.comodel, fdef.inverse
@@ -104,6 +121,31 @@ def _leaf(spec: ModelSpec, leaf: tuple[Any, Any, Any], tables: Tables) -> Predic
     if fdef.type == "datetime":
         value = _datetime_operand(value)
     return lambda r: _match(r.get(fname), op, value, fdef.type)
+
+
+def _through(
+    spec: ModelSpec,
+    path: str,
+    op: str,
+    value: Any,
+    tables: Tables,
+    specs: Mapping[str, ModelSpec],
+    leaf: Any,
+) -> Predicate:
+    """A leaf on ``link.rest``: the record ``link`` points at must match ``(rest, op, value)``."""
+    link, rest = path.split(".", 1)
+    fdef = spec.fields.get(link)
+    if fdef is None or fdef.type != "many2one" or fdef.comodel not in specs:
+        raise ValueError(f"Invalid field {spec.name}.{path} in leaf {leaf!r}")
+    comodel = fdef.comodel
+    inner = _leaf(specs[comodel], (rest, op, value), tables, specs)
+    rows = tables[comodel]
+
+    def predicate(r: Record) -> bool:
+        target = rows.get(r.get(link))  # type: ignore[arg-type]
+        return inner(target if target is not None else {})
+
+    return predicate
 
 
 def _datetime_operand(value: Any) -> Any:

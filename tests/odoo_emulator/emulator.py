@@ -41,6 +41,7 @@ class Seed:
     taxes: dict[str, int]
     categories: dict[str, int]
     products: dict[str, int]
+    templates: dict[str, int]
 
 
 class OdooEmulator:
@@ -153,10 +154,13 @@ class OdooEmulator:
             return uid
 
     def open_session(self, config_id: int) -> int:
+        """Open a session as a cashier does in the POS: open it, then confirm the opening cash."""
         with self.db.transaction():
             env = self.env()
             session_id = env.create("pos.session", {"config_id": config_id})
             pos.session_open(env, [session_id])
+            start = env.value("pos.session", session_id, "cash_register_balance_start")
+            pos.set_opening_control(env, [session_id], start or 0.0)
             return session_id
 
     def set_session_state(self, session_id: int, state: str) -> None:
@@ -178,6 +182,7 @@ class OdooEmulator:
             env.create(
                 "res.users", {"login": "admin", "name": "Mitchell Admin", "password": "admin"}
             )
+            env.create("res.company", {"name": "My Company"})
 
 
 def seed_shop(emulator: OdooEmulator) -> Seed:
@@ -189,9 +194,12 @@ def seed_shop(emulator: OdooEmulator) -> Seed:
         env = emulator.env()
         pricelist = env.create("product.pricelist", {"name": "Public Pricelist"})
         vat = env.create("account.tax", {"name": "15%", "amount": 15.0})
-        incl = env.create(
-            "account.tax", {"name": "10% incl.", "amount": 10.0, "price_include": True}
+        included: dict[str, Any] = (
+            {"price_include_override": "tax_included"}
+            if emulator.version >= 18
+            else {"price_include": True}
         )
+        incl = env.create("account.tax", {"name": "10% incl.", "amount": 10.0, **included})
         food = env.create("pos.category", {"name": "Food", "sequence": 1})
         drinks = env.create("pos.category", {"name": "Drinks", "sequence": 2})
         category = "pos_categ_id" if emulator.version <= 16 else "pos_categ_ids"
@@ -207,6 +215,7 @@ def seed_shop(emulator: OdooEmulator) -> Seed:
                     "lst_price": price,
                     "taxes_id": [[6, 0, [tax]]],
                     category: categ_value,
+                    "available_in_pos": True,
                 },
             )
 
@@ -216,7 +225,15 @@ def seed_shop(emulator: OdooEmulator) -> Seed:
             "COLA": product("COLA", "Cola", 2.5, incl, drinks),
             "WATER": product("WATER", "Water", 1.5, incl, drinks),
         }
-        cash = env.create("pos.payment.method", {"name": "Cash", "is_cash_count": True})
+        loss = env.create("account.account", {"name": "Cash Difference Loss"})
+        gain = env.create("account.account", {"name": "Cash Difference Gain"})
+        journal = env.create(
+            "account.journal",
+            {"name": "Cash", "loss_account_id": loss, "profit_account_id": gain},
+        )
+        cash = env.create(
+            "pos.payment.method", {"name": "Cash", "is_cash_count": True, "journal_id": journal}
+        )
         card = env.create("pos.payment.method", {"name": "Card"})
         config = env.create(
             "pos.config",
@@ -239,4 +256,8 @@ def seed_shop(emulator: OdooEmulator) -> Seed:
         taxes={"vat15": vat, "incl10": incl},
         categories={"food": food, "drinks": drinks},
         products=products,
+        templates={
+            code: emulator.records("product.product", [("id", "=", pid)])[0]["product_tmpl_id"]
+            for code, pid in products.items()
+        },
     )

@@ -3,6 +3,25 @@
 Tests run in one thread and the emulator's HTTP server in another, so the
 switches live in one immutable ``FaultPlan`` swapped under a lock: a request
 reads the plan once and acts on one consistent set of switches.
+
+Each fault fails where a real deployment fails, which decides what a client
+may conclude from it (``http.EmulatorApp`` applies them in this order):
+
+* ``error_rate``: the reverse proxy in front of Odoo answers 503 (nginx's
+  page) without passing the request on: Odoo ran nothing;
+* ``delay``: latency before Odoo runs the call; it still runs and commits;
+* ``serialization_failure_rate``: Odoo ran the call and PostgreSQL rolled it
+  back ("could not serialize access"): nothing committed, an error answered;
+* worker limits (``push_seconds_per_order``): a push of n orders keeps an
+  Odoo worker busy n times that long, emulated without waiting. Past
+  ``limit_time_real`` the server kills the worker (``PreforkServer.process_timeout``
+  in ``odoo/service/server.py``: SIGKILL): the transaction dies uncommitted
+  and the client's connection closes unanswered. If the CPU share of that
+  time reaches ``limit_time_cpu`` first, the worker's SIGXCPU handler
+  (``Worker.signal_time_expired_handler``) raises ``Exception('CPU time limit
+  exceeded.')``: rolled back, and answered as an error;
+* ``drop_rate``: Odoo ran the call and committed, then the link lost the
+  answer: the client sees a connection closed without a response.
 """
 
 from __future__ import annotations
@@ -29,10 +48,25 @@ class FaultPlan:
     serialization_failure_rate: float = 0.0  # rolled back, "could not serialize access"
     wrong_api_key: bool = False  # every password and API key is refused
     gateway_down: bool = False  # a reverse proxy answers 502 for a dead Odoo
+    push_seconds_per_order: float = 0.0  # emulated worker time per order of a push
+    push_cpu_share: float = 1.0  # the part of that time spent on the CPU
+    limit_time_real: float = 120.0  # odoo.conf defaults (odoo/tools/config.py)
+    limit_time_cpu: float = 60.0
     only: frozenset[str] | None = None
 
     def applies_to(self, targets: Iterable[str]) -> bool:
         return self.only is None or any(t in self.only for t in targets)
+
+    def worker_limit(self, orders: int) -> str | None:
+        """Which limit a push of ``orders`` orders hits first: ``"real"``, ``"cpu"`` or None."""
+        busy = orders * self.push_seconds_per_order
+        if busy <= 0:
+            return None
+        # The CPU limit trips when the CPU part of the time reaches it.
+        cpu_trips_at = self.limit_time_cpu / self.push_cpu_share if self.push_cpu_share else None
+        if cpu_trips_at is not None and cpu_trips_at <= self.limit_time_real:
+            return "cpu" if busy > cpu_trips_at else None
+        return "real" if busy > self.limit_time_real else None
 
 
 class Faults:

@@ -13,7 +13,8 @@ Routes, as Odoo answers them:
 Faults (see ``faults.FaultPlan``) are applied around the call, in the order a
 real deployment would show them: a gateway that is down answers 502 before
 Odoo sees anything; a 503 means nothing ran; latency comes before the work;
-a dropped connection comes after the commit.
+a worker killed for time commits nothing; a dropped connection comes after
+the commit.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ PAGE_404 = (
 PAGE_502 = b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"  # noqa: E501
 PAGE_503 = b"<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center><hr><center>nginx</center></body></html>\n"  # noqa: E501
 SERIALIZATION_FAILURE = "could not serialize access due to concurrent update\n"
+CPU_TIME_EXCEEDED = "CPU time limit exceeded."
+PUSH_METHODS = ("create_from_ui", "sync_from_ui")
 
 
 def _json(status: int, payload: Any) -> Response:
@@ -87,7 +90,16 @@ class EmulatorApp:
             # Odoo keeps working on a request whose client gave up: the call
             # below runs and commits even if the client has timed out by then.
             await asyncio.sleep(plan.delay)
-        if applies and self.faults.roll(plan.serialization_failure_rate):
+        limit = plan.worker_limit(_pushed_orders(targets, body)) if applies else None
+        if limit == "real":
+            # PreforkServer.process_timeout SIGKILLs the worker mid-transaction:
+            # PostgreSQL rolls it back and the socket closes unanswered.
+            await _drop_connection(send)
+            return
+        if limit == "cpu":
+            # Worker.signal_time_expired_handler raises inside the request: rolled back.
+            response = self._error(path, body, Exception(CPU_TIME_EXCEEDED))
+        elif applies and self.faults.roll(plan.serialization_failure_rate):
             response = self._error(path, body, SerializationFailure(SERIALIZATION_FAILURE))
         else:
             response = self._route(method, path, headers, body)
@@ -185,6 +197,21 @@ class EmulatorApp:
         except Exception as exc:
             return _json(http_status(exc), serialize_exception(exc))
         return _json(200, result)
+
+
+def _pushed_orders(targets: list[str], body: bytes) -> int:
+    """How many orders a push carries (0 for any other call)."""
+    if not any(t in PUSH_METHODS for t in targets):
+        return 0
+    try:
+        request = json.loads(body)
+        if isinstance(request, dict) and "params" in request:  # JSON-RPC execute_kw
+            orders = request["params"]["args"][5][0]
+        else:  # JSON-2: parameters by name
+            orders = request["orders"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return 0
+    return len(orders) if isinstance(orders, list) else 0
 
 
 def _envelope(request_id: Any, exc: BaseException) -> dict[str, Any]:

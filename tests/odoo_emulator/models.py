@@ -4,6 +4,20 @@ Only the fields an agent reads or writes are here, with the differences
 between versions that change what a payload may contain: ``pos_categ_id``
 (16) became ``pos_categ_ids`` (17+); order lines gained ``uuid`` in 17 and
 orders and payments in 18; 16 requires a pricelist on every order.
+
+Products are two models, as in Odoo (``addons/product/models/product_product.py``,
+``_inherits = {'product.template': 'product_tmpl_id'}``): the name, price
+(``list_price``, read on the variant as ``lst_price`` by
+``_compute_product_lst_price``), taxes, POS category, ``available_in_pos`` and
+``sale_ok`` are stored on ``product.template``; barcode, internal reference
+and ``active`` on the variant. Saving the product form writes the template
+only, so the variant's ``write_date`` does not move.
+
+A tax's ``price_include`` is stored up to 17. From 18 it is computed
+(``addons/account/models/account_tax.py`` ``_compute_price_include``) from
+``price_include_override`` and, when that is unset, the company's
+``account_price_include``: changing the company setting reprices every such
+tax without touching any tax's ``write_date``.
 """
 
 from __future__ import annotations
@@ -35,9 +49,78 @@ def _active() -> Field:
     return Field("boolean", "Active", default=True)
 
 
+def _related(ftype: str, string: str, path: str, comodel: str | None = None) -> Field:
+    return Field(ftype, string, comodel=comodel, related=path)
+
+
+def _company(env: Env) -> int | None:
+    companies = env.db.tables["res.company"]
+    return min(companies) if companies else None
+
+
+def _tax_price_include(env: Env, row: dict[str, object]) -> bool:
+    """18+ ``account.tax._compute_price_include``."""
+    override = row.get("price_include_override")
+    if override:
+        return override == "tax_included"
+    company = env.db.tables["res.company"].get(row.get("company_id"))  # type: ignore[arg-type]
+    return bool(company) and company.get("account_price_include") == "tax_included"
+
+
+def _tax_fields(version: int) -> dict[str, Field]:
+    fields = {
+        "name": Field("char", "Tax Name", required=True),
+        "amount": Field("float", "Amount", default=0.0),
+        # percent, fixed, division, group (children_tax_ids computed in sequence)
+        "amount_type": Field("selection", "Tax Computation", default="percent"),
+        "children_tax_ids": _m2m("account.tax", "Children Taxes"),
+        "include_base_amount": Field("boolean", "Affect Base of Subsequent Taxes"),
+        "sequence": Field("integer", "Sequence", default=1),
+        "type_tax_use": Field("selection", "Tax Type", default="sale"),
+        "company_id": Field("many2one", "Company", comodel="res.company", default=_company),
+        "active": _active(),
+    }
+    if version >= 18:
+        fields["price_include_override"] = Field("selection", "Included in Price")
+        fields["price_include"] = Field("boolean", "Included in Price", compute=_tax_price_include)
+    else:
+        fields["price_include"] = Field("boolean", "Included in Price", default=False)
+    return fields
+
+
 def build_models(version: int) -> dict[str, ModelSpec]:
     """The model declarations of ``version`` (16, 17, 18 or 19)."""
+    category = (
+        ("pos_categ_id", "many2one", "Point of Sale Category")
+        if version <= 16
+        else ("pos_categ_ids", "many2many", "Point of Sale Category")
+    )
     specs = [
+        ModelSpec(
+            "res.company",
+            "Companies",
+            {
+                "name": Field("char", "Company Name", required=True),
+                **(
+                    {
+                        "account_price_include": Field(
+                            "selection", "Default Sales Price Include", default="tax_excluded"
+                        )
+                    }
+                    if version >= 18
+                    else {}
+                ),
+            },
+        ),
+        ModelSpec(
+            "account.cash.rounding",
+            "Account Cash Rounding",
+            {
+                "name": Field("char", "Name", required=True),
+                "rounding": Field("float", "Rounding Precision", default=0.01),
+                "rounding_method": Field("selection", "Rounding Method", default="HALF-UP"),
+            },
+        ),
         ModelSpec(
             "res.users",
             "User",
@@ -57,18 +140,7 @@ def build_models(version: int) -> dict[str, ModelSpec]:
         ),
         ModelSpec("account.fiscal.position", "Fiscal Position", {"name": Field("char", "Name")}),
         ModelSpec("account.move", "Journal Entry", {"name": Field("char", "Number")}),
-        ModelSpec(
-            "account.tax",
-            "Tax",
-            {
-                "name": Field("char", "Tax Name", required=True),
-                "amount": Field("float", "Amount", default=0.0),
-                "amount_type": Field("selection", "Tax Computation", default="percent"),
-                "price_include": Field("boolean", "Included in Price", default=False),
-                "type_tax_use": Field("selection", "Tax Type", default="sale"),
-                "active": _active(),
-            },
-        ),
+        ModelSpec("account.tax", "Tax", _tax_fields(version), order="sequence,id"),
         ModelSpec(
             "pos.category",
             "Point of Sale Category",
@@ -80,24 +152,52 @@ def build_models(version: int) -> dict[str, ModelSpec]:
             order="sequence, name",
         ),
         ModelSpec(
-            "product.product",
+            "product.template",
             "Product",
             {
                 "name": Field("char", "Name", required=True),
-                "default_code": Field("char", "Internal Reference"),
-                "barcode": Field("char", "Barcode"),
-                "lst_price": Field("float", "Sales Price", default=1.0),
-                "taxes_id": _m2m("account.tax", "Customer Taxes"),
-                **(
-                    {"pos_categ_id": _m2o("pos.category", "Point of Sale Category")}
-                    if version <= 16
-                    else {"pos_categ_ids": _m2m("pos.category", "Point of Sale Category")}
-                ),
-                "available_in_pos": Field("boolean", "Available in POS", default=True),
+                "list_price": Field("float", "Sales Price", default=1.0),
+                "taxes_id": _m2m("account.tax", "Sales Taxes"),
+                category[0]: Field(category[1], category[2], comodel="pos.category"),
+                "available_in_pos": Field("boolean", "Available in POS", default=False),
                 "sale_ok": Field("boolean", "Can be Sold", default=True),
                 "active": _active(),
             },
+            order="name",
+        ),
+        ModelSpec(
+            "product.product",
+            "Product Variant",
+            {
+                "product_tmpl_id": _m2o("product.template", "Product Template", required=True),
+                "default_code": Field("char", "Internal Reference"),
+                "barcode": Field("char", "Barcode"),
+                "active": _active(),
+                "name": _related("char", "Name", "product_tmpl_id.name"),
+                "lst_price": _related("float", "Sales Price", "product_tmpl_id.list_price"),
+                "taxes_id": _related(
+                    "many2many", "Sales Taxes", "product_tmpl_id.taxes_id", "account.tax"
+                ),
+                category[0]: _related(
+                    category[1], category[2], f"product_tmpl_id.{category[0]}", "pos.category"
+                ),
+                "available_in_pos": _related(
+                    "boolean", "Available in POS", "product_tmpl_id.available_in_pos"
+                ),
+                "sale_ok": _related("boolean", "Can be Sold", "product_tmpl_id.sale_ok"),
+            },
             order="default_code, name, id",
+        ),
+        ModelSpec("account.account", "Account", {"name": Field("char", "Account Name")}),
+        ModelSpec(
+            "account.journal",
+            "Journal",
+            {
+                "name": Field("char", "Journal Name", required=True),
+                "type": Field("selection", "Type", default="cash"),
+                "loss_account_id": _m2o("account.account", "Loss Account"),
+                "profit_account_id": _m2o("account.account", "Profit Account"),
+            },
         ),
         ModelSpec(
             "pos.payment.method",
@@ -105,6 +205,7 @@ def build_models(version: int) -> dict[str, ModelSpec]:
             {
                 "name": Field("char", "Method", required=True),
                 "is_cash_count": Field("boolean", "Cash", default=False),
+                "journal_id": _m2o("account.journal", "Journal"),
                 "active": _active(),
             },
         ),
@@ -115,6 +216,9 @@ def build_models(version: int) -> dict[str, ModelSpec]:
                 "name": Field("char", "Point of Sale", required=True),
                 "cash_control": Field("boolean", "Advanced Cash Control", default=False),
                 "payment_method_ids": _m2m("pos.payment.method", "Payment Methods"),
+                "cash_rounding": Field("boolean", "Cash Rounding"),
+                "rounding_method": _m2o("account.cash.rounding", "Cash rounding"),
+                "only_round_cash_method": Field("boolean", "Only apply rounding on cash"),
                 "pricelist_id": _m2o("product.pricelist", "Default Pricelist"),
                 "active": _active(),
             },
@@ -133,6 +237,8 @@ def build_models(version: int) -> dict[str, ModelSpec]:
                     "many2one", "Opened By", comodel="res.users", required=True, default=_uid
                 ),
                 "payment_method_ids": _m2m("pos.payment.method", "Payment Methods"),
+                "cash_register_balance_start": Field("float", "Starting Balance", default=0.0),
+                "cash_register_balance_end_real": Field("float", "Ending Balance", default=0.0),
                 "sequence_number": Field("integer", "Order Sequence Number", default=1),
                 "order_ids": _o2m("pos.order", "session_id", "Orders"),
             },

@@ -14,6 +14,13 @@ What is kept from Odoo, because the agent depends on it:
   required fields fail like NOT NULL, with the ValidationError text Odoo's
   RPC layer makes of an IntegrityError (16 and 17+ wordings differ).
 * One transaction per call: a call that raises leaves no trace.
+* Delegation (``_inherits``): a field declared ``related="link.name"`` lives
+  on the record ``link`` points at. Reading, searching and writing it go
+  through the link (``odoo/models.py`` ``_inherits``: ``product.product``
+  stores its name, price and taxes on its ``product.template``), and a write
+  stamps ``write_date`` on the record written: saving the template in the
+  product form does not touch the variant's. A field with ``compute`` is not
+  stored at all and is computed on read.
 """
 
 from __future__ import annotations
@@ -70,6 +77,8 @@ class Field:
     required: bool = False
     default: Any = None
     readable: bool = True
+    related: str | None = None  # "link.field": stored on the record ``link`` points at
+    compute: Callable[[Env, Record], Any] | None = None  # not stored: computed on read
 
 
 @dataclass
@@ -195,7 +204,7 @@ class Env:
             and not any(is_leaf(item) and item[0] == "active" for item in domain)
         ):
             domain = [("active", "=", True), *domain]
-        predicate = compile_domain(spec, domain, self.db.tables)
+        predicate = compile_domain(spec, domain, self.db.tables, self.db.models)
         table = self.db.tables[model]
         candidates = candidate_ids(spec, domain, table, self.db.indexes)
         source = table.values() if candidates is None else (table[i] for i in candidates)
@@ -242,7 +251,13 @@ class Env:
 
     def _convert_to_read(self, spec: ModelSpec, row: Record, name: str, load: str | None) -> Any:
         fdef = spec.fields[name]
-        value = row.get(name)
+        if fdef.related:
+            link, target = fdef.related.split(".", 1)
+            comodel = spec.fields[link].comodel
+            assert comodel
+            parent = self.db.tables[comodel].get(row.get(link))  # type: ignore[arg-type]
+            return self._convert_to_read(self.spec(comodel), parent or {}, target, load)
+        value = fdef.compute(self, row) if fdef.compute else row.get(name)
         if fdef.type == "one2many":
             assert fdef.comodel and fdef.inverse
             return self.db.indexes.lookup(fdef.comodel, fdef.inverse, [row["id"]])
@@ -271,12 +286,14 @@ class Env:
         if spec.before_create:
             vals = spec.before_create(self, vals)
         self._check_field_names(spec, vals)
+        delegated = {k: vals.pop(k) for k in list(vals) if spec.fields[k].related}
+        vals.update(self._create_parents(spec, vals, delegated))
         rid = self.db.next_id[model]
         self.db.next_id[model] = rid + 1
         now = self.db.clock.now()
         row: Record = {"id": rid, "create_date": now, "write_date": now}
         for name, fdef in spec.fields.items():
-            if name in row or fdef.type == "one2many":
+            if name in row or fdef.type == "one2many" or fdef.related or fdef.compute:
                 continue
             default = fdef.default(self) if callable(fdef.default) else fdef.default
             row[name] = copy.deepcopy(default)
@@ -294,9 +311,32 @@ class Env:
             spec.after_create(self, rid)
         return rid
 
+    def _create_parents(
+        self, spec: ModelSpec, vals: dict[str, Any], delegated: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``_inherits`` on create: the parent gets its fields' values, created if not given."""
+        by_link: dict[str, dict[str, Any]] = {}
+        for name, value in delegated.items():
+            link, target = str(spec.fields[name].related).split(".", 1)
+            by_link.setdefault(link, {})[target] = value
+        links: dict[str, Any] = {}
+        for link, parent_vals in by_link.items():
+            comodel = spec.fields[link].comodel
+            assert comodel
+            if vals.get(link):
+                self.write(comodel, [vals[link]], parent_vals)
+            else:
+                links[link] = self.create(comodel, parent_vals)
+        return links
+
     def write(self, model: str, ids: Sequence[int], vals: Mapping[str, Any]) -> None:
         spec = self.spec(model)
         self._check_field_names(spec, vals)
+        delegated = {k: v for k, v in vals.items() if spec.fields[k].related}
+        if delegated:
+            vals = {k: v for k, v in vals.items() if k not in delegated}
+            for rid in ids:
+                self._create_parents(spec, {**self.record(model, rid)}, delegated)
         for rid in ids:
             row = self.record(model, rid)
             self.db.touch(model, rid)
@@ -323,6 +363,8 @@ class Env:
         for name in vals:
             if name not in spec.fields or name in ("id", "create_date", "write_date"):
                 raise ValueError(f"Invalid field {name!r} on model {spec.name!r}")
+            if spec.fields[name].compute:
+                raise ValueError(f"Field {spec.name}.{name} is computed and cannot be written")
 
     def _convert_to_write(self, spec: ModelSpec, name: str, value: Any, old: Any) -> Any:
         fdef = spec.fields[name]
@@ -371,8 +413,7 @@ class Env:
             elif code == 4:
                 self.write(comodel, [command[1]], {inverse: rid})
             elif code == 5:
-                children = [c["id"] for c in self.db.tables[comodel].values() if c[inverse] == rid]
-                self.unlink(comodel, children)
+                self.unlink(comodel, self.db.indexes.lookup(comodel, inverse, [rid]))
             elif code == 6:
                 for child in list(self.db.tables[comodel].values()):
                     if child[inverse] == rid and child["id"] not in command[2]:
@@ -384,6 +425,8 @@ class Env:
 
     def _check_required(self, spec: ModelSpec, row: Record) -> None:
         for name, fdef in spec.fields.items():
+            if fdef.related or fdef.compute:
+                continue
             if fdef.required and row.get(name) in (None, ""):
                 raise ValidationError(self._not_null_message(spec, name))
 

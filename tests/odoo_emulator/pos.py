@@ -13,13 +13,36 @@ Mirrors ``pos_order.py`` and ``pos_session.py`` in what a client can observe:
   skipped and absent from the answer; a closed session's order moves to an
   open session of the same config or fails with a UserError. Answers a dict of
   lists keyed by model.
-* Both: ``action_pos_order_paid`` failing (amounts not matching) is logged and
-  swallowed, leaving the order in ``draft``, as Odoo does.
+* ``action_pos_order_paid`` (``_is_pos_order_paid``: the total, rounded by the
+  config's cash rounding in ``_get_rounded_amount``, must equal what was paid)
+  failing is, per version, what ``_process_order``/``_process_saved_order`` make
+  of it: 16/17 log it and leave the order in ``draft`` (and still answer it);
+  18 logs it and the order keeps the ``state`` the payload claimed (created
+  with it, and named by ``_complete_values_from_session`` if that was
+  ``paid``); 19 lets the UserError through, so the whole call fails.
+* 18+ recompute ``amount_tax``/``amount_total`` from the lines
+  (``pos.order._compute_prices``, via ``_process_payment_lines``): the totals a
+  client sends are not kept.
+* 18+ resending an order held as draft runs ``del order['uuid']; del
+  order['access_token']`` (``_process_order``): without ``access_token`` that is
+  a KeyError and the call fails.
+* 19 ``create`` drops ``name`` and keeps ``pos_reference`` only when sent
+  (``_complete_values_from_session`` makes its own only when ``pos_reference``,
+  ``sequence_number`` and ``tracking_number`` are all missing); 18 sets
+  ``pos_reference`` from ``name``. 19 answers a resent finalized order with
+  the order (``sync_from_ui``: "sync ignored for existing PoS order").
+* ``pos.payment._check_payment_method_id``: a payment's method must be one of
+  its session's config's ``payment_method_ids``.
+* 16/17 ``export_for_ui`` (what the POS screens load orders with) runs
+  ``re.search('([0-9-]){14}', order.pos_reference).group(0)``: a reference
+  without 14 digits-or-dashes in a row fails with an AttributeError.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .exceptions import UserError, ValidationError, missing_record
@@ -72,15 +95,74 @@ def _session_after_create(env: Env, session_id: int) -> None:
 
 
 def session_open(env: Env, ids: list[int]) -> bool:
-    """``action_pos_session_open``: only sessions still in opening control are opened."""
+    """``action_pos_session_open``: what it does to a session still in opening control.
+
+    16/17: opened at once, unless the config counts cash (and the session is no
+    rescue): then it takes the last session's counted cash as its opening
+    balance and waits in ``opening_control`` for the opening count
+    (``set_cashbox_pos`` 16, ``set_opening_control`` 17). 18+: the state is left
+    alone (only the opening balance is set): ``set_opening_control`` opens it.
+    """
     for sid in ids:
-        if env.value("pos.session", sid, "state") == "opening_control":
-            env.write("pos.session", [sid], {"state": "opened", "start_at": env.db.clock.now()})
+        session = env.record("pos.session", sid)
+        if session["state"] != "opening_control":
+            continue
+        vals: dict[str, Any] = {}
+        if not session["start_at"]:
+            vals["start_at"] = env.db.clock.now()
+        config = env.record("pos.config", session["config_id"])
+        if config["cash_control"] and not session["rescue"]:
+            vals["cash_register_balance_start"] = _last_counted_cash(env, session)
+        elif env.version <= 17:
+            vals["state"] = "opened"
+        env.write("pos.session", [sid], vals)
     return True
 
 
+def _last_counted_cash(env: Env, session: dict[str, Any]) -> float:
+    previous = [
+        i
+        for i in env.search("pos.session", [("config_id", "=", session["config_id"])])
+        if i != session["id"]
+    ]
+    if not previous:
+        return 0.0
+    return float(env.value("pos.session", previous[0], "cash_register_balance_end_real") or 0.0)
+
+
+def set_opening_control(env: Env, ids: list[int], cashbox_value: float, notes: str = "") -> Any:
+    """``set_opening_control`` (17+; ``set_cashbox_pos`` in 16): the opening count, and open."""
+    for sid in ids:
+        vals: dict[str, Any] = {"state": "opened"}
+        config_id = env.value("pos.session", sid, "config_id")
+        if _cash_method(env, config_id) is not None:
+            vals["cash_register_balance_start"] = float(cashbox_value)
+        env.write("pos.session", [sid], vals)
+    return None
+
+
+def post_closing_cash_details(env: Env, ids: list[int], counted_cash: float) -> dict[str, Any]:
+    """``post_closing_cash_details``: record the counted cash the closing will compare."""
+    (sid,) = ids  # ensure_one
+    if _cash_method(env, env.value("pos.session", sid, "config_id")) is None:
+        raise UserError("There is no cash register in this session.")
+    env.write("pos.session", [sid], {"cash_register_balance_end_real": float(counted_cash)})
+    return {"successful": True}
+
+
+def _cash_method(env: Env, config_id: int) -> int | None:
+    for method in env.value("pos.config", config_id, "payment_method_ids") or []:
+        if env.value("pos.payment.method", method, "is_cash_count"):
+            return int(method)
+    return None
+
+
 def session_closing_control(env: Env, ids: list[int]) -> Any:
-    """``action_pos_session_closing_control``: closes at once unless cash must be counted."""
+    """``action_pos_session_closing_control``: closes at once, or validates the cash count.
+
+    Without cash control it closes (``action_pos_session_close``); with it, it
+    validates the closing against the counted cash (``action_pos_session_validate``).
+    """
     result: Any = True
     for sid in ids:
         session = env.record("pos.session", sid)
@@ -90,22 +172,60 @@ def session_closing_control(env: Env, ids: list[int]) -> Any:
         if session["state"] == "closed":
             raise UserError("This session is already closed.")
         env.write("pos.session", [sid], {"state": "closing_control", "stop_at": env.db.clock.now()})
-        if not env.value("pos.config", session["config_id"], "cash_control"):
-            result = session_close(env, [sid])
+        result = session_close(env, [sid])
     return result
 
 
 def session_close(env: Env, ids: list[int]) -> dict[str, Any]:
-    """``action_pos_session_close``: validate the closing and mark the session closed."""
+    """``action_pos_session_close`` → ``_validate_session``: book the cash difference, close.
+
+    The counted cash (``cash_register_balance_end_real``) minus the expected
+    (opening balance plus the cash taken) is booked on the cash journal's loss
+    or profit account; without one, ``_validate_session`` raises a UserError and
+    the whole call is undone: the session stays as it was. A closing entry
+    that does not balance answers the "Force Close Session" wizard
+    (``pos.close.session.wizard``) and the session stays in closing control.
+    """
     for sid in ids:
-        state = env.value("pos.session", sid, "state")
-        if state == "closed":
+        session = env.record("pos.session", sid)
+        if session["state"] == "closed":
             raise UserError("This session is already closed.")
         drafts = env.search("pos.order", [("session_id", "=", sid), ("state", "=", "draft")])
         if drafts:
             raise UserError("You cannot close the POS when orders are still in draft")
+        config = env.record("pos.config", session["config_id"])
+        cash = _cash_method(env, config["id"])
+        if config["cash_control"] and cash is not None:
+            difference = session["cash_register_balance_end_real"] - _expected_cash(env, sid, cash)
+            if not _is_zero(difference):
+                journal_id = env.value("pos.payment.method", cash, "journal_id")
+                journal = env.record("account.journal", journal_id) if journal_id else None
+                which = "loss_account_id" if difference < 0 else "profit_account_id"
+                if journal is None or not journal[which]:
+                    kind = "Loss" if difference < 0 else "Profit"
+                    name = journal["name"] if journal else "cash"
+                    raise UserError(
+                        f"Please go on the {name} journal and define a {kind} Account. "
+                        "This account will be used to record cash difference."
+                    )
+        if env.db.options.get("unbalanced_closing"):
+            return {
+                "name": "Force Close Session",
+                "type": "ir.actions.act_window",
+                "res_model": "pos.close.session.wizard",
+                "view_mode": "form",
+                "target": "new",
+            }
         env.write("pos.session", [sid], {"state": "closed"})
     return {"type": "ir.actions.client", "name": "Point of Sale Menu", "tag": "reload"}
+
+
+def _expected_cash(env: Env, session_id: int, cash_method: int) -> float:
+    payments = env.search(
+        "pos.payment", [("session_id", "=", session_id), ("payment_method_id", "=", cash_method)]
+    )
+    taken = sum(env.value("pos.payment", p, "amount") for p in payments)
+    return float(env.value("pos.session", session_id, "cash_register_balance_start") or 0.0) + taken
 
 
 def _valid_session_16(env: Env, closed_id: int, order_name: str) -> int:
@@ -165,11 +285,15 @@ def _valid_session_18(env: Env, closed_id: int, order_name: str) -> int:
 
 
 def _order_before_create(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
-    """``_complete_values_from_session``: config, and the config's pricelist by default."""
+    """``_complete_values_from_session``: config, the config's pricelist by default, and
+    a name from the config's sequence for an order created as ``paid`` (before
+    ``action_pos_order_paid`` has checked anything)."""
     session = env.record("pos.session", vals["session_id"])
     config = env.record("pos.config", session["config_id"])
     vals = {**vals, "config_id": config["id"]}
     vals.setdefault("pricelist_id", config["pricelist_id"] or False)
+    if vals.get("state") == "paid" and not vals.get("name"):
+        vals["name"] = f"{config['name']}/{env.db.next_in_sequence('pos.order'):04d}"
     return vals
 
 
@@ -181,14 +305,63 @@ def _line_before_create(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
 
 def _payment_before_create(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
     session_id = env.value("pos.order", vals["pos_order_id"], "session_id")
+    # pos_payment.py _check_payment_method_id: the method must be on the session's config.
+    config_id = env.value("pos.session", session_id, "config_id")
+    allowed = env.value("pos.config", config_id, "payment_method_ids") or []
+    if vals.get("payment_method_id") not in allowed:
+        raise ValidationError(
+            "The payment method selected is not allowed in the config of the POS session."
+        )
     return {**vals, "session_id": session_id}
 
 
+_ROUNDING = {"HALF-UP": ROUND_HALF_UP, "UP": ROUND_CEILING, "DOWN": ROUND_FLOOR}
+
+
+def _rounded_amount(env: Env, order: dict[str, Any]) -> float:
+    """``pos.order._get_rounded_amount``: the total rounded by the config's cash rounding.
+
+    Applied when the config rounds and either rounds every method or the order
+    has a cash payment (``only_round_cash_method``).
+    """
+    amount = Decimal(repr(order["amount_total"]))
+    config = env.record("pos.config", order["config_id"])
+    if config["cash_rounding"] and config["rounding_method"]:
+        methods = [
+            env.value("pos.payment", p, "payment_method_id")
+            for p in env.search("pos.payment", [("pos_order_id", "=", order["id"])])
+        ]
+        has_cash = any(env.value("pos.payment.method", m, "is_cash_count") for m in methods)
+        if not config["only_round_cash_method"] or has_cash:
+            rounding = env.record("account.cash.rounding", config["rounding_method"])
+            step = Decimal(repr(rounding["rounding"]))
+            steps = (amount / step).quantize(Decimal(1), _ROUNDING[rounding["rounding_method"]])
+            amount = steps * step
+    return float(amount.quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
 def order_paid(env: Env, order_id: int) -> None:
-    """``action_pos_order_paid``: refuse an order whose payments do not cover its total."""
+    """``action_pos_order_paid``: refuse an order whose payments do not cover its total.
+
+    The total is rounded by the config's cash rounding (``_get_rounded_amount``);
+    when that alone makes it differ, the unrounded total may still differ from
+    what was paid by up to half a rounding step (HALF-UP) or one step.
+    """
     order = env.record("pos.order", order_id)
-    if not _is_zero(order["amount_total"] - order["amount_paid"]):
-        raise UserError(f"Order {order['name']} is not fully paid.")
+    paid = order["amount_paid"]
+    if not _is_zero(_rounded_amount(env, order) - paid):
+        config = env.record("pos.config", order["config_id"])
+        if not (config["cash_rounding"] and config["rounding_method"]):
+            raise UserError(f"Order {order['name']} is not fully paid.")
+        rounding = env.record("account.cash.rounding", config["rounding_method"])
+        step = Decimal(repr(rounding["rounding"]))
+        if rounding["rounding_method"] == "HALF-UP":
+            step /= 2
+        cent = Decimal("0.01")
+        max_diff = step.quantize(cent, ROUND_HALF_UP)
+        diff = (Decimal(repr(order["amount_total"])) - Decimal(repr(paid))).quantize(cent)
+        if abs(diff) > max_diff:
+            raise UserError(f"Order {order['name']} is not fully paid.")
     vals: dict[str, Any] = {"state": "paid"}
     if order["name"] == "/":
         config_name = env.value("pos.config", order["config_id"], "name")
@@ -197,8 +370,13 @@ def order_paid(env: Env, order_id: int) -> None:
 
 
 def _finalize(env: Env, order_id: int) -> None:
-    # Odoo catches everything but database errors around action_pos_order_paid and
-    # only logs it: the order stays in draft and the caller is told nothing.
+    # 16-18 catch everything but database errors around action_pos_order_paid and
+    # only log it (16/17 _process_order, 18 _process_saved_order): the order
+    # keeps the state it has (16/17: draft; 18: what the payload said) and the
+    # caller is told nothing. 19 lets the UserError fail the whole call.
+    if env.version >= 19:
+        order_paid(env, order_id)
+        return
     try:
         order_paid(env, order_id)
     except UserError as exc:
@@ -227,6 +405,90 @@ def _change_payment(env: Env, order_id: int, session_id: int, amount_return: flo
             "is_change": True,
         },
     )
+
+
+def compute_prices(env: Env, order_id: int) -> None:
+    """18+ ``pos.order._compute_prices``: ``amount_tax`` and ``amount_total`` from the lines.
+
+    Each line through its taxes (``account.tax._add_tax_details_in_base_lines``,
+    rounded per line): group taxes stand for their children, price-included
+    percent taxes are taken out of the price, an ``include_base_amount`` tax
+    adds itself to the base of the taxes after it.
+    """
+    total = tax_total = Decimal(0)
+    for line_id in env.search("pos.order.line", [("order_id", "=", order_id)]):
+        line = env.record("pos.order.line", line_id)
+        untaxed, tax = _line_amounts(env, line)
+        total += untaxed + tax
+        tax_total += tax
+    config = env.record("pos.config", env.value("pos.order", order_id, "config_id"))
+    if config["cash_rounding"] and not config["only_round_cash_method"]:
+        # _get_tax_totals_summary(cash_rounding=config.rounding_method): the total is rounded.
+        total = Decimal(
+            repr(
+                _rounded_amount(
+                    env, {"id": order_id, "amount_total": float(total), "config_id": config["id"]}
+                )
+            )
+        )
+    env.write(
+        "pos.order", [order_id], {"amount_tax": float(tax_total), "amount_total": float(total)}
+    )
+
+
+def _flat_taxes(env: Env, tax_ids: list[int]) -> list[dict[str, Any]]:
+    taxes: list[dict[str, Any]] = []
+    for tax_id in tax_ids:
+        tax = env.record("account.tax", tax_id)
+        if tax["amount_type"] == "group":
+            taxes += _flat_taxes(env, list(tax["children_tax_ids"] or []))
+        else:
+            included = env.read("account.tax", [tax_id], ["price_include"])[0]["price_include"]
+            taxes.append({**tax, "price_include": included})
+    return sorted(taxes, key=lambda t: (t["sequence"] or 0, t["id"]))
+
+
+def _line_amounts(env: Env, line: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    cent = Decimal("0.01")
+    qty = Decimal(repr(line["qty"]))
+    gross = Decimal(repr(line["price_unit"])) * qty * (1 - Decimal(repr(line["discount"])) / 100)
+    taxes = _flat_taxes(env, list(line["tax_ids"] or []))
+    included = sum((Decimal(repr(t["amount"])) for t in taxes if t["price_include"]), Decimal(0))
+    untaxed = (gross / (1 + included / 100)).quantize(cent, ROUND_HALF_UP)
+    tax_total = gross.quantize(cent, ROUND_HALF_UP) - untaxed
+    base = untaxed
+    for tax in taxes:
+        if tax["price_include"]:
+            continue
+        rate = Decimal(repr(tax["amount"]))
+        amount = rate * qty if tax["amount_type"] == "fixed" else base * rate / 100
+        amount = amount.quantize(cent, ROUND_HALF_UP)
+        tax_total += amount
+        if tax["include_base_amount"]:
+            base += amount
+    return untaxed, tax_total
+
+
+def export_for_ui(env: Env, ids: list[int]) -> list[dict[str, Any]]:
+    """16/17 ``pos.order.export_for_ui`` → ``_export_for_ui``: how the POS screens load an order."""
+    result = []
+    for order_id in ids:
+        order = env.record("pos.order", order_id)
+        reference = order["pos_reference"] or ""
+        # ``re.search(...).group(0)``: None has no attribute 'group'.
+        match = re.search("([0-9-]){14}", reference)
+        if match is None:
+            raise AttributeError("'NoneType' object has no attribute 'group'")
+        result.append(
+            {
+                "id": order_id,
+                "name": reference,
+                "uid": match.group(0),
+                "amount_total": order["amount_total"],
+                "state": order["state"],
+            }
+        )
+    return result
 
 
 def _recompute_paid(env: Env, order_id: int) -> None:
@@ -410,8 +672,9 @@ def sync_from_ui(env: Env, orders: list[dict[str, Any]]) -> dict[str, list[Any]]
             order_ids.append(_process_order_18(env, order, existing))
         elif existing is None:
             order_ids.append(_process_order_18(env, order, None))
-        elif env.db.options.get("sync_returns_existing"):
-            # Later 18.x/19 patch releases answer with the order already there.
+        elif env.version >= 19 or env.db.options.get("sync_returns_existing"):
+            # 19 (and later 18.x patch releases) answer with the order already
+            # there: "sync ignored for existing PoS order".
             order_ids.append(existing)
         else:
             log.warning("PoS synchronisation unprocessed order %s", order.get("uuid"))
@@ -459,22 +722,27 @@ def _process_order_18(env: Env, order: dict[str, Any], existing: int | None) -> 
     if partner and not env.exists("res.partner", partner):
         order.update(partner_id=False, to_invoice=False)
     if existing is None:
-        if order.get("state"):
-            order["state"] = "draft"
+        # The order is created with the state it claims: a "paid" order that
+        # action_pos_order_paid then refuses stays "paid" on 18.
         vals = {k: v for k, v in order.items() if k != "name"}
-        order_id = env.create("pos.order", {**vals, "pos_reference": order.get("name")})
+        if env.version <= 18:
+            vals["pos_reference"] = order.get("name")
+        order_id = env.create("pos.order", vals)
     else:
         order_id = existing
         for fname in ("lines", "payment_ids"):
             if order.get(fname):
                 env.write("pos.order", [order_id], {fname: order[fname]})
                 order[fname] = []
+        del order["uuid"]
+        del order["access_token"]  # KeyError when the client did not send one
         env.write("pos.order", [order_id], order)
     # _process_payment_lines: amount_paid is recomputed, "because we don't trust the client".
     _recompute_paid(env, order_id)
     if not draft and not _is_zero(order.get("amount_return") or 0.0):
         _change_payment(env, order_id, session_id, order["amount_return"])
         _recompute_paid(env, order_id)
+    compute_prices(env, order_id)
     if not draft:
         _finalize(env, order_id)
     return order_id

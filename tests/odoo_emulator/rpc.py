@@ -25,6 +25,8 @@ from .exceptions import (
 )
 from .orm import Database, Env
 
+SUPERUSER_ID = 1
+
 
 @dataclass(frozen=True)
 class Method:
@@ -126,8 +128,22 @@ def _sync_from_ui(env: Env, model: str, orders: list[Any]) -> Any:
     return pos.sync_from_ui(env, orders)
 
 
+def _export_for_ui(env: Env, model: str, ids: list[int]) -> Any:
+    return pos.export_for_ui(env, ids)
+
+
 def _session_open(env: Env, model: str, ids: list[int]) -> Any:
     return pos.session_open(env, ids)
+
+
+def _set_opening_control(
+    env: Env, model: str, ids: list[int], cashbox_value: float, notes: str = ""
+) -> Any:
+    return pos.set_opening_control(env, ids, cashbox_value, notes)
+
+
+def _post_closing_cash_details(env: Env, model: str, ids: list[int], counted_cash: float) -> Any:
+    return pos.post_closing_cash_details(env, ids, counted_cash)
 
 
 def _session_closing_control(env: Env, model: str, ids: list[int]) -> Any:
@@ -157,12 +173,17 @@ def public_methods(db: Database, model: str) -> dict[str, Method]:
     if model == "pos.order":
         if db.version <= 17:
             methods["create_from_ui"] = Method(_create_from_ui, True)
+            methods["export_for_ui"] = Method(_export_for_ui, False)
         else:
             methods["sync_from_ui"] = Method(_sync_from_ui, True)
     if model == "pos.session":
         methods["action_pos_session_open"] = Method(_session_open, False)
         methods["action_pos_session_closing_control"] = Method(_session_closing_control, False)
         methods["action_pos_session_close"] = Method(_session_close, False)
+        # 16 names the opening count set_cashbox_pos; 17 renamed it set_opening_control.
+        opening = "set_cashbox_pos" if db.version <= 16 else "set_opening_control"
+        methods[opening] = Method(_set_opening_control, False)
+        methods["post_closing_cash_details"] = Method(_post_closing_cash_details, False)
     return methods
 
 
@@ -284,6 +305,7 @@ class OdooServer:
         if model not in self.db.models:
             raise UserError(f"Object {model} doesn't exist")
         method = self._public_method(model, name)
+        self._check_access(uid, model)
         kwargs = dict(kwargs or {})
         context = kwargs.pop("context", None) or {}
         if not method.model_level:
@@ -309,6 +331,7 @@ class OdooServer:
             method = self._public_method(model, name)
         except AttributeError as exc:
             raise NotFound(str(exc)) from exc
+        self._check_access(uid, model)
         params = dict(params)
         ids = params.pop("ids", None) or []
         context = params.pop("context", None) or {}
@@ -322,6 +345,22 @@ class OdooServer:
         with self.db.transaction():
             env = Env(self.db, uid, context)
             return method.func(env, model, *args, **params)
+
+    def _check_access(self, uid: int, model: str) -> None:
+        """``ir.model.access.check`` (odoo/addons/base/models/ir_model.py): no group, no rows.
+
+        The emulator's users may use every model unless a test withdraws one
+        with ``set_option("no_access", {model, ...})``, as an administrator
+        removing a group from the sync user would; the superuser is never refused.
+        Odoo names the model by its description ('Tax'); the emulator has none.
+        """
+        if uid == SUPERUSER_ID or model not in self.db.options.get("no_access", ()):
+            return
+        raise AccessError(
+            f"You are not allowed to access '{model}' ({model}) records.\n\n"
+            "No group currently allows this operation.\n\n"
+            "Contact your administrator to request access if necessary."
+        )
 
     def _check_method_name(self, model: str, name: str) -> None:
         if name.startswith("_"):

@@ -167,6 +167,8 @@ def _leaf_candidates(
         values = value if isinstance(value, list | tuple) else [value]
         return {v for v in values if _is_id(v) and v in table}
     fdef = spec.fields.get(fname) if isinstance(fname, str) else None
+    if fdef is not None and (fdef.related or fdef.compute):
+        return None  # not stored on this table: the domain follows the link
     values = index_values(fdef.type, op, value) if fdef else None
     if values is None:
         return None

@@ -76,6 +76,8 @@ def test_dry_run_plans_every_step_and_changes_nothing(tmp_path: Path) -> None:
         *(f"+ write /etc/systemd/system/{path.name} (0644 root:root)" for path in unit_files()),
         " enable edgehub.target",
         "install: dry run: nothing was changed",
+        "create the first admin",
+        f"{prefix}/.venv/bin/edgehub user add admin --role admin",
     ]:
         assert step in plan
     assert "+ groupadd --system edgehub" in plan or "install: group edgehub exists" in plan

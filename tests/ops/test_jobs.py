@@ -25,13 +25,14 @@ from tests.conftest import demo_database, make_settings
 from tests.ops.inprocess import SECRET, login, running
 
 ALL_JOBS = {
-    "stale_cleanup",
     "cache_warm",
     "redis_probe",
     "db_optimize",
     "event_prune",
     "sync_watch",
+    "fault_watch",
     "backup",
+    "db_check",
 }
 FAST = {f"job_{name}_seconds": 0.05 for name in ALL_JOBS}
 
@@ -66,10 +67,8 @@ def test_every_job_runs_in_the_app_and_records_its_outcome(tmp_path: Path) -> No
         **FAST,
     )
     _old_events(settings, 5, hours_ago=2)
-    cleaned: list[int] = []
     with running(settings) as (app, client):
         hooks = app.state.ops.hooks
-        hooks.stale_cleanup.register("ws", lambda: cleaned.append(1) or 0)
 
         async def warm() -> int:
             return 12
@@ -87,7 +86,6 @@ def test_every_job_runs_in_the_app_and_records_its_outcome(tmp_path: Path) -> No
         assert row["outcome"] == "ok", (name, row)
         assert row["error"] is None and row["failures"] == 0
         assert row["duration_ms"] is not None and row["last_success_at"] is not None
-    assert cleaned
     assert rows["redis_probe"]["note"] == "ok"
     assert rows["cache_warm"]["note"].endswith("products=12")  # after the catalogue warm-up
     note = rows["event_prune"]["note"]

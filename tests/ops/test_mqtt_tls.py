@@ -24,6 +24,7 @@ from hub.health import Probes
 from hub.mqtt_credentials import set_password
 from hub.settings import Settings
 from hub.status import _broker
+from tests.conftest import demo_database
 from tests.ops.certificates import BrokerFiles, CertificateAuthority
 from tests.ops.mosquitto import acl_template, running_ports, snippet_tls_lines
 from tests.ops.unitfile import SYSTEMD_DIR
@@ -225,9 +226,10 @@ def test_bad_ca_file_is_a_startup_error_naming_the_setting(tmp_path: Path, proce
         args += ["--device", "grill-1", "--station", "grill", "--connect", "tcp://127.0.0.1:9"]
     url = "mqtts://edgehub-bridge:x@127.0.0.1:8883"
     (tmp_path / "empty.pem").write_text("")
+    db = demo_database(tmp_path / "edgehub.db")  # the bridge refuses a missing database first
     for ca_file, why in (("missing.pem", "does not exist"), ("empty.pem", "no PEM certificate")):
         result = run_cli(
-            tmp_path / "edgehub.db",
+            db,
             *args,
             EDGEHUB_MQTT_URL=url,
             EDGEHUB_MQTT_CA_FILE=str(tmp_path / ca_file),
