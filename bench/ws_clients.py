@@ -1,15 +1,17 @@
 """Load clients for bench.ws: processes holding thousands of WebSocket connections each.
 
 The clients must cost far less per frame than the servers they measure, or
-the benchmark measures them. So a connection here is the ``websockets``
-sans-I/O client protocol under a bare ``asyncio.Protocol``: no task, no queue
-per connection, frames handled in ``data_received``, and the trigger time
-(``t0``, monotonic ns, the same clock in every process of the box) found
-with one regex instead of a JSON parse. Hub and baseline frames have the same
-size and go through the same code.
+the benchmark measures them. So a connection here is a bare
+``asyncio.Protocol``: the ``websockets`` sans-I/O client does the handshake
+and builds what the client sends (masked frames); what the server sends is
+split into frames by a few lines of header arithmetic, and the trigger time
+(``t0``, monotonic ns, the same clock in every process of the box) and the
+event's ``seq`` are found with one regex search over the frame in place, no
+JSON parse, no copy. Hub and baseline frames have the same size and go
+through the same code. Pings are answered, so the hub's keepalive stays on.
 
 Each process runs its own uvloop and answers commands from the driver over a
-pipe; connections belong to a *group* (``hub``, ``raw``, ``idle``).
+pipe; connections belong to a *group* (``hub``, ``raw``, ``idle``, ...).
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-CONNECT_CONCURRENCY = 100
 # The order's own note comes before its lines' notes in the hub's frames.
 _T0 = re.compile(rb'"(?:t0|note)": ?"?(\d+)')
+_SEQ = re.compile(rb'"seq":(\d+)')
+_EVENT_PREFIXES = (b'{"type":"event"', b'{"t0"')
 
 
 @dataclass
@@ -42,15 +45,20 @@ class Group:
     target = 0
     last_ns = 0
     cpu_at_arm = 0.0
+    track_seqs = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def on_frame(self, data: bytes) -> None:
+    def on_event(self, client: WsClient, data: bytes, start: int, end: int) -> None:
+        if self.track_seqs:
+            match = _SEQ.search(data, start, end)
+            if match is not None:
+                client.seqs.append(int(match[1]))
         if not self.target:
             return
-        now = time.monotonic_ns()
-        match = _T0.search(data)
+        match = _T0.search(data, start, end)
         if match is None:
             return
+        now = time.monotonic_ns()
         self.latencies.append(now - int(match[1]))
         self.last_ns = now
         if len(self.latencies) >= self.target:
@@ -66,7 +74,9 @@ class WsClient(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.replies: asyncio.Queue[bytes] = asyncio.Queue()
         self.open: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.subscribed = False
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.seqs: list[int] = []
+        self._buffer = b""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -74,6 +84,10 @@ class WsClient(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        if self.protocol.state is State.OPEN:
+            self._frames(data)
+            return
+        # The handshake, through the sans-I/O client.
         self.protocol.receive_data(data)
         for event in self.protocol.events_received():
             if isinstance(event, Response):
@@ -82,15 +96,51 @@ class WsClient(asyncio.Protocol):
                 else:
                     self.open.set_exception(ConnectionError(f"refused: {event.status_code}"))
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                if self.subscribed:
-                    self.group.on_frame(event.data)
-                else:
-                    self.replies.put_nowait(event.data)
+                self.replies.put_nowait(bytes(event.data))
         self._flush()
+
+    def _frames(self, data: bytes) -> None:
+        """Split the server's (unmasked) frames by their headers; nothing is copied but the tail."""
+        buf = self._buffer + data if self._buffer else data
+        end = len(buf)
+        i = 0
+        group = self.group
+        while end - i >= 2:
+            size = buf[i + 1] & 0x7F
+            head = 2
+            if size == 126:
+                if end - i < 4:
+                    break
+                size = int.from_bytes(buf[i + 2 : i + 4], "big")
+                head = 4
+            elif size == 127:
+                if end - i < 10:
+                    break
+                size = int.from_bytes(buf[i + 2 : i + 10], "big")
+                head = 10
+            stop = i + head + size
+            if stop > end:
+                break
+            opcode = buf[i] & 0x0F
+            start = i + head
+            if opcode == 1:
+                if buf.startswith(_EVENT_PREFIXES, start):
+                    group.on_event(self, buf, start, stop)
+                else:
+                    self.replies.put_nowait(buf[start:stop])
+            elif opcode == 9:
+                self.protocol.send_pong(buf[start:stop])
+                self._flush()
+            elif opcode == 8:
+                self.close()
+            i = stop
+        self._buffer = buf[i:] if i < end else b""
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.open.done():
             self.open.set_exception(exc or ConnectionError("closed"))
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     def send(self, text: str) -> None:
         self.protocol.send_text(text.encode())
@@ -99,6 +149,10 @@ class WsClient(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
 
     def _flush(self) -> None:
         assert self.transport is not None
@@ -128,16 +182,24 @@ class Pool:
     async def ready(self) -> None:
         pass
 
-    async def connect(self, name: str, url: str, count: int, room: str | None) -> dict[str, Any]:
-        """Open ``count`` connections (and subscribe each to ``room``); how long it took."""
+    async def connect(
+        self,
+        name: str,
+        urls: list[str],
+        room: str | None,
+        concurrency: int,
+        since: list[int | None] | None = None,
+    ) -> dict[str, Any]:
+        """Open one connection per URL (and subscribe each to ``room``, from ``since``)."""
         group = self.groups.setdefault(name, Group())
-        uri = parse_uri(url)
         loop = asyncio.get_running_loop()
-        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        gate = asyncio.Semaphore(concurrency)
         failures = 0
+        opened: list[WsClient | None] = [None] * len(urls)
 
-        async def one() -> None:
+        async def one(i: int, url: str) -> None:
             nonlocal failures
+            uri = parse_uri(url)
             async with gate:
                 try:
                     _, client = await loop.create_connection(
@@ -145,18 +207,40 @@ class Pool:
                     )
                     await asyncio.wait_for(client.open, 30)
                     if room is not None:
-                        client.send(json.dumps({"type": "subscribe", "room": room}))
-                        reply = json.loads(await asyncio.wait_for(client.replies.get(), 30))
-                        assert reply["type"] == "subscribed", reply
-                    client.subscribed = True
+                        message: dict[str, Any] = {"type": "subscribe", "room": room}
+                        if since is not None and since[i] is not None:
+                            message["since"] = since[i]
+                        client.send(json.dumps(message))
+                        while True:
+                            reply = json.loads(await asyncio.wait_for(client.replies.get(), 30))
+                            if reply.get("error") == "reset":
+                                continue
+                            assert reply["type"] == "subscribed", reply
+                            break
                 except Exception:
                     failures += 1
                     return
-            group.connections.append(client)
+            opened[i] = client
 
         started = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(count)))
+        await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
+        group.connections.extend(c for c in opened if c is not None)
         return {"seconds": time.perf_counter() - started, "failures": failures}
+
+    async def track(self, name: str) -> None:
+        """Record the ``seq`` of every event frame the group's connections receive."""
+        self.groups[name].track_seqs = True
+
+    async def seqs(self, name: str) -> list[list[int]]:
+        return [c.seqs for c in self.groups[name].connections]
+
+    async def drop(self, name: str) -> list[list[int]]:
+        """Abort every connection of the group at once (no close frame); their seqs so far."""
+        group = self.groups.pop(name)
+        for client in group.connections:
+            client.abort()
+        await asyncio.gather(*(c.closed for c in group.connections))
+        return [c.seqs for c in group.connections]
 
     async def arm(self, name: str, per_connection: int) -> None:
         """Expect ``per_connection`` frames on each connection of the group from now on."""
@@ -165,6 +249,13 @@ class Pool:
         group.last_ns = 0
         group.done = asyncio.Event()
         group.target = per_connection * len(group.connections)
+        group.cpu_at_arm = time.process_time()
+
+    async def arm_new(self, name: str, total: int) -> None:
+        """A new group, tracking seqs, expecting ``total`` frames over connections still to open."""
+        group = self.groups[name] = Group()
+        group.track_seqs = True
+        group.target = total
         group.cpu_at_arm = time.process_time()
 
     async def collect(self, name: str, within: float) -> dict[str, Any]:

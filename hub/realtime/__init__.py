@@ -3,6 +3,7 @@
 * ``protocol``   the wire format: client messages parsed, frames built, codes
 * ``rooms``      room names and who may join which
 * ``records``    the log as the fan-out reads it
+* ``wire``       WebSocket frames built once; the transport behind uvicorn's ``send``
 * ``outbox``     one client's bounded, never-waiting send queue
 * ``fanout``     rooms to subscriptions; live delivery and gap-free replay
 * ``tailer``     the one task per process that reads the log
@@ -10,6 +11,7 @@
 * ``presence``   which terminals and displays are connected
 * ``announcer``  writes their ``device.status`` events, batched
 * ``connection`` one client's session, from accept to close
+* ``expiry``     closing each socket when its token's ``exp`` passes
 * ``service``    ``Realtime``, owner of all of the above for one process
 * ``endpoint``   the Litestar routes
 * ``fastpath``   ``/ws`` in front of Litestar, for ``edgehub serve``

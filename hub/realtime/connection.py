@@ -38,7 +38,7 @@ from litestar.types import Receive, Scope, Send
 
 from hub.auth.users import Actor, get_actor
 from hub.logs import log_event
-from hub.realtime import protocol, records, rooms
+from hub.realtime import protocol, records, rooms, wire
 from hub.realtime.fanout import Subscription
 from hub.realtime.outbox import Outbox
 from hub.realtime.presence import Device, kind_for_role
@@ -51,7 +51,6 @@ log = logging.getLogger("edgehub.realtime")
 
 AUTH_TIMEOUT = 5.0
 MAX_ROOMS = 100
-EXPIRY_RECHECK_SECONDS = 60.0  # a socket's token exp is looked at again at least this often
 _CLIENT = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
@@ -82,6 +81,7 @@ class _Admission:
     actor: Actor | None
     allowed: bool
     bounds: records.Bounds
+    rows: int  # rows read: the user, the session when asked, the log's two bounds
 
 
 # Who a token-less customer board (``/ws?view=board``) is: it may join ``board`` only.
@@ -89,24 +89,49 @@ BOARD_VIEW = Actor(id=None, role="board", name="board view")
 
 
 def _admit(db: sqlite_utils.Database, who: Actor, room: rooms.Room) -> _Admission:
-    """In one snapshot: the user as they are now, whether they may join, what the log holds."""
+    """In one snapshot: the user as they are now, whether they may join, what the log holds.
+
+    A handful of rows by key, whatever the room's size: it runs on the event
+    loop (``Store.read_small``), so a storm of subscribes is not a storm of
+    reader-thread hops.
+    """
     if who is BOARD_VIEW:
         actor: Actor | None = who
     else:
         actor = get_actor(db, who.id) if who.id is not None else None
     allowed = False
+    rows = 3
     if actor is not None:
         verdict = rooms.verdict(actor, room)
-        allowed = verdict is rooms.Verdict.ALLOW or (
-            verdict is rooms.Verdict.CHECK_SESSION
-            and room.arg is not None
-            and rooms.cashier_may_watch(db, actor.id, int(room.arg))
-        )
-    return _Admission(actor, allowed, records.bounds(db))
+        if verdict is rooms.Verdict.CHECK_SESSION and room.arg is not None:
+            rows += 1
+            allowed = rooms.cashier_may_watch(db, actor.id, int(room.arg))
+        else:
+            allowed = verdict is rooms.Verdict.ALLOW
+    return _Admission(actor, allowed, records.bounds(db), rows)
 
 
 class Session:
     """The state of one WebSocket client."""
+
+    __slots__ = (
+        "_actor",
+        "_close_code",
+        "_close_reason",
+        "_device",
+        "_flood",
+        "_garbage",
+        "_outbox",
+        "_peer_gone",
+        "_receive",
+        "_rt",
+        "_scope",
+        "_self_cancelled",
+        "_send",
+        "_subs",
+        "_task",
+        "expiry_slot",
+    )
 
     def __init__(self, realtime: Realtime, scope: Scope, receive: Receive, send: Send) -> None:
         self._rt = realtime
@@ -119,7 +144,7 @@ class Session:
         self._device: Device | None = None
         self._outbox: Outbox | None = None
         self._subs: dict[str, Subscription] = {}
-        self._expiry: asyncio.TimerHandle | None = None
+        self.expiry_slot: int | None = None  # filed by Realtime.expiries
         self._close_code: int | None = None
         self._close_reason = ""
         self._self_cancelled = False
@@ -203,9 +228,11 @@ class Session:
             stall_timeout=self._rt.silence_limit,
             on_give_up=self._end,
         )
+        if self._outbox.direct:
+            wire.forget_handshake(self._send, cast(dict[str, Any], self._scope))
         self._rt.presence.connected(self._device)
         if signed_in.expires_at is not None:
-            self._arm_expiry(signed_in.expires_at)
+            self._rt.expiries.watch(self, signed_in.expires_at)
         return True
 
     def _open_board_view(self) -> bool:
@@ -224,43 +251,13 @@ class Session:
         )
         return True
 
-    def _arm_expiry(self, expires_at: float) -> None:
-        """Close with 4401 "token expired" once the wall clock reaches ``expires_at``.
-
-        A token is checked at connect; without this, a socket would outlive its
-        token for as long as the till stays on. The check is one ``call_at``
-        timer per connection: no task, no work at all until it fires, O(log n)
-        to arm and to cancel (``_finish`` cancels it, so a closed session is not
-        kept alive until its token's expiry). The alternatives cost more or see
-        less: the reader wakes only for client messages (uvicorn answers the
-        protocol pings itself), so an idle kitchen screen would never be
-        checked; a sweep over every session, in a periodic job
-        (every minute, say) or the tailer (every 0.1 s), wakes for sockets
-        with hours to go and is only as precise as its period.
+    def expire(self) -> None:
+        """The token's ``exp`` passed (``hub.realtime.expiry``): close with 4401.
 
         There is no extending a socket with a fresh ``auth`` (a second one is
         the documented ``already_authenticated`` error): the client signs in
         again and reconnects with ``since``, and misses nothing.
-
-        It fires from the loop, never inside the reader, so ``_end`` always
-        finds the reader suspended at an ``await`` and can cancel it there.
         """
-        loop = asyncio.get_running_loop()
-        # At most a minute ahead: the timer runs on the monotonic clock, and a
-        # wall clock set forward (NTP on a box without a battery clock) must not
-        # leave a socket open past its exp by the size of the jump.
-        delay = min(max(0.0, expires_at - time.time()), EXPIRY_RECHECK_SECONDS)
-        self._expiry = loop.call_at(loop.time() + delay, self._expire, expires_at)
-
-    def _expire(self, expires_at: float) -> None:
-        # The timer ran on the loop's monotonic clock; the token's exp is wall
-        # time. Before exp (the timer's one-minute step, or a clock set back
-        # since connect, when the hub would still accept this token and
-        # closing would only make the client reconnect with it) wait on.
-        if time.time() < expires_at:
-            self._arm_expiry(expires_at)
-            return
-        self._expiry = None
         self._end(protocol.CLOSE_UNAUTHORIZED, "token expired")
 
     async def _auth_message(self) -> str | None:
@@ -323,7 +320,8 @@ class Session:
             return
         assert self._actor is not None
         rt = self._rt
-        admission = await rt.store.read(_admit, self._actor, room)
+        admission = await rt.store.read_small(_admit, self._actor, room)
+        rt.rows_read += admission.rows
         if admission.actor is None:
             self._close(protocol.CLOSE_FORBIDDEN, "user no longer active")
             return
@@ -358,7 +356,7 @@ class Session:
         self._subs[room.name] = sub
         rt.fanout.add(sub)
         outbox.push(protocol.subscribed(room.name, head))
-        await rt.fanout.catch_up(sub, rt.store)
+        rt.rows_read += await rt.fanout.catch_up(sub, rt.store)
 
     def _unsubscribe(self, outbox: Outbox, name: str) -> None:
         room = rooms.parse_room(name)
@@ -371,8 +369,7 @@ class Session:
 
     async def _finish(self) -> None:
         """Leave every room, tell presence, and close the socket if the peer has not."""
-        if self._expiry is not None:
-            self._expiry.cancel()
+        self._rt.expiries.forget(self)
         for sub in self._subs.values():
             self._rt.fanout.remove(sub)
         self._subs.clear()

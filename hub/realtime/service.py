@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +30,7 @@ from hub.logs import redact
 from hub.realtime import handshake, records
 from hub.realtime.announcer import Announcer
 from hub.realtime.connection import Session
+from hub.realtime.expiry import Expiries
 from hub.realtime.fanout import Fanout
 from hub.realtime.presence import Presence, this_worker
 from hub.realtime.tailer import Tailer
@@ -65,6 +66,9 @@ class Realtime:
         # as long as uvicorn's pings let it go unanswered.
         self.silence_limit = settings.ws_ping_interval + settings.ws_ping_timeout
         self.fanout = Fanout()
+        self.expiries = Expiries()
+        # Rows the subscriptions read from the log and the users (admission, replays).
+        self.rows_read = 0
         self.announcer = Announcer(store)
         self.presence = Presence(self.worker_id, self.announcer.announce)
         self.tailer = Tailer(store, self.fanout, settings.ws_poll_interval, [self.presence.observe])
@@ -112,9 +116,10 @@ class Realtime:
                 task.cancel()
             await asyncio.gather(announcer, *others, return_exceptions=True)
 
-    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run one ``/ws`` connection to its end."""
-        await Session(self, scope, receive, send).run()
+    def serve(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        """Run one ``/ws`` connection to its end (the session's own coroutine, to be awaited:
+        no frame of ours stays between uvicorn and the session for the connection's life)."""
+        return Session(self, scope, receive, send).run()
 
     async def authenticate(
         self, token: str, connection: ASGIConnection[Any, Any, Any, Any]
@@ -158,6 +163,10 @@ class Realtime:
             "rooms": self.fanout.rooms(),
             "delivered_to": self.fanout.delivered_to,
             "deliveries": self.fanout.deliveries,
+            "frames_built": self.fanout.frames_built,
+            "writes": self.fanout.writes,
+            "rows_read": self.rows_read,
+            "last_fanout": self.tailer.last_timing,
             "redis": "off" if self.wakeup is None else ("ok" if self.wakeup.up else "down"),
         }
 
