@@ -183,6 +183,11 @@ def check_watchers(
         got = Counter(w.seqs)
         ledger.counts["events delivered to watchers"] += len(w.seqs)
         ledger.counts["watcher reconnects"] += max(0, w.connects - 1)
+        ledger.counts["watcher stalls (stopped reading)"] += w.stalls
+        for code, n in w.close_codes.items():
+            ledger.counts[f"watcher sockets closed {code}"] += n
+        if w.resets:
+            ledger.lost.append(f"{w.login} on {w.room}: told to reset {w.resets} times")
         missing = [s for s in want if s not in got]
         twice = [s for s, n in got.items() if n > 1]
         if missing:

@@ -22,7 +22,7 @@ from pathlib import Path
 from faultsuite import ledger as ledger_mod
 from faultsuite.kds import Kds
 from faultsuite.ledger import Ledger
-from faultsuite.schedule import Injector, plan
+from faultsuite.schedule import KINDS, Injector, plan
 from faultsuite.store import Store
 from faultsuite.tills import Till
 from faultsuite.watchers import Watchers
@@ -81,7 +81,8 @@ def run_suite(
     seed: int = 1,
     max_seconds: float = 600.0,
     workdir: Path | None = None,
-    tamper: Callable[[Store], None] | None = None,
+    with_redis: bool = True,
+    tamper: Callable[[Store, Watchers], None] | None = None,
     say: Callable[[str], None] = print,
 ) -> Outcome:
     """Sell ``orders`` orders on ``tills`` tills under ``faults`` faults; check the ledger.
@@ -92,7 +93,7 @@ def run_suite(
     own_dir = workdir is None
     work = Path(tempfile.mkdtemp(prefix="edgehub-faults-")) if workdir is None else workdir
     started = time.monotonic()
-    store = Store(work)
+    store = Store(work, with_redis=with_redis)
     injector: Injector | None = None
     kds: Kds | None = None
     watchers: Watchers | None = None
@@ -104,12 +105,20 @@ def run_suite(
         watchers = Watchers(store.urls, WATCHED)
         kds = Kds(store.mqtt_port, store.code)
         counter = OrderSlots(orders, time.monotonic() + max_seconds)
-        schedule = plan(seed, orders, faults)
+        kinds = KINDS if with_redis else tuple(k for k in KINDS if k != "stop_redis")
+        schedule = plan(seed, orders, faults, kinds)
         injector = Injector(store, watchers, seed, schedule, lambda: counter.taken)
         counter.next_fault_at = injector.next_at
         rng = random.Random(seed)
         till_threads = [
-            Till(n + 1, store.urls, random.Random(rng.random()), counter.take, injector.pay_trap)
+            Till(
+                n + 1,
+                store.urls,
+                random.Random(rng.random()),
+                counter.take,
+                injector.pay_trap,
+                injector.note_readback,
+            )
             for n in range(tills)
         ]
         injector.start()
@@ -125,7 +134,7 @@ def run_suite(
         settings = Settings(db=store.db, store=store.code, mqtt_url="")
         _settle(store, settings, watchers)
         if tamper is not None:
-            tamper(store)
+            tamper(store, watchers)
         ledger = _check(store, settings, till_threads, watchers, injector)
     finally:
         for t in till_threads:

@@ -36,14 +36,17 @@ KINDS = (
     "disk_writes",
 )
 DISK_WRITE_MB = 32
+PAY_KILL_TRIES = 4
 
 
-def plan(seed: int, orders: int, faults: int) -> list[tuple[int, str]]:
+def plan(
+    seed: int, orders: int, faults: int, kinds: tuple[str, ...] = KINDS
+) -> list[tuple[int, str]]:
     """``faults`` (order count, kind) pairs, the counts spread over the run's middle."""
     rng = random.Random(seed)
-    kinds = list(KINDS)
-    rng.shuffle(kinds)
-    dealt = [kinds[i % len(kinds)] for i in range(faults)]
+    dealing = list(kinds)
+    rng.shuffle(dealing)
+    dealt = [dealing[i % len(dealing)] for i in range(faults)]
     low, high = max(1, orders // 20), max(2, orders * 9 // 10)
     at = sorted(rng.randint(low, high) for _ in dealt)
     return list(zip(at, dealt, strict=True))
@@ -74,6 +77,7 @@ class Injector(threading.Thread):
         self._trap: Callable[[list[str]], None] | None = None
         self._trap_sprung = threading.Event()
         self._next = 0  # index of the first fault not yet started
+        self.readbacks = 0
 
     def next_at(self) -> float:
         """The order count the next fault waits for (infinity once all have started)."""
@@ -88,8 +92,8 @@ class Injector(threading.Thread):
                         return
                 started = time.monotonic()
                 self._next = index + 1
-                getattr(self, kind)()
-                self.injected[kind] += 1
+                done = getattr(self, kind)()
+                self.injected[kind] += 1 if done is None else done
                 self.log.append(f"{at:>6} orders  {kind} ({time.monotonic() - started:.1f} s)")
         except BaseException as exc:  # reported by the run, which fails
             self.error = exc
@@ -112,34 +116,50 @@ class Injector(threading.Thread):
     def kill_serve(self) -> None:
         self._bounce(self.rng.choice([s.name for s in self.store.servers]))
 
-    def kill_during_pay(self) -> None:
-        """SIGKILL the hub a payment was just sent to, a few milliseconds after it left the till."""
-        delay = self.rng.uniform(0.002, 0.03)
-        killed: list[str] = []
+    def kill_during_pay(self) -> int:
+        """SIGKILL the hub a payment was just sent to, a few milliseconds after it left the till.
 
-        def trap(urls: list[str]) -> None:
-            target = next(
-                (s for u in urls for s in self.store.servers
-                 if self.store.urls[self.store.servers.index(s)] == u and s.alive()),
-                None,
-            )  # fmt: skip
-            if target is not None:
-                threading.Timer(delay, target.kill).start()
-                killed.append(target.name)
-            self._trap_sprung.set()
+        Too early and the hub never saw the payment; too late and the till had
+        its answer. The delay grows each try until a till had to learn its
+        payment's outcome by reading the order back (at most ``PAY_KILL_TRIES``
+        kills); each kill is one injected fault.
+        """
+        before = self.readbacks
+        kills = 0
+        for attempt in range(PAY_KILL_TRIES):
+            delay = self.rng.uniform(0.001, 0.008) * (attempt + 1)
+            killed: list[str] = []
 
-        self._trap_sprung.clear()
-        with self._trap_lock:
-            self._trap = trap
-        if not self._trap_sprung.wait(30):
+            def trap(urls: list[str], delay: float = delay, killed: list[str] = killed) -> None:
+                by_url = dict(zip(self.store.urls, self.store.servers, strict=True))
+                target = next((by_url[u] for u in urls if by_url[u].alive()), None)
+                if target is not None:
+                    threading.Timer(delay, target.kill).start()
+                    killed.append(target.name)
+                self._trap_sprung.set()
+
+            self._trap_sprung.clear()
             with self._trap_lock:
-                self._trap = None
-            raise RuntimeError("no till paid for 30 s: the pay trap was never taken")
-        time.sleep(0.2)
-        for name in killed:
-            self.store.programs[name].kill()
-            time.sleep(self.rng.uniform(0.2, 0.6))
-            self.store.programs[name].start()
+                self._trap = trap
+            if not self._trap_sprung.wait(30):
+                with self._trap_lock:
+                    self._trap = None
+                raise RuntimeError("no till paid for 30 s: the pay trap was never taken")
+            time.sleep(delay + 0.05)
+            for name in killed:
+                kills += 1
+                self.store.programs[name].kill()
+                time.sleep(self.rng.uniform(0.2, 0.6))
+                self.store.programs[name].start()
+            time.sleep(0.3)  # the till reads back from the other hub meanwhile
+            if self.readbacks > before:
+                break
+        return kills
+
+    def note_readback(self) -> None:
+        """A till learned a payment's outcome by reading the order back."""
+        with self._trap_lock:
+            self.readbacks += 1
 
     def kill_bridge(self) -> None:
         self._bounce("bridge")
@@ -156,6 +176,7 @@ class Injector(threading.Thread):
         self.store.broker.start()
 
     def stop_redis(self) -> None:
+        assert self.store.redis is not None
         self.store.redis.kill()
         time.sleep(self.rng.uniform(2.0, 4.0))
         self.store.redis.start()

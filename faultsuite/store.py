@@ -32,7 +32,7 @@ SERVERS = 2
 class Store:
     """The database, the infrastructure and the store's programs of one run."""
 
-    def __init__(self, workdir: Path, *, quiet: bool = True) -> None:
+    def __init__(self, workdir: Path, *, quiet: bool = True, with_redis: bool = True) -> None:
         self.dir = workdir
         self.db = workdir / "edgehub.db"
         self.logs = workdir / "logs"
@@ -41,7 +41,7 @@ class Store:
         self.mqtt_port = processes.free_port()
         self.redis_port = processes.free_port()
         self.broker = processes.mosquitto(self.mqtt_port, workdir)
-        self.redis = processes.redis_server(self.redis_port, workdir)
+        self.redis = processes.redis_server(self.redis_port, workdir) if with_redis else None
         self.odoo = OdooEmulator(ODOO_VERSION)
         self.printers = Printers(list(PRINTERS))
         self.quiet = quiet
@@ -64,7 +64,6 @@ class Store:
             EDGEHUB_LOG_LEVEL="warning" if self.quiet else "info",
             EDGEHUB_MQTT_URL=f"mqtt://127.0.0.1:{self.mqtt_port}",
             EDGEHUB_MQTT_KEEPALIVE_SECONDS="2",
-            EDGEHUB_REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
             EDGEHUB_KITCHEN_ACK_TIMEOUT_SECONDS="1",
             EDGEHUB_KITCHEN_RETRY_MAX_SECONDS="2",
             EDGEHUB_WS_PING_INTERVAL="1",
@@ -78,7 +77,12 @@ class Store:
             EDGEHUB_SYNC_BACKOFF_MAX_SECONDS="1",
             EDGEHUB_SYNC_PULL_INTERVAL_SECONDS="30",
         )
+        if self.redis is not None:
+            env["EDGEHUB_REDIS_URL"] = f"redis://127.0.0.1:{self.redis_port}/0"
         return env
+
+    def infrastructure(self) -> list[Child]:
+        return [self.broker] + ([self.redis] if self.redis is not None else [])
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
@@ -105,8 +109,8 @@ class Store:
 
     def build(self) -> Store:
         self.odoo.start()
-        self.broker.start()
-        self.redis.start()
+        for infra in self.infrastructure():
+            infra.start()
         self.cli("demo")  # the schema, the staff and their PINs, the payment methods
         for device, station in PRINTERS.items():
             self.cli("device", "add", device, "--station", station)
@@ -159,7 +163,7 @@ class Store:
         self.odoo.come_back()
         for name in PRINTERS:
             self.printers.set(name, paper_out=False)
-        for infra in (self.broker, self.redis):
+        for infra in self.infrastructure():
             if not infra.alive():
                 infra.start()
         for child in self.programs.values():
@@ -169,7 +173,7 @@ class Store:
     def close(self) -> None:
         for child in self.programs.values():
             child.stop()
-        for infra in (self.broker, self.redis):
+        for infra in self.infrastructure():
             infra.stop()
         self.printers.close()
         self.odoo.stop()

@@ -104,6 +104,7 @@ class Till(threading.Thread):
         rng: random.Random,
         take_order: Callable[[], bool],
         pay_trap: Callable[[], Callable[[list[str]], None] | None],
+        on_readback: Callable[[], None],
         cancel_rate: float = 0.08,
     ) -> None:
         super().__init__(name=f"till-{number}", daemon=True)
@@ -112,6 +113,7 @@ class Till(threading.Thread):
         self.rng = rng
         self.take_order = take_order
         self.pay_trap = pay_trap
+        self.on_readback = on_readback
         self.cancel_rate = cancel_rate
         self.receipts: list[Receipt] = []
         self.error: BaseException | None = None
@@ -187,6 +189,8 @@ class Till(threading.Thread):
                 if DONE_WHEN[event](state):
                     receipt.acked.append(event)
                     receipt.learned_by_readback.append(event)
+                    if event == "pay":
+                        self.on_readback()
                     return
                 continue
             if 200 <= r.status_code < 300:

@@ -31,6 +31,7 @@ class Watcher:
     connects: int = 0
     close_codes: Counter[int | None] = field(default_factory=Counter)
     stalls: int = 0
+    resets: int = 0  # the hub said it could not replay from our seq
     _stall_until: float = 0.0
 
     @property
@@ -90,6 +91,8 @@ class Watchers:
                 return
             if frame.get("type") == "event" and frame.get("room") == w.room:
                 w.seqs.append(int(frame["seq"]))
+            elif frame.get("type") == "error" and frame.get("error") == "reset":
+                w.resets += 1
 
     @staticmethod
     def _token(url: str, login: str) -> str:
