@@ -39,6 +39,8 @@ class Outcome:
     seconds: float
     table: str
     fault_log: list[str]
+    durations: list[float]  # per order, create to last answer, every till
+    selling_seconds: float
 
     @property
     def ok(self) -> bool:
@@ -117,16 +119,19 @@ def run_suite(
                 random.Random(rng.random()),
                 counter.take,
                 injector.pay_trap,
-                injector.note_readback,
             )
             for n in range(tills)
         ]
         injector.start()
+        selling = time.monotonic()
         for t in till_threads:
             t.start()
         _progress(till_threads, counter, injector, say)
+        selling_seconds = time.monotonic() - selling
         injector.stop.set()
         injector.join()
+        if injector.error is not None:
+            raise RuntimeError(f"fault injection failed: {injector.error!r}") from injector.error
         for t in till_threads:
             t.join()
         say("healing the store and letting it settle")
@@ -149,11 +154,18 @@ def run_suite(
     seconds = time.monotonic() - started
     text = ledger_mod.table(ledger, injector.injected, seconds)
     say(text)
+    if injector.pay_kills:
+        say(
+            "pay kills: " + ", ".join(f"{n} {how}" for how, n in sorted(injector.pay_kills.items()))
+        )
     if own_dir and ledger.ok:
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)
-    return Outcome(ledger, injector.injected, seconds, text, injector.log)
+    durations = [d for t in till_threads for d in t.durations]
+    return Outcome(
+        ledger, injector.injected, seconds, text, injector.log, durations, selling_seconds
+    )
 
 
 def _progress(

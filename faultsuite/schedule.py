@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from faultsuite.processes import Child
 from faultsuite.store import PRINTERS, Store
 from faultsuite.watchers import Watchers
 
@@ -36,7 +37,7 @@ KINDS = (
     "disk_writes",
 )
 DISK_WRITE_MB = 32
-PAY_KILL_TRIES = 4
+PAY_KILL_TRIES = 10
 
 
 def plan(
@@ -50,6 +51,30 @@ def plan(
     low, high = max(1, orders // 20), max(2, orders * 9 // 10)
     at = sorted(rng.randint(low, high) for _ in dealt)
     return list(zip(at, dealt, strict=True))
+
+
+class PayTrap:
+    """One armed kill: ``spring`` as a payment leaves a till, ``settle`` once it knows the end."""
+
+    def __init__(self, store: Store, delay: float) -> None:
+        self.store = store
+        self.delay = delay
+        self.killed: list[Child] = []
+        self.outcome = ""  # "answered", "committed" or "not committed"
+        self.sprung = threading.Event()
+        self.settled = threading.Event()
+
+    def spring(self, urls: list[str]) -> None:
+        by_url = dict(zip(self.store.urls, self.store.servers, strict=True))
+        target = next((by_url[u] for u in urls if by_url[u].alive()), None)
+        if target is not None:
+            threading.Timer(self.delay, target.kill).start()
+            self.killed.append(target)
+        self.sprung.set()
+
+    def settle(self, outcome: str) -> None:
+        self.outcome = outcome
+        self.settled.set()
 
 
 class Injector(threading.Thread):
@@ -74,15 +99,21 @@ class Injector(threading.Thread):
         self.error: BaseException | None = None
         self.stop = threading.Event()
         self._trap_lock = threading.Lock()
-        self._trap: Callable[[list[str]], None] | None = None
-        self._trap_sprung = threading.Event()
+        self._trap: PayTrap | None = None
         self._next = 0  # index of the first fault not yet started
-        self.readbacks = 0
+        self.pay_kills: Counter[str] = Counter()  # how each pay trap ended
+        self._running = False
 
     def next_at(self) -> float:
-        """The order count the next fault waits for (infinity once all have started)."""
+        """The order count the next fault waits for.
+
+        Infinity while a fault runs (some need tills selling: the pay trap) and
+        once every fault has started.
+        """
         index = self._next
-        return self.schedule[index][0] if index < len(self.schedule) else float("inf")
+        if self._running or index >= len(self.schedule):
+            return float("inf")
+        return self.schedule[index][0]
 
     def run(self) -> None:
         try:
@@ -91,8 +122,9 @@ class Injector(threading.Thread):
                     if self.stop.wait(0.05):
                         return
                 started = time.monotonic()
-                self._next = index + 1
+                self._running, self._next = True, index + 1
                 done = getattr(self, kind)()
+                self._running = False
                 self.injected[kind] += 1 if done is None else done
                 self.log.append(f"{at:>6} orders  {kind} ({time.monotonic() - started:.1f} s)")
         except BaseException as exc:  # reported by the run, which fails
@@ -100,7 +132,7 @@ class Injector(threading.Thread):
 
     # -- the pay trap: a till asks for it before each payment --------------------------------
 
-    def pay_trap(self) -> Callable[[list[str]], None] | None:
+    def pay_trap(self) -> PayTrap | None:
         with self._trap_lock:
             trap, self._trap = self._trap, None
             return trap
@@ -117,49 +149,51 @@ class Injector(threading.Thread):
         self._bounce(self.rng.choice([s.name for s in self.store.servers]))
 
     def kill_during_pay(self) -> int:
-        """SIGKILL the hub a payment was just sent to, a few milliseconds after it left the till.
+        """SIGKILL the hub a payment was just sent to, between its commit and its answer.
 
-        Too early and the hub never saw the payment; too late and the till had
-        its answer. The delay grows each try until a till had to learn its
-        payment's outcome by reading the order back (at most ``PAY_KILL_TRIES``
-        kills); each kill is one injected fault.
+        That moment is a millisecond or two wide. Each try arms a ``PayTrap``
+        that the next paying till springs as it sends: the hub it sends to is
+        killed ``delay`` seconds later, and the till tells how it ended. Killed
+        before the commit (the read-back shows no payment) means later next
+        time; answered before the kill means sooner: the delay is bisected
+        until a till learns by reading back that its payment was committed,
+        at most ``PAY_KILL_TRIES`` kills. Each kill is one injected fault.
         """
-        before = self.readbacks
+        low, high = 0.0, 0.06
+        delay = self.rng.uniform(0.005, 0.02)
         kills = 0
-        for attempt in range(PAY_KILL_TRIES):
-            delay = self.rng.uniform(0.001, 0.008) * (attempt + 1)
-            killed: list[str] = []
-
-            def trap(urls: list[str], delay: float = delay, killed: list[str] = killed) -> None:
-                by_url = dict(zip(self.store.urls, self.store.servers, strict=True))
-                target = next((by_url[u] for u in urls if by_url[u].alive()), None)
-                if target is not None:
-                    threading.Timer(delay, target.kill).start()
-                    killed.append(target.name)
-                self._trap_sprung.set()
-
-            self._trap_sprung.clear()
+        for _ in range(PAY_KILL_TRIES):
+            trap = PayTrap(self.store, delay)
             with self._trap_lock:
                 self._trap = trap
-            if not self._trap_sprung.wait(30):
+            if not self._until(trap.sprung, 30) or not self._until(trap.settled, 90):
                 with self._trap_lock:
                     self._trap = None
+                if self.stop.is_set():  # the tills have sold every order
+                    return kills
                 raise RuntimeError("no till paid for 30 s: the pay trap was never taken")
-            time.sleep(delay + 0.05)
-            for name in killed:
+            self.pay_kills[trap.outcome] += 1
+            for child in trap.killed:
                 kills += 1
-                self.store.programs[name].kill()
+                child.kill()
                 time.sleep(self.rng.uniform(0.2, 0.6))
-                self.store.programs[name].start()
-            time.sleep(0.3)  # the till reads back from the other hub meanwhile
-            if self.readbacks > before:
+                child.start()
+            if trap.outcome == "committed":
                 break
+            if trap.outcome == "not committed":
+                low = delay
+            else:
+                high = delay
+            delay = (low + high) / 2
         return kills
 
-    def note_readback(self) -> None:
-        """A till learned a payment's outcome by reading the order back."""
-        with self._trap_lock:
-            self.readbacks += 1
+    def _until(self, event: threading.Event, seconds: float) -> bool:
+        """Wait for ``event``; False if it did not come in time or the run is stopping."""
+        deadline = time.monotonic() + seconds
+        while not event.wait(0.1):
+            if self.stop.is_set() or time.monotonic() > deadline:
+                return False
+        return True
 
     def kill_bridge(self) -> None:
         self._bounce("bridge")

@@ -19,9 +19,12 @@ import time
 import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from faultsuite.schedule import PayTrap
 
 PINS = {"ana": "1234", "marco": "9999", "kitchen": "5555"}
 PAID_STATES = {"paid", "preparing", "ready", "done", "invoiced"}
@@ -103,8 +106,7 @@ class Till(threading.Thread):
         urls: list[str],
         rng: random.Random,
         take_order: Callable[[], bool],
-        pay_trap: Callable[[], Callable[[list[str]], None] | None],
-        on_readback: Callable[[], None],
+        pay_trap: Callable[[], PayTrap | None],
         cancel_rate: float = 0.08,
     ) -> None:
         super().__init__(name=f"till-{number}", daemon=True)
@@ -113,9 +115,9 @@ class Till(threading.Thread):
         self.rng = rng
         self.take_order = take_order
         self.pay_trap = pay_trap
-        self.on_readback = on_readback
         self.cancel_rate = cancel_rate
         self.receipts: list[Receipt] = []
+        self.durations: list[float] = []  # seconds from create to the last answer, per order
         self.error: BaseException | None = None
         self.stop = threading.Event()
 
@@ -141,7 +143,9 @@ class Till(threading.Thread):
                 {"product_id": p, "qty": str(self.rng.randint(1, 3))}
                 for p in self.rng.sample(products, self.rng.randint(1, len(products)))
             ]
+            started = time.monotonic()
             self.sell_one(session, lines, method)
+            self.durations.append(time.monotonic() - started)
 
     def _catalogue(self) -> tuple[list[int], int]:
         """The products and the card method Odoo gave the hub (they are what head office knows)."""
@@ -181,18 +185,21 @@ class Till(threading.Thread):
             if event == "pay":
                 receipt.pay_requests += 1
             if trap is not None:
-                trap(self.hubs.urls)  # the schedule kills the hub this payment goes to
+                trap.spring(self.hubs.urls)  # the schedule kills the hub this payment goes to
             try:
                 r = self.hubs.request("POST", path, body, login, once=True)
             except httpx.TransportError:
                 state = self.read_back(receipt)
-                if DONE_WHEN[event](state):
+                done = DONE_WHEN[event](state)
+                if trap is not None:
+                    trap.settle("committed" if done else "not committed")
+                if done:
                     receipt.acked.append(event)
                     receipt.learned_by_readback.append(event)
-                    if event == "pay":
-                        self.on_readback()
                     return
                 continue
+            if trap is not None:
+                trap.settle("answered")
             if 200 <= r.status_code < 300:
                 receipt.acked.append(event)
                 return
