@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from faultsuite.processes import Child
+from faultsuite.paytrap import PayTrap
 from faultsuite.store import PRINTERS, Store
 from faultsuite.watchers import Watchers
 
@@ -37,7 +37,7 @@ KINDS = (
     "disk_writes",
 )
 DISK_WRITE_MB = 32
-PAY_KILL_TRIES = 10
+PAY_KILL_TRIES = 2
 
 
 def plan(
@@ -51,30 +51,6 @@ def plan(
     low, high = max(1, orders // 20), max(2, orders * 9 // 10)
     at = sorted(rng.randint(low, high) for _ in dealt)
     return list(zip(at, dealt, strict=True))
-
-
-class PayTrap:
-    """One armed kill: ``spring`` as a payment leaves a till, ``settle`` once it knows the end."""
-
-    def __init__(self, store: Store, delay: float) -> None:
-        self.store = store
-        self.delay = delay
-        self.killed: list[Child] = []
-        self.outcome = ""  # "answered", "committed" or "not committed"
-        self.sprung = threading.Event()
-        self.settled = threading.Event()
-
-    def spring(self, urls: list[str]) -> None:
-        by_url = dict(zip(self.store.urls, self.store.servers, strict=True))
-        target = next((by_url[u] for u in urls if by_url[u].alive()), None)
-        if target is not None:
-            threading.Timer(self.delay, target.kill).start()
-            self.killed.append(target)
-        self.sprung.set()
-
-    def settle(self, outcome: str) -> None:
-        self.outcome = outcome
-        self.settled.set()
 
 
 class Injector(threading.Thread):
@@ -102,16 +78,15 @@ class Injector(threading.Thread):
         self._trap: PayTrap | None = None
         self._next = 0  # index of the first fault not yet started
         self.pay_kills: Counter[str] = Counter()  # how each pay trap ended
-        self._running = False
 
     def next_at(self) -> float:
-        """The order count the next fault waits for.
+        """The order count of the fault running now or due next (infinity after the last).
 
-        Infinity while a fault runs (some need tills selling: the pay trap) and
-        once every fault has started.
+        Tills may sell ``OrderSlots.LEAD`` orders past it; while a pay trap waits
+        for a till to pay, as many as it takes.
         """
         index = self._next
-        if self._running or index >= len(self.schedule):
+        if self._trap is not None or index >= len(self.schedule):
             return float("inf")
         return self.schedule[index][0]
 
@@ -122,11 +97,12 @@ class Injector(threading.Thread):
                     if self.stop.wait(0.05):
                         return
                 started = time.monotonic()
-                self._running, self._next = True, index + 1
+                taken = self.orders_taken()
                 done = getattr(self, kind)()
-                self._running = False
+                self._next = index + 1
                 self.injected[kind] += 1 if done is None else done
-                self.log.append(f"{at:>6} orders  {kind} ({time.monotonic() - started:.1f} s)")
+                took = time.monotonic() - started
+                self.log.append(f"due at {at:>6}, at {taken:>6} orders: {kind} ({took:.1f} s)")
         except BaseException as exc:  # reported by the run, which fails
             self.error = exc
 
@@ -149,20 +125,16 @@ class Injector(threading.Thread):
         self._bounce(self.rng.choice([s.name for s in self.store.servers]))
 
     def kill_during_pay(self) -> int:
-        """SIGKILL the hub a payment was just sent to, between its commit and its answer.
+        """SIGKILL the hub a payment was just sent to (``faultsuite.paytrap``).
 
-        That moment is a millisecond or two wide. Each try arms a ``PayTrap``
-        that the next paying till springs as it sends: the hub it sends to is
-        killed ``delay`` seconds later, and the till tells how it ended. Killed
-        before the commit (the read-back shows no payment) means later next
-        time; answered before the kill means sooner: the delay is bisected
-        until a till learns by reading back that its payment was committed,
-        at most ``PAY_KILL_TRIES`` kills. Each kill is one injected fault.
+        ``PAY_KILL_TRIES`` timed kills at random moments a few milliseconds
+        after the payment left the till, then one that cuts the answer: the
+        hub dies after committing the payment, before the till hears of it.
+        Each kill is one injected fault.
         """
-        low, high = 0.0, 0.06
-        delay = self.rng.uniform(0.005, 0.02)
         kills = 0
-        for _ in range(PAY_KILL_TRIES):
+        delays: list[float | None] = [self.rng.uniform(0.002, 0.03) for _ in range(PAY_KILL_TRIES)]
+        for delay in [*delays, None]:
             trap = PayTrap(self.store, delay)
             with self._trap_lock:
                 self._trap = trap
@@ -172,19 +144,13 @@ class Injector(threading.Thread):
                 if self.stop.is_set():  # the tills have sold every order
                     return kills
                 raise RuntimeError("no till paid for 30 s: the pay trap was never taken")
-            self.pay_kills[trap.outcome] += 1
+            how = "cut" if delay is None else "timed"
+            self.pay_kills[f"{how}: {trap.outcome}"] += 1
             for child in trap.killed:
                 kills += 1
                 child.kill()
                 time.sleep(self.rng.uniform(0.2, 0.6))
                 child.start()
-            if trap.outcome == "committed":
-                break
-            if trap.outcome == "not committed":
-                low = delay
-            else:
-                high = delay
-            delay = (low + high) / 2
         return kills
 
     def _until(self, event: threading.Event, seconds: float) -> bool:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
-    from faultsuite.schedule import PayTrap
+    from faultsuite.paytrap import PayTrap
 
 PINS = {"ana": "1234", "marco": "9999", "kitchen": "5555"}
 PAID_STATES = {"paid", "preparing", "ready", "done", "invoiced"}
@@ -73,10 +73,23 @@ class Hubs:
         return self.tokens[login]
 
     def request(
-        self, method: str, path: str, body: Any, login: str | None, *, once: bool = False
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        login: str | None,
+        *,
+        once: bool = False,
+        via: str | None = None,
     ) -> httpx.Response:
-        """The first real answer from any hub; with ``once``, raise on a lost answer instead."""
+        """The first real answer from any hub; with ``once``, raise on a lost answer instead.
+
+        ``via``: send this one request through that URL (the fault schedule's relay).
+        """
         headers = {"Authorization": f"Bearer {self.token(login)}"} if login else {}
+        if via is not None:
+            with httpx.Client(base_url=via, timeout=10.0) as relay:
+                return relay.request(method, path, json=body, headers=headers)
         deadline = time.monotonic() + GIVE_UP_SECONDS
         while True:
             for client in self.clients:
@@ -184,10 +197,9 @@ class Till(threading.Thread):
             trap = self.pay_trap() if event == "pay" else None
             if event == "pay":
                 receipt.pay_requests += 1
-            if trap is not None:
-                trap.spring(self.hubs.urls)  # the schedule kills the hub this payment goes to
+            via = trap.spring(self.hubs.urls) if trap is not None else None
             try:
-                r = self.hubs.request("POST", path, body, login, once=True)
+                r = self.hubs.request("POST", path, body, login, once=True, via=via)
             except httpx.TransportError:
                 state = self.read_back(receipt)
                 done = DONE_WHEN[event](state)
