@@ -70,14 +70,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         import tempfile
 
         workdir = Path(tempfile.mkdtemp(prefix="edgehub-selftest-"))
-    outcome = run_suite(
-        orders=args.orders,
-        faults=args.faults,
-        tills=args.tills,
-        seed=args.seed,
-        workdir=workdir,
-        with_redis=with_redis,
-    )
+    try:
+        outcome = run_suite(
+            orders=args.orders,
+            faults=args.faults,
+            tills=args.tills,
+            seed=args.seed,
+            workdir=workdir,
+            with_redis=with_redis,
+        )
+    except RuntimeError as exc:  # a program would not start, a till was refused, ...
+        print(f"selftest FAILED: {exc}", file=sys.stderr)
+        print("the temporary store (logs/ has each program's log) is kept", file=sys.stderr)
+        return 1
     if not outcome.ok:
         print("selftest FAILED: see the lines marked ! above", file=sys.stderr)
         return 1

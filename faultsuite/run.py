@@ -9,6 +9,7 @@ still differs, which is the point of killing at random moments).
 from __future__ import annotations
 
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,8 +160,6 @@ def run_suite(
             "pay kills: " + ", ".join(f"{n} {how}" for how, n in sorted(injector.pay_kills.items()))
         )
     if own_dir and ledger.ok:
-        import shutil
-
         shutil.rmtree(work, ignore_errors=True)
     durations = [d for t in till_threads for d in t.durations]
     return Outcome(
