@@ -4,7 +4,7 @@ The suite itself is ``faultsuite`` (installed with the package: ``edgehub
 selftest`` runs a short version of it on a store's box). Here it runs at the
 size issue 14 asks of CI, and once more, small, with its evidence damaged
 after the run, to show that the ledger check fails when something is lost
-or doubled. ``EDGEHUB_FAULT_SEED`` replays another seed.
+or doubled. ``FAULTSUITE_SEED`` replays another seed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from faultsuite.run import run_suite
 from faultsuite.store import Store
 from faultsuite.watchers import Watchers
 
-SEED = int(os.environ.get("EDGEHUB_FAULT_SEED", "1"))
+SEED = int(os.environ.get("FAULTSUITE_SEED", "1"))
 
 
 @pytest.mark.timeout(600)
