@@ -66,6 +66,6 @@ def test_the_ledger_check_fails_when_the_evidence_disagrees(tmp_path: Path) -> N
     assert any("events never seen" in p for p in problems.lost), outcome.table
     assert any("events seen twice" in p for p in problems.duplicated), outcome.table
     assert any(p.startswith("audit verify") for p in problems.inconsistent), outcome.table
-    assert outcome.table.splitlines()[
-        -1 - len(problems.lost + problems.duplicated + problems.inconsistent)
-    ].endswith("FAIL")
+    rows = dict(line.rsplit(maxsplit=1) for line in outcome.table.splitlines() if line[:1] != "!")
+    assert rows["lost"] == "2" and rows["duplicated"] == "2" and rows["inconsistent"] == "1"
+    assert rows["verdict"] == "FAIL"
