@@ -82,7 +82,10 @@ class Hubs:
         once: bool = False,
         via: str | None = None,
     ) -> httpx.Response:
-        """The first real answer from any hub; with ``once``, raise on a lost answer instead.
+        """The first real answer from any hub.
+
+        With ``once``, a request that reached a hub and lost its answer is not
+        sent again: the error is raised for the caller to read the order back.
 
         ``via``: send this one request through that URL (the fault schedule's relay).
         """
@@ -95,9 +98,11 @@ class Hubs:
             for client in self.clients:
                 try:
                     r = client.request(method, path, json=body, headers=headers)
+                except (httpx.ConnectError, httpx.ConnectTimeout):
+                    continue  # never sent: that hub is down, try the next
                 except httpx.TransportError:
                     if once:
-                        raise
+                        raise  # sent, answer lost: the caller reads back
                     continue
                 if r.status_code != 503:
                     return r
