@@ -23,8 +23,12 @@ SEED = int(os.environ.get("FAULTSUITE_SEED", "1"))
 
 
 @pytest.mark.timeout(600)
-def test_a_thousand_orders_under_two_dozen_faults_lose_nothing(tmp_path: Path) -> None:
+def test_a_thousand_orders_under_two_dozen_faults_lose_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     outcome = run_suite(orders=1000, faults=24, tills=4, seed=SEED, workdir=tmp_path)
+    with capsys.disabled():  # the ledger table belongs in CI's log, pass or fail
+        print("\n" + outcome.table)
     print("\n".join(outcome.fault_log))
     assert outcome.ok, outcome.table
     assert outcome.ledger.counts["orders acknowledged"] == 1000
