@@ -317,6 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     from cloud_sync.cli import add_parser as add_sync_parser
 
     add_sync_parser(sub).set_defaults(handler=cmd_sync)
+
+    from faultsuite.cli import add_parser as add_selftest_parser
+
+    add_selftest_parser(sub)  # selftest: the fault suite on a temporary store of its own
     return parser
 
 
@@ -328,6 +332,7 @@ _NEEDS = {
     "restore": Need.REPLACE,
     "printer": Need.NOTHING,  # reads a device's station only if the database is there
     "device login": Need.NOTHING,  # writes Mosquitto's files, not the database
+    "selftest": Need.NOTHING,  # builds a temporary store of its own
 }
 
 
