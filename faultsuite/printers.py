@@ -18,13 +18,17 @@ TIMEOUT = 15.0
 
 @dataclass(frozen=True)
 class Printed:
-    """One ticket on paper."""
+    """A ticket as the cook reads it: whose order, which station, new or cancel, the banners.
+
+    The kitchen tests read their tickets with this too (``tests.support.kitchen``).
+    """
 
     order: str
     station: str
     kind: str
-    reprint: bool
     backup: bool
+    reprint: bool
+    text: str = ""
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -38,8 +42,9 @@ class Printed:
             order=lines[at + 2].split()[0],
             station=lines[at + 1].split()[0],
             kind="cancel" if "*** CANCEL ***" in lines else "new",
-            reprint="REPRINT" in lines[:at],
             backup="BACKUP" in lines[:at],
+            reprint="REPRINT" in lines[:at],
+            text=text,
         )
 
 

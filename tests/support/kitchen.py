@@ -16,11 +16,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from faultsuite.printers import Printed
 from firmware_bridge.escpos_decoder import ReceivedTicket
 from firmware_bridge.printer_sim import PrinterSimulator
 from hub.auth.users import Actor, get_actor
@@ -277,35 +277,6 @@ class KitchenProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class Printed:
-    """A ticket as the cook reads it: whose order, which station, new or cancel, the banners."""
-
-    order: str
-    station: str
-    kind: str
-    backup: bool
-    reprint: bool
-    text: str
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (self.order, self.station, self.kind)
-
-    @classmethod
-    def read(cls, text: str) -> Printed:
-        lines = [line.strip() for line in text.splitlines()]
-        at = next(i for i, line in enumerate(lines) if line.startswith("#"))
-        return cls(
-            order=lines[at + 2].split()[0],
-            station=lines[at + 1].split()[0],
-            kind="cancel" if "*** CANCEL ***" in lines else "new",
-            backup="BACKUP" in lines[:at],
-            reprint="REPRINT" in lines[:at],
-            text=text,
-        )
 
 
 class SimPrinter:
