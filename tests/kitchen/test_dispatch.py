@@ -49,6 +49,8 @@ def test_device_ack_completes_the_job(kitchen: Kitchen, mqtt_client: Callable[..
     device = mqtt_client().subscribe(f"edgehub/{kitchen.store}/kitchen/grill/jobs")
     device.publish(f"edgehub/{kitchen.store}/devices/grill-kds/status", {"online": True}, True)
     kitchen.bridge()
+    # Seen online first: a device's return re-sends at once what it was sent before.
+    wait_until(lambda: kitchen.device_row("grill-kds")["online"], what="kds online")
     order = kitchen.paid_order((GRILL, "1"))
 
     _, job = device.next("/jobs")
