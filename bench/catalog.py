@@ -257,7 +257,7 @@ def bench_hit_rate(
             if n % 500 == 0:
                 pid = rows[draw()][0]
                 new = rng.randrange(100, 9000)
-                await catalog.apply(service.set_price, MONEY, pid, new)
+                await catalog.apply(service.update_product, MONEY, pid, price=new)
                 expected[pid] = MONEY.text(new)
                 changes += 1
         elapsed = time.perf_counter() - started

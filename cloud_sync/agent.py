@@ -44,13 +44,13 @@ import sqlite_utils
 
 from cloud_sync import batch as batches
 from cloud_sync import outbox, status
-from cloud_sync.backoff import Backoff
 from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
 from cloud_sync.odoo import OdooClient
 from cloud_sync.pull import MODELS, Puller
 from cloud_sync.push import Pusher
 from cloud_sync.remote_sessions import RemoteSessions
 from hub import events
+from hub.backoff import Backoff
 from hub.clock import iso, now_iso
 from hub.db.store import Store
 from hub.orders.money import Money

@@ -10,14 +10,10 @@ SIGKILL, so a restarted agent never waits for a dead one.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import socket
 from pathlib import Path
 from types import TracebackType
 
-from hub.clock import now_iso
-from hub.version import VERSION
+from hub import lockfile
 
 
 class AgentLock:
@@ -31,19 +27,9 @@ class AgentLock:
         """Take the lock if no other agent holds it; True if this process now holds it."""
         if self._fd is not None:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        os.ftruncate(fd, 0)
-        # The record hub.instance writes: pid, host, version, since, what (status shows it).
-        record = [str(os.getpid()), socket.gethostname(), VERSION, now_iso(), "the sync agent"]
-        os.write(fd, ("\n".join(record) + "\n").encode())
-        self._fd = fd
-        return True
+        # The record hub.instance reads: pid, host, version, since, what (status shows it).
+        self._fd = lockfile.hold(self.path, "the sync agent")
+        return self._fd is not None
 
     def holder(self) -> str:
         """The pid written by whoever holds (or last held) the lock, for messages."""
@@ -54,8 +40,7 @@ class AgentLock:
 
     def release(self) -> None:
         if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
+            lockfile.release(self._fd)
             self._fd = None
 
     def __enter__(self) -> AgentLock:

@@ -29,6 +29,7 @@ import sqlite_utils
 
 from firmware_bridge import jobs
 from firmware_bridge.messages import Bump
+from hub.auth.roles import Role
 from hub.auth.users import Actor
 from hub.clock import now_iso
 from hub.errors import HubError, InvalidTransition
@@ -50,7 +51,7 @@ class BumpRefused(Exception):
 
 def device_actor(station: str) -> Actor:
     """Who a bump is recorded as: the station's KDS, with the device role."""
-    return Actor(id=None, role="device", name=f"kds:{station}")
+    return Actor(id=None, role=Role.DEVICE, name=f"kds:{station}")
 
 
 def apply_bump(

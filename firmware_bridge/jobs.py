@@ -35,6 +35,7 @@ import sqlite_utils
 
 from firmware_bridge import presence
 from firmware_bridge.messages import Ack
+from hub.backoff import doubling
 from hub.clock import iso, now_iso
 from hub.db.where import Where
 from hub.orders import service
@@ -52,7 +53,7 @@ class RetryPolicy:
     maximum: float
 
     def delay(self, attempts: int) -> float:
-        return min(self.first * 2 ** max(attempts - 1, 0), self.maximum)
+        return doubling(self.first, self.maximum, attempts - 1)
 
 
 @dataclass(frozen=True, slots=True)

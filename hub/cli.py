@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hub import settings_problems
+from hub.auth.roles import Role
 from hub.cli_catalog import add_commands as add_catalog_commands
 from hub.cli_ops import add_commands as add_ops_commands
 from hub.cli_ops import duration
@@ -216,7 +217,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from hub.auth.users import Actor
 
     actor = Actor(id=row[0], name=row[1], role=row[2])
-    default_ttl = settings.device_token_ttl_seconds if actor.role == "device" else None
+    default_ttl = settings.device_token_ttl_seconds if actor.role == Role.DEVICE else None
     ttl = args.ttl or default_ttl or settings.token_ttl_seconds
     print(issue_token(make_jwt_auth(settings), actor, ttl))
     return 0
@@ -275,9 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = user_sub.add_parser("add", help="add a user (or, with --update, change one)")
     add.add_argument("login")
     add.add_argument("--name")
-    add.add_argument(
-        "--role", required=True, choices=["cashier", "manager", "kitchen", "device", "admin"]
-    )
+    add.add_argument("--role", required=True, choices=list(Role))
     add.add_argument("--pin", help="4 to 8 digits; without it a password is asked for")
     add.add_argument(
         "--update", action="store_true", help="change a user who exists (else that is refused)"

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
+from hub.auth.roles import Role
 from hub.auth.users import add_user
 from hub.catalog.folding import fold
 from hub.catalog.sample import ean13_check
@@ -21,10 +22,10 @@ from hub.orders.money import Money
 STATIONS = ("grill", "bar", "cold")
 
 USERS = (
-    ("admin", "Admin", "admin", "0000"),
-    ("marco", "Marco", "manager", "9999"),
-    ("ana", "Ana", "cashier", "1234"),
-    ("kitchen", "Kitchen", "kitchen", "5555"),
+    ("admin", "Admin", Role.ADMIN, "0000"),
+    ("marco", "Marco", Role.MANAGER, "9999"),
+    ("ana", "Ana", Role.CASHIER, "1234"),
+    ("kitchen", "Kitchen", Role.KITCHEN, "5555"),
 )
 
 TAXES = (

@@ -12,15 +12,12 @@ that is the one directory every EdgeHub unit may write (systemd's
 
 from __future__ import annotations
 
-import fcntl
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.clock import now_iso
+from hub import lockfile
 from hub.settings import Settings
-from hub.version import VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +58,14 @@ class InstanceLock:
 
     def acquire(self) -> None:
         """Take the lock or raise AlreadyRunning naming the process that has it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise AlreadyRunning(self.path, read_holder(self.path, self.what)) from None
-        os.ftruncate(fd, 0)
-        record = [str(os.getpid()), socket.gethostname(), VERSION, now_iso(), self.what]
-        os.write(fd, ("\n".join(record) + "\n").encode())
+        fd = lockfile.hold(self.path, self.what)
+        if fd is None:
+            raise AlreadyRunning(self.path, read_holder(self.path, self.what))
         self._fd = fd
 
     def release(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops the flock
+            lockfile.release(self._fd)
             self._fd = None
 
 
@@ -95,9 +85,7 @@ def running(path: Path) -> Holder | None:
     except OSError:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return read_holder(path)
+        free = lockfile.try_lock(fd, shared=True)
     finally:
         os.close(fd)
-    return None
+    return None if free else read_holder(path)

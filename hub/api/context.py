@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
+from hub.auth.roles import PERMISSIONS
 from hub.auth.throttle import LoginThrottle
 from hub.auth.users import Actor
 from hub.cache import Cache
@@ -85,8 +86,9 @@ def requires(*roles: str) -> Any:
     return guard
 
 
-ALL_STAFF = ("cashier", "manager", "kitchen", "device", "admin")
-MANAGERS = ("manager", "admin")
+# The two permissions most routes need, named as the handlers have always spelled them.
+ALL_STAFF = PERMISSIONS["read"]
+MANAGERS = PERMISSIONS["manage"]
 
 
 # Handler parameters filled by name from the app's dependencies (``create_app``).

@@ -27,6 +27,7 @@ from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
 from hub.api.schemas import UUID_PATTERN, strict_body
+from hub.auth.roles import PERMISSIONS
 from hub.catalog import service as catalog_service
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.orders import repository
@@ -39,7 +40,7 @@ from hub.screens.kitchen import (
     station_products,
 )
 
-KITCHEN_VIEW = ("kitchen", "manager", "admin", "device")
+KITCHEN_VIEW = PERMISSIONS["kitchen"]
 
 
 @get("/api/v1/kitchen/jobs", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])

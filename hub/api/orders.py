@@ -24,6 +24,7 @@ from hub.api.schemas import (
     to_payment_inputs,
 )
 from hub.auth import checkpoint
+from hub.auth.roles import PERMISSIONS
 from hub.auth.users import Actor
 from hub.cache import SESSION
 from hub.catalog.gateway import stock_moved
@@ -32,7 +33,7 @@ from hub.errors import Forbidden, NotFound, Unauthorized
 from hub.orders import repository, service
 from hub.orders.machine import EVENTS, STATES
 
-_TILL = ("cashier", "manager", "admin")
+_TILL = PERMISSIONS["till"]
 
 
 async def _approver(

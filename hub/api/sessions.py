@@ -18,11 +18,12 @@ from hub.api.schemas import (
     parse_amount,
     strict_body,
 )
+from hub.auth.roles import PERMISSIONS
 from hub.auth.users import Actor
 from hub.cache import SESSION
 from hub.orders import service
 
-_TILL = ("cashier", "manager", "admin")
+_TILL = PERMISSIONS["till"]
 
 
 @post("/api/v1/sessions", guards=[requires(*_TILL)], tags=["sessions"])

@@ -15,17 +15,6 @@ import sqlite_utils
 from hub.audit import chain
 from hub.auth.users import Actor
 
-ACTIONS = (
-    "payment",
-    "refund",
-    "price_override",
-    "cancel",
-    "login",
-    "login_failed",
-    "login_locked",
-    "login_unlocked",
-)
-
 
 def order_transition(
     db: sqlite_utils.Database,

@@ -16,10 +16,8 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from hub import events
+from hub.auth.roles import ALL_STAFF, MANAGERS, Role
 from hub.clock import now_iso
-
-ROLES = ("cashier", "manager", "kitchen", "device", "admin")
-MANAGERS = frozenset({"manager", "admin"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +33,7 @@ class Actor:
         return self.role in MANAGERS
 
 
-SYSTEM = Actor(id=None, role="admin", name="system")
+SYSTEM = Actor(id=None, role=Role.ADMIN, name="system")
 
 
 def hash_secret(secret: str, iterations: int) -> str:
@@ -71,8 +69,8 @@ def add_user(
     iterations: int,
 ) -> int:
     """Create or update a user (by login); returns the id. Runs in the caller's transaction."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if role not in ALL_STAFF:
+        raise ValueError(f"role must be one of {', '.join(Role)}")
     if pin is None and password is None:
         raise ValueError("a user needs a PIN or a password")
     if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 8):

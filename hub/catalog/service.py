@@ -292,7 +292,8 @@ def update_product(
     price: int | None = None,
     active: bool | None = None,
 ) -> Change:
-    """Change a product's price and/or availability (archive: ``active=False``)."""
+    """Change a product's price and/or availability (archive: ``active=False``; an archived
+    product stays in the table for the orders that name it)."""
     before = _row(db, product_id)
     if before is None:
         raise NotFound(f"product {product_id} does not exist", {"product_id": product_id})
@@ -312,15 +313,6 @@ def update_product(
     product = repository.get_product(db, money, product_id)
     kind = "price" if touched.listings is False else "availability"
     return Change(record(db, kind, touched, product=product), touched, product)
-
-
-def set_price(db: sqlite_utils.Database, money: Money, product_id: int, price: int) -> Change:
-    return update_product(db, money, product_id, price=price)
-
-
-def archive_product(db: sqlite_utils.Database, money: Money, product_id: int) -> Change:
-    """Take a product off sale; it stays in the table for the orders that name it."""
-    return update_product(db, money, product_id, active=False)
 
 
 def insert_products(db: sqlite_utils.Database, items: Iterable[ProductInput]) -> Change:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-from hub import instance
+from hub import instance, lockfile
 from hub.settings import Settings
 
 WAIT_SECONDS = 30.0  # a hub starting during a restore waits this long for it
@@ -25,29 +23,19 @@ def lock_path(settings: Settings) -> Path:
     return settings.db.with_name(settings.db.name + ".lock")
 
 
-def _open(settings: Settings) -> int:
-    path = lock_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-
-
 @contextlib.asynccontextmanager
 async def held_open(settings: Settings) -> AsyncIterator[None]:
     """Hold the shared lock while serving; waits for a restore in progress to end."""
-    fd = _open(settings)
+    fd = lockfile.open_lock(lock_path(settings))
     try:
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise RuntimeError(f"{settings.db} is being restored; not serving it") from None
-                await asyncio.sleep(0.2)
+        while not lockfile.try_lock(fd, shared=True):
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"{settings.db} is being restored; not serving it")
+            await asyncio.sleep(0.2)
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        lockfile.release(fd)
 
 
 @contextlib.contextmanager
@@ -57,18 +45,14 @@ def exclusive(settings: Settings, *, force: bool = False) -> Iterator[bool]:
     Without ``force`` a held lock raises ``InUse``; with it, the restore goes on
     beside the running hub and the caller is told so.
     """
-    fd = _open(settings)
+    fd = lockfile.open_lock(lock_path(settings))
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            busy = False
-        except BlockingIOError:
-            if not force:
-                raise InUse(f"{settings.db} is open in {'; '.join(holders(settings))}") from None
-            busy = True
+        busy = not lockfile.try_lock(fd)
+        if busy and not force:
+            raise InUse(f"{settings.db} is open in {'; '.join(holders(settings))}")
         yield busy
     finally:
-        os.close(fd)
+        lockfile.release(fd)
 
 
 class InUse(Exception):

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from hub.auth.roles import MANAGERS, Role
 from hub.auth.users import Actor
 
 _ROOM = re.compile(
@@ -94,11 +95,11 @@ _KITCHEN = frozenset({"kitchen"})
 def verdict(actor: Actor, room: Room) -> Verdict:
     """What the role alone says about joining ``room``."""
     role = actor.role
-    if room.kind == "board" or role in ("admin", "manager"):
+    if room.kind == "board" or role in MANAGERS:
         return Verdict.ALLOW
-    if role in ("kitchen", "device"):
+    if role in (Role.KITCHEN, Role.DEVICE):
         return Verdict.ALLOW if room.kind in _KITCHEN else Verdict.DENY
-    if role == "cashier":
+    if role == Role.CASHIER:
         if room.kind == "order":
             return Verdict.ALLOW
         if room.kind == "session":

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
+from hub.backoff import Backoff
 from hub.logs import log_event
 
 log = logging.getLogger("edgehub.realtime")
@@ -67,7 +68,7 @@ class RedisWakeup:
         )
 
     async def _listen(self) -> None:
-        backoff = 0.5
+        backoff = Backoff(0.5, MAX_BACKOFF, jitter=False)  # our own Redis: no herd to spread
         while True:
             client = self._client()
             pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -76,7 +77,7 @@ class RedisWakeup:
                 if not self.up:
                     log_event(log, "ws_redis_up", channel=self._channel)
                 self.up = True
-                backoff = 0.5
+                backoff.reset()
                 self._on_ring()
                 while True:
                     message = await pubsub.get_message(timeout=LISTEN_TIMEOUT)
@@ -98,8 +99,7 @@ class RedisWakeup:
                     await asyncio.wait_for(pubsub.aclose(), COMMAND_TIMEOUT)
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(client.aclose(), COMMAND_TIMEOUT)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
+            await asyncio.sleep(backoff.delay())
 
     async def _publish(self) -> None:
         client: aioredis.Redis | None = None

@@ -111,7 +111,7 @@ def test_a_write_by_another_process_arrives_through_the_log(hub_db: Path, till: 
     assert price_views(till)[0] == "2.20"
     db = open_db(make_settings(hub_db))
     with immediate(db):
-        service.set_price(db, Money(), ESPRESSO, 199)
+        service.update_product(db, Money(), ESPRESSO, price=199)
     db.close()
     took = wait_for(lambda: price_views(till) == ("1.99", "1.99", "1.99"), timeout=3)
     assert took < 2

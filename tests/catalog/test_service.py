@@ -57,7 +57,7 @@ def test_archived_product_leaves_the_till_search(db: sqlite_utils.Database) -> N
     """Archiving takes a product off the till at once, and a manager can still find it."""
     pid = product_id(db, "Coleslaw")
     with immediate(db):
-        change = service.archive_product(db, money, pid)
+        change = service.update_product(db, money, pid, active=False)
     assert change.touched.listings
     assert found(db, "coleslaw") == []
     assert found(db, "coleslaw", available="no") == [pid]
@@ -67,7 +67,7 @@ def test_price_change_names_the_product_and_leaves_listings(db: sqlite_utils.Dat
     """A price change invalidates one product, not every cached search page."""
     pid = product_id(db, "Espresso")
     with immediate(db):
-        change = service.set_price(db, money, pid, 250)
+        change = service.update_product(db, money, pid, price=250)
     assert change.product is not None and change.product["price"] == "2.50"
     assert change.touched == Touched(
         products=frozenset({pid}), barcodes=frozenset({change.product["barcode"]})
@@ -82,7 +82,7 @@ def test_a_failed_write_leaves_neither_change_nor_event(db: sqlite_utils.Databas
     pid = product_id(db, "Espresso")
     before = len(catalog_events(db))
     with pytest.raises(RuntimeError), immediate(db):
-        service.set_price(db, money, pid, 999)
+        service.update_product(db, money, pid, price=999)
         raise RuntimeError("the writer died here")
     assert db.execute("SELECT price FROM products WHERE id = ?", (pid,)).fetchone()[0] == 220
     assert len(catalog_events(db)) == before
@@ -131,7 +131,7 @@ def test_bad_inputs_are_refused(db: sqlite_utils.Database) -> None:
     with pytest.raises(ValidationFailed), immediate(db):
         service.upsert_product(db, money, ProductInput(name="x", price=1, category_id=9999))
     with pytest.raises(NotFound), immediate(db):
-        service.set_price(db, money, 9999, 100)
+        service.update_product(db, money, 9999, price=100)
     known = db.execute("SELECT MIN(id) FROM categories").fetchone()[0]
     batch = [ProductInput(name="a", price=1, category_id=known)]
     with pytest.raises(ValidationFailed, match="category 9999"), immediate(db):
@@ -209,7 +209,7 @@ def test_catalogue_change_reaches_every_open_till_and_no_closed_one(
     first, second, closed = open_till(db), open_till(db, "marco"), open_till(db)
     with immediate(db):
         sessions.close_session(db, money, Actor(None, "admin", "system"), closed, closing_cash=0)
-        service.set_price(db, money, product_id(db, "Espresso"), 250)
+        service.update_product(db, money, product_id(db, "Espresso"), price=250)
     assert last_rooms(db) == ["store", f"session:{first}", f"session:{second}"]
 
 

@@ -1,15 +1,11 @@
-"""The outbox and the backoff on their own: no Odoo needed to check what gets queued, and when."""
+"""The outbox on its own: no Odoo needed to check what gets queued, and when."""
 
 from __future__ import annotations
 
-import random
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from cloud_sync import outbox
-from cloud_sync.backoff import Backoff
 from hub import events
 from hub.db.connection import immediate
 from hub.orders import service
@@ -78,17 +74,3 @@ def test_a_refund_waits_until_its_sale_is_at_odoo(tmp_path: Path) -> None:
         outbox.record(db, outbox.Outcome({sale.id: 41}, {}, set()))
         (refund,) = outbox.next_batch(db, 10)
     assert refund.kind == "refund"
-
-
-def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:
-    """Hubs that lost Odoo together must not all come back in the same second."""
-    backoff = Backoff(1.0, 8.0, random.Random(1))
-    waits = [backoff.delay() for _ in range(6)]
-    ceilings = [1, 2, 4, 8, 8, 8]
-    for wait, ceiling in zip(waits, ceilings, strict=True):
-        assert ceiling / 2 <= wait <= ceiling
-    assert backoff.delay(at_least=30.0) == 30.0  # a server's Retry-After wins
-    backoff.reset()
-    assert backoff.delay() <= 1.0
-    with pytest.raises(ValueError):
-        Backoff(0, 1)
