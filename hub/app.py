@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
 from hub.api import (
     auth,
@@ -21,6 +20,7 @@ from hub.api import (
     catalog_admin,
     events,
     health,
+    openapi,
     orders,
     screens,
     sessions,
@@ -101,6 +101,7 @@ def create_app(settings: Settings) -> Litestar:
             *sync.ROUTES,
             *users.ROUTES,
             *screens.ROUTES,
+            *openapi.ROUTES,
         ],
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),
@@ -111,7 +112,7 @@ def create_app(settings: Settings) -> Litestar:
         on_app_init=[jwt_auth.on_app_init],
         plugins=[ops],  # jobs, metrics, headers, CORS
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(title="EdgeHub", version="1", path="/schema"),
+        openapi_config=openapi.openapi_config(),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

@@ -10,6 +10,7 @@ from litestar.params import QueryParameter
 from hub import events
 from hub.api import pagination
 from hub.api.context import MANAGERS, Hub, requires
+from hub.api.openapi import errors
 
 
 def _page(db: Any, since: int, limit: int) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def _page(db: Any, since: int, limit: int) -> dict[str, Any]:
     }
 
 
-@get("/api/v1/events", guards=[requires(*MANAGERS)], tags=["events"])
+@get("/api/v1/events", guards=[requires(*MANAGERS)], tags=["events"], responses=errors(403, 422))
 async def list_events(
     hub: Hub,
     since: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,

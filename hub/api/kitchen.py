@@ -26,6 +26,7 @@ from firmware_bridge.jobs import STATES, list_jobs
 from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
+from hub.api.openapi import errors
 from hub.api.schemas import UUID_PATTERN, strict_body
 from hub.catalog import service as catalog_service
 from hub.errors import BadRequest, Conflict, NotFound
@@ -42,7 +43,12 @@ from hub.screens.kitchen import (
 KITCHEN_VIEW = ("kitchen", "manager", "admin", "device")
 
 
-@get("/api/v1/kitchen/jobs", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+@get(
+    "/api/v1/kitchen/jobs",
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403, 422),
+)
 async def list_kitchen_jobs(
     hub: Hub,
     state_filter: Annotated[
@@ -65,7 +71,12 @@ Station = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 MAX_STATIONS = 16
 
 
-@get("/api/v1/kitchen/tickets", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+@get(
+    "/api/v1/kitchen/tickets",
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403, 422),
+)
 async def kitchen_tickets(
     hub: Hub,
     station: Annotated[list[str] | None, QueryParameter(max_items=MAX_STATIONS)] = None,
@@ -74,7 +85,12 @@ async def kitchen_tickets(
     return await hub.store.read(open_tickets, hub.settings, hub.money, _stations(station))
 
 
-@get("/api/v1/kitchen/stations", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+@get(
+    "/api/v1/kitchen/stations",
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403),
+)
 async def kitchen_stations(hub: Hub) -> dict[str, Any]:
     """The stations the catalogue sends lines to."""
     return {"items": await hub.store.read(known_stations)}
@@ -86,7 +102,13 @@ class BumpBody(msgspec.Struct, forbid_unknown_fields=True):
     action: Annotated[str, msgspec.Meta(pattern="^(start|ready|recall)$")]
 
 
-@post("/api/v1/kitchen/bumps", status_code=200, guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+@post(
+    "/api/v1/kitchen/bumps",
+    status_code=200,
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403, 404, 409, 413, 422),
+)
 async def kitchen_bump(request: Request[Any, Any, Any], hub: Hub) -> dict[str, Any]:
     """A station starts, finishes (bumps) or recalls its part of an order; answers the order."""
     body = await strict_body(request, BumpBody)
@@ -119,7 +141,12 @@ def _stations(station: list[str] | None) -> list[str]:
     return stations
 
 
-@get("/api/v1/kitchen/products", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+@get(
+    "/api/v1/kitchen/products",
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403, 422),
+)
 async def kitchen_products(
     hub: Hub,
     station: Annotated[list[str] | None, QueryParameter(max_items=MAX_STATIONS)] = None,
@@ -137,6 +164,7 @@ class AvailabilityBody(msgspec.Struct, forbid_unknown_fields=True):
     status_code=200,
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
+    responses=errors(403, 404, 413, 422),
 )
 async def kitchen_availability(
     request: Request[Any, Any, Any], hub: Hub, product_id: FromPath[int]
