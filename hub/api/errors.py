@@ -37,9 +37,13 @@ _HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, message: str, detail: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    detail: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    headers = {}
+    headers = dict(headers or {})
     if status == 429 and detail and "retry_after" in detail:
         headers["Retry-After"] = str(detail["retry_after"])
     return Response(
@@ -79,7 +83,8 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     if status >= 500:
         log.error("http_error status=%s detail=%s", status, exc.detail)
         return error_response(status, "internal_error", "internal error")
-    return error_response(status, code, message)
+    # Litestar's own headers stay: a 405 names the methods the path takes (``Allow``, RFC 9110).
+    return error_response(status, code, message, headers=dict(exc.headers or {}))
 
 
 def database_error(

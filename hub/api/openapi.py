@@ -20,11 +20,15 @@ from typing import Any
 
 import msgspec
 from litestar import Response, get
+from litestar._openapi.schema_generation import SchemaCreator
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Schema
 from litestar.params import FromPath
+from litestar.typing import FieldDefinition
 
 
 class ErrorBody(msgspec.Struct):
@@ -64,6 +68,20 @@ def errors(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
         )
         for status in sorted(wanted)
     }
+
+
+class StrictStructSchema(StructSchemaPlugin):
+    """A request body struct that refuses unknown fields says so: ``additionalProperties:
+    false``. Litestar's own plugin leaves it out, so a client (and schemathesis) would read
+    that extra fields are fine, then get a 422."""
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if field_definition.type_.__struct_config__.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
 
 
 PUBLIC: list[dict[str, list[str]]] = [{}]

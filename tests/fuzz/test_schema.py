@@ -37,7 +37,7 @@ def schemathesis_run(
         "--header",
         f"Authorization: {header}",
         "--checks",
-        "not_a_server_error",
+        "all",
         "--max-examples",
         str(EXAMPLES),
         "--generation-deterministic",
