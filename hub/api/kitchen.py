@@ -69,6 +69,12 @@ async def list_kitchen_jobs(
 
 Station = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 MAX_STATIONS = 16
+_STATIONS_PARAMETER = QueryParameter(
+    min_items=1,
+    max_items=MAX_STATIONS,
+    schema_extra={"items": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"}},
+)
+"""``?station=`` once or more; the schema says what ``_stations`` checks of each."""
 
 
 @get(
@@ -79,7 +85,7 @@ MAX_STATIONS = 16
 )
 async def kitchen_tickets(
     hub: Hub,
-    station: Annotated[list[str], QueryParameter(min_items=1, max_items=MAX_STATIONS)],
+    station: Annotated[list[str], _STATIONS_PARAMETER],
 ) -> dict[str, Any]:
     """Open tickets of the stations (oldest first), their age thresholds, and the log head."""
     return await hub.store.read(open_tickets, hub.settings, hub.money, _stations(station))
@@ -153,7 +159,7 @@ def _stations(station: list[str]) -> list[str]:
 )
 async def kitchen_products(
     hub: Hub,
-    station: Annotated[list[str], QueryParameter(min_items=1, max_items=MAX_STATIONS)],
+    station: Annotated[list[str], _STATIONS_PARAMETER],
 ) -> dict[str, Any]:
     """The stations' products and whether each is available (not 86'd)."""
     return {"items": await hub.store.read(station_products, _stations(station))}
