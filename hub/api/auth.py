@@ -9,6 +9,7 @@ from litestar.params import JSONBody
 
 from hub.api.context import Hub
 from hub.api.openapi import PUBLIC, errors
+from hub.api.response_bodies import Token
 from hub.api.schemas import TokenBody, strict_body
 from hub.auth import checkpoint
 from hub.auth.tokens import issue_token
@@ -19,7 +20,7 @@ from hub.errors import Unauthorized, ValidationFailed
     "/api/v1/auth/token",
     status_code=200,
     tags=["auth"],
-    responses=errors(401, 413, 422, 429, public=True),
+    responses=errors(401, 413, 422, 429, public=True, ok=Token),
     security=PUBLIC,
 )
 async def create_token(

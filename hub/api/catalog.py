@@ -11,6 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.openapi import errors
+from hub.api.response_bodies import Product, ProductPage
 from hub.api.schemas import PathId
 from hub.catalog import repository as catalog
 from hub.catalog.search import MAX_QUERY_CHARS, Availability, Fuzziness, Query
@@ -21,7 +22,7 @@ from hub.errors import NotFound
     "/api/v1/products",
     guards=[requires(*ALL_STAFF)],
     tags=["catalogue"],
-    responses=errors(403, 422),
+    responses=errors(403, 422, ok=ProductPage),
 )
 async def list_products(
     hub: Hub,
@@ -61,7 +62,7 @@ def _wanted(product: dict[str, Any], category_id: int | None, available: Availab
     "/api/v1/products/{product_id:int}",
     guards=[requires(*ALL_STAFF)],
     tags=["catalogue"],
-    responses=errors(403, 404, 422),
+    responses=errors(403, 404, 422, ok=Product),
 )
 async def get_product(hub: Hub, product_id: PathId) -> dict[str, Any]:
     product = await hub.catalog.product(product_id)

@@ -17,6 +17,7 @@ from litestar.params import JSONBody
 
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.openapi import errors
+from hub.api.response_bodies import Product
 from hub.api.schemas import QTY_PATTERN, Amount, Id, PathId, parse_amount, strict_body
 from hub.catalog import management
 from hub.catalog.management import TaxInput
@@ -100,7 +101,7 @@ def _odoo(hub: Hub) -> bool:
     "/api/v1/products",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=Product, ok_statuses=(201,)),
 )
 async def create_product(
     request: Request[Any, Any, Any], hub: Hub, data: JSONBody[ProductCreateBody]
@@ -128,7 +129,7 @@ async def create_product(
     "/api/v1/products/{product_id:int}",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=Product),
 )
 async def edit_product(
     request: Request[Any, Any, Any], hub: Hub, product_id: PathId,

@@ -12,6 +12,7 @@ internals.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from typing import Any
 
@@ -58,10 +59,20 @@ def hub_error(_: Request[Any, Any, Any], exc: HubError) -> Response[dict[str, An
     return error_response(exc.status, exc.code, exc.message, exc.detail)
 
 
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '(?P<name>[^']+)'")
+"""How Litestar says a required (query) parameter is absent; it gives no ``extra``."""
+
+
 def validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
     """Schema mismatches are 422 with the failing fields; undecodable bodies are 400."""
+    missing = _MISSING_PARAMETER.match(str(exc.detail))
+    if missing:  # a required query parameter left out: the field, as for a body's
+        name = missing.group("name")
+        return error_response(
+            422, "validation_error", f"{name} is required", {"fields": {name: "required"}}
+        )
     extra = exc.extra if isinstance(exc.extra, list) else []
     fields: dict[str, str] = {}
     for item in extra:

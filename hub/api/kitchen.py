@@ -27,6 +27,7 @@ from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
 from hub.api.openapi import errors
+from hub.api.response_bodies import Product
 from hub.api.schemas import UUID_PATTERN, strict_body
 from hub.catalog import service as catalog_service
 from hub.errors import Conflict, NotFound, ValidationFailed
@@ -174,7 +175,7 @@ class AvailabilityBody(msgspec.Struct, forbid_unknown_fields=True):
     status_code=200,
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
-    responses=errors(403, 404, 413, 422),
+    responses=errors(403, 404, 413, 422, ok=Product),
 )
 async def kitchen_availability(
     request: Request[Any, Any, Any],

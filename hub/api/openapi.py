@@ -56,18 +56,31 @@ _MEANING = {
 }
 
 
-def errors(*statuses: int, public: bool = False) -> dict[int, ResponseSpec]:
-    """The error answers of one route, each with the one error body.
+def errors(
+    *statuses: int, public: bool = False, ok: Any = None, ok_statuses: tuple[int, ...] = (200,)
+) -> dict[int, ResponseSpec]:
+    """The error answers of one route, each with the one error body, and with ``ok`` (a
+    ``hub.api.response_bodies`` type) the body of its success answers.
 
-    400 and 503 are always there; 401 unless the route is ``public``.
+    400 and 503 are always there; 401 unless the route is ``public``. ``ok`` describes
+    what a handler returning a plain dict serves (its ``-> dict`` says nothing).
     """
     wanted = {400, 503, *statuses} | (set() if public else {401})
-    return {
+    answers = {
         status: ResponseSpec(
             data_container=ErrorBody, description=_MEANING[status], generate_examples=False
         )
         for status in sorted(wanted)
     }
+    if ok is not None:
+        for status in ok_statuses:
+            answers[status] = ResponseSpec(
+                data_container=ok, description=_SUCCESS[status], generate_examples=False
+            )
+    return answers
+
+
+_SUCCESS = {200: "OK", 201: "Created"}
 
 
 class StrictStructSchema(StructSchemaPlugin):

@@ -13,6 +13,7 @@ from hub.api import pagination
 from hub.api.auth import client_address
 from hub.api.context import ALL_STAFF, Caller, Hub, HubContext, requires
 from hub.api.openapi import errors
+from hub.api.response_bodies import Order, OrderPage
 from hub.api.schemas import (
     CreateOrderBody,
     Credentials,
@@ -66,7 +67,7 @@ async def _approver(
     "/api/v1/orders",
     guards=[requires(*_TILL)],
     tags=["orders"],
-    responses=errors(403, 404, 409, 413, 422, 429),
+    responses=errors(403, 404, 409, 413, 422, 429, ok=Order, ok_statuses=(201, 200)),
 )
 async def create_order(
     request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: JSONBody[CreateOrderBody]
@@ -97,7 +98,7 @@ async def create_order(
     "/api/v1/orders/{order_id:int}",
     guards=[requires(*_TILL)],
     tags=["orders"],
-    responses=errors(403, 404, 409, 413, 422, 429),
+    responses=errors(403, 404, 409, 413, 422, 429, ok=Order),
 )
 async def patch_order(
     request: Request[Any, Any, Any],
@@ -125,7 +126,7 @@ async def patch_order(
     "/api/v1/orders/{order_id:int}",
     guards=[requires(*ALL_STAFF)],
     tags=["orders"],
-    responses=errors(403, 404, 422),
+    responses=errors(403, 404, 422, ok=Order),
 )
 async def get_order(hub: Hub, order_id: PathId) -> dict[str, Any]:
     order = await hub.store.read(repository.get_public, hub.money, order_id)
@@ -144,7 +145,12 @@ def _list_orders(
     return [o for o in orders if o is not None]
 
 
-@get("/api/v1/orders", guards=[requires(*ALL_STAFF)], tags=["orders"], responses=errors(403, 422))
+@get(
+    "/api/v1/orders",
+    guards=[requires(*ALL_STAFF)],
+    tags=["orders"],
+    responses=errors(403, 422, ok=OrderPage),
+)
 async def list_orders(
     hub: Hub,
     session_id: QueryId = None,
@@ -168,7 +174,7 @@ async def list_orders(
     status_code=200,
     guards=[requires(*ALL_STAFF)],
     tags=["orders"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=Order),
 )
 async def fire_event(
     request: Request[Any, Any, Any],

@@ -12,6 +12,7 @@ from hub import sessions
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, Caller, Hub, requires
 from hub.api.openapi import errors
+from hub.api.response_bodies import ClosedSession, Session, SessionPage
 from hub.api.schemas import (
     CloseSessionBody,
     OpenSessionBody,
@@ -30,7 +31,7 @@ _TILL = ("cashier", "manager", "admin")
     "/api/v1/sessions",
     guards=[requires(*_TILL)],
     tags=["sessions"],
-    responses=errors(403, 409, 413, 422),
+    responses=errors(403, 409, 413, 422, ok=Session, ok_statuses=(201,)),
 )
 async def open_session(
     request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: JSONBody[OpenSessionBody]
@@ -48,7 +49,7 @@ async def open_session(
     "/api/v1/sessions/{session_id:int}",
     guards=[requires(*ALL_STAFF)],
     tags=["sessions"],
-    responses=errors(403, 404, 422),
+    responses=errors(403, 404, 422, ok=Session),
 )
 async def get_session(hub: Hub, session_id: PathId) -> dict[str, Any]:
     """A session, cached until it changes: closing it, or an order taken in it, drops it."""
@@ -65,7 +66,7 @@ async def get_session(hub: Hub, session_id: PathId) -> dict[str, Any]:
     status_code=200,
     guards=[requires(*_TILL)],
     tags=["sessions"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=ClosedSession),
 )
 async def close_session(
     request: Request[Any, Any, Any],
@@ -104,7 +105,10 @@ def _close(
 
 
 @get(
-    "/api/v1/sessions", guards=[requires(*ALL_STAFF)], tags=["sessions"], responses=errors(403, 422)
+    "/api/v1/sessions",
+    guards=[requires(*ALL_STAFF)],
+    tags=["sessions"],
+    responses=errors(403, 422, ok=SessionPage),
 )
 async def list_sessions(
     hub: Hub,
