@@ -15,7 +15,8 @@ that no route answers a status it does not list.
 
 from __future__ import annotations
 
-from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -105,9 +106,17 @@ route names its own.)"""
 
 # --- /schema's pages, from the hub itself -------------------------------------------
 
-_SWAGGER = resources.files("swagger_ui") / "static"
-"""Swagger UI as the ``swagger-ui-py`` package ships it (Apache-2.0, its LICENSE beside
-the files and served at ``/schema/static/LICENSE``)."""
+
+def _swagger_files() -> Path:
+    """Swagger UI as the ``swagger-ui-py`` package ships it (Apache-2.0, its LICENSE beside
+    the files and served at ``/schema/static/LICENSE``). Found, not imported: importing the
+    package loads jinja2 and PyYAML for its own handlers, which the hub does not use."""
+    spec = find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFoundException("Swagger UI's files are not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
 _STATIC_FILES = {
     "swagger-ui-bundle.js": "text/javascript",  # Litestar adds the charset to text/ types
     "swagger-ui-standalone-preset.js": "text/javascript",
@@ -131,7 +140,7 @@ def schema_static(name: FromPath[str]) -> Response[bytes]:
     if media_type is None:
         raise NotFoundException(f"no schema file {name}")
     return Response(
-        (_SWAGGER / name).read_bytes(),
+        (_swagger_files() / name).read_bytes(),
         media_type=media_type,
         headers={"Cache-Control": "public, max-age=86400"},
     )
