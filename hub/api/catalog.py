@@ -11,7 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.openapi import errors
-from hub.api.response_bodies import Product, ProductPage
+from hub.api.response_bodies import CategoryPage, PaymentMethodPage, Product, ProductPage
 from hub.api.schemas import PathId
 from hub.catalog import repository as catalog
 from hub.catalog.search import MAX_QUERY_CHARS, Availability, Fuzziness, Query
@@ -71,7 +71,12 @@ async def get_product(hub: Hub, product_id: PathId) -> dict[str, Any]:
     return product
 
 
-@get("/api/v1/categories", guards=[requires(*ALL_STAFF)], tags=["catalogue"], responses=errors(403))
+@get(
+    "/api/v1/categories",
+    guards=[requires(*ALL_STAFF)],
+    tags=["catalogue"],
+    responses=errors(403, ok=CategoryPage),
+)
 async def list_categories(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.catalog.categories(), "next": None}
 
@@ -80,7 +85,7 @@ async def list_categories(hub: Hub) -> dict[str, Any]:
     "/api/v1/payment-methods",
     guards=[requires(*ALL_STAFF)],
     tags=["catalogue"],
-    responses=errors(403),
+    responses=errors(403, ok=PaymentMethodPage),
 )
 async def list_payment_methods(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.store.read(catalog.list_payment_methods), "next": None}

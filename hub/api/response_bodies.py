@@ -155,3 +155,30 @@ class ClosedSession(Session):
 class SessionPage(TypedDict):
     items: list[Session]
     next: str | None
+
+
+class Category(TypedDict):
+    id: int
+    name: str
+    parent_id: int | None
+    sequence: int
+    remote_id: int | None
+
+
+class CategoryPage(TypedDict):
+    items: list[Category]
+    next: None
+    """Always ``null``: every active category is on the one page."""
+
+
+class PaymentMethod(TypedDict):
+    id: int
+    name: str
+    is_cash: bool
+    remote_id: int | None
+
+
+class PaymentMethodPage(TypedDict):
+    items: list[PaymentMethod]
+    next: None
+    """Always ``null``: every active method is on the one page."""
