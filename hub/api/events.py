@@ -11,6 +11,7 @@ from hub import events
 from hub.api import pagination
 from hub.api.context import MANAGERS, Hub, requires
 from hub.api.openapi import errors
+from hub.api.response_bodies import EventPage
 from hub.api.schemas import MAX_ID
 
 
@@ -24,7 +25,12 @@ def _page(db: Any, since: int, limit: int) -> dict[str, Any]:
     }
 
 
-@get("/api/v1/events", guards=[requires(*MANAGERS)], tags=["events"], responses=errors(403, 422))
+@get(
+    "/api/v1/events",
+    guards=[requires(*MANAGERS)],
+    tags=["events"],
+    responses=errors(403, 422, ok=EventPage),
+)
 async def list_events(
     hub: Hub,
     since: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0,

@@ -12,7 +12,7 @@ Money and quantities are decimal strings (API.md); times are ISO 8601 UTC string
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 OrderState = Literal[
     "draft", "validated", "paid", "preparing", "ready", "done", "invoiced", "cancelled"
@@ -182,3 +182,21 @@ class PaymentMethodPage(TypedDict):
     items: list[PaymentMethod]
     next: None
     """Always ``null``: every active method is on the one page."""
+
+
+class Event(TypedDict):
+    """One record of the event log: the same a WebSocket ``event`` frame carries."""
+
+    seq: int
+    event: str
+    """``order.created``, ``order.updated``, ``payment.processed``... (API.md)."""
+    ts: str
+    data: dict[str, Any]
+
+
+class EventPage(TypedDict):
+    items: list[Event]
+    next: str | None
+    """The ``since`` of the next page, ``null`` at the log's head."""
+    head: int
+    """The newest ``seq`` of the log when read."""
