@@ -87,7 +87,11 @@ _SUCCESS = {200: "OK", 201: "Created"}
 class StrictStructSchema(StructSchemaPlugin):
     """A request body struct that refuses unknown fields says so: ``additionalProperties:
     false``. Litestar's own plugin leaves it out, so a client (and schemathesis) would read
-    that extra fields are fine, then get a 422."""
+    that extra fields are fine, then get a 422.
+
+    It extends Litestar's struct plugin, which Litestar 2 keeps in a private module
+    (``litestar._openapi``); pyproject pins Litestar below 3, and tests/hub's contract
+    test fails if the schema loses ``additionalProperties``."""
 
     def to_openapi_schema(
         self, field_definition: FieldDefinition, schema_creator: SchemaCreator
@@ -148,7 +152,8 @@ def schema_static(name: FromPath[str]) -> Response[bytes]:
 
 def openapi_config() -> OpenAPIConfig:
     """``/schema`` (and ``/schema/swagger``) is Swagger UI on the hub's own files;
-    ``/schema/openapi.json`` the document."""
+    ``/schema/openapi.json`` the document. Litestar's other pages (Scalar, ReDoc, RapiDoc,
+    Elements) load from CDNs and are not served."""
     return OpenAPIConfig(
         title="EdgeHub",
         version="1",
