@@ -181,7 +181,12 @@ async def fire_event(
     hub: Hub,
     actor: Caller,
     order_id: PathId,
-    event: Annotated[str, PathParameter(description="one of: " + ", ".join(EVENTS))],
+    event: Annotated[
+        str,
+        PathParameter(
+            description="one of: " + ", ".join(EVENTS), schema_extra={"enum": list(EVENTS)}
+        ),
+    ],
     data: JSONBody[TransitionBody | None] = None,
 ) -> dict[str, Any]:
     """Run one transition (validate, pay, start, ready, recall, complete, invoice, cancel)."""
