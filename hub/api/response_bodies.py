@@ -12,7 +12,7 @@ Money and quantities are decimal strings (API.md); times are ISO 8601 UTC string
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 OrderState = Literal[
     "draft", "validated", "paid", "preparing", "ready", "done", "invoiced", "cancelled"
@@ -200,3 +200,37 @@ class EventPage(TypedDict):
     """The ``since`` of the next page, ``null`` at the log's head."""
     head: int
     """The newest ``seq`` of the log when read."""
+
+
+class ReadyNumber(TypedDict):
+    number: int
+    since: str
+
+
+class Board(TypedDict):
+    """``GET /api/v1/board``: what the pickup screen shows, and the log head to follow."""
+
+    preparing: list[int]
+    ready: list[ReadyNumber]
+    ready_seconds: int
+    """How long a ready number stays on the board."""
+    seq: int
+
+
+class HealthChecks(TypedDict):
+    db: str
+    redis: str
+    """``ok``, ``down`` or ``off``."""
+    mqtt: str
+    sync: str
+
+
+class Health(TypedDict):
+    """``GET /health``, 200 or (``status: down``) 503; ``detail`` holds each check's facts."""
+
+    status: Literal["ok", "degraded", "down"]
+    checks: HealthChecks
+    detail: dict[str, Any]
+    version: NotRequired[str]
+    faults: NotRequired[list[dict[str, Any]]]
+    """What is wrong and since when, each in a sentence (hub.faults)."""

@@ -19,6 +19,7 @@ from litestar.params import FromPath
 
 from hub.api.context import MANAGERS, Hub, requires
 from hub.api.openapi import PUBLIC, errors
+from hub.api.response_bodies import Board
 from hub.orders import board
 from hub.screens import dashboard
 
@@ -72,7 +73,13 @@ def screen_file(name: FromPath[str]) -> Response[bytes]:
     return _file(name)
 
 
-@get("/api/v1/board", opt=_PUBLIC, tags=["screens"], responses=errors(public=True), security=PUBLIC)
+@get(
+    "/api/v1/board",
+    opt=_PUBLIC,
+    tags=["screens"],
+    responses=errors(public=True, ok=Board),
+    security=PUBLIC,
+)
 async def board_state(hub: Hub) -> dict[str, Any]:
     """Numbers preparing and ready, and the log head to subscribe to room ``board`` from."""
     return await hub.store.read(board.snapshot, hub.settings.board_ready_seconds)
