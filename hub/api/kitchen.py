@@ -27,7 +27,7 @@ from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
 from hub.api.openapi import errors
-from hub.api.response_bodies import Product
+from hub.api.response_bodies import KitchenTicket, KitchenTickets, Product
 from hub.api.schemas import UUID_PATTERN, strict_body
 from hub.catalog import service as catalog_service
 from hub.errors import Conflict, NotFound, ValidationFailed
@@ -82,7 +82,7 @@ _STATIONS_PARAMETER = QueryParameter(
     "/api/v1/kitchen/tickets",
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
-    responses=errors(403, 422),
+    responses=errors(403, 422, ok=KitchenTickets),
 )
 async def kitchen_tickets(
     hub: Hub,
@@ -114,7 +114,7 @@ class BumpBody(msgspec.Struct, forbid_unknown_fields=True):
     status_code=200,
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=KitchenTicket),
 )
 async def kitchen_bump(
     request: Request[Any, Any, Any], hub: Hub, data: JSONBody[BumpBody]

@@ -234,3 +234,23 @@ class Health(TypedDict):
     version: NotRequired[str]
     faults: NotRequired[list[dict[str, Any]]]
     """What is wrong and since when, each in a sentence (hub.faults)."""
+
+
+class KitchenTicket(Order):
+    """An order as a kitchen screen shows it: with the stations that already bumped it."""
+
+    ready_stations: list[str]
+
+
+class TicketAges(TypedDict):
+    warn: float
+    """Seconds after which a ticket shows as late-ish, then late."""
+    late: float
+
+
+class KitchenTickets(TypedDict):
+    """``GET /api/v1/kitchen/tickets``: open tickets oldest first, read with the log head."""
+
+    tickets: list[KitchenTicket]
+    seq: int
+    ages: dict[str, TicketAges]
