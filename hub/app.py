@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 
 from hub.api import (
     auth,
@@ -21,6 +20,7 @@ from hub.api import (
     catalog_admin,
     events,
     health,
+    openapi,
     orders,
     screens,
     sessions,
@@ -31,6 +31,7 @@ from hub.api import devices as devices_api
 from hub.api import kitchen as kitchen_api
 from hub.api.context import HubContext, provide_actor, provide_hub
 from hub.api.errors import EXCEPTION_HANDLERS
+from hub.api.headers import AllowHeader
 from hub.auth.throttle import LoginThrottle
 from hub.auth.tokens import make_jwt_auth
 from hub.catalog.upkeep import CacheUpkeep
@@ -101,6 +102,7 @@ def create_app(settings: Settings) -> Litestar:
             *sync.ROUTES,
             *users.ROUTES,
             *screens.ROUTES,
+            *openapi.ROUTES,
         ],
         dependencies={
             "hub": Provide(provide_hub, sync_to_thread=False),
@@ -109,9 +111,10 @@ def create_app(settings: Settings) -> Litestar:
         },
         lifespan=[lifespan, upkeep.lifespan],
         on_app_init=[jwt_auth.on_app_init],
-        plugins=[ops],  # jobs, metrics, headers, CORS
+        plugins=[ops, openapi.StrictStructSchema()],  # ops: jobs, metrics, headers, CORS
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(title="EdgeHub", version="1", path="/schema"),
+        before_send=[AllowHeader()],
+        openapi_config=openapi.openapi_config(),
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )

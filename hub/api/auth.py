@@ -8,13 +8,21 @@ from litestar import Request, post
 from litestar.params import JSONBody
 
 from hub.api.context import Hub
+from hub.api.openapi import PUBLIC, errors
+from hub.api.response_bodies import Token
 from hub.api.schemas import TokenBody, strict_body
 from hub.auth import checkpoint
 from hub.auth.tokens import issue_token
 from hub.errors import Unauthorized, ValidationFailed
 
 
-@post("/api/v1/auth/token", status_code=200, tags=["auth"])
+@post(
+    "/api/v1/auth/token",
+    status_code=200,
+    tags=["auth"],
+    responses=errors(401, 413, 422, 429, public=True, ok=Token),
+    security=PUBLIC,
+)
 async def create_token(
     request: Request[Any, Any, Any], data: JSONBody[TokenBody], hub: Hub
 ) -> dict[str, Any]:

@@ -10,13 +10,20 @@ from litestar.params import FromQuery, QueryParameter
 
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
+from hub.api.openapi import errors
+from hub.api.response_bodies import CategoryPage, PaymentMethodPage, Product, ProductPage
 from hub.api.schemas import PathId
 from hub.catalog import repository as catalog
 from hub.catalog.search import MAX_QUERY_CHARS, Availability, Fuzziness, Query
 from hub.errors import NotFound
 
 
-@get("/api/v1/products", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
+@get(
+    "/api/v1/products",
+    guards=[requires(*ALL_STAFF)],
+    tags=["catalogue"],
+    responses=errors(403, 422, ok=ProductPage),
+)
 async def list_products(
     hub: Hub,
     q: Annotated[str | None, QueryParameter(max_length=MAX_QUERY_CHARS)] = None,
@@ -51,7 +58,12 @@ def _wanted(product: dict[str, Any], category_id: int | None, available: Availab
     return available == "any" or product["available"] == (available == "yes")
 
 
-@get("/api/v1/products/{product_id:int}", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
+@get(
+    "/api/v1/products/{product_id:int}",
+    guards=[requires(*ALL_STAFF)],
+    tags=["catalogue"],
+    responses=errors(403, 404, 422, ok=Product),
+)
 async def get_product(hub: Hub, product_id: PathId) -> dict[str, Any]:
     product = await hub.catalog.product(product_id)
     if product is None:
@@ -59,17 +71,27 @@ async def get_product(hub: Hub, product_id: PathId) -> dict[str, Any]:
     return product
 
 
-@get("/api/v1/categories", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
+@get(
+    "/api/v1/categories",
+    guards=[requires(*ALL_STAFF)],
+    tags=["catalogue"],
+    responses=errors(403, ok=CategoryPage),
+)
 async def list_categories(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.catalog.categories(), "next": None}
 
 
-@get("/api/v1/payment-methods", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
+@get(
+    "/api/v1/payment-methods",
+    guards=[requires(*ALL_STAFF)],
+    tags=["catalogue"],
+    responses=errors(403, ok=PaymentMethodPage),
+)
 async def list_payment_methods(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.store.read(catalog.list_payment_methods), "next": None}
 
 
-@get("/api/v1/cache/stats", guards=[requires(*MANAGERS)], tags=["catalogue"])
+@get("/api/v1/cache/stats", guards=[requires(*MANAGERS)], tags=["catalogue"], responses=errors(403))
 async def cache_stats(hub: Hub) -> dict[str, Any]:
     """Hits, misses, errors, evictions and invalidations per kind, and the backend in use."""
     return hub.cache.stats()

@@ -16,6 +16,8 @@ from litestar import Request, get, patch, post
 from litestar.params import JSONBody
 
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
+from hub.api.openapi import errors
+from hub.api.response_bodies import Product
 from hub.api.schemas import QTY_PATTERN, Amount, Id, PathId, parse_amount, strict_body
 from hub.catalog import management
 from hub.catalog.management import TaxInput
@@ -95,7 +97,12 @@ def _odoo(hub: Hub) -> bool:
     return hub.settings.odoo_url is not None
 
 
-@post("/api/v1/products", guards=[requires(*MANAGERS)], tags=["catalogue"])
+@post(
+    "/api/v1/products",
+    guards=[requires(*MANAGERS)],
+    tags=["catalogue"],
+    responses=errors(403, 404, 409, 413, 422, ok=Product, ok_statuses=(201,)),
+)
 async def create_product(
     request: Request[Any, Any, Any], hub: Hub, data: JSONBody[ProductCreateBody]
 ) -> dict[str, Any]:
@@ -118,7 +125,12 @@ async def create_product(
     return change.product
 
 
-@patch("/api/v1/products/{product_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
+@patch(
+    "/api/v1/products/{product_id:int}",
+    guards=[requires(*MANAGERS)],
+    tags=["catalogue"],
+    responses=errors(403, 404, 409, 413, 422, ok=Product),
+)
 async def edit_product(
     request: Request[Any, Any, Any], hub: Hub, product_id: PathId,
     data: JSONBody[ProductEditBody],
@@ -159,7 +171,12 @@ async def _category(hub: Hub, category_id: int) -> dict[str, Any]:
     return await hub.store.read(read)
 
 
-@post("/api/v1/categories", guards=[requires(*MANAGERS)], tags=["catalogue"])
+@post(
+    "/api/v1/categories",
+    guards=[requires(*MANAGERS)],
+    tags=["catalogue"],
+    responses=errors(403, 404, 409, 413, 422),
+)
 async def create_category(
     request: Request[Any, Any, Any], hub: Hub, data: JSONBody[CategoryCreateBody]
 ) -> dict[str, Any]:
@@ -176,7 +193,12 @@ async def create_category(
     return await _category(hub, category_id)
 
 
-@patch("/api/v1/categories/{category_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
+@patch(
+    "/api/v1/categories/{category_id:int}",
+    guards=[requires(*MANAGERS)],
+    tags=["catalogue"],
+    responses=errors(403, 404, 409, 413, 422),
+)
 async def edit_category(
     request: Request[Any, Any, Any], hub: Hub, category_id: PathId,
     data: JSONBody[CategoryEditBody],
@@ -191,12 +213,17 @@ async def edit_category(
     return await _category(hub, category_id)
 
 
-@get("/api/v1/taxes", guards=[requires(*ALL_STAFF)], tags=["catalogue"])
+@get("/api/v1/taxes", guards=[requires(*ALL_STAFF)], tags=["catalogue"], responses=errors(403))
 async def list_taxes(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.store.read(management.list_taxes), "next": None}
 
 
-@post("/api/v1/taxes", guards=[requires(*MANAGERS)], tags=["catalogue"])
+@post(
+    "/api/v1/taxes",
+    guards=[requires(*MANAGERS)],
+    tags=["catalogue"],
+    responses=errors(403, 409, 413, 422),
+)
 async def create_tax(
     request: Request[Any, Any, Any], hub: Hub, data: JSONBody[TaxCreateBody]
 ) -> dict[str, Any]:
@@ -207,7 +234,12 @@ async def create_tax(
     return public
 
 
-@patch("/api/v1/taxes/{tax_id:int}", guards=[requires(*MANAGERS)], tags=["catalogue"])
+@patch(
+    "/api/v1/taxes/{tax_id:int}",
+    guards=[requires(*MANAGERS)],
+    tags=["catalogue"],
+    responses=errors(403, 404, 409, 413, 422),
+)
 async def edit_tax(
     request: Request[Any, Any, Any], hub: Hub, tax_id: PathId, data: JSONBody[TaxEditBody]
 ) -> dict[str, Any]:

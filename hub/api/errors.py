@@ -12,6 +12,7 @@ internals.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from typing import Any
 
@@ -37,9 +38,13 @@ _HTTP_CODES = {
 
 
 def error_response(
-    status: int, code: str, message: str, detail: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    detail: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    headers = {}
+    headers = dict(headers or {})
     if status == 429 and detail and "retry_after" in detail:
         headers["Retry-After"] = str(detail["retry_after"])
     return Response(
@@ -54,10 +59,20 @@ def hub_error(_: Request[Any, Any, Any], exc: HubError) -> Response[dict[str, An
     return error_response(exc.status, exc.code, exc.message, exc.detail)
 
 
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '(?P<name>[^']+)'")
+"""How Litestar says a required (query) parameter is absent; it gives no ``extra``."""
+
+
 def validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
     """Schema mismatches are 422 with the failing fields; undecodable bodies are 400."""
+    missing = _MISSING_PARAMETER.match(str(exc.detail))
+    if missing:  # a required query parameter left out: the field, as for a body's
+        name = missing.group("name")
+        return error_response(
+            422, "validation_error", f"{name} is required", {"fields": {name: "required"}}
+        )
     extra = exc.extra if isinstance(exc.extra, list) else []
     fields: dict[str, str] = {}
     for item in extra:
@@ -79,7 +94,8 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     if status >= 500:
         log.error("http_error status=%s detail=%s", status, exc.detail)
         return error_response(status, "internal_error", "internal error")
-    return error_response(status, code, message)
+    # Litestar's own headers stay: a 405 names the methods the path takes (``Allow``, RFC 9110).
+    return error_response(status, code, message, headers=dict(exc.headers or {}))
 
 
 def database_error(

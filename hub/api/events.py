@@ -10,6 +10,9 @@ from litestar.params import QueryParameter
 from hub import events
 from hub.api import pagination
 from hub.api.context import MANAGERS, Hub, requires
+from hub.api.openapi import errors
+from hub.api.response_bodies import EventPage
+from hub.api.schemas import MAX_ID
 
 
 def _page(db: Any, since: int, limit: int) -> dict[str, Any]:
@@ -22,11 +25,16 @@ def _page(db: Any, since: int, limit: int) -> dict[str, Any]:
     }
 
 
-@get("/api/v1/events", guards=[requires(*MANAGERS)], tags=["events"])
+@get(
+    "/api/v1/events",
+    guards=[requires(*MANAGERS)],
+    tags=["events"],
+    responses=errors(403, 422, ok=EventPage),
+)
 async def list_events(
     hub: Hub,
-    since: Annotated[int, QueryParameter(ge=0, le=2**62)] = 0,
-    after: Annotated[int | None, QueryParameter(ge=0, le=2**62)] = None,
+    since: Annotated[int, QueryParameter(ge=0, le=MAX_ID)] = 0,
+    after: Annotated[int | None, QueryParameter(ge=0, le=MAX_ID)] = None,
     limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
 ) -> dict[str, Any]:
     """Events with ``seq > since``, oldest first; ``next`` is the ``since`` of the next page."""

@@ -9,10 +9,13 @@ from typing import Any
 import sqlite_utils
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
 from cloud_sync import status as sync_status
 from hub import backup, faults
 from hub.api.context import Hub
+from hub.api.openapi import PUBLIC
+from hub.api.response_bodies import Health
 from hub.db.readiness import restore_advice
 from hub.health import Probes, db_check
 from hub.jobs.scheduler import read_status, stale
@@ -48,7 +51,19 @@ def _backup_detail(hub: Hub) -> dict[str, Any]:
     return {"newest": newest[0].name, "age_seconds": round(age)}
 
 
-@get("/health", tags=["health"])
+@get(
+    "/health",
+    tags=["health"],
+    security=PUBLIC,
+    responses={
+        200: ResponseSpec(data_container=Health, description="OK", generate_examples=False),
+        503: ResponseSpec(
+            data_container=Health,
+            description="down: the database is unusable or damaged (the same body, status down)",
+            generate_examples=False,
+        ),
+    },
+)
 async def health(hub: Hub, probes: NamedDependency[Probes]) -> Response[dict[str, Any]]:
     t0 = time.perf_counter()
     if hub.store.damage is not None:

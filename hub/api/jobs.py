@@ -7,10 +7,11 @@ from typing import Any
 from litestar import Request, get
 
 from hub.api.context import MANAGERS, Hub, requires
+from hub.api.openapi import errors
 from hub.jobs.scheduler import read_status
 
 
-@get("/api/v1/jobs", guards=[requires(*MANAGERS)], tags=["operations"])
+@get("/api/v1/jobs", guards=[requires(*MANAGERS)], tags=["operations"], responses=errors(403))
 async def list_jobs(request: Request[Any, Any, Any], hub: Hub) -> dict[str, Any]:
     """Every job: interval, last start and finish, outcome, duration, error, note, counts.
 

@@ -19,17 +19,19 @@ from typing import Annotated, Any
 import msgspec
 import sqlite_utils
 from litestar import Request, get, post
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from firmware_bridge.bumps import BumpRefused, apply_bump
 from firmware_bridge.jobs import STATES, list_jobs
 from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
+from hub.api.openapi import errors
+from hub.api.response_bodies import KitchenTicket, KitchenTickets, Product
 from hub.api.schemas import UUID_PATTERN, strict_body
 from hub.auth.roles import PERMISSIONS
 from hub.catalog import service as catalog_service
-from hub.errors import BadRequest, Conflict, NotFound
+from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.orders import repository
 from hub.orders.service import OrderRules
 from hub.screens.kitchen import (
@@ -43,7 +45,12 @@ from hub.screens.kitchen import (
 KITCHEN_VIEW = PERMISSIONS["kitchen"]
 
 
-@get("/api/v1/kitchen/jobs", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+@get(
+    "/api/v1/kitchen/jobs",
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403, 422),
+)
 async def list_kitchen_jobs(
     hub: Hub,
     state_filter: Annotated[
@@ -64,18 +71,34 @@ async def list_kitchen_jobs(
 
 Station = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 MAX_STATIONS = 16
+_STATIONS_PARAMETER = QueryParameter(
+    min_items=1,
+    max_items=MAX_STATIONS,
+    schema_extra={"items": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"}},
+)
+"""``?station=`` once or more; the schema says what ``_stations`` checks of each."""
 
 
-@get("/api/v1/kitchen/tickets", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+@get(
+    "/api/v1/kitchen/tickets",
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403, 422, ok=KitchenTickets),
+)
 async def kitchen_tickets(
     hub: Hub,
-    station: Annotated[list[str] | None, QueryParameter(max_items=MAX_STATIONS)] = None,
+    station: Annotated[list[str], _STATIONS_PARAMETER],
 ) -> dict[str, Any]:
     """Open tickets of the stations (oldest first), their age thresholds, and the log head."""
     return await hub.store.read(open_tickets, hub.settings, hub.money, _stations(station))
 
 
-@get("/api/v1/kitchen/stations", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+@get(
+    "/api/v1/kitchen/stations",
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403),
+)
 async def kitchen_stations(hub: Hub) -> dict[str, Any]:
     """The stations the catalogue sends lines to."""
     return {"items": await hub.store.read(known_stations)}
@@ -87,8 +110,16 @@ class BumpBody(msgspec.Struct, forbid_unknown_fields=True):
     action: Annotated[str, msgspec.Meta(pattern="^(start|ready|recall)$")]
 
 
-@post("/api/v1/kitchen/bumps", status_code=200, guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
-async def kitchen_bump(request: Request[Any, Any, Any], hub: Hub) -> dict[str, Any]:
+@post(
+    "/api/v1/kitchen/bumps",
+    status_code=200,
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403, 404, 409, 413, 422, ok=KitchenTicket),
+)
+async def kitchen_bump(
+    request: Request[Any, Any, Any], hub: Hub, data: JSONBody[BumpBody]
+) -> dict[str, Any]:
     """A station starts, finishes (bumps) or recalls its part of an order; answers the order."""
     body = await strict_body(request, BumpBody)
     bump = Bump(order_uuid=body.order_uuid.lower(), action=body.action)  # type: ignore[arg-type]
@@ -110,20 +141,27 @@ def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump
     return order
 
 
-def _stations(station: list[str] | None) -> list[str]:
-    stations = sorted(set(station or []))
-    if not stations:
-        raise BadRequest("name at least one station", {"field": "station"})
+def _stations(station: list[str]) -> list[str]:
+    """The stations asked for (the schema says at least one), each a station name: a bad one
+    is a 422 naming the field, as any other parameter's."""
+    stations = sorted(set(station))
     for name in stations:
         if not _STATION.fullmatch(name):
-            raise BadRequest(f"{name!r} is not a station name", {"field": "station"})
+            raise ValidationFailed(
+                f"{name!r} is not a station name", {"fields": {"station": "not a station name"}}
+            )
     return stations
 
 
-@get("/api/v1/kitchen/products", guards=[requires(*KITCHEN_VIEW)], tags=["kitchen"])
+@get(
+    "/api/v1/kitchen/products",
+    guards=[requires(*KITCHEN_VIEW)],
+    tags=["kitchen"],
+    responses=errors(403, 422),
+)
 async def kitchen_products(
     hub: Hub,
-    station: Annotated[list[str] | None, QueryParameter(max_items=MAX_STATIONS)] = None,
+    station: Annotated[list[str], _STATIONS_PARAMETER],
 ) -> dict[str, Any]:
     """The stations' products and whether each is available (not 86'd)."""
     return {"items": await hub.store.read(station_products, _stations(station))}
@@ -138,9 +176,13 @@ class AvailabilityBody(msgspec.Struct, forbid_unknown_fields=True):
     status_code=200,
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
+    responses=errors(403, 404, 413, 422, ok=Product),
 )
 async def kitchen_availability(
-    request: Request[Any, Any, Any], hub: Hub, product_id: FromPath[int]
+    request: Request[Any, Any, Any],
+    hub: Hub,
+    product_id: FromPath[int],
+    data: JSONBody[AvailabilityBody],
 ) -> dict[str, Any]:
     """86 a kitchen item (``available: false``) or put it back; the tills hear it at once."""
     body = await strict_body(request, AvailabilityBody)

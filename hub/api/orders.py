@@ -12,6 +12,8 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 from hub.api import pagination
 from hub.api.auth import client_address
 from hub.api.context import ALL_STAFF, Caller, Hub, HubContext, requires
+from hub.api.openapi import errors
+from hub.api.response_bodies import Order, OrderPage
 from hub.api.schemas import (
     CreateOrderBody,
     Credentials,
@@ -62,7 +64,12 @@ async def _approver(
     return approver
 
 
-@post("/api/v1/orders", guards=[requires(*_TILL)], tags=["orders"])
+@post(
+    "/api/v1/orders",
+    guards=[requires(*_TILL)],
+    tags=["orders"],
+    responses=errors(403, 404, 409, 413, 422, 429, ok=Order, ok_statuses=(201, 200)),
+)
 async def create_order(
     request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: JSONBody[CreateOrderBody]
 ) -> Response[dict[str, Any]]:
@@ -88,7 +95,12 @@ async def create_order(
     return Response(order, status_code=201 if created else 200)
 
 
-@patch("/api/v1/orders/{order_id:int}", guards=[requires(*_TILL)], tags=["orders"])
+@patch(
+    "/api/v1/orders/{order_id:int}",
+    guards=[requires(*_TILL)],
+    tags=["orders"],
+    responses=errors(403, 404, 409, 413, 422, 429, ok=Order),
+)
 async def patch_order(
     request: Request[Any, Any, Any],
     hub: Hub,
@@ -111,7 +123,12 @@ async def patch_order(
     )
 
 
-@get("/api/v1/orders/{order_id:int}", guards=[requires(*ALL_STAFF)], tags=["orders"])
+@get(
+    "/api/v1/orders/{order_id:int}",
+    guards=[requires(*ALL_STAFF)],
+    tags=["orders"],
+    responses=errors(403, 404, 422, ok=Order),
+)
 async def get_order(hub: Hub, order_id: PathId) -> dict[str, Any]:
     order = await hub.store.read(repository.get_public, hub.money, order_id)
     if order is None:
@@ -129,7 +146,12 @@ def _list_orders(
     return [o for o in orders if o is not None]
 
 
-@get("/api/v1/orders", guards=[requires(*ALL_STAFF)], tags=["orders"])
+@get(
+    "/api/v1/orders",
+    guards=[requires(*ALL_STAFF)],
+    tags=["orders"],
+    responses=errors(403, 422, ok=OrderPage),
+)
 async def list_orders(
     hub: Hub,
     session_id: QueryId = None,
@@ -153,13 +175,19 @@ async def list_orders(
     status_code=200,
     guards=[requires(*ALL_STAFF)],
     tags=["orders"],
+    responses=errors(403, 404, 409, 413, 422, ok=Order),
 )
 async def fire_event(
     request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
     order_id: PathId,
-    event: Annotated[str, PathParameter(description="one of: " + ", ".join(EVENTS))],
+    event: Annotated[
+        str,
+        PathParameter(
+            description="one of: " + ", ".join(EVENTS), schema_extra={"enum": list(EVENTS)}
+        ),
+    ],
     data: JSONBody[TransitionBody | None] = None,
 ) -> dict[str, Any]:
     """Run one transition (validate, pay, start, ready, recall, complete, invoice, cancel)."""

@@ -23,7 +23,7 @@ from hub.orders.service import LineInput, PaymentInput
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 QTY_PATTERN = r"^[0-9]{1,5}(\.[0-9]{1,3})?$"
 MONEY_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,4})?$"
-PERCENT_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,2})?$"
+PERCENT_PATTERN = r"^(100(\.0{1,2})?|[0-9]{1,2}(\.[0-9]{1,2})?)$"  # 0 to 100
 MAX_LINES = 200
 MAX_PAYMENTS = 20
 
@@ -118,8 +118,8 @@ async def strict_body(
     shows.
     """
     raw = await request.body()
-    if not raw.strip() and default is not None:
-        return default
+    if raw.strip() in (b"", b"null") and default is not None:
+        return default  # an optional body left out, or sent as JSON null (the schema allows both)
     try:
         return msgspec.json.decode(raw, type=kind, strict=True)
     except msgspec.ValidationError as exc:

@@ -18,6 +18,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
 from hub.api.context import MANAGERS, Hub, requires
+from hub.api.openapi import PUBLIC, errors
+from hub.api.response_bodies import Board
 from hub.orders import board
 from hub.screens import dashboard
 
@@ -71,13 +73,19 @@ def screen_file(name: FromPath[str]) -> Response[bytes]:
     return _file(name)
 
 
-@get("/api/v1/board", opt=_PUBLIC, tags=["screens"])
+@get(
+    "/api/v1/board",
+    opt=_PUBLIC,
+    tags=["screens"],
+    responses=errors(public=True, ok=Board),
+    security=PUBLIC,
+)
 async def board_state(hub: Hub) -> dict[str, Any]:
     """Numbers preparing and ready, and the log head to subscribe to room ``board`` from."""
     return await hub.store.read(board.snapshot, hub.settings.board_ready_seconds)
 
 
-@get("/api/v1/dashboard", guards=[requires(*MANAGERS)], tags=["screens"])
+@get("/api/v1/dashboard", guards=[requires(*MANAGERS)], tags=["screens"], responses=errors(403))
 async def dashboard_summary(hub: Hub) -> dict[str, Any]:
     """Today's orders by state and takings by method, open sessions, the kitchen, audit."""
     since = dashboard.local_midnight_utc()

@@ -11,6 +11,8 @@ from litestar.params import JSONBody, QueryParameter
 from hub import sessions
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, Caller, Hub, requires
+from hub.api.openapi import errors
+from hub.api.response_bodies import ClosedSession, Session, SessionPage
 from hub.api.schemas import (
     CloseSessionBody,
     OpenSessionBody,
@@ -26,7 +28,12 @@ from hub.orders import service
 _TILL = PERMISSIONS["till"]
 
 
-@post("/api/v1/sessions", guards=[requires(*_TILL)], tags=["sessions"])
+@post(
+    "/api/v1/sessions",
+    guards=[requires(*_TILL)],
+    tags=["sessions"],
+    responses=errors(403, 409, 413, 422, ok=Session, ok_statuses=(201,)),
+)
 async def open_session(
     request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: JSONBody[OpenSessionBody]
 ) -> dict[str, Any]:
@@ -39,7 +46,12 @@ async def open_session(
     return session
 
 
-@get("/api/v1/sessions/{session_id:int}", guards=[requires(*ALL_STAFF)], tags=["sessions"])
+@get(
+    "/api/v1/sessions/{session_id:int}",
+    guards=[requires(*ALL_STAFF)],
+    tags=["sessions"],
+    responses=errors(403, 404, 422, ok=Session),
+)
 async def get_session(hub: Hub, session_id: PathId) -> dict[str, Any]:
     """A session, cached until it changes: closing it, or an order taken in it, drops it."""
 
@@ -55,6 +67,7 @@ async def get_session(hub: Hub, session_id: PathId) -> dict[str, Any]:
     status_code=200,
     guards=[requires(*_TILL)],
     tags=["sessions"],
+    responses=errors(403, 404, 409, 413, 422, ok=ClosedSession),
 )
 async def close_session(
     request: Request[Any, Any, Any],
@@ -92,7 +105,12 @@ def _close(
     return {**session, "cancelled_orders": cancelled}
 
 
-@get("/api/v1/sessions", guards=[requires(*ALL_STAFF)], tags=["sessions"])
+@get(
+    "/api/v1/sessions",
+    guards=[requires(*ALL_STAFF)],
+    tags=["sessions"],
+    responses=errors(403, 422, ok=SessionPage),
+)
 async def list_sessions(
     hub: Hub,
     state_filter: Annotated[

@@ -13,6 +13,7 @@ from litestar import post
 from litestar.params import FromPath
 
 from hub.api.context import MANAGERS, Caller, Hub, requires
+from hub.api.openapi import errors
 from hub.auth import checkpoint
 from hub.errors import NotFound
 
@@ -22,6 +23,7 @@ from hub.errors import NotFound
     status_code=200,
     guards=[requires(*MANAGERS)],
     tags=["auth"],
+    responses=errors(403, 404, 422),
 )
 async def unlock_user(hub: Hub, actor: Caller, login: FromPath[str]) -> dict[str, Any]:
     """Let a locked-out login try again at once; 404 for a login that does not exist."""

@@ -14,6 +14,7 @@ from litestar import Request, asgi, get
 from litestar.types import Receive, Scope, Send
 
 from hub.api.context import MANAGERS, requires
+from hub.api.openapi import errors
 from hub.realtime.service import Realtime
 
 _UPGRADE: list[tuple[bytes, bytes]] = [
@@ -34,7 +35,9 @@ async def ws(scope: Scope, receive: Receive, send: Send) -> None:
     await realtime.serve(scope, receive, send)
 
 
-@get("/api/v1/realtime/stats", guards=[requires(*MANAGERS)], tags=["devices"])
+@get(
+    "/api/v1/realtime/stats", guards=[requires(*MANAGERS)], tags=["devices"], responses=errors(403)
+)
 async def realtime_stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """This worker's WebSocket counters: clients, subscriptions, rooms, log position, Redis."""
     realtime: Realtime = request.app.state.realtime
