@@ -133,3 +133,48 @@ def test_a_bridge_starts_when_the_broker_is_away(kitchen: Kitchen) -> None:
     bridge = kitchen.bridge(EDGEHUB_MQTT_URL=f"mqtt://127.0.0.1:{free_port()}")
     assert bridge.alive()
     assert "bridge_claim_unchecked" in bridge.log_text()
+
+
+def _claim(**fields: object) -> dict[str, object]:
+    claim: dict[str, object] = {
+        "instance": "0" * 32,
+        "pid": 424242,
+        "host": "till-pc-2",
+        "db": "/srv/other/edgehub.db",
+        "version": "0.0.1",
+        "since": "2026-01-02T03:04:05+00:00",
+    }
+    return claim | fields
+
+
+def test_a_claim_from_another_box_keeps_the_bridge_out(
+    kitchen: Kitchen, mqtt_client: Callable[..., Mqtt]
+) -> None:
+    """Another PC's bridge for the store shares nothing with this one but the broker."""
+    topic = Topics(kitchen.store).claim
+    publisher = mqtt_client()
+    publisher.publish(topic, _claim(), retain=True)
+    try:
+        second = kitchen.command("bridge")
+        assert second.returncode == 4, second.stderr
+        assert (
+            f"the kitchen bridge of store '{kitchen.store}' already runs: pid 424242 on till-pc-2 "
+            "(database /srv/other/edgehub.db), EdgeHub 0.0.1, running since 2026-01-02T03:04:05"
+        ) in second.stderr
+    finally:
+        publisher.publish(topic, b"", retain=True)
+
+
+def test_a_dead_bridges_claim_from_this_database_does_not_keep_it_out(
+    kitchen: Kitchen, mqtt_client: Callable[..., Mqtt]
+) -> None:
+    """After a power cut the broker may still hold our own last claim: the lock says it is
+    a dead process's (no live bridge has this database), so it is taken over, not obeyed."""
+    topic = Topics(kitchen.store).claim
+    mqtt_client().publish(topic, _claim(host=socket.gethostname(), db=str(kitchen.db)), retain=True)
+    bridge = kitchen.bridge()
+    assert bridge.proc is not None
+    assert "bridge_claim_stale pid=424242" in bridge.log_text()
+    observer = _claims(kitchen, mqtt_client)  # the stale claim, if the new one is not out yet
+    while (claim := _next_claim(observer)) is None or claim["pid"] != bridge.proc.pid:
+        assert claim is None or claim["pid"] == 424242, claim
