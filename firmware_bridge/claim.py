@@ -15,7 +15,11 @@ lock says no other live bridge has it): the broker has not yet noticed the
 old connection is gone (a power cut; it notices after 1.5 keepalives). It is
 not held against us, and our own connection takes the old one over.
 
-Without the ``bridge/claim`` line in the broker's ACL the claim is neither
+A printer adapter (``edgehub printer``) is kept to one per device the same
+way, but its claim rides in its device's retained status (``check_adapter``).
+
+Without the ``bridge/claim`` line in the broker's ACL (or, for an adapter,
+the pattern that lets a device read its own status) the claim is neither
 kept nor read: the check finds nothing, and a takeover is still logged by
 MqttLink as ``mqtt_client_id_taken_over``.
 """
@@ -28,6 +32,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -69,13 +74,33 @@ class Claim:
         )
 
     def payload(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        return json.dumps(self.fields(), separators=(",", ":")).encode()
+
+    def fields(self) -> dict[str, Any]:
+        return asdict(self)
 
     @classmethod
     def parse(cls, payload: bytes) -> Claim | None:
         """The claim in a retained message; None for an empty (cleared) or unreadable one."""
         try:
+            return cls.from_fields(json.loads(payload))
+        except (ValueError, RecursionError):
+            return None
+
+    @classmethod
+    def from_status(cls, payload: bytes) -> Claim | None:
+        """The adapter's claim in an online device status; None when it claims nothing."""
+        try:
             data: Any = json.loads(payload)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(data, dict) or data.get("online") is not True:
+            return None
+        return cls.from_fields(data.get("adapter"))
+
+    @classmethod
+    def from_fields(cls, data: Any) -> Claim | None:
+        try:
             return cls(
                 instance=str(data["instance"]),
                 pid=int(data["pid"]),
@@ -99,12 +124,13 @@ class Claim:
 
 
 class ClaimedElsewhere(Exception):
-    """Another bridge holds the store on the broker; ``claim`` says which."""
+    """Another process holds the store (or the device) on the broker; ``claim`` says which."""
 
-    def __init__(self, store: str, claim: Claim) -> None:
-        super().__init__(f"the kitchen bridge of store {store!r} already runs: {claim.describe()}")
-        self.store = store
+    def __init__(self, what: str, claim: Claim, topic: str) -> None:
+        super().__init__(f"{what} already runs: {claim.describe()}")
+        self.what = what
         self.claim = claim
+        self.topic = topic
 
 
 def will(topics: Topics) -> Will:
@@ -113,23 +139,63 @@ def will(topics: Topics) -> Will:
 
 
 async def check(settings: Settings, url: MqttUrl) -> None:
-    """Raise ClaimedElsewhere when another bridge claims the store on the broker.
+    """Raise ClaimedElsewhere when another bridge claims the store on the broker."""
+    await _probe(
+        settings,
+        url,
+        name="bridge",
+        what=f"the kitchen bridge of store {settings.store!r}",
+        client_id=f"edgehub-bridge-{settings.store}-probe-{os.getpid()}",
+        topic=Topics(settings.store).claim,
+        read=Claim.parse,
+    )
 
-    Connects as ``edgehub-bridge-{store}-probe-{pid}``, waits for the SUBACK
-    of the claim topic and a short grace for its retained message, and leaves.
-    A broker that does not answer within CONNECT_WITHIN_SECONDS is logged and
-    the bridge starts as before: the broker may be down, and the kitchen must
-    not wait for it to start.
+
+async def check_adapter(settings: Settings, url: MqttUrl, device: str) -> None:
+    """Raise ClaimedElsewhere when another printer adapter runs ``device``.
+
+    An adapter's claim is in its device's retained status (``adapter``), whose
+    last will and goodbye say ``online: false``: MQTT gives a connection one
+    will, and the status already has it. An online status with no ``adapter``
+    (a device's own firmware, an older adapter) claims nothing.
     """
-    topics = Topics(settings.store)
+    await _probe(
+        settings,
+        url,
+        name="printer",
+        what=f"the printer adapter of {device!r}",
+        client_id=f"edgehub-printer-{settings.store}-{device}-probe-{os.getpid()}",
+        topic=Topics(settings.store).status(device),
+        read=Claim.from_status,
+    )
+
+
+async def _probe(
+    settings: Settings,
+    url: MqttUrl,
+    *,
+    name: str,
+    what: str,
+    client_id: str,
+    topic: str,
+    read: Callable[[bytes], Claim | None],
+) -> None:
+    """Read the retained claim on ``topic`` and raise ClaimedElsewhere if another holds it.
+
+    Connects as ``client_id`` (not the daemon's own, which would throw the
+    running one off), waits for the SUBACK and a short grace for the retained
+    message, and leaves. A broker that does not answer within
+    CONNECT_WITHIN_SECONDS is logged and the daemon starts as before: the
+    broker may be down, and the kitchen must not wait for it to start.
+    """
     found: list[Claim | None] = []
     probe = MqttLink(
         url,
-        client_id=f"edgehub-bridge-{settings.store}-probe-{os.getpid()}",
+        client_id=client_id,
         keepalive=settings.mqtt_keepalive_seconds,
         ca_file=settings.mqtt_ca_file,
     )
-    probe.subscribe(topics.claim, lambda _topic, payload: found.append(Claim.parse(payload)))
+    probe.subscribe(topic, lambda _topic, payload: found.append(read(payload)))
     probe.start()
     try:
         try:
@@ -137,7 +203,7 @@ async def check(settings: Settings, url: MqttUrl) -> None:
         except TimeoutError:
             log_event(
                 log,
-                "bridge_claim_unchecked",
+                f"{name}_claim_unchecked",
                 logging.WARNING,
                 broker=str(url),
                 reason=f"no answer from the broker within {CONNECT_WITHIN_SECONDS:g}s",
@@ -150,9 +216,9 @@ async def check(settings: Settings, url: MqttUrl) -> None:
     if claim is None:
         return
     if claim.is_stale_of(settings):
-        log_event(log, "bridge_claim_stale", pid=claim.pid, since=claim.since)
+        log_event(log, f"{name}_claim_stale", pid=claim.pid, since=claim.since)
         return
-    raise ClaimedElsewhere(settings.store, claim)
+    raise ClaimedElsewhere(what, claim, topic)
 
 
 class ClaimKeeper:

@@ -49,6 +49,14 @@ def test_bridge_and_adapter_need_no_more_than_the_acl_grants(
         second = other.command("bridge")
         assert second.returncode == 4, second.stderr
         assert f"store '{broker.store}' already runs: pid" in second.stderr
+        # The device's login reads its own status back: a second adapter for it refuses.
+        other.add_device(DEVICE, "grill")
+        connect = f"tcp://127.0.0.1:{grill.port}"
+        adapter = other.command(
+            "printer", "--device", DEVICE, "--connect", connect, EDGEHUB_MQTT_URL=device_url
+        )
+        assert adapter.returncode == 4, adapter.stderr
+        assert f"the printer adapter of '{DEVICE}' already runs: pid" in adapter.stderr
     finally:
         kds.close()
         kitchen.close()

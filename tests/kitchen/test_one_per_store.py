@@ -178,3 +178,55 @@ def test_a_dead_bridges_claim_from_this_database_does_not_keep_it_out(
     observer = _claims(kitchen, mqtt_client)  # the stale claim, if the new one is not out yet
     while (claim := _next_claim(observer)) is None or claim["pid"] != bridge.proc.pid:
         assert claim is None or claim["pid"] == 424242, claim
+
+
+def _adapter_claim(kitchen: Kitchen, device: str, mqtt_client: Callable[..., Mqtt]) -> Mqtt:
+    return mqtt_client().subscribe(Topics(kitchen.store).status(device))
+
+
+def _next_adapter(observer: Mqtt) -> dict[str, object] | None:
+    """The adapter named in the device's next status (None: offline, or none named)."""
+    _, status = observer.next("/status", timeout=15)
+    adapter = status.get("adapter") if status["online"] else None
+    return adapter if isinstance(adapter, dict) else None
+
+
+def test_a_printer_adapter_on_another_database_refuses_and_names_the_first(
+    kitchen: Kitchen,
+    tmp_path: Path,
+    printers: Callable[..., SimPrinter],
+    mqtt_client: Callable[..., Mqtt],
+) -> None:
+    """Two adapters for one device on two databases would both print every ticket."""
+    sim = printers()
+    kitchen.add_device("p1", "grill")
+    observer = _adapter_claim(kitchen, "p1", mqtt_client)
+    first = kitchen.printer("p1", sim.port)
+    assert first.proc is not None
+    while (adapter := _next_adapter(observer)) is None:
+        pass
+    assert adapter["pid"] == first.proc.pid
+    other = Kitchen(demo_database(tmp_path / "other" / "edgehub.db"), store=kitchen.store)
+    other.add_device("p1", "grill")
+    before = content(other.db)
+    connect = f"tcp://127.0.0.1:{sim.port}"
+    second = other.command("printer", "--device", "p1", "--connect", connect)
+    assert second.returncode == 4, second.stderr
+    assert (
+        f"the printer adapter of 'p1' already runs: pid {first.proc.pid} on "
+        f"{socket.gethostname()} (database {kitchen.db})"
+    ) in second.stderr
+    assert content(other.db) == before
+    assert first.alive()
+
+    first.kill()  # no goodbye: the will says offline, which claims nothing
+    while _next_adapter(observer) is not None:
+        pass
+    try:
+        third = other.printer("p1", sim.port)
+        assert third.proc is not None
+        while (adapter := _next_adapter(observer)) is None:
+            pass
+        assert adapter["pid"] == third.proc.pid
+    finally:
+        other.close()

@@ -133,3 +133,14 @@ def test_only_the_bridge_keeps_and_reads_its_claim(broker: Broker, login: Login)
     assert bridge.next_message() == (topic, b"claim")
     with pytest.raises(queue.Empty):
         device.messages.get(timeout=0.3)
+
+
+def test_a_device_reads_back_its_own_status_only(broker: Broker, login: Login) -> None:
+    """A printer adapter reads its device's status at start to see if another runs it."""
+    device, observer = login(DEVICE), login(OBSERVER)
+    device.subscribe(f"edgehub/{broker.store}/devices/+/status")
+    other = f"edgehub/{broker.store}/devices/{OBSERVER}/status"  # the pattern lets it write this
+    own = f"edgehub/{broker.store}/devices/{DEVICE}/status"
+    observer.publish(other, b"theirs")  # first: had the device heard it, it would come first
+    device.publish(own, b"mine")
+    assert device.next_message() == (own, b"mine")
