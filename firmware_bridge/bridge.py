@@ -1,10 +1,12 @@
 """``edgehub bridge``: the kitchen side of the hub, one process per store.
 
-Opens the shared SQLite file (migrating it if need be), connects to the broker
-as ``edgehub-bridge`` (the login the ACL grants the kitchen topics to), and
-runs the dispatcher until told to stop. The broker may be down at start or go
-away later: paho keeps reconnecting, jobs wait in SQLite meanwhile, and every
-open job not already sent on the new connection is sent again once it is up.
+First makes sure no other bridge claims the store on the broker
+(firmware_bridge/claim.py), then opens the shared SQLite file (migrating it
+if need be), connects to the broker as ``edgehub-bridge`` (the login the ACL
+grants the kitchen topics to), and runs the dispatcher until told to stop.
+The broker may be down at start or go away later: paho keeps reconnecting,
+jobs wait in SQLite meanwhile, and every open job not already sent on the new
+connection is sent again once it is up.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import asyncio
 import contextlib
 import logging
 
+from firmware_bridge import claim
 from firmware_bridge.dispatcher import Dispatcher
 from firmware_bridge.lifecycle import supervise
 from firmware_bridge.mqtt import MqttLink, MqttUrl
+from firmware_bridge.topics import Topics
 from hub.db import occupancy
 from hub.db.store import Store
 from hub.logs import log_event
@@ -27,6 +31,7 @@ log = logging.getLogger("edgehub.bridge")
 async def serve(settings: Settings, started: asyncio.Event | None = None) -> None:
     """Run the bridge until cancelled; the caller owns signals and systemd."""
     url = MqttUrl.parse(settings.mqtt_url)
+    await claim.check(settings, url)  # before anything is opened: a refusal changes nothing
     async with occupancy.held_open(settings):  # restore refuses while the bridge runs
         await _serve(settings, url, started)
 
@@ -40,7 +45,9 @@ async def _serve(settings: Settings, url: MqttUrl, started: asyncio.Event | None
             client_id=f"edgehub-bridge-{settings.store}",
             keepalive=settings.mqtt_keepalive_seconds,
             ca_file=settings.mqtt_ca_file,
+            will=claim.will(Topics(settings.store)),
         )
+        keeper = claim.ClaimKeeper(settings, link)
         dispatcher = Dispatcher(settings, store, link)
         link.start()
         log_event(log, "bridge_started", store=settings.store, broker=str(url), db=str(settings.db))
@@ -49,6 +56,8 @@ async def _serve(settings: Settings, url: MqttUrl, started: asyncio.Event | None
         try:
             await dispatcher.run()
         finally:
+            with contextlib.suppress(Exception):
+                await keeper.clear()
             with contextlib.suppress(Exception):
                 await link.stop()
     finally:

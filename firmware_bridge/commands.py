@@ -23,6 +23,7 @@ ALREADY_RUNNING = 4  # as `edgehub sync --once` beside a running agent
 
 def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
     from firmware_bridge.bridge import run
+    from firmware_bridge.claim import ClaimedElsewhere
 
     if _broker_unusable(settings):
         return 2
@@ -31,6 +32,14 @@ def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
         return ALREADY_RUNNING
     try:
         run(settings)
+    except ClaimedElsewhere as exc:  # another database or box, seen on the broker
+        print(
+            f"error: {exc} (its claim on the broker, {exc.topic}). "
+            "Only one may run per store: stop that one first, or leave it running; "
+            "a second database for a store needs a store code of its own (EDGEHUB_STORE).",
+            file=sys.stderr,
+        )
+        return ALREADY_RUNNING
     finally:
         lock.release()
     return 0
@@ -73,6 +82,7 @@ def _broker_unusable(settings: Settings) -> bool:
 
 
 def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
+    from firmware_bridge.claim import ClaimedElsewhere
     from firmware_bridge.printer import PrinterConfig, run
     from firmware_bridge.printer_link import open_link
 
@@ -104,6 +114,13 @@ def cmd_printer(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         run(settings, config)
+    except ClaimedElsewhere as exc:  # another database or box, seen on the broker
+        print(
+            f"error: {exc} (its status on the broker, {exc.topic}). "
+            "Only one may run per device: stop that one first, or leave it running.",
+            file=sys.stderr,
+        )
+        return ALREADY_RUNNING
     finally:
         lock.release()
     return 0

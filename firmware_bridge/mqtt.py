@@ -204,10 +204,15 @@ class MqttLink:
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
         self._subscriptions: list[tuple[str, Handler]] = []
         self._connect_hooks: list[Callable[[], None]] = []
         self._inflight: dict[int, asyncio.Future[None]] = {}
+        self._unacked_subscriptions: set[int] = set()
+        self.subscribed = asyncio.Event()
+        """Set once the broker has answered every subscription of this connection (SUBACK):
+        a retained message on those topics is on its way or there is none."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self.connected = False
         self.connects = 0
@@ -300,10 +305,11 @@ class MqttLink:
         # dispatcher's own re-send after the reconnection would print twice,
         # the second copy without its reprint banner.
         lost = [message.mid for message in client.drop_out_messages()]
-        for topic_filter, _ in self._subscriptions:
-            client.subscribe(topic_filter, qos=1)
+        mids = [client.subscribe(topic_filter, qos=1)[1] for topic_filter, _ in self._subscriptions]
         if lost:
             self._post(self._lost, lost)
+        # Posted before any SUBACK can be: paho calls on_subscribe from this same thread.
+        self._post(self._subscribing, mids)
         self._post(self._connected)
 
     def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
@@ -322,10 +328,31 @@ class MqttLink:
     ) -> None:
         self._post(self._puback, mid)
 
+    def _on_subscribe(
+        self, client: paho.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        refused = [str(reason) for reason in reasons if reason.is_failure]
+        self._post(self._subacked, mid, refused)
+
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         self._post(self._deliver, message.topic, message.payload)
 
     # --- on the loop ----------------------------------------------------------------------
+
+    def _subscribing(self, mids: list[int]) -> None:
+        self._unacked_subscriptions = set(mids)
+        if mids:
+            self.subscribed.clear()
+        else:
+            self.subscribed.set()
+
+    def _subacked(self, mid: int, refused: list[str]) -> None:
+        if refused:
+            url = str(self.url)
+            log_event(log, "mqtt_subscribe_refused", logging.WARNING, broker=url, reasons=refused)
+        self._unacked_subscriptions.discard(mid)
+        if not self._unacked_subscriptions:
+            self.subscribed.set()
 
     def _connected(self) -> None:
         self.connected = True
@@ -366,6 +393,7 @@ class MqttLink:
     def _disconnected(self, reason: str) -> None:
         was = self.connected
         self.connected = False
+        self.subscribed.clear()
         if was:
             level = logging.INFO if self._stopping else logging.WARNING
             log_event(log, "mqtt_disconnected", level, broker=str(self.url), reason=reason)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from firmware_bridge import claim
 from firmware_bridge.escpos import InvalidTicket, render_ticket
 from firmware_bridge.lifecycle import supervise
 from firmware_bridge.mqtt import MqttError, MqttLink, MqttUrl, Will
@@ -78,6 +79,7 @@ class PrinterAdapter:
     def __init__(self, settings: Settings, config: PrinterConfig) -> None:
         self.config = config
         self.topics = Topics(settings.store)
+        self.claim = claim.Claim.mine(settings)
         self.printer: PrinterLink = open_link(config.target)
         seen_path = config.seen_path or settings.db.parent / f"printer-{config.device}.seen.db"
         self.seen = SeenJobs(seen_path)
@@ -165,6 +167,8 @@ class PrinterAdapter:
 
     async def _publish_status(self, *, online: bool = True, force: bool = False) -> None:
         status = {"online": online, **self._printer_state, "firmware": FIRMWARE}
+        if online:  # which adapter runs the device, for a second one to see (claim.py)
+            status["adapter"] = self.claim.fields()
         if status == self._published and not force:
             return
         if not self.mqtt.connected:
@@ -287,6 +291,8 @@ def run(settings: Settings, config: PrinterConfig) -> None:
     import uvloop
 
     async def work(started: asyncio.Event) -> None:
+        url = MqttUrl.parse(settings.mqtt_url)
+        await claim.check_adapter(settings, url, config.device)  # before anything is opened
         async with occupancy.held_open(settings):  # restore refuses while a printer runs
             await PrinterAdapter(settings, config).run(started)
 

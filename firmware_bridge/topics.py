@@ -9,6 +9,8 @@ each client exactly the ones below, so their shape is part of the contract:
     devices/{device}/ack        device -> hub   printed / shown / failed
     devices/{device}/status     device -> hub   retained, and the device's last will
     orders/ready                hub -> boards   retained list of ready order numbers
+    bridge/claim                hub -> hub      retained: which bridge runs the store
+                                                (firmware_bridge/claim.py)
 
 Station and device names become topic levels, so they may hold only letters,
 digits, ``_`` and ``-``: a ``+``, ``#`` or ``/`` in one would widen a
@@ -56,6 +58,10 @@ class Topics:
     @property
     def ready_board(self) -> str:
         return f"{self.root}/orders/ready"
+
+    @property
+    def claim(self) -> str:
+        return f"{self.root}/bridge/claim"
 
     # Subscriptions of the bridge.
 

@@ -8,6 +8,7 @@ may read the whole store, to see what the broker let through.
 
 from __future__ import annotations
 
+import queue
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ def test_device_receives_only_its_stations_jobs(broker: Broker, login: Login) ->
 
 
 def test_device_publishes_only_as_itself_and_for_its_station(broker: Broker, login: Login) -> None:
-    """A device must not forge another device's acks nor bump another station's orders."""
+    """A device must not forge another device's acks, bump another station's orders, nor
+    claim the store's bridge."""
     device, observer = login(DEVICE), login(OBSERVER)
     observer.subscribe(f"edgehub/{broker.store}/#")
     refused = [
@@ -98,6 +100,7 @@ def test_device_publishes_only_as_itself_and_for_its_station(broker: Broker, log
         f"edgehub/{broker.store}/kitchen/bar/bump",
         f"edgehub/{broker.store}/kitchen/grill/jobs",
         f"edgehub/{broker.store}/orders/ready",
+        f"edgehub/{broker.store}/bridge/claim",  # a forged claim would keep the bridge out
     ]
     allowed = [
         f"edgehub/{broker.store}/devices/{DEVICE}/ack",
@@ -117,3 +120,27 @@ def test_kds_hears_refused_bumps_of_its_station_only(broker: Broker, login: Logi
     bridge.publish(f"edgehub/{broker.store}/kitchen/bar/errors", b"bar")
     bridge.publish(f"edgehub/{broker.store}/kitchen/grill/errors", b"grill")
     assert device.next_message() == (f"edgehub/{broker.store}/kitchen/grill/errors", b"grill")
+
+
+def test_only_the_bridge_keeps_and_reads_its_claim(broker: Broker, login: Login) -> None:
+    """The bridge's retained claim is how a second bridge learns the store is taken."""
+    device, bridge = login(DEVICE), login("edgehub-bridge")
+    topic = f"edgehub/{broker.store}/bridge/claim"
+    device.subscribe(topic)
+    bridge.subscribe(topic)
+    device.publish(topic, b"forged")  # refused first: had it passed, it would arrive first
+    bridge.publish(topic, b"claim")
+    assert bridge.next_message() == (topic, b"claim")
+    with pytest.raises(queue.Empty):
+        device.messages.get(timeout=0.3)
+
+
+def test_a_device_reads_back_its_own_status_only(broker: Broker, login: Login) -> None:
+    """A printer adapter reads its device's status at start to see if another runs it."""
+    device, observer = login(DEVICE), login(OBSERVER)
+    device.subscribe(f"edgehub/{broker.store}/devices/+/status")
+    other = f"edgehub/{broker.store}/devices/{OBSERVER}/status"  # the pattern lets it write this
+    own = f"edgehub/{broker.store}/devices/{DEVICE}/status"
+    observer.publish(other, b"theirs")  # first: had the device heard it, it would come first
+    device.publish(own, b"mine")
+    assert device.next_message() == (own, b"mine")

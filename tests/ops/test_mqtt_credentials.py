@@ -149,7 +149,7 @@ def test_acl_blocks_match_the_examples_in_the_installed_acl() -> None:
     """``device login`` writes what the shipped ACL tells an installer to write by hand."""
     text = acl_template("demo")
     examples = [
-        block.splitlines()
+        [line for line in block.splitlines() if line]
         for block in "\n".join(
             line[len("#   ") :] if line.startswith("#   ") else "" for line in text.splitlines()
         ).split("\n\n")

@@ -112,6 +112,17 @@ class Kitchen:
         self.processes.append(proc)
         return proc.start()
 
+    def command(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """Run ``edgehub ARGS`` for this store to its end, as an operator would by hand."""
+        return subprocess.run(
+            [sys.executable, "-m", "hub.cli", *args],
+            env=self._env(env),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
     def _env(self, extra: dict[str, str]) -> dict[str, str]:
         env = hub_env(self.db)
         env.update(self.env)
