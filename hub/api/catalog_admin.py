@@ -20,6 +20,7 @@ from hub.api.openapi import errors
 from hub.api.response_bodies import Product
 from hub.api.schemas import QTY_PATTERN, Amount, Id, PathId, parse_amount, strict_body
 from hub.catalog import management
+from hub.catalog import repository as catalog
 from hub.catalog.management import TaxInput
 from hub.catalog.service import MAX_CODE, MAX_NAME, ProductInput
 from hub.errors import ValidationFailed
@@ -158,17 +159,7 @@ async def edit_product(
 
 
 async def _category(hub: Hub, category_id: int) -> dict[str, Any]:
-    def read(db: Any) -> dict[str, Any]:
-        row = db.execute(
-            "SELECT id, name, parent_id, sequence, active, remote_id FROM categories WHERE id = ?",
-            (category_id,),
-        ).fetchone()
-        keys = ("id", "name", "parent_id", "sequence", "active", "remote_id")
-        out = dict(zip(keys, row, strict=True))
-        out["active"] = bool(out["active"])
-        return out
-
-    return await hub.store.read(read)
+    return await hub.store.read(catalog.get_category, category_id)
 
 
 @post(

@@ -118,6 +118,18 @@ def list_categories(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     ]
 
 
+def get_category(db: sqlite_utils.Database, category_id: int) -> dict[str, Any]:
+    """One category as a manager's edit answers it: archived ones too, with ``active``."""
+    row = db.execute(
+        "SELECT id, name, parent_id, sequence, active, remote_id FROM categories WHERE id = ?",
+        (category_id,),
+    ).fetchone()
+    keys = ("id", "name", "parent_id", "sequence", "active", "remote_id")
+    out = dict(zip(keys, row, strict=True))
+    out["active"] = bool(out["active"])
+    return out
+
+
 def list_payment_methods(db: sqlite_utils.Database) -> list[dict[str, Any]]:
     rows = db.execute(
         "SELECT id, name, is_cash, remote_id FROM payment_methods WHERE active = 1 ORDER BY id"

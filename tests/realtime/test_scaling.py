@@ -44,6 +44,7 @@ def api(quiet_hub: HubProcess) -> Iterator[Api]:
     client = Api(quiet_hub.url)
     yield client
     client.close()
+    client.close()
 
 
 class BareClient:
