@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
+from typing import Protocol
 
 _last: tuple[int, str] = (-1, "")
 
@@ -55,3 +57,40 @@ def ago(value: str | None, now: datetime | None = None) -> str:
         return "never"
     seconds = ((now or datetime.now(UTC)) - parse_iso(value)).total_seconds()
     return span(max(0.0, seconds)) + " ago"
+
+
+class Clock(Protocol):
+    """Where a service, job or daemon reads the time and waits.
+
+    Passed in, never imported as a global, so a test can hand in a clock it
+    moves by hand (``tests.support.clock.ManualClock``) and check an expiry,
+    a backoff or a retention cutoff without sleeping through it.
+    """
+
+    def wall(self) -> float:
+        """Seconds since the epoch, for times that are stored or shown."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back, for timeouts and intervals."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (a manual clock advances instead of waiting)."""
+        ...
+
+
+class SystemClock:
+    """The real time: what every process uses outside the tests."""
+
+    def wall(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+SYSTEM_CLOCK: Clock = SystemClock()
