@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import msgspec
 import sqlite_utils
 from litestar import get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from firmware_bridge.bumps import BumpRefused, apply_bump
 from firmware_bridge.jobs import STATES, list_jobs
@@ -28,7 +28,7 @@ from hub.api import pagination
 from hub.api.context import Hub, requires
 from hub.api.openapi import errors
 from hub.api.response_bodies import KitchenTicket, KitchenTickets, Product
-from hub.api.schemas import UUID_PATTERN
+from hub.api.schemas import UUID_PATTERN, PathId
 from hub.auth.roles import PERMISSIONS
 from hub.catalog import service as catalog_service
 from hub.errors import Conflict, NotFound, ValidationFailed
@@ -177,7 +177,7 @@ class AvailabilityBody(msgspec.Struct, forbid_unknown_fields=True):
 )
 async def kitchen_availability(
     hub: Hub,
-    product_id: FromPath[int],
+    product_id: PathId,
     data: JSONBody[AvailabilityBody],
 ) -> dict[str, Any]:
     """86 a kitchen item (``available: false``) or put it back; the tills hear it at once."""
