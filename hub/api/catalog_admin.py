@@ -17,6 +17,7 @@ from litestar.params import JSONBody
 
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import CategoryRecord, Tax, TaxList
 from hub.api.response_bodies import Product
 from hub.api.schemas import QTY_PATTERN, Amount, Id, PathId, parse_amount
 from hub.catalog import management
@@ -162,7 +163,7 @@ async def _category(hub: Hub, category_id: int) -> dict[str, Any]:
     "/api/v1/categories",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=CategoryRecord, ok_statuses=(201,)),
 )
 async def create_category(hub: Hub, data: JSONBody[CategoryCreateBody]) -> dict[str, Any]:
     def write(db: Any) -> Any:
@@ -180,7 +181,7 @@ async def create_category(hub: Hub, data: JSONBody[CategoryCreateBody]) -> dict[
     "/api/v1/categories/{category_id:int}",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=CategoryRecord),
 )
 async def edit_category(
     hub: Hub, category_id: PathId, data: JSONBody[CategoryEditBody]
@@ -195,7 +196,12 @@ async def edit_category(
     return await _category(hub, category_id)
 
 
-@get("/api/v1/taxes", guards=[requires(*ALL_STAFF)], tags=["catalogue"], responses=errors(403))
+@get(
+    "/api/v1/taxes",
+    guards=[requires(*ALL_STAFF)],
+    tags=["catalogue"],
+    responses=errors(403, ok=TaxList),
+)
 async def list_taxes(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.store.read(management.list_taxes), "next": None}
 
@@ -204,7 +210,7 @@ async def list_taxes(hub: Hub) -> dict[str, Any]:
     "/api/v1/taxes",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 409, 413, 422),
+    responses=errors(403, 409, 413, 422, ok=Tax, ok_statuses=(201,)),
 )
 async def create_tax(hub: Hub, data: JSONBody[TaxCreateBody]) -> dict[str, Any]:
     tax = TaxInput(data.name, data.amount, data.price_include, data.active)
@@ -217,7 +223,7 @@ async def create_tax(hub: Hub, data: JSONBody[TaxCreateBody]) -> dict[str, Any]:
     "/api/v1/taxes/{tax_id:int}",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=Tax),
 )
 async def edit_tax(hub: Hub, tax_id: PathId, data: JSONBody[TaxEditBody]) -> dict[str, Any]:
     changes = _given(data)

@@ -27,6 +27,7 @@ from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import KitchenJobPage, StationList, StationProductList
 from hub.api.response_bodies import KitchenTicket, KitchenTickets, Product
 from hub.api.schemas import UUID_PATTERN, PathId
 from hub.auth.roles import PERMISSIONS
@@ -49,7 +50,7 @@ KITCHEN_VIEW = PERMISSIONS["kitchen"]
     "/api/v1/kitchen/jobs",
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
-    responses=errors(403, 422),
+    responses=errors(403, 422, ok=KitchenJobPage),
 )
 async def list_kitchen_jobs(
     hub: Hub,
@@ -97,7 +98,7 @@ async def kitchen_tickets(
     "/api/v1/kitchen/stations",
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
-    responses=errors(403),
+    responses=errors(403, ok=StationList),
 )
 async def kitchen_stations(hub: Hub) -> dict[str, Any]:
     """The stations the catalogue sends lines to."""
@@ -154,7 +155,7 @@ def _stations(station: list[str]) -> list[str]:
     "/api/v1/kitchen/products",
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
-    responses=errors(403, 422),
+    responses=errors(403, 422, ok=StationProductList),
 )
 async def kitchen_products(
     hub: Hub,
