@@ -32,6 +32,7 @@ from hub.api import kitchen as kitchen_api
 from hub.api.context import HubContext, provide_actor, provide_hub
 from hub.api.errors import EXCEPTION_HANDLERS
 from hub.api.headers import AllowHeader
+from hub.api.strict_bodies import StrictBodies
 from hub.auth.throttle import LoginThrottle
 from hub.auth.tokens import make_jwt_auth
 from hub.catalog.upkeep import CacheUpkeep
@@ -111,7 +112,8 @@ def create_app(settings: Settings) -> Litestar:
         },
         lifespan=[lifespan, upkeep.lifespan],
         on_app_init=[jwt_auth.on_app_init],
-        plugins=[ops, openapi.StrictStructSchema()],  # ops: jobs, metrics, headers, CORS
+        # ops: jobs, metrics, headers, CORS
+        plugins=[ops, openapi.StrictStructSchema(), StrictBodies()],
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[AllowHeader()],
         openapi_config=openapi.openapi_config(),

@@ -11,6 +11,7 @@ from litestar.params import FromQuery, QueryParameter
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import CacheStats
 from hub.api.response_bodies import CategoryPage, PaymentMethodPage, Product, ProductPage
 from hub.api.schemas import PathId
 from hub.catalog import repository as catalog
@@ -91,7 +92,12 @@ async def list_payment_methods(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.store.read(catalog.list_payment_methods), "next": None}
 
 
-@get("/api/v1/cache/stats", guards=[requires(*MANAGERS)], tags=["catalogue"], responses=errors(403))
+@get(
+    "/api/v1/cache/stats",
+    guards=[requires(*MANAGERS)],
+    tags=["catalogue"],
+    responses=errors(403, ok=CacheStats),
+)
 async def cache_stats(hub: Hub) -> dict[str, Any]:
     """Hits, misses, errors, evictions and invalidations per kind, and the backend in use."""
     return hub.cache.stats()

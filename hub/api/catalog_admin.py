@@ -1,6 +1,6 @@
 """Catalogue management over HTTP (managers and admins): products, categories, taxes.
 
-Bodies are decoded strictly (``strict_body``) into the structs below; a field
+Bodies are decoded strictly (``hub.api.strict_bodies``) into the structs below; a field
 left out is left as it is, ``null`` clears an optional one. Every write runs in
 the writer's transaction through ``hub.catalog.management`` and answers with
 the record as it now is; its ``catalog.updated`` event reaches caches, tills
@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, patch, post
+from litestar import get, patch, post
 from litestar.params import JSONBody
 
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import CategoryRecord, Tax, TaxList
 from hub.api.response_bodies import Product
-from hub.api.schemas import QTY_PATTERN, Amount, Id, PathId, parse_amount, strict_body
+from hub.api.schemas import QTY_PATTERN, Amount, Id, PathId, parse_amount
 from hub.catalog import management
 from hub.catalog import repository as catalog
 from hub.catalog.management import TaxInput
@@ -104,11 +105,8 @@ def _odoo(hub: Hub) -> bool:
     tags=["catalogue"],
     responses=errors(403, 404, 409, 413, 422, ok=Product, ok_statuses=(201,)),
 )
-async def create_product(
-    request: Request[Any, Any, Any], hub: Hub, data: JSONBody[ProductCreateBody]
-) -> dict[str, Any]:
+async def create_product(hub: Hub, data: JSONBody[ProductCreateBody]) -> dict[str, Any]:
     """A new product of this store (``local_only``): 201 with the product."""
-    data = await strict_body(request, ProductCreateBody)
     item = ProductInput(
         name=data.name,
         price=parse_amount(hub.money, "price", data.price),
@@ -133,12 +131,11 @@ async def create_product(
     responses=errors(403, 404, 409, 413, 422, ok=Product),
 )
 async def edit_product(
-    request: Request[Any, Any, Any], hub: Hub, product_id: PathId,
-    data: JSONBody[ProductEditBody],
-) -> dict[str, Any]:  # fmt: skip
+    hub: Hub, product_id: PathId, data: JSONBody[ProductEditBody]
+) -> dict[str, Any]:
     """Change any of a product's fields; the next read of it on any till sees the change.
     With an Odoo connected, a product from Odoo is refused (409 ``odoo_owned``)."""
-    changes = _given(await strict_body(request, ProductEditBody))
+    changes = _given(data)
     if not changes:
         raise ValidationFailed("give at least one field", {"fields": {"body": "empty"}})
     if "available" in changes and "active" in changes:
@@ -166,13 +163,9 @@ async def _category(hub: Hub, category_id: int) -> dict[str, Any]:
     "/api/v1/categories",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=CategoryRecord, ok_statuses=(201,)),
 )
-async def create_category(
-    request: Request[Any, Any, Any], hub: Hub, data: JSONBody[CategoryCreateBody]
-) -> dict[str, Any]:
-    data = await strict_body(request, CategoryCreateBody)
-
+async def create_category(hub: Hub, data: JSONBody[CategoryCreateBody]) -> dict[str, Any]:
     def write(db: Any) -> Any:
         category_id, change = management.create_category(
             db, data.name, sequence=data.sequence, parent_id=data.parent_id
@@ -188,13 +181,12 @@ async def create_category(
     "/api/v1/categories/{category_id:int}",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=CategoryRecord),
 )
 async def edit_category(
-    request: Request[Any, Any, Any], hub: Hub, category_id: PathId,
-    data: JSONBody[CategoryEditBody],
-) -> dict[str, Any]:  # fmt: skip
-    changes = _given(await strict_body(request, CategoryEditBody))
+    hub: Hub, category_id: PathId, data: JSONBody[CategoryEditBody]
+) -> dict[str, Any]:
+    changes = _given(data)
     if not changes:
         raise ValidationFailed("give at least one field", {"fields": {"body": "empty"}})
     _, change = await hub.store.write(
@@ -204,7 +196,12 @@ async def edit_category(
     return await _category(hub, category_id)
 
 
-@get("/api/v1/taxes", guards=[requires(*ALL_STAFF)], tags=["catalogue"], responses=errors(403))
+@get(
+    "/api/v1/taxes",
+    guards=[requires(*ALL_STAFF)],
+    tags=["catalogue"],
+    responses=errors(403, ok=TaxList),
+)
 async def list_taxes(hub: Hub) -> dict[str, Any]:
     return {"items": await hub.store.read(management.list_taxes), "next": None}
 
@@ -213,12 +210,9 @@ async def list_taxes(hub: Hub) -> dict[str, Any]:
     "/api/v1/taxes",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 409, 413, 422),
+    responses=errors(403, 409, 413, 422, ok=Tax, ok_statuses=(201,)),
 )
-async def create_tax(
-    request: Request[Any, Any, Any], hub: Hub, data: JSONBody[TaxCreateBody]
-) -> dict[str, Any]:
-    data = await strict_body(request, TaxCreateBody)
+async def create_tax(hub: Hub, data: JSONBody[TaxCreateBody]) -> dict[str, Any]:
     tax = TaxInput(data.name, data.amount, data.price_include, data.active)
     public, change = await hub.store.write(management.create_tax, tax)
     await hub.catalog.forget(change.touched)
@@ -229,12 +223,10 @@ async def create_tax(
     "/api/v1/taxes/{tax_id:int}",
     guards=[requires(*MANAGERS)],
     tags=["catalogue"],
-    responses=errors(403, 404, 409, 413, 422),
+    responses=errors(403, 404, 409, 413, 422, ok=Tax),
 )
-async def edit_tax(
-    request: Request[Any, Any, Any], hub: Hub, tax_id: PathId, data: JSONBody[TaxEditBody]
-) -> dict[str, Any]:
-    changes = _given(await strict_body(request, TaxEditBody))
+async def edit_tax(hub: Hub, tax_id: PathId, data: JSONBody[TaxEditBody]) -> dict[str, Any]:
+    changes = _given(data)
     if not changes:
         raise ValidationFailed("give at least one field", {"fields": {"body": "empty"}})
     public, change = await hub.store.write(management.edit_tax, tax_id, changes, odoo=_odoo(hub))

@@ -18,11 +18,17 @@ from litestar.params import QueryParameter
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, Hub, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import DevicePage
 from hub.devices import list_devices
 from hub.realtime.service import Realtime
 
 
-@get("/api/v1/devices", guards=[requires(*ALL_STAFF)], tags=["devices"], responses=errors(403, 422))
+@get(
+    "/api/v1/devices",
+    guards=[requires(*ALL_STAFF)],
+    tags=["devices"],
+    responses=errors(403, 422, ok=DevicePage),
+)
 async def get_devices(
     request: Request[Any, Any, Any],
     hub: Hub,

@@ -8,10 +8,16 @@ from litestar import Request, get
 
 from hub.api.context import MANAGERS, Hub, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import JobList
 from hub.jobs.scheduler import read_status
 
 
-@get("/api/v1/jobs", guards=[requires(*MANAGERS)], tags=["operations"], responses=errors(403))
+@get(
+    "/api/v1/jobs",
+    guards=[requires(*MANAGERS)],
+    tags=["operations"],
+    responses=errors(403, ok=JobList),
+)
 async def list_jobs(request: Request[Any, Any, Any], hub: Hub) -> dict[str, Any]:
     """Every job: interval, last start and finish, outcome, duration, error, note, counts.
 

@@ -18,8 +18,8 @@ from typing import Annotated, Any
 
 import msgspec
 import sqlite_utils
-from litestar import Request, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar import get, post
+from litestar.params import JSONBody, QueryParameter
 
 from firmware_bridge.bumps import BumpRefused, apply_bump
 from firmware_bridge.jobs import STATES, list_jobs
@@ -27,8 +27,9 @@ from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import KitchenJobPage, StationList, StationProductList
 from hub.api.response_bodies import KitchenTicket, KitchenTickets, Product
-from hub.api.schemas import UUID_PATTERN, strict_body
+from hub.api.schemas import UUID_PATTERN, PathId
 from hub.auth.roles import PERMISSIONS
 from hub.catalog import service as catalog_service
 from hub.errors import Conflict, NotFound, ValidationFailed
@@ -49,7 +50,7 @@ KITCHEN_VIEW = PERMISSIONS["kitchen"]
     "/api/v1/kitchen/jobs",
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
-    responses=errors(403, 422),
+    responses=errors(403, 422, ok=KitchenJobPage),
 )
 async def list_kitchen_jobs(
     hub: Hub,
@@ -97,7 +98,7 @@ async def kitchen_tickets(
     "/api/v1/kitchen/stations",
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
-    responses=errors(403),
+    responses=errors(403, ok=StationList),
 )
 async def kitchen_stations(hub: Hub) -> dict[str, Any]:
     """The stations the catalogue sends lines to."""
@@ -117,13 +118,10 @@ class BumpBody(msgspec.Struct, forbid_unknown_fields=True):
     tags=["kitchen"],
     responses=errors(403, 404, 409, 413, 422, ok=KitchenTicket),
 )
-async def kitchen_bump(
-    request: Request[Any, Any, Any], hub: Hub, data: JSONBody[BumpBody]
-) -> dict[str, Any]:
+async def kitchen_bump(hub: Hub, data: JSONBody[BumpBody]) -> dict[str, Any]:
     """A station starts, finishes (bumps) or recalls its part of an order; answers the order."""
-    body = await strict_body(request, BumpBody)
-    bump = Bump(order_uuid=body.order_uuid.lower(), action=body.action)  # type: ignore[arg-type]
-    return await hub.store.write(_bump, hub.rules, body.station, bump)
+    bump = Bump(order_uuid=data.order_uuid.lower(), action=data.action)  # type: ignore[arg-type]
+    return await hub.store.write(_bump, hub.rules, data.station, bump)
 
 
 def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump) -> dict[str, Any]:
@@ -157,7 +155,7 @@ def _stations(station: list[str]) -> list[str]:
     "/api/v1/kitchen/products",
     guards=[requires(*KITCHEN_VIEW)],
     tags=["kitchen"],
-    responses=errors(403, 422),
+    responses=errors(403, 422, ok=StationProductList),
 )
 async def kitchen_products(
     hub: Hub,
@@ -179,17 +177,15 @@ class AvailabilityBody(msgspec.Struct, forbid_unknown_fields=True):
     responses=errors(403, 404, 413, 422, ok=Product),
 )
 async def kitchen_availability(
-    request: Request[Any, Any, Any],
     hub: Hub,
-    product_id: FromPath[int],
+    product_id: PathId,
     data: JSONBody[AvailabilityBody],
 ) -> dict[str, Any]:
     """86 a kitchen item (``available: false``) or put it back; the tills hear it at once."""
-    body = await strict_body(request, AvailabilityBody)
     if await hub.store.read(kitchen_item, product_id) is None:
         raise NotFound(f"product {product_id} is no kitchen item", {"product_id": product_id})
     change = await hub.catalog.apply(
-        catalog_service.update_product, hub.money, product_id, active=body.available
+        catalog_service.update_product, hub.money, product_id, active=data.available
     )
     assert change.product is not None
     return change.product

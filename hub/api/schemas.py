@@ -8,15 +8,13 @@ floats) and are parsed strictly when converted to service inputs.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import msgspec
-from litestar import Request
 from litestar.params import PathParameter, QueryParameter
 
-from hub.errors import BadRequest, ValidationFailed
+from hub.errors import ValidationFailed
 from hub.orders.money import Money, parse_decimal
 from hub.orders.service import LineInput, PaymentInput
 
@@ -100,40 +98,6 @@ class TokenBody(msgspec.Struct, forbid_unknown_fields=True):
     login: Name
     pin: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     password: Annotated[str, msgspec.Meta(max_length=256)] | None = None
-
-
-S = TypeVar("S", bound=msgspec.Struct)
-_AT_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
-
-
-async def strict_body(
-    request: Request[Any, Any, Any], kind: type[S], default: S | None = None
-) -> S:
-    """Decode the body again, strictly, after Litestar's own decoding.
-
-    Litestar converts request data in lax mode, where ``"1"`` quietly becomes
-    ``1``. The API promises typed JSON, so a string where a number belongs is a
-    422 naming the field, as a client developer would expect. msgspec decodes
-    a till-sized body in microseconds, so the second pass costs nothing that
-    shows.
-    """
-    raw = await request.body()
-    if raw.strip() in (b"", b"null") and default is not None:
-        return default  # an optional body left out, or sent as JSON null (the schema allows both)
-    try:
-        return msgspec.json.decode(raw, type=kind, strict=True)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        match = _AT_PATH.search(message)
-        field = (match.group("path") or "body") if match else "body"
-        text = message[: match.start()] if match else message
-        raise ValidationFailed(
-            "the request does not match the schema", {"fields": {field: text}}
-        ) from exc
-    except msgspec.DecodeError as exc:
-        # An empty or broken body on a route whose body Litestar does not decode
-        # first: the client's fault, said as the 400 every other route gives.
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from exc
 
 
 def _field_error(field: str, message: str) -> ValidationFailed:

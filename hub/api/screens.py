@@ -19,6 +19,7 @@ from litestar.params import FromPath
 
 from hub.api.context import MANAGERS, Hub, requires
 from hub.api.openapi import PUBLIC, errors
+from hub.api.operations_bodies import Dashboard
 from hub.api.response_bodies import Board
 from hub.orders import board
 from hub.screens import dashboard
@@ -85,7 +86,12 @@ async def board_state(hub: Hub) -> dict[str, Any]:
     return await hub.store.read(board.snapshot, hub.settings.board_ready_seconds)
 
 
-@get("/api/v1/dashboard", guards=[requires(*MANAGERS)], tags=["screens"], responses=errors(403))
+@get(
+    "/api/v1/dashboard",
+    guards=[requires(*MANAGERS)],
+    tags=["screens"],
+    responses=errors(403, ok=Dashboard),
+)
 async def dashboard_summary(hub: Hub) -> dict[str, Any]:
     """Today's orders by state and takings by method, open sessions, the kitchen, audit."""
     since = dashboard.local_midnight_utc()

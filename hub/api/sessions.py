@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import sqlite_utils
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import JSONBody, QueryParameter
 
 from hub import sessions
@@ -18,7 +18,6 @@ from hub.api.schemas import (
     OpenSessionBody,
     PathId,
     parse_amount,
-    strict_body,
 )
 from hub.auth.roles import PERMISSIONS
 from hub.auth.users import Actor
@@ -34,10 +33,7 @@ _TILL = PERMISSIONS["till"]
     tags=["sessions"],
     responses=errors(403, 409, 413, 422, ok=Session, ok_statuses=(201,)),
 )
-async def open_session(
-    request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: JSONBody[OpenSessionBody]
-) -> dict[str, Any]:
-    data = await strict_body(request, OpenSessionBody)
+async def open_session(hub: Hub, actor: Caller, data: JSONBody[OpenSessionBody]) -> dict[str, Any]:
     cash = parse_amount(hub.money, "opening_cash", data.opening_cash)
     session = await hub.store.write(
         sessions.open_session, hub.money, actor, terminal=data.terminal, opening_cash=cash
@@ -70,13 +66,11 @@ async def get_session(hub: Hub, session_id: PathId) -> dict[str, Any]:
     responses=errors(403, 404, 409, 413, 422, ok=ClosedSession),
 )
 async def close_session(
-    request: Request[Any, Any, Any],
     hub: Hub,
     actor: Caller,
     session_id: PathId,
     data: JSONBody[CloseSessionBody],
 ) -> dict[str, Any]:
-    data = await strict_body(request, CloseSessionBody)
     cash = parse_amount(hub.money, "closing_cash", data.closing_cash)
     session = await hub.store.write(
         _close, hub.rules, actor, session_id, cash, cancel_unpaid=data.cancel_unpaid

@@ -16,11 +16,17 @@ from cloud_sync import outbox, status
 from hub import events
 from hub.api.context import MANAGERS, Hub, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import SyncItem, SyncStatus
 from hub.api.schemas import PathId
 from hub.settings import Settings
 
 
-@get("/api/v1/sync/status", guards=[requires(*MANAGERS)], tags=["sync"], responses=errors(403))
+@get(
+    "/api/v1/sync/status",
+    guards=[requires(*MANAGERS)],
+    tags=["sync"],
+    responses=errors(403, ok=SyncStatus),
+)
 async def sync_status(hub: Hub) -> dict[str, Any]:
     """Pending and parked orders, lag, last success and error, and whether Odoo answers."""
     return await hub.store.read(status.read, hub.settings)
@@ -31,7 +37,7 @@ async def sync_status(hub: Hub) -> dict[str, Any]:
     status_code=200,
     guards=[requires(*MANAGERS)],
     tags=["sync"],
-    responses=errors(403, 404, 409, 422),
+    responses=errors(403, 404, 409, 422, ok=SyncItem),
 )
 async def retry_failed(hub: Hub, item_id: PathId) -> dict[str, Any]:
     """Queue a parked item again, once its cause is fixed; 409 if it is not parked."""

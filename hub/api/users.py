@@ -14,6 +14,7 @@ from litestar.params import FromPath
 
 from hub.api.context import MANAGERS, Caller, Hub, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import Unlocked
 from hub.auth import checkpoint
 from hub.errors import NotFound
 
@@ -23,7 +24,7 @@ from hub.errors import NotFound
     status_code=200,
     guards=[requires(*MANAGERS)],
     tags=["auth"],
-    responses=errors(403, 404, 422),
+    responses=errors(403, 404, 422, ok=Unlocked),
 )
 async def unlock_user(hub: Hub, actor: Caller, login: FromPath[str]) -> dict[str, Any]:
     """Let a locked-out login try again at once; 404 for a login that does not exist."""

@@ -15,6 +15,7 @@ from litestar.types import Receive, Scope, Send
 
 from hub.api.context import MANAGERS, requires
 from hub.api.openapi import errors
+from hub.api.operations_bodies import RealtimeStats
 from hub.realtime.service import Realtime
 
 _UPGRADE: list[tuple[bytes, bytes]] = [
@@ -36,7 +37,10 @@ async def ws(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 @get(
-    "/api/v1/realtime/stats", guards=[requires(*MANAGERS)], tags=["devices"], responses=errors(403)
+    "/api/v1/realtime/stats",
+    guards=[requires(*MANAGERS)],
+    tags=["devices"],
+    responses=errors(403, ok=RealtimeStats),
 )
 async def realtime_stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """This worker's WebSocket counters: clients, subscriptions, rooms, log position, Redis."""

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.api.operations_bodies import SyncItem, SyncStatus
 from hub.db.connection import immediate
 from hub.settings import Settings
 from tests.cloud_sync.hub_side import (
@@ -24,6 +25,7 @@ from tests.cloud_sync.hub_side import (
 )
 from tests.odoo_emulator import OdooEmulator
 from tests.support.api_client import Api
+from tests.support.bodies import typed
 from tests.support.hub_process import HubProcess, hub_env, run_cli
 from tests.support.notify_socket import assert_ready_watchdog_stopping, notify_conversation
 
@@ -76,7 +78,7 @@ async def test_status_api_shows_the_parked_order_and_retry_sends_it(
             bad, product_id = poison(settings, till)
 
             await run.until(_parked(run))
-            body = api.get("/api/v1/sync/status", as_="marco").json()
+            body = typed(api.get("/api/v1/sync/status", as_="marco"), SyncStatus)
             assert (body["pending"], body["failed"]) == (0, 1)
             (item,) = body["parked"]
             assert item["order_id"] == bad["id"] and item["kind"] == "sale"
@@ -91,7 +93,7 @@ async def test_status_api_shows_the_parked_order_and_retry_sends_it(
 
             fix(settings, odoo, product_id)
             retried = api.post(f"/api/v1/sync/failed/{item['id']}/retry", as_="marco")
-            assert retried.status_code == 200 and retried.json()["state"] == "pending"
+            assert typed(retried, SyncItem)["state"] == "pending"
             again = api.post(f"/api/v1/sync/failed/{item['id']}/retry", as_="marco")
             assert (again.status_code, again.json()["error"]) == (409, "not_parked")
             assert api.post("/api/v1/sync/failed/999/retry", as_="marco").status_code == 404

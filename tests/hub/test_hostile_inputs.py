@@ -26,6 +26,7 @@ HUGE = ("9223372036854775808", "18446744073709551616", "-9223372036854775809", "
         ("GET", "/api/v1/sessions/{n}"),
         ("POST", "/api/v1/sessions/{n}/close"),
         ("POST", "/api/v1/sync/failed/{n}/retry"),
+        ("POST", "/api/v1/kitchen/products/{n}/availability"),
     ],
 )
 def test_integers_past_64_bits_in_paths_and_queries_are_4xx(
@@ -33,6 +34,8 @@ def test_integers_past_64_bits_in_paths_and_queries_are_4xx(
 ) -> None:
     """An id SQLite cannot even bind names no row: 404 or 422, never a 500 with a traceback."""
     bodies = {"PATCH": {"lines": []}, "POST": {"closing_cash": "0"}}
+    if template.endswith("/availability"):
+        bodies["POST"] = {"available": False}
     r = module_api.http.request(
         method,
         template.format(n=number),

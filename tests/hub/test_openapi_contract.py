@@ -157,3 +157,72 @@ def test_a_missing_required_parameter_is_a_422_naming_it(api: Api) -> None:
     answer = api.get("/api/v1/kitchen/tickets", as_="kitchen")
     assert answer.status_code == 422
     assert answer.json()["detail"] == {"fields": {"station": "required"}}
+
+
+NOT_JSON = {("get", "/metrics"): "text/plain"}
+"""Success answers that are not JSON, by design: Prometheus's text format."""
+
+FREE_FORM = {
+    ("Event", "data"): "each event's own payload (API.md lists them by event)",
+    ("Health", "detail"): "each check's facts, which differ by check and by deployment",
+    ("Health", "faults"): "hub.faults' sentences with their own facts",
+}
+"""Fields left as free-form objects on purpose, and why."""
+
+
+def untyped_parts(
+    components: dict[str, Any], node: dict[str, Any], where: str, seen: frozenset[str] = frozenset()
+) -> list[str]:
+    """Where under ``node`` an object says nothing of its fields (no properties, no typed
+    ``additionalProperties``) or a value has no type at all; ``[]`` when all is typed."""
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        if name in seen:  # a recursive type: walked once
+            return []
+        return untyped_parts(components, components[name], name, seen | {name})
+    found: list[str] = []
+    choices = node.get("oneOf", []) + node.get("anyOf", [])
+    for choice in choices:
+        found += untyped_parts(components, choice, where, seen)
+    kinds = node.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "array" in kinds:
+        found += untyped_parts(components, node.get("items", {}), f"{where}[]", seen)
+    if "object" in kinds or "properties" in node:
+        properties = node.get("properties", {})
+        values = node.get("additionalProperties")
+        typed_values = isinstance(values, dict) and bool(values)
+        if not properties and not typed_values:
+            found.append(where)
+        for field, value in properties.items():
+            if (where, field) not in FREE_FORM:
+                found += untyped_parts(components, value, f"{where}.{field}", seen)
+        if typed_values:
+            found += untyped_parts(components, values, f"{where}{{}}", seen)
+    if kinds == [None] and not choices and "enum" not in node and "const" not in node:
+        found.append(where)  # no type at all: anything goes
+    return found
+
+
+def test_every_success_answer_has_a_typed_body(schema: dict[str, Any]) -> None:
+    """A till developer's generated client gets a model for every 2xx answer, not a bare
+    dict: each route documents its body, down to the fields of its nested objects."""
+    components = schema["components"]["schemas"]
+    missing = []
+    for verb, path, op in operations(schema):
+        for status, answer in op["responses"].items():
+            if not status.startswith("2"):
+                continue
+            content = answer.get("content", {})
+            if (verb, path) in NOT_JSON:
+                assert list(content) == [NOT_JSON[verb, path]], (verb, path)
+                continue
+            body = content.get("application/json", {}).get("schema")
+            if body is None:
+                missing.append(f"{verb} {path} {status}: no JSON body")
+                continue
+            route = f"{verb} {path} {status}"
+            missing += [f"{route}: {part}" for part in untyped_parts(components, body, "body")]
+    assert not missing, "\n".join(missing)
+    for name, field in FREE_FORM:  # each exception still names a field that exists
+        assert field in components[name]["properties"], (name, field)

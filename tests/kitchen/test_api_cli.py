@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from hub.api.operations_bodies import DevicePage, KitchenJobPage
 from tests.support.api_client import Api
+from tests.support.bodies import typed
 from tests.support.hub_process import HubProcess, run_cli
 from tests.support.kitchen import BAR, GRILL, Kitchen
 from tests.support.mqtt_client import Mqtt
@@ -41,9 +43,7 @@ def test_jobs_and_devices_are_listed_with_their_state(
     kitchen.wait_jobs(order["id"], "acked", 1)
     api = kitchen_api
 
-    r = api.get("/api/v1/kitchen/jobs?state=sent", as_="kitchen")
-    assert r.status_code == 200, r.text
-    body = r.json()
+    body = typed(api.get("/api/v1/kitchen/jobs?state=sent", as_="kitchen"), KitchenJobPage)
     assert body["next"] is None
     (job,) = body["items"]
     assert (job["order_uuid"], job["station"], job["device"], job["kind"]) == (
@@ -58,9 +58,9 @@ def test_jobs_and_devices_are_listed_with_their_state(
     assert api.get("/api/v1/kitchen/jobs?state=lost", as_="kitchen").status_code in (400, 422)
     assert api.get("/api/v1/kitchen/jobs", as_="ana").status_code == 403
 
-    page = api.get("/api/v1/devices?limit=1", as_="kitchen").json()
+    page = typed(api.get("/api/v1/devices?limit=1", as_="kitchen"), DevicePage)
     assert [d["id"] for d in page["items"]] == ["bar-kds"] and page["next"]
-    rest = api.get(f"/api/v1/devices?after={page['next']}", as_="kitchen").json()
+    rest = typed(api.get(f"/api/v1/devices?after={page['next']}", as_="kitchen"), DevicePage)
     assert rest["next"] is None
     devices = {d["id"]: d for d in page["items"] + rest["items"]}
     assert devices["bar-kds"]["online"] is True and devices["bar-kds"]["pending_jobs"] == 0
