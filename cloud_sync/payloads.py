@@ -51,7 +51,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
+from msgspec import UNSET, UnsetType
 
 from cloud_sync.errors import Unmapped
 
@@ -141,11 +144,19 @@ def odoo_datetime(value: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def order_payload(order: Mapping[str, Any], refs: RemoteRefs, version: int) -> dict[str, Any]:
-    """The element of ``create_from_ui``'s (16/17) or ``sync_from_ui``'s (18+) list."""
+def order_document(
+    order: Mapping[str, Any], refs: RemoteRefs, version: int
+) -> CreateFromUi | SyncFromUi:
+    """The element of ``create_from_ui``'s (16/17) or ``sync_from_ui``'s (18+) list, typed."""
     if version < 16:
         raise ValueError(f"Odoo {version} is not supported")
     return _create_from_ui(order, refs, version) if version <= 17 else _sync_from_ui(order, refs)
+
+
+def order_payload(order: Mapping[str, Any], refs: RemoteRefs, version: int) -> dict[str, Any]:
+    """``order_document`` as the JSON object sent to Odoo."""
+    payload: dict[str, Any] = msgspec.to_builtins(order_document(order, refs, version))
+    return payload
 
 
 def refund_order(
@@ -198,122 +209,233 @@ def refund_order(
 
 
 # -- the two shapes ------------------------------------------------------------------
+#
+# Built as Structs, so each key Odoo reads is declared once with its type, and
+# sent as the plain JSON they turn into (``msgspec.to_builtins``): the field
+# order below is the key order on the wire. A field left UNSET is not sent
+# at all; ``False`` is Odoo's "none" for a many2one and is sent as such.
 
 
-def _create_from_ui(order: Mapping[str, Any], refs: RemoteRefs, version: int) -> dict[str, Any]:
+class LineVals(msgspec.Struct):
+    """A ``pos.order.line`` as both calls create it."""
+
+    product_id: int
+    full_product_name: str
+    qty: float
+    price_unit: float
+    discount: float
+    price_subtotal: float
+    price_subtotal_incl: float
+    customer_note: str
+    tax_ids: list[list[int | list[int]]] | UnsetType = UNSET  # 16/17: else the product's
+    uuid: str | UnsetType = UNSET  # 17+: stable across resends
+    refunded_orderline_id: int | UnsetType = UNSET
+
+
+class PaymentVals(msgspec.Struct):
+    """A ``pos.payment``: 16/17 date it in ``name``, 18+ in ``payment_date``."""
+
+    payment_method_id: int
+    amount: float
+    name: str | UnsetType = UNSET
+    payment_date: str | UnsetType = UNSET
+
+
+# x2many commands: ``[0, 0, vals]`` creates, ``[5, 0, 0]`` clears, ``[6, 0, ids]`` sets.
+LineCommand = list[int | LineVals]
+PaymentCommand = list[int | PaymentVals]
+_Vals = TypeVar("_Vals", LineVals, PaymentVals)
+
+
+def _create(vals: _Vals) -> list[int | _Vals]:
+    return [0, 0, vals]
+
+
+class UiOrder(msgspec.Struct):
+    """The ``data`` of an order for 16/17's ``create_from_ui``."""
+
+    name: str
+    uid: str
+    sequence_number: int
+    pos_session_id: int
+    user_id: int
+    partner_id: bool
+    pricelist_id: int | bool
+    fiscal_position_id: bool
+    amount_total: float
+    amount_tax: float
+    amount_paid: float
+    amount_return: float
+    lines: list[LineCommand]
+    statement_ids: list[PaymentCommand]
+    server_id: bool  # False, always: without the key Odoo 16 does not dedupe a resend
+    access_token: str
+    to_invoice: bool
+    is_tipped: bool
+    tip_amount: int
+    creation_date: str | UnsetType = UNSET  # 16
+    to_ship: bool | UnsetType = UNSET  # 16
+    date_order: str | UnsetType = UNSET  # 17
+    shipping_date: bool | UnsetType = UNSET  # 17
+
+
+class CreateFromUi(msgspec.Struct):
+    """One element of 16/17's ``pos.order.create_from_ui`` list."""
+
+    id: str
+    data: UiOrder
+    to_invoice: bool
+
+
+class SyncFromUi(msgspec.Struct):
+    """One element of 18+'s ``pos.order.sync_from_ui`` list: ``pos.order`` fields only."""
+
+    uuid: str
+    name: str
+    pos_reference: str
+    access_token: str
+    sequence_number: int
+    session_id: int
+    user_id: int
+    partner_id: bool
+    fiscal_position_id: bool
+    date_order: str
+    to_invoice: bool
+    amount_total: float
+    amount_tax: float
+    amount_paid: float
+    amount_return: float
+    lines: list[LineCommand]
+    payment_ids: list[PaymentCommand]
+    pricelist_id: int | UnsetType = UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class _Amounts:
+    total: float
+    tax: float
+    paid: float
+    returned: float
+
+
+def _create_from_ui(order: Mapping[str, Any], refs: RemoteRefs, version: int) -> CreateFromUi:
     order_uuid = str(order["uuid"])
-    reference = order_reference(order)
     created = odoo_datetime(order["created_at"])
     amounts = _amounts(order)
     if version <= 16 and refs.pricelist_id is None:
         raise Unmapped("pricelist", None)
-    data: dict[str, Any] = {
-        "name": reference,
-        "uid": order_uuid,
-        "sequence_number": _sequence_number(order),
-        "pos_session_id": _lookup(refs.sessions, order["session_id"], "session"),
-        "user_id": refs.user_id,
-        "partner_id": False,
-        "pricelist_id": refs.pricelist_id or False,
-        "fiscal_position_id": False,
-        **amounts,
-        "lines": [
-            [0, 0, _line(order_uuid, i, line, refs, version)]
+    data = UiOrder(
+        name=order_reference(order),
+        uid=order_uuid,
+        sequence_number=_sequence_number(order),
+        pos_session_id=_lookup(refs.sessions, order["session_id"], "session"),
+        user_id=refs.user_id,
+        partner_id=False,
+        pricelist_id=refs.pricelist_id or False,
+        fiscal_position_id=False,
+        amount_total=amounts.total,
+        amount_tax=amounts.tax,
+        amount_paid=amounts.paid,
+        amount_return=amounts.returned,
+        lines=[
+            _create(_line(order_uuid, i, line, refs, version))
             for i, line in enumerate(order["lines"])
         ],
-        "statement_ids": [
-            [0, 0, {**_payment(p, refs), "name": _payment_date(p, order)}]
+        statement_ids=[
+            _create(_payment(p, refs, name=_payment_date(p, order)))
             for p in order.get("payments") or []
         ],
-        "server_id": False,
-        "access_token": access_token(order_uuid),
-        "to_invoice": False,
-        "is_tipped": False,
-        "tip_amount": 0,
-    }
+        server_id=False,
+        access_token=access_token(order_uuid),
+        to_invoice=False,
+        is_tipped=False,
+        tip_amount=0,
+    )
     if version <= 16:
-        data["creation_date"] = created
-        data["to_ship"] = False
+        data.creation_date = created
+        data.to_ship = False
     else:
-        data["date_order"] = created
-        data["shipping_date"] = False
-    return {"id": order_uuid, "data": data, "to_invoice": False}
+        data.date_order = created
+        data.shipping_date = False
+    return CreateFromUi(id=order_uuid, data=data, to_invoice=False)
 
 
-def _sync_from_ui(order: Mapping[str, Any], refs: RemoteRefs) -> dict[str, Any]:
+def _sync_from_ui(order: Mapping[str, Any], refs: RemoteRefs) -> SyncFromUi:
     order_uuid = str(order["uuid"])
     reference = order_reference(order)
-    payload: dict[str, Any] = {
-        "uuid": order_uuid,
-        "name": reference,
-        "pos_reference": reference,
-        "access_token": access_token(order_uuid),
-        "sequence_number": _sequence_number(order),
-        "session_id": _lookup(refs.sessions, order["session_id"], "session"),
-        "user_id": refs.user_id,
-        "partner_id": False,
-        "fiscal_position_id": False,
-        "date_order": odoo_datetime(order["created_at"]),
-        "to_invoice": False,
-        **_amounts(order),
+    amounts = _amounts(order)
+    return SyncFromUi(
+        uuid=order_uuid,
+        name=reference,
+        pos_reference=reference,
+        access_token=access_token(order_uuid),
+        sequence_number=_sequence_number(order),
+        session_id=_lookup(refs.sessions, order["session_id"], "session"),
+        user_id=refs.user_id,
+        partner_id=False,
+        fiscal_position_id=False,
+        date_order=odoo_datetime(order["created_at"]),
+        to_invoice=False,
+        amount_total=amounts.total,
+        amount_tax=amounts.tax,
+        amount_paid=amounts.paid,
+        amount_return=amounts.returned,
         # Clear first: when Odoo holds the order as a draft (an earlier attempt),
         # _process_order writes these commands onto it, and created lines and
         # payments would add to the draft's instead of replacing them.
-        "lines": [
+        lines=[
             [5, 0, 0],
             *(
-                [0, 0, _line(order_uuid, i, line, refs, 18)]
+                _create(_line(order_uuid, i, line, refs, 18))
                 for i, line in enumerate(order["lines"])
             ),
         ],
-        "payment_ids": [
+        payment_ids=[
             [5, 0, 0],
             *(
-                [0, 0, {**_payment(p, refs), "payment_date": _payment_date(p, order)}]
+                _create(_payment(p, refs, payment_date=_payment_date(p, order)))
                 for p in order.get("payments") or []
             ),
         ],
-    }
-    if refs.pricelist_id is not None:
-        payload["pricelist_id"] = refs.pricelist_id
-    return payload
+        pricelist_id=refs.pricelist_id if refs.pricelist_id is not None else UNSET,
+    )
 
 
-def _amounts(order: Mapping[str, Any]) -> dict[str, float]:
+def _amounts(order: Mapping[str, Any]) -> _Amounts:
     tendered = sum((Decimal(p["amount"]) for p in order.get("payments") or []), Decimal(0))
     change = Decimal(order.get("change") or 0)
     if change < 0:
         raise ValueError(f"order {order.get('uuid')} has negative change {change}")
-    return {
-        "amount_total": to_float(order["amount_total"]),
-        "amount_tax": to_float(order["amount_tax"]),
-        "amount_paid": to_float(tendered - change),
-        "amount_return": to_float(change),
-    }
+    return _Amounts(
+        total=to_float(order["amount_total"]),
+        tax=to_float(order["amount_tax"]),
+        paid=to_float(tendered - change),
+        returned=to_float(change),
+    )
 
 
 def _line(
     order_uuid: str, index: int, line: Mapping[str, Any], refs: RemoteRefs, version: int
-) -> dict[str, Any]:
-    vals: dict[str, Any] = {
-        "product_id": _lookup(refs.products, line["product_id"], "product"),
-        "full_product_name": line.get("name") or "",
-        "qty": to_float(line["qty"]),
-        "price_unit": to_float(line["price_unit"]),
-        "discount": to_float(line.get("discount") or 0),
-        "price_subtotal": to_float(line["subtotal"]),
-        "price_subtotal_incl": to_float(line["subtotal_incl"]),
-        "customer_note": line.get("note") or "",
-    }
+) -> LineVals:
+    vals = LineVals(
+        product_id=_lookup(refs.products, line["product_id"], "product"),
+        full_product_name=line.get("name") or "",
+        qty=to_float(line["qty"]),
+        price_unit=to_float(line["price_unit"]),
+        discount=to_float(line.get("discount") or 0),
+        price_subtotal=to_float(line["subtotal"]),
+        price_subtotal_incl=to_float(line["subtotal_incl"]),
+        customer_note=line.get("note") or "",
+    )
     taxes = _tax_ids(line, refs, version)
     if taxes is not None:
-        vals["tax_ids"] = [[6, 0, taxes]]
+        vals.tax_ids = [[6, 0, taxes]]
     if version >= 17:
         key = line["id"] if line.get("id") is not None else f"#{index}"
-        vals["uuid"] = str(uuidlib.uuid5(_LINE_NAMESPACE, f"{order_uuid}/{key}"))
+        vals.uuid = str(uuidlib.uuid5(_LINE_NAMESPACE, f"{order_uuid}/{key}"))
     refunded = line.get("refunded_line_id")
     if refunded is not None and refunded in refs.order_lines:
-        vals["refunded_orderline_id"] = refs.order_lines[refunded]
+        vals.refunded_orderline_id = refs.order_lines[refunded]
     return vals
 
 
@@ -328,11 +450,19 @@ def _tax_ids(line: Mapping[str, Any], refs: RemoteRefs, version: int) -> list[in
     return [_lookup(refs.taxes, tax, "tax") for tax in hub_taxes]
 
 
-def _payment(payment: Mapping[str, Any], refs: RemoteRefs) -> dict[str, Any]:
-    return {
-        "payment_method_id": _lookup(refs.payment_methods, payment["method_id"], "payment method"),
-        "amount": to_float(payment["amount"]),
-    }
+def _payment(
+    payment: Mapping[str, Any],
+    refs: RemoteRefs,
+    *,
+    name: str | UnsetType = UNSET,
+    payment_date: str | UnsetType = UNSET,
+) -> PaymentVals:
+    return PaymentVals(
+        payment_method_id=_lookup(refs.payment_methods, payment["method_id"], "payment method"),
+        amount=to_float(payment["amount"]),
+        name=name,
+        payment_date=payment_date,
+    )
 
 
 def _payment_date(payment: Mapping[str, Any], order: Mapping[str, Any]) -> str:

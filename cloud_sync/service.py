@@ -1,10 +1,11 @@
 """``edgehub sync`` as a process: the agent under systemd, or one catch-up run.
 
 ``serve`` is what ``edgehub-sync.service`` (Type=notify, WatchdogSec=30s)
-runs: READY=1 once the database is open and migrated, which does not wait
-for Odoo (head office is often away and the store must not wait for it);
-watchdog pings from a task on the agent's own event loop, so a loop that
-hangs gets the process restarted; STOPPING=1 when SIGTERM arrives. Without
+runs, under the daemon kit's ``supervise`` (hub/daemon): READY=1 once the
+database is open and migrated, which does not wait for Odoo (head office is
+often away and the store must not wait for it); watchdog pings from a task on
+the agent's own event loop, so a loop that hangs gets the process restarted;
+STOPPING=1 when SIGTERM arrives, and the agent finishes its turn. Without
 Odoo settings the agent idles: the event log keeps every order until they
 are set.
 
@@ -17,9 +18,7 @@ refusing the credentials, the configuration or the catalogue pull.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import time
 from dataclasses import dataclass
 
@@ -29,10 +28,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cloud_sync import outbox, status
 from cloud_sync.agent import Agent
 from cloud_sync.errors import AuthFailed, Rejected
-from cloud_sync.lock import AgentLock
 from cloud_sync.odoo import OdooClient
-from hub import sdnotify
 from hub.clock import now_iso
+from hub.daemon import InstanceLock, Lifetime, lock_path, sdnotify, supervise
 from hub.db import occupancy
 from hub.db.store import Store
 from hub.settings import Settings
@@ -61,58 +59,53 @@ def make_client(settings: Settings) -> OdooClient | None:
 
 
 def serve(settings: Settings) -> int:
-    asyncio.run(_serve_held(settings))
+    asyncio.run(supervise(lambda life: _serve(settings, life), graceful=True))
     return 0
 
 
-async def _serve_held(settings: Settings) -> None:
-    async with occupancy.held_open(settings):  # restore refuses while the agent runs
-        await _serve(settings)
+def agent_lock(settings: Settings) -> InstanceLock:
+    """The one-agent-per-database lock, ``<db>.sync.lock``.
+
+    Two agents on one database would push the same rows at the same time.
+    Odoo's dedupe would still keep each order once, but every batch would be
+    sent twice and half the answers would be "already there". So ``edgehub
+    sync`` (the service) and ``edgehub sync --once`` both take it first.
+    """
+    return InstanceLock(lock_path(settings, "sync"), "the sync agent")
 
 
-async def _serve(settings: Settings) -> None:
-    store = Store(settings)
-    store.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    watchdog = asyncio.create_task(sdnotify.watchdog_task(), name="sync-watchdog")
-    client = make_client(settings)
-    lock = AgentLock(settings.db)
-    try:
-        sdnotify.ready()
-        if not await _wait_for_lock(lock, stop):
-            return
-        if client is None:
-            sdnotify.status("idle: no Odoo configured (EDGEHUB_ODOO_*)")
-            await store.write(status.record_agent, state="idle", heartbeat_at=now_iso())
-            await stop.wait()
-        else:
-            sdnotify.status(f"syncing with {client.url}")
-            async with client:
-                await Agent(settings, store, client).run(stop)
-    finally:
-        sdnotify.stopping()
-        watchdog.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watchdog
-        lock.release()
-        store.close()
+async def _serve(settings: Settings, life: Lifetime) -> None:
+    """The agent until stopped; told to stop, it finishes its turn and notes "stopped"."""
+    async with occupancy.held_open(settings, life.clock):  # restore refuses while it runs
+        store = Store(settings)
+        store.start()
+        client = make_client(settings)
+        lock = agent_lock(settings)
+        try:
+            life.ready()
+            if not await _wait_for_lock(lock, life):
+                return
+            if client is None:
+                sdnotify.status("idle: no Odoo configured (EDGEHUB_ODOO_*)")
+                await store.write(status.record_agent, state="idle", heartbeat_at=now_iso())
+                await life.stop.wait()
+            else:
+                sdnotify.status(f"syncing with {client.url}")
+                async with client:
+                    await Agent(settings, store, client).run(life.stop)
+        finally:
+            lock.release()
+            store.close()
 
 
-async def _wait_for_lock(lock: AgentLock, stop: asyncio.Event) -> bool:
+async def _wait_for_lock(lock: InstanceLock, life: Lifetime) -> bool:
     """Wait while another agent (an ``--once`` run) syncs this database; False if stopped first."""
     if lock.try_acquire():
         return True
-    log.warning("sync_waiting_for_lock holder=%s lock=%s", lock.holder(), lock.path)
-    sdnotify.status(f"waiting: another edgehub sync (pid {lock.holder()}) is syncing")
-    while not lock.try_acquire():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), LOCK_POLL_SECONDS)
-        if stop.is_set():
-            return False
-    return True
+    holder = lock.holder().pid
+    log.warning("sync_waiting_for_lock holder=%s lock=%s", holder, lock.path)
+    sdnotify.status(f"waiting: another edgehub sync (pid {holder}) is syncing")
+    return await lock.wait(life.stop, clock=life.clock, poll=LOCK_POLL_SECONDS)
 
 
 @dataclass
@@ -131,10 +124,11 @@ def once(settings: Settings, console: Console, *, give_up_after: float = 300.0) 
             "[yellow]Odoo is not configured[/yellow] (EDGEHUB_ODOO_URL, _DB, _LOGIN, _API_KEY)"
         )
         return REFUSED
-    with AgentLock(settings.db) as lock:
+    with agent_lock(settings) as lock:
         if not lock.try_acquire():
+            pid = lock.holder().pid
             console.print(
-                f"[red]edgehub sync is already running (pid {lock.holder()})[/red]: it is doing "
+                f"[red]edgehub sync is already running (pid {pid})[/red]: it is doing "
                 "this already; stop it first (systemctl stop edgehub-sync) to run --once"
             )
             return BUSY

@@ -17,9 +17,9 @@ import logging
 
 from firmware_bridge import claim
 from firmware_bridge.dispatcher import Dispatcher
-from firmware_bridge.lifecycle import supervise
 from firmware_bridge.mqtt import MqttLink, MqttUrl
 from firmware_bridge.topics import Topics
+from hub.daemon import supervise
 from hub.db import occupancy
 from hub.db.store import Store
 from hub.logs import log_event
@@ -70,4 +70,4 @@ def run(settings: Settings) -> None:
     import uvloop
 
     status = f"kitchen bridge for store {settings.store}"
-    uvloop.run(supervise(lambda started: serve(settings, started), status=status))
+    uvloop.run(supervise(lambda life: serve(settings, life.started), status=status))

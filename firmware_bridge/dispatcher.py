@@ -35,6 +35,7 @@ from firmware_bridge.mqtt import MqttError, MqttLink
 from firmware_bridge.topics import Topics
 from hub import events
 from hub.clock import now_iso
+from hub.daemon import Backoff, restarting
 from hub.db.store import Store
 from hub.logs import log_event
 from hub.orders.money import Money
@@ -46,6 +47,7 @@ log = logging.getLogger("edgehub.bridge")
 INBOX_LIMIT = 10_000
 """Messages waiting to be applied; past this a flood is dropped, not buffered without end."""
 RETRY_IDLE_SECONDS = 1.0
+LOOP_RESTART_SECONDS = 1.0
 
 
 class Dispatcher:
@@ -91,14 +93,10 @@ class Dispatcher:
 
     async def _loop(self, name: str, step: Callable[[], Awaitable[None]]) -> None:
         """Run ``step`` again and again; an error is logged with its traceback and it goes on."""
-        while True:
-            try:
-                await step()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("bridge_loop_failed loop=%s", name)
-                await asyncio.sleep(1.0)
+        # A second between a failure and the next run, always: the loops work on this
+        # hub's own SQLite and broker, so there is no herd to spread, only a spin to avoid.
+        backoff = Backoff(LOOP_RESTART_SECONDS, LOOP_RESTART_SECONDS, jitter=False)
+        await restarting(step, backoff=backoff, log=log, event="bridge_loop_failed", loop=name)
 
     def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
         """A short task owned by the dispatcher: cancelled on stop, its failure logged."""

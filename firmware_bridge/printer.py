@@ -27,7 +27,6 @@ from typing import Any
 
 from firmware_bridge import claim
 from firmware_bridge.escpos import InvalidTicket, render_ticket
-from firmware_bridge.lifecycle import supervise
 from firmware_bridge.mqtt import MqttError, MqttLink, MqttUrl, Will
 from firmware_bridge.printer_link import (
     PrinterError,
@@ -39,6 +38,7 @@ from firmware_bridge.printer_link import (
 )
 from firmware_bridge.seen import SeenJobs
 from firmware_bridge.topics import Topics
+from hub.daemon import Lifetime, supervise
 from hub.db import occupancy
 from hub.logs import log_event
 from hub.settings import Settings
@@ -290,11 +290,11 @@ def run(settings: Settings, config: PrinterConfig) -> None:
     """The ``edgehub printer`` process: uvloop, signals, READY/WATCHDOG/STOPPING."""
     import uvloop
 
-    async def work(started: asyncio.Event) -> None:
+    async def work(life: Lifetime) -> None:
         url = MqttUrl.parse(settings.mqtt_url)
         await claim.check_adapter(settings, url, config.device)  # before anything is opened
         async with occupancy.held_open(settings):  # restore refuses while a printer runs
-            await PrinterAdapter(settings, config).run(started)
+            await PrinterAdapter(settings, config).run(life.started)
 
     status = f"printer {config.device} for station {config.station}"
     uvloop.run(supervise(work, status=status))

@@ -3,7 +3,9 @@
 Two ``edgehub bridge`` processes for one store would take each other's MQTT
 client id over and over; two printer adapters for one device would both print
 every ticket. So ``bridge`` and ``printer`` take this lock before anything else
-and refuse to start when it is held, naming the holder from the file. The
+and refuse to start when it is held, naming the holder from the file. The sync
+agent takes one too (``cloud_sync.service.agent_lock``), and waits for an
+``edgehub sync --once`` run to end rather than refusing. The
 kernel drops the lock when its process dies, even by SIGKILL, so a stale file
 never keeps a restarted daemon out. The file is beside the database because
 that is the one directory every EdgeHub unit may write (systemd's
@@ -12,11 +14,14 @@ that is the one directory every EdgeHub unit may write (systemd's
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
 from hub import lockfile
+from hub.clock import Clock
 from hub.settings import Settings
 
 
@@ -49,24 +54,44 @@ def lock_path(settings: Settings, name: str) -> Path:
 
 
 class InstanceLock:
-    """``acquire()`` before starting, ``release()`` when done (or let the process end)."""
+    """``acquire()`` before starting, ``release()`` when done (or leave the ``with``, or let
+    the process end)."""
 
     def __init__(self, path: Path, what: str) -> None:
         self.path = path
         self.what = what  # "the kitchen bridge of store demo", for messages
-        self._fd: int | None = None
+        self._lock = lockfile.FileLock(path)
+
+    def try_acquire(self) -> bool:
+        """Take the lock if no other process holds it; True if this one holds it now."""
+        return self._lock.try_take(what=self.what)
 
     def acquire(self) -> None:
         """Take the lock or raise AlreadyRunning naming the process that has it."""
-        fd = lockfile.hold(self.path, self.what)
-        if fd is None:
-            raise AlreadyRunning(self.path, read_holder(self.path, self.what))
-        self._fd = fd
+        if not self.try_acquire():
+            raise AlreadyRunning(self.path, self.holder())
+
+    async def wait(self, stop: asyncio.Event, *, clock: Clock, poll: float) -> bool:
+        """Take the lock once its holder lets go; False if ``stop`` is set first."""
+        return await self._lock.take(what=self.what, clock=clock, poll=poll, stop=stop)
+
+    def holder(self) -> Holder:
+        """Who holds (or last held) the lock, as its file says."""
+        return read_holder(self.path, self.what)
 
     def release(self) -> None:
-        if self._fd is not None:
-            lockfile.release(self._fd)
-            self._fd = None
+        self._lock.release()
+
+    def __enter__(self) -> InstanceLock:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
 
 
 def read_holder(path: Path, what: str = "?") -> Holder:

@@ -8,15 +8,16 @@ lock, even after SIGKILL.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from hub import instance, lockfile
+from hub.clock import SYSTEM_CLOCK, Clock
 from hub.settings import Settings
 
 WAIT_SECONDS = 30.0  # a hub starting during a restore waits this long for it
+POLL_SECONDS = 0.2
 
 
 def lock_path(settings: Settings) -> Path:
@@ -24,18 +25,18 @@ def lock_path(settings: Settings) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def held_open(settings: Settings) -> AsyncIterator[None]:
+async def held_open(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AsyncIterator[None]:
     """Hold the shared lock while serving; waits for a restore in progress to end."""
-    fd = lockfile.open_lock(lock_path(settings))
+    lock = lockfile.FileLock(lock_path(settings))
     try:
-        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-        while not lockfile.try_lock(fd, shared=True):
-            if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"{settings.db} is being restored; not serving it")
-            await asyncio.sleep(0.2)
+        waited = await lock.take(
+            shared=True, clock=clock, poll=POLL_SECONDS, give_up_after=WAIT_SECONDS
+        )
+        if not waited:
+            raise RuntimeError(f"{settings.db} is being restored; not serving it")
         yield
     finally:
-        lockfile.release(fd)
+        lock.release()
 
 
 @contextlib.contextmanager
@@ -45,14 +46,14 @@ def exclusive(settings: Settings, *, force: bool = False) -> Iterator[bool]:
     Without ``force`` a held lock raises ``InUse``; with it, the restore goes on
     beside the running hub and the caller is told so.
     """
-    fd = lockfile.open_lock(lock_path(settings))
+    lock = lockfile.FileLock(lock_path(settings))
     try:
-        busy = not lockfile.try_lock(fd)
+        busy = not lock.try_take()
         if busy and not force:
             raise InUse(f"{settings.db} is open in {'; '.join(holders(settings))}")
         yield busy
     finally:
-        lockfile.release(fd)
+        lock.release()
 
 
 class InUse(Exception):

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from decimal import Decimal
 
+import msgspec
 import pytest
 
 from cloud_sync.errors import Unmapped
 from cloud_sync.payloads import (
+    CreateFromUi,
     RemoteRefs,
     odoo_datetime,
+    order_document,
     order_payload,
     order_reference,
     payload_uuid,
@@ -157,3 +161,16 @@ def test_odoo_datetimes_are_utc_without_zone() -> None:
     """Odoo stores naive UTC; a local offset must be converted, not dropped."""
     assert odoo_datetime("2024-05-02T10:15:30.123Z") == "2024-05-02 10:15:30"
     assert odoo_datetime("2024-05-02T12:15:30+02:00") == "2024-05-02 10:15:30"
+
+
+@pytest.mark.parametrize("version", [16, 17, 18])
+def test_the_typed_document_is_the_payload_sent_key_for_key(version: int) -> None:
+    """The Structs declare the wire shape: every set field is sent, in order, and nothing else."""
+    order = meal()
+    document = order_document(order, REFS, version)
+    payload = order_payload(order, REFS, version)
+    assert json.loads(msgspec.json.encode(document)) == payload
+    sent = payload["data"] if version <= 17 else payload
+    typed = document.data if isinstance(document, CreateFromUi) else document
+    declared = [f for f in typed.__struct_fields__ if getattr(typed, f) is not msgspec.UNSET]
+    assert list(sent) == declared
