@@ -35,11 +35,10 @@ from hub.sync_outbox import CHUNK, CONSUMER, refresh_orders
 TAIL_LIMIT = 2000  # events per tail transaction: keeps the write lock short
 
 _FIELDS = (
-    events.Field("$.id", ("order.updated",)),
-    events.Field("$.order_id", ("payment.refunded",)),
-    events.Field("$.uuid", ("order.updated", "payment.refunded")),
-    events.Field("$.state", ("order.updated", "session.updated")),
-    events.Field("$.session_id", ("order.updated", "payment.refunded")),
+    events.Field.of("$.id", "order.updated").orelse("$.order_id", "payment.refunded"),
+    events.Field.of("$.uuid", "order.updated", "payment.refunded"),
+    events.Field.of("$.state", "order.updated", "session.updated"),
+    events.Field.of("$.session_id", "order.updated", "payment.refunded"),
 )
 # Refund uuids are derived, so a re-enqueue after a crash finds the same row.
 _REFUND_NAMESPACE = uuidlib.UUID("0d7c2f61-3b8e-4a5f-9e21-6c4b8a1d7e30")
@@ -88,8 +87,7 @@ def tail(db: sqlite_utils.Database, limit: int = TAIL_LIMIT) -> Tail:
     touched: list[int] = []
     enqueued = 0
     session_closed = False
-    for seq, event, ts, updated_id, refunded_id, order_uuid, state, session_id in rows:
-        order_id = updated_id if updated_id is not None else refunded_id
+    for seq, event, ts, order_id, order_uuid, state, session_id in rows:
         if event == "session.updated":
             session_closed = session_closed or state == "closed"
             continue

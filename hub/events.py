@@ -129,26 +129,42 @@ def ts_after(db: sqlite_utils.Database, seq: int) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One value ``extract`` takes from each event: the JSON at ``path`` of its ``data``
-    (``"$"``: the stored text itself), for the events named in ``of`` (all when empty)."""
+    """One value ``extract`` takes from each event: for the events named in a case,
+    the JSON at that case's path in ``data`` (``"$"``: the stored text itself).
 
-    path: str
-    of: tuple[str, ...] = ()
+    ``Field.of("$.id", "order.updated").orelse("$.order_id", "payment.refunded")`` is
+    one column holding an order's id from either event; a case naming no event
+    applies to all.
+    """
+
+    cases: tuple[tuple[str, tuple[str, ...]], ...]
+
+    @classmethod
+    def of(cls, path: str, *names: str) -> Field:
+        return cls(((path, names),))
+
+    def orelse(self, path: str, *names: str) -> Field:
+        return Field((*self.cases, (path, names)))
 
     def sql(self) -> str:
         # Paths and names are the code's constants, checked here: the SQL is
         # built from constant fragments only, as everywhere else.
-        if self.path != "$" and not _PATH.match(self.path):
-            raise ValueError(f"not a plain JSON path: {self.path!r}")
-        unknown = set(self.of) - set(EVENT_NAMES)
-        if unknown:
-            raise ValueError(f"unknown event names {sorted(unknown)}")
-        value = "data" if self.path == "$" else f"json_extract(data, '{self.path}')"
-        if not self.of:
-            return value
-        names = ", ".join(f"'{name}'" for name in self.of)
-        test = f"event = {names}" if len(self.of) == 1 else f"event IN ({names})"
-        return f"CASE WHEN {test} THEN {value} END"
+        whens = []
+        for path, names in self.cases:
+            if path != "$" and not _PATH.match(path):
+                raise ValueError(f"not a plain JSON path: {path!r}")
+            unknown = set(names) - set(EVENT_NAMES)
+            if unknown:
+                raise ValueError(f"unknown event names {sorted(unknown)}")
+            value = "data" if path == "$" else f"json_extract(data, '{path}')"
+            if not names:
+                if len(self.cases) > 1:
+                    raise ValueError("only a field of one case may apply to every event")
+                return value
+            quoted = ", ".join(f"'{name}'" for name in names)
+            test = f"event = {quoted}" if len(names) == 1 else f"event IN ({quoted})"
+            whens.append(f"WHEN {test} THEN {value}")
+        return f"CASE {' '.join(whens)} END"
 
 
 _PATH = re.compile(r"^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$")

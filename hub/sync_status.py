@@ -8,6 +8,7 @@ error, a heartbeat), and ``read`` combines it with the outbox and the event
 log. Lag is measured from the log, not from the agent's word, so an agent
 that died still shows up as lagging. ``health`` takes the same numbers
 without what only the status API shows (the parked rows, Odoo's messages).
+It is the core's, not the agent's, because every process reads it.
 
 This is the one measure of the sync: ``verdict`` is the one rule that turns a
 reading into ``idle``, ``ok`` or ``lagging``, with one threshold

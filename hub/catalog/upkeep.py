@@ -67,10 +67,10 @@ WATCHED = (
 )
 TAIL_BATCH = 1000
 _FIELDS = (
-    events.Field("$", ("catalog.updated",)),
-    events.Field("$.id"),
-    events.Field("$.session_id"),
-    events.Field("$.order_id"),
+    events.Field.of("$", "catalog.updated"),
+    events.Field.of("$.id"),
+    events.Field.of("$.session_id"),
+    events.Field.of("$.order_id"),
 )
 EVERYTHING = Touched(all_products=True, listings=True, categories=True, everyone=True)
 HOT_DAYS = 14
