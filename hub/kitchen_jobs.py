@@ -31,7 +31,6 @@ from hub.db.where import Where
 OPEN_STATES = ("pending", "sent", "failed")
 STATES = ("pending", "sent", "acked", "failed", "void")
 
-
 ABANDONED_HOURS = 30 * 24
 """Age after which a finished job goes even though its order never left the kitchen.
 

@@ -1,9 +1,9 @@
 """The sync outbox table as every process reads it: counts, parked rows, retry, prune.
 
 One durable row per finished order and per refund: what the hub owes Odoo.
-The sync agent fills and drains it (``cloud_sync.outbox``); the status API,
-``/health``, ``edgehub status`` and ``edgehub sync retry`` read it or put a
-parked row back, and the hub's prune job forgets rows long done. Rows go
+The sync agent fills and drains it (``cloud_sync.outbox``) and forgets rows
+long done (``prune``); the status API, ``/health``, ``edgehub status`` and
+``edgehub sync retry`` read it or put a parked row back. Rows go
 ``pending`` → ``done`` (with Odoo's id) or ``failed`` (parked with Odoo's
 message until someone retries it).
 
