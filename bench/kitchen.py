@@ -45,8 +45,8 @@ import paho.mqtt.client as paho
 
 from bench.http_load import percentile
 from bench.workload import free_port
-from firmware_bridge.mqtt import MqttUrl
 from hub.auth.users import get_actor
+from hub.broker_url import MqttUrl
 from hub.db.connection import immediate, open_db
 from hub.db.migrations import migrate
 from hub.demo import load_demo

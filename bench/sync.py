@@ -45,11 +45,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from cloud_sync import outbox
 from cloud_sync.agent import Agent
 from cloud_sync.odoo import OdooClient
 from cloud_sync.payloads import RemoteRefs, order_payload
-from hub import events
+from hub import events, sync_outbox
 from hub.auth.users import Actor
 from hub.db.connection import immediate, open_db
 from hub.db.migrations import migrate
@@ -220,8 +219,8 @@ def _sell_backlog(settings: Settings, count: int) -> float:
 
 def _drained(db: Any) -> bool:
     """Nothing pending and the log read to its head (a cheap look: it runs while timing)."""
-    pending = outbox.counts(db)["pending"]
-    return pending == 0 and events.head(db) <= events.get_cursor(db, outbox.CONSUMER)
+    pending = sync_outbox.counts(db)["pending"]
+    return pending == 0 and events.head(db) <= events.get_cursor(db, sync_outbox.CONSUMER)
 
 
 async def build_backlog(version: int, count: int, folder: Path) -> tuple[Path, float]:
@@ -288,7 +287,7 @@ async def agent_drain(
                 emulator.command("faults", {"error_rate": 0.0, "drop_rate": 0.0})
                 pushes = emulator.command("pushes")
                 stored, duplicates = await _duplicates(client)
-                failed = (await store.read(outbox.counts))["failed"]
+                failed = (await store.read(sync_outbox.counts))["failed"]
         finally:
             store.close()
     return {

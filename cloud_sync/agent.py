@@ -43,13 +43,13 @@ from typing import Any
 import sqlite_utils
 
 from cloud_sync import batch as batches
-from cloud_sync import outbox, status
+from cloud_sync import outbox
 from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
 from cloud_sync.odoo import OdooClient
 from cloud_sync.pull import MODELS, Puller
 from cloud_sync.push import Pusher
 from cloud_sync.remote_sessions import RemoteSessions
-from hub import events
+from hub import events, sync_outbox, sync_status
 from hub.backoff import Backoff
 from hub.clock import iso, now_iso
 from hub.db.store import Store
@@ -283,10 +283,10 @@ class Agent:
 
     def _pulled(self, db: sqlite_utils.Database, changed: bool) -> None:
         now = now_iso()
-        status.record_agent(db, last_pull_at=now, last_success_at=now, reachable=1)
+        sync_status.record_agent(db, last_pull_at=now, last_success_at=now, reachable=1)
         if changed:
             # Orders parked for want of an Odoo id may be sendable now.
-            outbox.retry_all(db, error_kind="unmapped")
+            sync_outbox.retry_all(db, error_kind="unmapped")
 
     async def catch_up_log(self) -> int:
         """Tail the log to its head now; returns the rows enqueued."""
@@ -339,7 +339,7 @@ class Agent:
     def _record(self, db: sqlite_utils.Database, outcome: outbox.Outcome) -> None:
         outbox.record(db, outcome)
         if outcome.done:
-            status.record_agent(db, last_success_at=now_iso(), reachable=1)
+            sync_status.record_agent(db, last_success_at=now_iso(), reachable=1)
         self._announce(db)
 
     async def _housekeeping(self, now: float) -> None:
@@ -350,7 +350,7 @@ class Agent:
         if now >= self._prune_at:
             self._prune_at = now + PRUNE_EVERY
             before = iso(datetime.now(UTC) - KEEP_DONE)
-            await self.store.write(outbox.prune, before)
+            await self.store.write(sync_outbox.prune, before)
 
     async def _failed(self, exc: SyncError) -> None:
         """Leave Odoo alone for a while; how long depends on whether waiting can help."""
@@ -387,13 +387,13 @@ class Agent:
         await self.store.write(self._note_in, fields)
 
     def _note_in(self, db: sqlite_utils.Database, fields: dict[str, Any]) -> None:
-        status.record_agent(db, **fields)
+        sync_status.record_agent(db, **fields)
         self._beat_at = time.monotonic() + HEARTBEAT_SECONDS
         self._announce(db)
 
     def _announce(self, db: sqlite_utils.Database) -> None:
         """Append ``sync.status`` when the picture changed (runs in a write transaction)."""
-        current = status.read(db, self.settings)
+        current = sync_status.read(db, self.settings)
         key = (current["state"], current["remote"]["reachable"], current["failed"])
         pending, at = self._announced_pending
         now = time.monotonic()
@@ -404,11 +404,11 @@ class Agent:
             return
         self._announced = key
         self._announced_pending = (current["pending"], now)
-        events.append(db, "sync.status", status.summary(current), ["store"])
+        events.append(db, "sync.status", sync_status.summary(current), ["store"])
 
 
 def _unread(db: sqlite_utils.Database) -> bool:
-    return events.head(db) > events.get_cursor(db, outbox.CONSUMER)
+    return events.head(db) > events.get_cursor(db, sync_outbox.CONSUMER)
 
 
 def _pulled_every_model(db: sqlite_utils.Database) -> bool:

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _retry(settings: Settings, item_id: int | None, *, every: bool) -> int:
-    from cloud_sync import outbox
+    from hub import sync_outbox
     from hub.db.connection import immediate, open_db
     from hub.db.migrations import migrate
     from hub.errors import HubError
@@ -63,11 +63,11 @@ def _retry(settings: Settings, item_id: int | None, *, every: bool) -> int:
     try:
         with immediate(db):
             if every:
-                count = outbox.retry_all(db)
+                count = sync_outbox.retry_all(db)
                 print(f"{count} parked item(s) back in the queue")
             else:
                 assert item_id is not None
-                item = outbox.retry(db, item_id)
+                item = sync_outbox.retry(db, item_id)
                 print(f"item {item['id']} ({item['kind']} of order {item['order_name']}) queued")
     except HubError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

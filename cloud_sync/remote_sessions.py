@@ -26,9 +26,10 @@ from collections.abc import Iterable
 
 import sqlite_utils
 
-from cloud_sync import idmap, status
+from cloud_sync import idmap
 from cloud_sync.errors import Rejected
 from cloud_sync.odoo import OdooClient
+from hub import sync_status
 from hub.clock import now_iso
 from hub.db.store import Store
 from hub.orders.money import Money
@@ -112,7 +113,7 @@ class RemoteSessions:
 
 
 def _note_error(db: sqlite_utils.Database, message: str) -> None:
-    status.record_agent(db, last_error=message[:2000], last_error_at=now_iso())
+    sync_status.record_agent(db, last_error=message[:2000], last_error_at=now_iso())
 
 
 def _cash_delta(db: sqlite_utils.Database, remote: int) -> int:

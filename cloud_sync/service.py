@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cloud_sync import outbox, status
 from cloud_sync.agent import Agent
 from cloud_sync.errors import AuthFailed, Rejected
 from cloud_sync.odoo import OdooClient
+from hub import sync_outbox, sync_status
 from hub.clock import now_iso
 from hub.daemon import InstanceLock, Lifetime, lock_path, sdnotify, supervise
 from hub.db import occupancy
@@ -87,7 +87,7 @@ async def _serve(settings: Settings, life: Lifetime) -> None:
                 return
             if client is None:
                 sdnotify.status("idle: no Odoo configured (EDGEHUB_ODOO_*)")
-                await store.write(status.record_agent, state="idle", heartbeat_at=now_iso())
+                await store.write(sync_status.record_agent, state="idle", heartbeat_at=now_iso())
                 await life.stop.wait()
             else:
                 sdnotify.status(f"syncing with {client.url}")
@@ -161,12 +161,12 @@ async def _drain(agent: Agent, store: Store, console: Console, give_up_after: fl
     )
     deadline = time.monotonic() + give_up_after
     await agent.catch_up_log()
-    total, completed = (await store.read(outbox.counts))["pending"], 0
+    total, completed = (await store.read(sync_outbox.counts))["pending"], 0
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("connecting, pulling catalogue", total=None)
         while True:
             turn = await agent.step()
-            counts = await store.read(outbox.counts)
+            counts = await store.read(sync_outbox.counts)
             # The total grows if tills keep selling while this runs.
             completed = max(completed, total - counts["pending"])
             total = max(total, completed + counts["pending"])

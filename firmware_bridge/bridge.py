@@ -17,12 +17,13 @@ import logging
 
 from firmware_bridge import claim
 from firmware_bridge.dispatcher import Dispatcher
-from firmware_bridge.mqtt import MqttLink, MqttUrl
-from firmware_bridge.topics import Topics
+from firmware_bridge.mqtt import MqttLink
+from hub.broker_url import MqttUrl
 from hub.daemon import supervise
 from hub.db import occupancy
 from hub.db.store import Store
 from hub.logs import log_event
+from hub.mqtt_topics import Topics
 from hub.settings import Settings
 
 log = logging.getLogger("edgehub.bridge")

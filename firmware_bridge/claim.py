@@ -36,10 +36,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from firmware_bridge.mqtt import MqttError, MqttLink, MqttUrl, Will
-from firmware_bridge.topics import Topics
+from firmware_bridge.mqtt import MqttError, MqttLink, Will
+from hub.broker_url import MqttUrl
 from hub.clock import now_iso
 from hub.logs import log_event
+from hub.mqtt_topics import Topics
 from hub.settings import Settings
 from hub.version import VERSION
 

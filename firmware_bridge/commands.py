@@ -65,7 +65,7 @@ def _single(settings: Settings, name: str, what: str) -> InstanceLock | None:
 def _broker_unusable(settings: Settings) -> bool:
     """Say why EDGEHUB_MQTT_URL (or, for mqtts, EDGEHUB_MQTT_CA_FILE) cannot work, once,
     instead of retrying forever."""
-    from firmware_bridge.mqtt import BadCaFile, broker
+    from hub.broker_url import BadCaFile, broker
 
     if not settings.mqtt_url:
         print("error: EDGEHUB_MQTT_URL is empty: the kitchen needs a broker", file=sys.stderr)
@@ -140,10 +140,10 @@ def _registered_station(settings: Settings, device: str) -> str | None:
 
 
 def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
-    from firmware_bridge.topics import is_name
     from hub.db.connection import immediate, open_db
     from hub.db.migrations import migrate
     from hub.devices import add_device, known_stations
+    from hub.mqtt_topics import is_name
 
     db = open_db(settings)
     migrate(db)

@@ -32,12 +32,12 @@ from firmware_bridge.jobs import Outgoing, RetryPolicy
 from firmware_bridge.logwatch import LogWatch
 from firmware_bridge.messages import Bump, Rejected
 from firmware_bridge.mqtt import MqttError, MqttLink
-from firmware_bridge.topics import Topics
 from hub import events
 from hub.clock import now_iso
 from hub.daemon import Backoff, restarting
 from hub.db.store import Store
 from hub.logs import log_event
+from hub.mqtt_topics import Topics
 from hub.orders.money import Money
 from hub.orders.service import OrderRules
 from hub.settings import Settings

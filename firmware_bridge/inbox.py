@@ -27,8 +27,8 @@ from firmware_bridge.messages import (
     parse_bump,
     parse_status,
 )
-from firmware_bridge.topics import Topics
 from hub.logs import log_event
+from hub.mqtt_topics import Topics
 from hub.orders.service import OrderRules
 
 log = logging.getLogger("edgehub.bridge")

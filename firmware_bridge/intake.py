@@ -31,9 +31,9 @@ import sqlite_utils
 
 from firmware_bridge import jobs
 from firmware_bridge.jobs import Outgoing, RetryPolicy
-from firmware_bridge.topics import is_name
 from hub import events
 from hub.logs import log_event
+from hub.mqtt_topics import is_name
 
 log = logging.getLogger("edgehub.bridge")
 
@@ -60,7 +60,7 @@ def take(db: sqlite_utils.Database, policy: RetryPolicy, limit: int = BATCH) -> 
     for event in batch:
         if event.event != "order.updated":
             continue
-        order = event.data
+        order = event.body()
         history = order.get("state_history") or []
         if not history:
             continue

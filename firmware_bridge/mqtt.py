@@ -27,8 +27,10 @@ failure like a refused port: logged as ``mqtt_tls_failed``, and paho tries
 again with its doubling delay, since the broker's certificate may yet be
 fixed without restarting us.
 
+The URL and the TLS context are ``hub.broker_url``'s (the web process reads
+them without paho); ``BadCaFile`` comes from there, raised at construction.
+
 * MqttError              base of what this module raises
-    * BadCaFile          the CA file is missing, unreadable or holds no certificate
     * NotConnected       publish while the link is down: nothing was sent
     * ConnectionLost     the connection went before the PUBACK: the message may or
                          may not be at the broker, and is not sent again
@@ -47,16 +49,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 
+from hub.broker_url import MqttUrl, tls_context
 from hub.logs import log_event
 
 log = logging.getLogger("edgehub.mqtt")
 
-DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
-"""The port a URL without one means, by scheme (IANA's for MQTT and MQTT over TLS)."""
 PUBLISH_TIMEOUT = 10.0
 RECONNECT_MIN_SECONDS = 1
 RECONNECT_MAX_SECONDS = 15
@@ -74,10 +74,6 @@ class MqttError(Exception):
     """Base of the errors this adapter raises."""
 
 
-class BadCaFile(MqttError, ValueError):
-    """The CA file to verify the broker against cannot be used; nothing was tried."""
-
-
 class NotConnected(MqttError):
     """The link is down; the message was not handed to paho."""
 
@@ -88,73 +84,6 @@ class ConnectionLost(MqttError):
 
 class PublishTimeout(MqttError):
     """The broker did not acknowledge the message in time."""
-
-
-@dataclass(frozen=True, slots=True)
-class MqttUrl:
-    """``mqtt[s]://[user[:password]@]host[:port]``, as EDGEHUB_MQTT_URL gives it.
-
-    ``mqtts`` is MQTT over TLS, on 8883 unless the URL says otherwise.
-    """
-
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    tls: bool = False
-
-    @classmethod
-    def parse(cls, url: str) -> MqttUrl:
-        parts = urlsplit(url)
-        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
-            raise ValueError("the broker URL must look like mqtt[s]://[user:password@]host[:port]")
-        try:
-            port = parts.port or DEFAULT_PORTS[parts.scheme]
-        except ValueError:
-            raise ValueError("the broker URL has a bad port") from None
-        username = unquote(parts.username) if parts.username else None
-        password = unquote(parts.password) if parts.password else None
-        return cls(parts.hostname, port, username, password, tls=parts.scheme == "mqtts")
-
-    @property
-    def scheme(self) -> str:
-        return "mqtts" if self.tls else "mqtt"
-
-    def __str__(self) -> str:
-        """The URL without its password, for logs."""
-        user = f"{self.username}@" if self.username else ""
-        return f"{self.scheme}://{user}{self.host}:{self.port}"
-
-
-def tls_context(ca_file: Path | None) -> ssl.SSLContext:
-    """A client context that verifies the broker: against ``ca_file``, else the system's store.
-
-    ``create_default_context`` asks for a certificate that chains to a trusted
-    CA and names the host we dialled (check_hostname), over TLS 1.2 or later.
-    With ``ca_file``, only that file is trusted: a store's own CA, not every
-    public one. Raises BadCaFile when the file cannot be used.
-    """
-    if ca_file is None:
-        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    try:
-        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca_file))
-    except FileNotFoundError:
-        raise BadCaFile(f"{ca_file} does not exist") from None
-    except ssl.SSLError as exc:
-        raise BadCaFile(f"{ca_file} holds no PEM certificate ({exc.reason})") from None
-    except OSError as exc:
-        raise BadCaFile(f"{ca_file} cannot be read: {exc.strerror}") from None
-
-
-def broker(url: str, ca_file: Path | None) -> tuple[MqttUrl, ssl.SSLContext | None]:
-    """The broker ``url`` names and, for ``mqtts``, the context that verifies it.
-
-    What the bridge, the printer adapter, ``/health`` and ``edgehub status``
-    all need before they knock. Raises ValueError for a URL that is not a
-    broker's, BadCaFile (a ValueError too) for a CA file that cannot be used.
-    """
-    parsed = MqttUrl.parse(url)
-    return parsed, tls_context(ca_file) if parsed.tls else None
 
 
 @dataclass(frozen=True, slots=True)

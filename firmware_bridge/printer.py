@@ -27,7 +27,7 @@ from typing import Any
 
 from firmware_bridge import claim
 from firmware_bridge.escpos import InvalidTicket, render_ticket
-from firmware_bridge.mqtt import MqttError, MqttLink, MqttUrl, Will
+from firmware_bridge.mqtt import MqttError, MqttLink, Will
 from firmware_bridge.printer_link import (
     PrinterError,
     PrinterLink,
@@ -37,10 +37,11 @@ from firmware_bridge.printer_link import (
     open_link,
 )
 from firmware_bridge.seen import SeenJobs
-from firmware_bridge.topics import Topics
+from hub.broker_url import MqttUrl
 from hub.daemon import Lifetime, supervise
 from hub.db import occupancy
 from hub.logs import log_event
+from hub.mqtt_topics import Topics
 from hub.settings import Settings
 
 log = logging.getLogger("edgehub.printer")

@@ -3,6 +3,12 @@
 ``main()`` is the only place that reads the environment: it builds the
 Settings once, sets up logging from them, warns about ``EDGEHUB_*`` names
 that are not settings, and passes the Settings to whatever runs.
+
+This is the top layer (the "entry", with ``hub.cli_catalog``): the one part
+of ``hub`` that may import the web app and the two daemons, which it does
+inside the command that runs them, so ``edgehub status`` starts no web
+framework and no MQTT client. The core below imports neither (the layer
+contract in pyproject.toml).
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ from typing import Any
 
 import sqlite_utils
 
-from firmware_bridge.jobs import OPEN_STATES
-from firmware_bridge.topics import is_name
 from hub.clock import now_iso
+from hub.kitchen_jobs import OPEN_STATES
 from hub.mqtt_credentials import RESERVED
+from hub.mqtt_topics import is_name
 
 KINDS = ("printer", "kds")
 ROLES = ("primary", "backup")

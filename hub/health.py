@@ -5,7 +5,7 @@ broker being away make the hub ``degraded``, never dead. Probes of other
 services are cached for a few seconds, so a health check storm cannot become
 a connection storm. The Redis job (``hub.jobs.plan``) records a real PING
 here. The sync is not probed here: the route reads it from the database
-(``cloud_sync.status.health``) and hands the reading in.
+(``hub.sync_status.health``) and hands the reading in.
 
 ``checks`` is the contract of API.md; ``detail`` says, per dependency, what
 was measured and when, for a person looking at a degraded hub.
@@ -24,17 +24,18 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from cloud_sync.status import Health as SyncHealth
-from firmware_bridge.mqtt import broker
+from hub import events
+from hub.broker_url import broker
 from hub.clock import now_iso
 from hub.settings import Settings
+from hub.sync_status import Health as SyncHealth
 
 PROBE_TTL_SECONDS = 5.0
 PROBE_TIMEOUT_SECONDS = 0.5
 
 
 def db_check(db: sqlite_utils.Database) -> str:
-    db.execute("SELECT 1 FROM events LIMIT 1").fetchall()
+    events.probe(db)
     return "ok"
 
 
@@ -123,7 +124,7 @@ class Probes:
         sync: SyncHealth | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """``sync``: the reading of ``cloud_sync.status.health``; ``None`` when the
+        """``sync``: the reading of ``hub.sync_status.health``; ``None`` when the
         database could not be read, and the sync is then ``unknown``."""
         redis, mqtt = await self.redis_probe(), await self.mqtt_probe()
         sync_detail = sync.as_dict() if sync is not None else {"status": "unknown"}

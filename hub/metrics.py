@@ -12,7 +12,7 @@ Three sources end up on one page:
   every consumer's cursor, sync, kitchen jobs, devices, jobs, audit): one read
   snapshot on a reader thread, reused for ``metrics_cache_seconds`` so a
   scrape storm costs one query set, never a blocked event loop. The sync's
-  lag and verdict are the sync watch's last reading (``cloud_sync.status``,
+  lag and verdict are the sync watch's last reading (``hub.sync_status``,
   the measure ``/health`` uses), not measured a second time here.
 
 The per-app registry keeps two apps in one process (tests) from colliding.
@@ -29,12 +29,12 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from cloud_sync.status import Health as SyncHealth
 from hub import snapshot
 from hub.clock import parse_iso
 from hub.db.store import Store
 from hub.jobs.maintenance import SyncWatch
 from hub.settings import Settings
+from hub.sync_status import Health as SyncHealth
 
 HTTP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 

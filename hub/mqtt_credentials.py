@@ -22,7 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware_bridge.topics import Topics, is_name
+from hub.mqtt_topics import Topics, is_name
 
 RESERVED = frozenset({"edgehub-bridge"})
 """The bridge's own MQTT login; no device may take it."""

@@ -20,16 +20,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from cloud_sync import status as agent_status
-from firmware_bridge.mqtt import broker
 from hub import backup, faults, instance, lan, snapshot
+from hub import sync_status as agent_status
+from hub.broker_url import broker
 from hub.clock import ago, span
 from hub.db.connection import open_db
 from hub.db.migrations import pending
 from hub.settings import Settings
 
 PROBE_TIMEOUT_SECONDS = 0.3
-# What cloud_sync.status.read needs beyond the core schema (migration 0004_sync).
+# What hub.sync_status.read needs beyond the core schema (migration 0004_sync).
 SYNC_TABLES = ("sync_agent", "sync_outbox")
 
 

@@ -11,8 +11,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 
-from cloud_sync import status as sync_status
-from hub import backup, faults
+from hub import backup, faults, sync_status
 from hub.api.context import Hub
 from hub.api.openapi import PUBLIC
 from hub.api.response_bodies import Health

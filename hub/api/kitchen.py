@@ -22,7 +22,6 @@ from litestar import get, post
 from litestar.params import JSONBody, QueryParameter
 
 from firmware_bridge.bumps import BumpRefused, apply_bump
-from firmware_bridge.jobs import STATES, list_jobs
 from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
@@ -33,6 +32,7 @@ from hub.api.schemas import UUID_PATTERN, PathId
 from hub.auth.roles import PERMISSIONS
 from hub.catalog import service as catalog_service
 from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.kitchen_jobs import STATES, list_jobs
 from hub.orders import repository
 from hub.orders.service import OrderRules
 from hub.screens.kitchen import (

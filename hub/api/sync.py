@@ -12,8 +12,8 @@ from typing import Any
 import sqlite_utils
 from litestar import get, post
 
-from cloud_sync import outbox, status
-from hub import events
+from hub import events, sync_outbox
+from hub import sync_status as status
 from hub.api.context import MANAGERS, Hub, requires
 from hub.api.openapi import errors
 from hub.api.operations_bodies import SyncItem, SyncStatus
@@ -45,7 +45,7 @@ async def retry_failed(hub: Hub, item_id: PathId) -> dict[str, Any]:
 
 
 def _retry(db: sqlite_utils.Database, settings: Settings, item_id: int) -> dict[str, Any]:
-    item = outbox.retry(db, item_id)
+    item = sync_outbox.retry(db, item_id)
     events.append(db, "sync.status", status.summary(status.read(db, settings)), ["store"])
     return item
 

@@ -45,7 +45,7 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from hub.api import pagination
+from hub import list_cursor
 from hub.catalog import fuzzy
 from hub.catalog.folding import fold
 from hub.catalog.trigrams import NO_STATS, WINDOW_CHARS, TrigramStats, phrase, probe
@@ -76,7 +76,7 @@ class Position:
 
     def encode(self) -> str:
         raw = json.dumps([self.bucket, self.key, self.id], separators=(",", ":"))
-        return pagination.encode("search", raw)
+        return list_cursor.encode("search", raw)
 
     @classmethod
     def decode(cls, cursor: str) -> Position:
@@ -84,9 +84,9 @@ class Position:
 
         Checked to the types a cursor of ours holds, ids within SQLite's
         integers: JSON can spell 1e400 or a 30-digit id. (Nesting deep enough
-        to exhaust the parser does not fit in ``pagination.MAX_CURSOR``.)
+        to exhaust the parser does not fit in ``list_cursor.MAX_CURSOR``.)
         """
-        value = pagination.decode_key("search", cursor) or ""
+        value = list_cursor.decode_key("search", cursor) or ""
         try:
             bucket, key, pid = json.loads(value)
             if (
@@ -100,7 +100,7 @@ class Position:
                 raise ValueError(cursor)
             return cls(bucket, key, pid)
         except (ValueError, TypeError) as exc:
-            raise pagination.invalid_cursor() from exc
+            raise list_cursor.invalid_cursor() from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -432,7 +432,7 @@ def kitchen_retention(db: sqlite_utils.Database) -> None:
 
     Partial: open jobs change at every send and retry and never leave by age,
     so they stay out of it. The prune names it (``INDEXED BY``, in
-    ``firmware_bridge.jobs.PRUNE_FINISHED``) and its WHERE names the same
+    ``hub.kitchen_jobs.PRUNE_FINISHED``) and its WHERE names the same
     states: SQLite uses a partial index only when the query's WHERE implies
     the index's.
     """

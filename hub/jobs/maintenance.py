@@ -13,10 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from cloud_sync import status as sync_status
 from firmware_bridge import bumps
-from firmware_bridge import jobs as kitchen_jobs
-from hub import events
+from hub import events, kitchen_jobs, sync_status
 from hub.clock import iso
 from hub.db.store import Store
 from hub.logs import log_event
@@ -77,13 +75,7 @@ def prune_bound(db: sqlite_utils.Database, rule: PruneRule) -> int:
 def prune(db: sqlite_utils.Database, rule: PruneRule, now: datetime | None = None) -> str:
     bound = prune_bound(db, rule)
     cutoff = _cutoff(now, rule.keep_hours)
-    # ts is written by now_iso() in seq order by one writer at a time, so the
-    # ISO strings compare in time order; the seq range bounds the scan.
-    deleted = db.execute(
-        "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? AND ts < ? "
-        "ORDER BY seq LIMIT ?)",
-        (bound, cutoff, PRUNE_ROWS_PER_RUN),
-    ).rowcount
+    deleted = events.prune(db, bound, cutoff, PRUNE_ROWS_PER_RUN)
     return f"{deleted} events pruned (bound seq {bound})"
 
 
@@ -95,10 +87,10 @@ def prune_kitchen_jobs(
 ) -> str:
     """Finished kitchen tickets of finished orders, they and their order last changed more
     than ``keep_hours`` ago, and the same orders' ready marks; those of orders left in the
-    kitchen once they are ``firmware_bridge.jobs.ABANDONED_HOURS`` old.
+    kitchen once they are ``hub.kitchen_jobs.ABANDONED_HOURS`` old.
 
     Which rows may go, and why, is the kitchen's to say
-    (``firmware_bridge.jobs.prune_finished``, ``firmware_bridge.bumps.prune_marks``);
+    (``hub.kitchen_jobs.prune_finished``, ``firmware_bridge.bumps.prune_marks``);
     this is the age and the bound.
     """
     cutoff = _cutoff(now, keep_hours)
@@ -120,7 +112,7 @@ class SyncWatch:
     """Reads the sync status every few seconds: the journal's line and /metrics' numbers.
 
     The backstop for a sync agent that is dead or stuck: the lag grows here
-    whatever the agent says. It measures with ``cloud_sync.status.health``,
+    whatever the agent says. It measures with ``hub.sync_status.health``,
     the reading ``/health`` makes per request, so both give one verdict. A
     change of verdict is logged (``sync_lag_state``), so the journal shows it
     even when nobody polls ``/health``; ``sync.status`` events stay the

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 
 from hub.clock import parse_iso
 from hub.db.store import Store
+from hub.events import Event
 from hub.realtime import records, wire
 from hub.realtime.outbox import Outbox
 from hub.realtime.protocol import event_frame
@@ -126,7 +127,7 @@ class Fanout:
         found = self._rooms.get(room)
         return len(found.live) if found is not None else 0
 
-    def deliver(self, batch: list[records.Record]) -> None:
+    def deliver(self, batch: list[Event]) -> None:
         """Push the next events of the log, in order, to every subscription of their rooms."""
         if not batch:
             return

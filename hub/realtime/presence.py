@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.clock import now_iso
-from hub.realtime.records import Record
+from hub.events import Event
 
 TRANSPORT = "ws"
 OFFLINE_KEPT = 256
@@ -103,7 +103,7 @@ class Presence:
     def local_count(self) -> int:
         return len(self._local)
 
-    def observe(self, record: Record) -> None:
+    def observe(self, record: Event) -> None:
         """Fold another worker's ``device.status`` event into the registry."""
         if record.event != "device.status":
             return

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from hub.db.store import Store
+from hub.events import Event
 from hub.logs import log_event
 from hub.realtime import records
 from hub.realtime.fanout import Fanout
@@ -40,7 +41,7 @@ class Tailer:
         store: Store,
         fanout: Fanout,
         poll_interval: float,
-        observers: list[Callable[[records.Record], None]],
+        observers: list[Callable[[Event], None]],
     ) -> None:
         self._store = store
         self._fanout = fanout

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from hub.api import pagination
+from hub import list_cursor
 from hub.catalog.folding import fold
 from hub.catalog.search import Position, Query, search
 from hub.catalog.trigrams import NO_STATS, TrigramStats
@@ -277,7 +277,7 @@ def test_overlong_query_is_refused() -> None:
 def test_forged_cursor_is_refused() -> None:
     """A cursor the search did not give out is a 422, whatever it decodes to."""
     forged = [
-        pagination.encode("search", raw)
+        list_cursor.encode("search", raw)
         for raw in ("[1,\"a\",1e400]", "[1,\"a\",100000000000000000000000]", "[" * 100_000,
                     "[1.5,\"a\",1]", "[true,\"a\",1]", "[1,\"a\",-1]", "[1,2,3]")
     ]  # fmt: skip

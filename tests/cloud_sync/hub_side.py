@@ -248,7 +248,7 @@ class AgentRun:
         await self.until(lambda: self.agent is not None and self.agent.pulls > 0)
 
     async def read_status(self) -> dict[str, Any]:
-        from cloud_sync import status
+        from hub import sync_status as status
 
         return await self.store.read(status.read, self.settings)
 

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from cloud_sync import status
+from hub import sync_status as status
 from hub.settings import Settings
 from tests.cloud_sync.checks import assert_exactly_once
 from tests.cloud_sync.hub_side import Till, connect, sync_env, sync_settings

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cloud_sync import outbox
-from hub import events
+from hub import events, sync_outbox
 from hub.db.connection import immediate
 from hub.orders import service
 from hub.settings import Settings
@@ -33,7 +33,7 @@ def test_tail_queues_each_paid_order_once_and_moves_the_cursor_with_it(tmp_path:
     assert tail_all(settings) == outbox.Tail(0, 0, True)
     with connect(settings) as db:
         rows = db.execute("SELECT kind, order_id, uuid FROM sync_outbox ORDER BY id").fetchall()
-        assert events.get_cursor(db, outbox.CONSUMER) == events.head(db)
+        assert events.get_cursor(db, sync_outbox.CONSUMER) == events.head(db)
         states = db.execute("SELECT DISTINCT sync_state FROM orders").fetchall()
     assert [r[0] for r in rows].count("refund") == 1
     (refund,) = [r for r in rows if r[0] == "refund"]

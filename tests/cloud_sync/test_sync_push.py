@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud_sync import outbox
+from hub import sync_outbox
 from hub.db.connection import immediate
 from tests.cloud_sync.checks import assert_exactly_once
 from tests.cloud_sync.hub_side import AgentRun, Till, connect, sync_settings
@@ -102,7 +102,7 @@ async def test_a_poison_order_is_parked_while_the_others_go_then_retried(
                 "UPDATE products SET remote_id = ? WHERE id = ?",
                 (seed.products["FRIES"], p["FRIES"]),
             )
-            outbox.retry(db, parked["id"])
+            sync_outbox.retry(db, parked["id"])
         await run.until(run.drained)
         assert (await run.read_status())["failed"] == 0
     assert_exactly_once(odoo_emulator, settings)

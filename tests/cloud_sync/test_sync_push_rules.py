@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from cloud_sync import outbox
 from cloud_sync.odoo import OdooClient, RemoteOrder
 from cloud_sync.payloads import order_payload, order_reference
 from cloud_sync.push import verdict
+from hub import sync_outbox
 from hub.db.connection import immediate
 from tests.cloud_sync.hub_side import AgentRun, Till, connect, order_rows, sync_settings
 from tests.cloud_sync.shop import hub_order, refs_for
@@ -71,7 +71,7 @@ async def test_an_order_odoo_does_not_take_as_paid_is_parked_not_synced(
 
         with connect(settings) as db, immediate(db):
             db.execute("UPDATE payments SET amount = amount + 1 WHERE order_id = ?", (short["id"],))
-            assert outbox.retry_all(db) == 1
+            assert sync_outbox.retry_all(db) == 1
         await run.until(settled)
     # 16-18 complete the draft they hold with the resend; 19 had nothing.
     rows = {r["uuid"]: r for r in order_rows(settings)}

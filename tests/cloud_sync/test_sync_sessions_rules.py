@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from cloud_sync import status
 from cloud_sync.remote_sessions import RemoteSessions
+from hub import sync_status as status
 from hub.db.store import Store
 from tests.cloud_sync.hub_side import AgentRun, Till, client_for, sync_settings
 from tests.odoo_emulator import OdooEmulator

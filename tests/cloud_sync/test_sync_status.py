@@ -6,7 +6,8 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cloud_sync import outbox, status
+from cloud_sync import outbox
+from hub import sync_status as status
 from hub.db.connection import immediate
 from tests.cloud_sync.hub_side import GIFT_CARD, Till, connect
 from tests.conftest import demo_database, make_settings

@@ -20,7 +20,7 @@ from firmware_bridge.escpos import PARTIAL_CUT, InvalidTicket, render_ticket
 from firmware_bridge.inbox import Inbound
 from firmware_bridge.jobs import RetryPolicy
 from firmware_bridge.messages import ACK_STATUSES, BUMP_ACTIONS, Ack, Bump, DeviceStatus, Rejected
-from firmware_bridge.topics import Topics
+from hub.mqtt_topics import Topics
 from tests.conftest import demo_database
 from tests.firmware_bridge import tickets
 from tests.support.kitchen import BAR, GRILL, Kitchen, SimPrinter, wait_until

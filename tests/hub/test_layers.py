@@ -1,4 +1,4 @@
-"""What importing the web app drags in, seen from a fresh interpreter.
+"""What importing each layer drags in, seen from a fresh interpreter; every module has a layer.
 
 The layer contracts themselves are import-linter's (pyproject.toml, run by
 ``scripts/test``). This is the part only a real import shows: modules loaded
@@ -8,16 +8,78 @@ through third-party packages and lazy imports too.
 from __future__ import annotations
 
 import json
+import pkgutil
 import subprocess
 import sys
+import tomllib
+from importlib import import_module
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_importing_the_web_app_does_not_load_httpx() -> None:
-    """The web process talks to no one over HTTP: the Odoo client stays in the sync agent."""
-    probe = "import json, sys; import hub.app; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+def _layers() -> list[list[str]]:
+    """The modules of each layer of the layers contract, top first."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    return [[name.strip() for name in layer.split(":")] for layer in contract["layers"]]
+
+
+def _loaded_after(modules: list[str]) -> list[str]:
+    """Every module in ``sys.modules`` after a fresh interpreter imports ``modules``."""
+    probe = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print(json.dumps(sorted(sys.modules)))"
     )
-    loaded = json.loads(out.stdout)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded: list[str] = json.loads(out.stdout)
+    return loaded
+
+
+def _of(loaded: list[str], *packages: str) -> list[str]:
+    return [m for m in loaded if m.split(".")[0] in packages]
+
+
+def _walk(name: str) -> list[str]:
+    """``name`` and, for a package, every module under it."""
+    module = import_module(name)
+    found = [name]
+    if hasattr(module, "__path__"):
+        found += [m.name for m in pkgutil.walk_packages(module.__path__, f"{name}.")]
+    return found
+
+
+def test_importing_the_web_app_loads_neither_paho_nor_httpx() -> None:
+    """The web process speaks to no broker and no Odoo: paho and httpx stay in the daemons."""
+    loaded = _loaded_after(["hub.app"])
     assert "hub.app" in loaded
-    assert [m for m in loaded if m == "httpx" or m.startswith("httpx.")] == []
+    assert _of(loaded, "paho", "httpx") == []
+
+
+def test_importing_the_core_loads_no_web_framework_and_no_client_library() -> None:
+    """Every module of the core imports without Litestar, paho or httpx: a daemon on top of it
+    loads only what it speaks itself."""
+    core = [m for name in _layers()[-1] for m in _walk(name)]
+    loaded = _loaded_after(core)
+    assert set(core) <= set(loaded)
+    assert _of(loaded, "litestar", "paho", "httpx") == []
+
+
+def test_every_module_of_hub_is_in_one_layer() -> None:
+    """A new module of hub must be placed in a layer, or import-linter would not guard it."""
+    placed = [name for layer in _layers() for name in layer]
+    assert len(placed) == len(set(placed))
+
+    def places(module: str) -> list[str]:
+        return [p for p in placed if module == p or module.startswith(p + ".")]
+
+    def split_up(package: str) -> bool:
+        """A package whose modules are placed one by one (``hub.auth``) needs no place."""
+        return any(p.startswith(package + ".") for p in placed)
+
+    modules = [m for m in _walk("hub") if m != "hub" and not split_up(m)]
+    assert [m for m in modules if not places(m)] == [], "add these to a layer in pyproject.toml"
+    assert [m for m in modules if len(places(m)) > 1] == []

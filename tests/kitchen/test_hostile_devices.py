@@ -15,7 +15,7 @@ from firmware_bridge import bumps, inbox, intake, jobs, presence
 from firmware_bridge.inbox import Inbound
 from firmware_bridge.jobs import RetryPolicy
 from firmware_bridge.messages import Ack, DeviceStatus
-from firmware_bridge.topics import Topics
+from hub.mqtt_topics import Topics
 from hub.orders import service
 from hub.orders.service import LineInput
 from hub.sessions import open_session

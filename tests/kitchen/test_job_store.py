@@ -18,8 +18,8 @@ from firmware_bridge.messages import (
     parse_bump,
     parse_status,
 )
-from firmware_bridge.topics import Topics
 from hub.clock import now_iso
+from hub.mqtt_topics import Topics
 from tests.support.kitchen import BAR, COLD, GRILL, Kitchen
 
 POLICY = RetryPolicy(first=5.0, maximum=60.0)

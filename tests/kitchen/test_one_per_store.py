@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-from firmware_bridge.topics import Topics
+from hub.mqtt_topics import Topics
 from tests.conftest import demo_database
 from tests.support.db_content import content
 from tests.support.hub_process import free_port

@@ -27,9 +27,10 @@ from typing import Any
 import sqlite_utils
 
 from firmware_bridge.dispatcher import Dispatcher
-from firmware_bridge.mqtt import ConnectionLost, MqttLink, MqttUrl, NotConnected
-from firmware_bridge.topics import Topics
+from firmware_bridge.mqtt import ConnectionLost, MqttLink, NotConnected
+from hub.broker_url import MqttUrl
 from hub.db.store import Store
+from hub.mqtt_topics import Topics
 from tests.conftest import demo_database
 from tests.support.kitchen import GRILL, TIMEOUT, Kitchen, wait_until, wait_until_async
 from tests.support.mqtt_client import Mqtt, PrivateBroker

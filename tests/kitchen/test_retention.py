@@ -11,6 +11,7 @@ from typing import Any
 from firmware_bridge import bumps, intake, jobs
 from firmware_bridge.jobs import RetryPolicy
 from firmware_bridge.messages import Ack, Bump
+from hub import kitchen_jobs
 from hub.clock import iso
 from hub.db.store import Store
 from hub.health import Probes
@@ -21,7 +22,7 @@ from tests.support.kitchen import BAR, COLD, GRILL, Kitchen
 
 POLICY = RetryPolicy(first=5.0, maximum=60.0)
 KEEP_HOURS = 72
-ABANDONED_HOURS = jobs.ABANDONED_HOURS
+ABANDONED_HOURS = kitchen_jobs.ABANDONED_HOURS
 
 
 def _age(kitchen: Kitchen, order_id: int, hours: float) -> None:
@@ -236,7 +237,7 @@ def test_each_run_deletes_at_most_its_bound_oldest_first(kitchen: Kitchen) -> No
 def test_the_prune_walks_the_finished_jobs_oldest_first_without_sorting(kitchen: Kitchen) -> None:
     """A run reads the finished jobs in age order and stops at its bound, never the table sorted."""
     stamp = "2000-01-01T00:00:00.000Z"
-    plan = kitchen.query("EXPLAIN QUERY PLAN " + jobs.PRUNE_FINISHED, stamp, stamp, 10)
+    plan = kitchen.query("EXPLAIN QUERY PLAN " + kitchen_jobs.PRUNE_FINISHED, stamp, stamp, 10)
     details = " | ".join(str(row[-1]) for row in plan)
     assert "USING INDEX kitchen_jobs_finished (updated_at<?)" in details, details
     assert "SCAN" not in details and "TEMP B-TREE" not in details, details

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from firmware_bridge import mqtt as mqtt_module
-from firmware_bridge.mqtt import BadCaFile, MqttLink, MqttUrl
+from firmware_bridge.mqtt import MqttLink
+from hub.broker_url import BadCaFile, MqttUrl
 from hub.health import Probes
 from hub.mqtt_credentials import set_password
 from hub.settings import Settings

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from websockets.sync.client import connect
 
-from cloud_sync import outbox, status
+from cloud_sync import outbox
 from hub import events
+from hub import sync_status as status
 from hub.db.connection import immediate, open_db
 from tests.conftest import make_settings
 from tests.screens.conftest import GRILL_BURGER, PHONE, TABLET, paid_order, shot, sign_in

@@ -8,6 +8,7 @@ error, a heartbeat), and ``read`` combines it with the outbox and the event
 log. Lag is measured from the log, not from the agent's word, so an agent
 that died still shows up as lagging. ``health`` takes the same numbers
 without what only the status API shows (the parked rows, Odoo's messages).
+It is the core's, not the agent's, because every process reads it.
 
 This is the one measure of the sync: ``verdict`` is the one rule that turns a
 reading into ``idle``, ``ok`` or ``lagging``, with one threshold
@@ -27,8 +28,7 @@ from typing import Any
 
 import sqlite_utils
 
-from cloud_sync import outbox
-from hub import events
+from hub import events, sync_outbox
 from hub.clock import parse_iso
 from hub.settings import Settings
 
@@ -94,7 +94,7 @@ def read(
             "started_at": agent["started_at"],
             "heartbeat_at": agent["heartbeat_at"],
         },
-        "parked": outbox.parked(db),
+        "parked": sync_outbox.parked(db),
     }
 
 
@@ -106,15 +106,13 @@ def _numbers(
     Two counts and single-row lookups, never the parked rows: ``health`` runs
     on every ``/health`` request and every sync watch run.
     """
-    counts = outbox.counts(db)
-    cursor = events.get_cursor(db, outbox.CONSUMER)
-    unread = db.execute(
-        "SELECT ts FROM events WHERE seq > ? ORDER BY seq LIMIT 1", (cursor,)
-    ).fetchone()
+    counts = sync_outbox.counts(db)
+    cursor = events.get_cursor(db, sync_outbox.CONSUMER)
+    unread = events.ts_after(db, cursor)
     oldest = db.execute(
         "SELECT event_ts, enqueued_at FROM sync_outbox WHERE state = 'pending' ORDER BY id LIMIT 1"
     ).fetchone()
-    waiting_since = [t for t in (unread[0] if unread else None, oldest[0] if oldest else None) if t]
+    waiting_since = [t for t in (unread, oldest[0] if oldest else None) if t]
     lag = max((_age(now, t) for t in waiting_since), default=0.0)
     return {
         "state": agent["state"] if settings.odoo_url else "idle",
