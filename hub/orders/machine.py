@@ -261,6 +261,15 @@ class OrderMachine(StateMachine):
             )
 
 
+TRANSITIONS = frozenset(
+    (str(event.id), str(state.value))
+    for state in OrderMachine.states
+    for transition in state.transitions
+    for event in transition.events
+)
+"""Every (event, source state) the machine has a transition for, its conditions aside."""
+
+
 _spare = threading.local()
 
 
