@@ -39,6 +39,7 @@ from hub.backoff import doubling
 from hub.clock import iso, now_iso
 from hub.db.where import Where
 from hub.orders import service
+from hub.orders.bumps import gone_from_kitchen
 from hub.orders.service import OrderRules
 
 OPEN_STATES = ("pending", "sent", "failed")
@@ -340,16 +341,6 @@ ago, which means nothing to a cook.
 # however long the store has run) and old jobs of orders changed within the window
 # (a few). The order's updated_at is read from the row the join fetches anyway by
 # its primary key: the range scan and the order of the walk are the index's alone.
-def gone_from_kitchen(stamp: str) -> str:
-    """The SQL test that a row stamped ``stamp`` (its own last change) of order ``o``
-    may go: both changed before ``?1``, and the order finished or both changed
-    before ``?2`` (abandoned). Shared by the tickets and the ready marks."""
-    return (
-        f"{stamp} < ?1 AND o.updated_at < ?1 AND (o.state IN ('done', 'invoiced', "
-        f"'cancelled') OR ({stamp} < ?2 AND o.updated_at < ?2))"
-    )
-
-
 PRUNE_FINISHED = (
     "DELETE FROM kitchen_jobs WHERE id IN (SELECT j.id FROM kitchen_jobs j "
     "INDEXED BY kitchen_jobs_finished "

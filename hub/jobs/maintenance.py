@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 import sqlite_utils
 
 from cloud_sync import status as sync_status
-from firmware_bridge import bumps
 from firmware_bridge import jobs as kitchen_jobs
 from hub import events
 from hub.clock import iso
 from hub.db.store import Store
 from hub.logs import log_event
+from hub.orders import bumps
 from hub.settings import Settings
 
 log = logging.getLogger("edgehub.jobs")
@@ -98,7 +98,7 @@ def prune_kitchen_jobs(
     kitchen once they are ``firmware_bridge.jobs.ABANDONED_HOURS`` old.
 
     Which rows may go, and why, is the kitchen's to say
-    (``firmware_bridge.jobs.prune_finished``, ``firmware_bridge.bumps.prune_marks``);
+    (``firmware_bridge.jobs.prune_finished``, ``hub.orders.bumps.prune_marks``);
     this is the age and the bound.
     """
     cutoff = _cutoff(now, keep_hours)
