@@ -2,7 +2,7 @@
 
 An order is ready when every station with lines on it has bumped ``ready``;
 ``kitchen_ready`` holds the marks of those that have. Whether the order may
-move is the machine's to say (``service.allowed_events``), and every move is
+move is the machine's to say (its ``TRANSITIONS``), and every move is
 ``service.transition``, so the rules, the history and the events are exactly
 those of a till pressing the same button; a refusal leaves nothing behind (the
 caller rolls its savepoint or transaction back). The MQTT bridge and the
@@ -34,6 +34,7 @@ from hub.auth.users import Actor
 from hub.clock import now_iso
 from hub.errors import HubError, InvalidTransition
 from hub.orders import repository, service
+from hub.orders.machine import TARGETS, TRANSITIONS
 from hub.orders.service import OrderRules
 
 BUMP_ACTIONS = ("start", "ready", "recall")
@@ -100,24 +101,30 @@ class _Bumping:
     order_id: int
     state: str
     stations: set[str]
-    _allowed: list[str] | None = None
 
-    def allowed(self) -> list[str]:
-        """The events the machine would take now (its conditions checked)."""
-        if self._allowed is None:
-            self._allowed = service.allowed_events(self.db, self.rules, self.order_id)
-        return self._allowed
+    def may(self, event: str) -> bool:
+        """Whether the machine has a transition for ``event`` out of the order's state.
+
+        Its conditions ask whether the order has kitchen items, which an order a
+        station bumps always has; so the transitions alone answer, with no read.
+        """
+        return (event, self.state) in TRANSITIONS
+
+    def reached(self, event: str) -> bool:
+        """Whether the order already stands where ``event`` leads (a station came late)."""
+        return self.state == TARGETS[event]
 
     def require(self, event: str) -> None:
         """Refuse, as the machine would, a bump whose event it would not take now."""
-        if event not in self.allowed():
-            raise InvalidTransition(self.state, event, self.allowed())
+        if not self.may(event):
+            allowed = service.allowed_events(self.db, self.rules, self.order_id)
+            raise InvalidTransition(self.state, event, allowed)
 
     def fire(self, event: str) -> str:
         order = service.transition(
             self.db, self.rules, device_actor(self.station), self.order_id, event
         )
-        self.state, self._allowed = str(order["state"]), None
+        self.state = str(order["state"])
         return self.state
 
     @property
@@ -150,16 +157,16 @@ class _Bumping:
 
 
 def _start(bump: _Bumping) -> str | None:
-    if bump.state == "preparing":  # another station started it
+    if bump.reached("start"):  # another station started it
         return None
     return bump.fire("start")
 
 
 def _ready(bump: _Bumping) -> str | None:
     marked = bump.marked
-    if bump.state == "ready" and marked:
+    if bump.reached("ready") and marked:
         return None
-    if "start" in bump.allowed():
+    if bump.may("start"):  # a cook may bump ready without pressing start
         bump.fire("start")
     bump.require("ready")
     if marked:
@@ -171,7 +178,7 @@ def _ready(bump: _Bumping) -> str | None:
 
 
 def _recall(bump: _Bumping) -> str | None:
-    if bump.state == "preparing" and bump.marked:  # the order waits for this station again
+    if bump.reached("recall") and bump.marked:  # the order waits for this station again
         bump.unmark()
         return bump.state
     bump.require("recall")

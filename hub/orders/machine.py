@@ -269,6 +269,14 @@ TRANSITIONS = frozenset(
 )
 """Every (event, source state) the machine has a transition for, its conditions aside."""
 
+TARGETS = {
+    str(event.id): str(transition.target.value)
+    for state in OrderMachine.states
+    for transition in state.transitions
+    for event in transition.events
+}
+"""Where each event leads: one state per event, wherever it is fired from."""
+
 
 _spare = threading.local()
 
