@@ -4,18 +4,19 @@ The machine (``machine.py``) decides which transitions are allowed; this table
 says what an allowed one does to the rest of the store, and
 ``service.transition`` carries it out without deciding anything itself:
 
-=========  ==============  ================================  =====  =======================
-event      from            payments                          stock  companion event
-=========  ==============  ================================  =====  =======================
-validate   draft           (lines priced by the hub follow the catalogue first)
-pay        validated       record the payments given         take   ``payment.processed``
-ready      preparing       —                                 —      ``kitchen.order_ready``
-cancel     a paid state    refund what each method took      back   ``payment.refunded``
-=========  ==============  ================================  =====  =======================
+=========  ============  ======================  =====  =======================  ==============
+event      from          payments                stock  companion event          audit records
+=========  ============  ======================  =====  =======================  ==============
+validate   draft         (lines priced by the hub follow the catalogue first)
+pay        validated     record those given      take   ``payment.processed``    payment
+ready      preparing     —                       —      ``kitchen.order_ready``  —
+cancel     not paid      —                       —      —                        cancel
+cancel     a paid state  refund what each took   back   ``payment.refunded``     cancel, refund
+=========  ============  ======================  =====  =======================  ==============
 
 "From" is the machine's to say: an entry holds for the transitions it has.
 
-Every transition also writes the order's history, its audit record, its
+Every transition also writes the order's history, its
 ``order.updated`` event and its move on the customer board; and the order's
 ``kitchen_status`` becomes what ``KITCHEN_STATUS`` says of the state it entered
 (while it waits in ``paid``, the tickets' progress, ``TICKET_STATUSES``, may
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from hub.orders.machine import PAID_STATES, TRANSITIONS
+from hub.orders.machine import PAID_STATES, STATES, TRANSITIONS
 
 
 class Payments(Enum):
@@ -40,6 +41,8 @@ class Payments(Enum):
     RECORD = "record"  # the payments given with the event; amount paid and change follow
     REFUND = "refund"  # give back what each method took: a manager's act
 
+
+UNPAID_STATES = frozenset(STATES) - PAID_STATES
 
 TAKE = -1
 GIVE_BACK = +1
@@ -89,6 +92,7 @@ class Effects:
     payments: Payments | None = None
     stock: int = 0  # TAKE or GIVE_BACK the order's tracked products
     announce: Announcement | None = None
+    audit: tuple[str, ...] = ()  # records of the audit chain (``hub.audit.records``)
 
 
 NO_EFFECTS = Effects()
@@ -103,9 +107,11 @@ DECLARED: tuple[tuple[str, frozenset[str] | None, Effects], ...] = (
             payments=Payments.RECORD,
             stock=TAKE,
             announce=Announcement("payment.processed", _payment_processed),
+            audit=("payment",),
         ),
     ),
     ("ready", None, Effects(announce=Announcement("kitchen.order_ready", _order_ready))),
+    ("cancel", UNPAID_STATES, Effects(audit=("cancel",))),
     (
         "cancel",
         PAID_STATES,
@@ -113,6 +119,7 @@ DECLARED: tuple[tuple[str, frozenset[str] | None, Effects], ...] = (
             payments=Payments.REFUND,
             stock=GIVE_BACK,
             announce=Announcement("payment.refunded", _payment_refunded),
+            audit=("cancel", "refund"),
         ),
     ),
 )

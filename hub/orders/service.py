@@ -248,7 +248,7 @@ def transition(
         raise InvalidTransition(src, event, [])
     _history(db, order_id, src, dst, event, actor, reason, now)
     order = repository.to_public(db, rules.money, changed, lines)
-    audit.order_transition(db, actor, event, src, order, reason)
+    audit.order_transition(db, actor, effects.audit, src, order, reason)
     rooms = repository.rooms_for(order)
     events.append(db, "order.updated", order, rooms)
     board.record_move(db, order, src)

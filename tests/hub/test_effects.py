@@ -9,6 +9,7 @@ from hub.orders.effects import (
     DECLARED,
     EFFECTS,
     KITCHEN_STATUS,
+    Effects,
     Payments,
     effects_of,
     kitchen_status,
@@ -16,15 +17,16 @@ from hub.orders.effects import (
 from hub.orders.machine import PAID_STATES, STATES, TRANSITIONS
 
 
-@pytest.mark.parametrize(("event", "sources"), [(e, s) for e, s, _ in DECLARED])
-def test_every_declared_effect_reaches_a_transition(
-    event: str, sources: frozenset[str] | None
+@pytest.mark.parametrize(("event", "sources", "effects"), DECLARED)
+def test_every_declared_row_reaches_a_transition(
+    event: str, sources: frozenset[str] | None, effects: Effects
 ) -> None:
     """A misspelt event or a state the machine never leaves with it would be an effect never run."""
-    reached = {src for (name, src) in EFFECTS if name == event}
-    assert reached
-    if sources is not None:
-        assert reached == {src for name, src in TRANSITIONS if name == event} & sources
+    covered = {
+        src for name, src in TRANSITIONS if name == event and (sources is None or src in sources)
+    }
+    assert covered
+    assert all(effects_of(event, src) is effects for src in covered)
 
 
 @pytest.mark.parametrize(("event", "src"), sorted(TRANSITIONS))
@@ -39,3 +41,14 @@ def test_every_state_has_its_kitchen_status() -> None:
     assert set(KITCHEN_STATUS) == set(STATES)
     assert all(kitchen_status(state, has_kitchen_items=False) is None for state in STATES)
     assert kitchen_status("paid", has_kitchen_items=True) == "queued"
+
+
+def test_no_transition_is_declared_twice() -> None:
+    """Two rows for one transition would leave which effects run to the order of the table."""
+    pairs = [
+        (event, src)
+        for event, sources, _ in DECLARED
+        for name, src in TRANSITIONS
+        if name == event and (sources is None or src in sources)
+    ]
+    assert len(pairs) == len(set(pairs)) == len(EFFECTS)
