@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlite_utils
 
-from firmware_bridge import bumps, inbox, intake, jobs, presence
+from firmware_bridge import inbox, intake, jobs, presence
 from firmware_bridge.inbox import Inbound
 from firmware_bridge.jobs import Outgoing, RetryPolicy
 from firmware_bridge.logwatch import LogWatch
@@ -38,6 +38,7 @@ from hub.daemon import Backoff, restarting
 from hub.db.store import Store
 from hub.logs import log_event
 from hub.mqtt_topics import Topics
+from hub.orders import board
 from hub.orders.money import Money
 from hub.orders.service import OrderRules
 from hub.settings import Settings
@@ -255,7 +256,7 @@ class Dispatcher:
     async def _publish_board(self) -> None:
         await self._board_dirty.wait()
         self._board_dirty.clear()
-        numbers = await self.store.read(bumps.ready_board)
+        numbers = await self.store.read(board.ready_numbers)
         if numbers == self._board or not self.link.connected:
             return
         payload = json.dumps({"ready": numbers, "updated_at": now_iso()}).encode()

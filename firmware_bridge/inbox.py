@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from firmware_bridge import bumps, jobs, presence
-from firmware_bridge.bumps import BumpRefused
+from firmware_bridge import jobs, presence
 from firmware_bridge.jobs import RetryPolicy
 from firmware_bridge.messages import (
     Ack,
@@ -29,6 +28,8 @@ from firmware_bridge.messages import (
 )
 from hub.logs import log_event
 from hub.mqtt_topics import Topics
+from hub.orders import bumps
+from hub.orders.bumps import BumpRefused
 from hub.orders.service import OrderRules
 
 log = logging.getLogger("edgehub.bridge")

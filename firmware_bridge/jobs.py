@@ -35,9 +35,6 @@ from firmware_bridge.messages import Ack
 from hub.backoff import doubling
 from hub.clock import now_iso
 from hub.kitchen_jobs import OPEN_STATES
-
-# firmware_bridge.bumps reads the retention rule from here until bumps move into the core.
-from hub.kitchen_jobs import gone_from_kitchen as gone_from_kitchen
 from hub.orders import service
 from hub.orders.service import OrderRules
 

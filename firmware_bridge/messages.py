@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from hub.orders.bumps import BUMP_ACTIONS, Bump
+
 MAX_PAYLOAD = 16 * 1024
 """Bytes. An ack, a status or a bump is well under 1 KiB; the rest is a mistake or an attack."""
 
@@ -23,7 +25,6 @@ MAX_TEXT = 500
 """Characters kept of a free-text field (an error message, a firmware name)."""
 
 ACK_STATUSES = ("printed", "shown", "failed")
-BUMP_ACTIONS = ("start", "ready", "recall")
 PAPER = ("ok", "low", "out")
 COVER = ("closed", "open")
 
@@ -55,14 +56,6 @@ class DeviceStatus:
     def healthy(self) -> bool:
         """Whether a ticket sent to this device now would be printed or shown."""
         return self.online and self.paper != "out" and self.cover != "open" and not self.error
-
-
-@dataclass(frozen=True, slots=True)
-class Bump:
-    """A KDS moving an order along for its station."""
-
-    order_uuid: str
-    action: Literal["start", "ready", "recall"]
 
 
 def decode(payload: bytes) -> dict[str, Any]:

@@ -4,7 +4,7 @@
 and their fate. ``GET /api/v1/kitchen/tickets`` and ``POST /api/v1/kitchen/bumps``:
 the open tickets of some stations, and a station's start / ready / recall,
 for the kitchen display ``/kds`` (docs/screens.md). A bump over HTTP goes
-through the same ``firmware_bridge.bumps.apply_bump`` as one over MQTT.
+through the same ``hub.orders.bumps.apply_bump`` as one over MQTT.
 ``GET /api/v1/kitchen/products`` and ``POST .../products/{id}/availability``:
 the kitchen marks one of its items unavailable ("86") or back, through the
 same catalogue change as a manager taking a product off sale, so the tills
@@ -21,8 +21,6 @@ import sqlite_utils
 from litestar import get, post
 from litestar.params import JSONBody, QueryParameter
 
-from firmware_bridge.bumps import BumpRefused, apply_bump
-from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
 from hub.api.openapi import errors
@@ -34,6 +32,7 @@ from hub.catalog import service as catalog_service
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.kitchen_jobs import STATES, list_jobs
 from hub.orders import repository
+from hub.orders.bumps import Bump, BumpRefused, apply_bump
 from hub.orders.service import OrderRules
 from hub.screens.kitchen import (
     kitchen_item,

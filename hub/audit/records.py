@@ -8,6 +8,7 @@ free-text reference (a till may type card details there).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
@@ -19,22 +20,42 @@ from hub.auth.users import Actor
 def order_transition(
     db: sqlite_utils.Database,
     actor: Actor,
-    event: str,
+    records: tuple[str, ...],
     src: str,
     order: dict[str, Any],
     reason: str | None = None,
 ) -> None:
-    """Audit a transition just written: a payment, a cancel and the refund it made."""
+    """Audit a transition just written with the ``records`` its effects declare
+    (``hub.orders.effects``): ``payment``, ``cancel``, ``refund``, in that order."""
+    if not records:
+        return
     subject = f"order:{order['id']}"
     base = {"order_id": order["id"], "name": order["name"], "from": src, "to": order["state"]}
-    if event == "pay":
-        payments = _payments(db, order["id"], "payment")
-        chain.append(db, "payment", actor, subject, {**base, "payments": payments})
-    elif event == "cancel":
-        chain.append(db, "cancel", actor, subject, {**base, "reason": reason})
-        refunds = _payments(db, order["id"], "refund")
-        if refunds:
-            chain.append(db, "refund", actor, subject, {**base, "refunds": refunds})
+    for action in records:
+        data = _ORDER_RECORDS[action](db, order["id"], reason)
+        if data is not None:
+            chain.append(db, action, actor, subject, {**base, **data})
+
+
+def _payment(db: sqlite_utils.Database, order_id: int, reason: str | None) -> dict[str, Any]:
+    return {"payments": _payments(db, order_id, "payment")}
+
+
+def _cancel(db: sqlite_utils.Database, order_id: int, reason: str | None) -> dict[str, Any]:
+    return {"reason": reason}
+
+
+def _refund(db: sqlite_utils.Database, order_id: int, reason: str | None) -> dict[str, Any] | None:
+    refunds = _payments(db, order_id, "refund")
+    return {"refunds": refunds} if refunds else None  # a paid order of nothing gave nothing back
+
+
+_OrderRecord = Callable[[sqlite_utils.Database, int, str | None], dict[str, Any] | None]
+_ORDER_RECORDS: dict[str, _OrderRecord] = {
+    "payment": _payment,
+    "cancel": _cancel,
+    "refund": _refund,
+}
 
 
 def price_overrides(db: sqlite_utils.Database, actor: Actor, order_id: int) -> None:

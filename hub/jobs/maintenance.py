@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
-from firmware_bridge import bumps
 from hub import events, kitchen_jobs, sync_status
 from hub.clock import iso
 from hub.db.store import Store
 from hub.logs import log_event
+from hub.orders import bumps
 from hub.settings import Settings
 
 log = logging.getLogger("edgehub.jobs")
@@ -90,7 +90,7 @@ def prune_kitchen_jobs(
     kitchen once they are ``hub.kitchen_jobs.ABANDONED_HOURS`` old.
 
     Which rows may go, and why, is the kitchen's to say
-    (``hub.kitchen_jobs.prune_finished``, ``firmware_bridge.bumps.prune_marks``);
+    (``hub.kitchen_jobs.prune_finished``, ``hub.orders.bumps.prune_marks``);
     this is the age and the bound.
     """
     cutoff = _cutoff(now, keep_hours)

@@ -50,6 +50,14 @@ def record_move(db: sqlite_utils.Database, order: dict[str, Any], src: str) -> N
     events.append(db, "board.updated", {"number": order["number"], "state": after}, [ROOM, "store"])
 
 
+def ready_numbers(db: sqlite_utils.Database) -> list[int]:
+    """Numbers of the orders waiting at the pass, longest waiting first (the kitchen's board)."""
+    rows = db.execute(
+        "SELECT number FROM orders WHERE state = 'ready' ORDER BY updated_at, id"
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def snapshot(db: sqlite_utils.Database, ready_seconds: float) -> dict[str, Any]:
     """Numbers preparing and ready now, and the log's head in the same snapshot.
 

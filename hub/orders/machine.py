@@ -261,6 +261,23 @@ class OrderMachine(StateMachine):
             )
 
 
+TRANSITIONS = frozenset(
+    (str(event.id), str(state.value))
+    for state in OrderMachine.states
+    for transition in state.transitions
+    for event in transition.events
+)
+"""Every (event, source state) the machine has a transition for, its conditions aside."""
+
+TARGETS = {
+    str(event.id): str(transition.target.value)
+    for state in OrderMachine.states
+    for transition in state.transitions
+    for event in transition.events
+}
+"""Where each event leads: one state per event, wherever it is fired from."""
+
+
 _spare = threading.local()
 
 

@@ -34,9 +34,15 @@ from hub.errors import (
 )
 from hub.logs import log_event
 from hub.orders import board, repository
+from hub.orders.effects import (
+    TICKET_STATUSES,
+    TICKETS_FOLLOWED_IN,
+    Payments,
+    effects_of,
+    kitchen_status,
+)
 from hub.orders.machine import (
     EVENTS,
-    PAID_STATES,
     LineFacts,
     OrderContext,
     PaymentFacts,
@@ -202,12 +208,13 @@ def transition(
     if not allowed(actor.role, f"order.{event}"):
         raise Forbidden(f"a {actor.role} may not {event} orders", {"role": actor.role})
     src = row["state"]
-    if event == "validate" and _reprice_catalogue_lines(db, rules.money, order_id):
+    effects = effects_of(event, src)
+    if effects.reprice and _reprice_catalogue_lines(db, rules.money, order_id):
         row = _recompute_totals(db, order_id)
     lines = repository.load_lines(db, order_id)  # a transition never changes them
     context = _context(db, rules, row, lines, payments or [])
     with machine_for(src, context) as machine:
-        refund = event == "cancel" and src in PAID_STATES
+        refund = effects.payments is Payments.REFUND
         if refund and not actor.is_manager and event in machine.enabled():
             raise Forbidden(
                 "cancelling a paid order refunds it: a manager must do it",
@@ -219,28 +226,17 @@ def transition(
             raise InvalidTransition(src, event, machine.enabled()) from exc
         dst: str = machine.current_state_value
     now = now_iso()
-    extra_events: list[str] = []
     paid, change = row["amount_paid"], row["change"]
-
-    if event == "pay":
+    if effects.payments is Payments.RECORD:
         paid = sum(p.amount for p in payments or [])
         change = paid - row["amount_total"]
-        for p in payments or []:
-            db.execute(
-                "INSERT INTO payments (order_id, method_id, kind, amount, reference, created_at, "
-                "created_by) VALUES (?, ?, 'payment', ?, ?, ?, ?)",
-                (order_id, p.method_id, p.amount, p.reference, now, actor.id),
-            )
-        _move_stock(db, context, sign=-1, now=now)
-        extra_events.append("payment.processed")
+        _record_payments(db, order_id, payments or [], actor, now)
     elif refund:
         _refund(db, order_id, row, actor, now)
-        _move_stock(db, context, sign=+1, now=now)
-        extra_events.append("payment.refunded")
-    elif event == "ready":
-        extra_events.append("kitchen.order_ready")
+    if effects.stock:
+        _move_stock(db, context, sign=effects.stock, now=now)
 
-    kitchen = _kitchen_status(context.has_kitchen_items, dst, row["kitchen_status"])
+    kitchen = kitchen_status(dst, context.has_kitchen_items)
     changed = repository.change_row(
         db,
         "UPDATE orders SET state = ?, kitchen_status = ?, updated_at = ?, amount_paid = ?, "
@@ -252,18 +248,14 @@ def transition(
         raise InvalidTransition(src, event, [])
     _history(db, order_id, src, dst, event, actor, reason, now)
     order = repository.to_public(db, rules.money, changed, lines)
-    audit.order_transition(db, actor, event, src, order, reason)
+    audit.order_transition(db, actor, effects.audit, src, order, reason)
     rooms = repository.rooms_for(order)
     events.append(db, "order.updated", order, rooms)
     board.record_move(db, order, src)
-    for name in extra_events:
-        events.append(db, name, _event_summary(order, name), rooms)
+    if effects.announce is not None:
+        events.append(db, effects.announce.event, effects.announce.summary(order), rooms)
     log_event(log, "order_transitioned", order=order_id, event=event, src=src, dst=dst, by=actor.id)
     return order
-
-
-KITCHEN_TICKET_STATUSES = ("queued", "sent", "printed", "failed")
-"""``kitchen_status`` values that follow the tickets, while the order is paid and not started."""
 
 
 def set_kitchen_status(
@@ -275,12 +267,12 @@ def set_kitchen_status(
     ready, done, cancelled) say more and are left alone. Returns the order when
     it changed, after appending its ``order.updated`` event; None otherwise.
     """
-    if status not in KITCHEN_TICKET_STATUSES:
-        raise ValueError(f"kitchen_status {status!r} is not one of {KITCHEN_TICKET_STATUSES}")
+    if status not in TICKET_STATUSES:
+        raise ValueError(f"kitchen_status {status!r} is not one of {TICKET_STATUSES}")
     changed = db.execute(
-        "UPDATE orders SET kitchen_status = ?, updated_at = ? WHERE id = ? AND state = 'paid' "
+        "UPDATE orders SET kitchen_status = ?, updated_at = ? WHERE id = ? AND state = ? "
         "AND kitchen_status IS NOT ?",
-        (status, now_iso(), order_id, status),
+        (status, now_iso(), order_id, TICKETS_FOLLOWED_IN, status),
     ).rowcount
     if not changed:
         return None
@@ -489,6 +481,20 @@ def _move_stock(db: sqlite_utils.Database, context: OrderContext, *, sign: int, 
         )
 
 
+def _record_payments(
+    db: sqlite_utils.Database,
+    order_id: int,
+    payments: list[PaymentInput],
+    actor: Actor,
+    now: str,
+) -> None:
+    db.conn.executemany(
+        "INSERT INTO payments (order_id, method_id, kind, amount, reference, created_at, "
+        "created_by) VALUES (?, ?, 'payment', ?, ?, ?, ?)",
+        [(order_id, p.method_id, p.amount, p.reference, now, actor.id) for p in payments],
+    )
+
+
 def _refund(
     db: sqlite_utils.Database, order_id: int, row: dict[str, Any], actor: Actor, now: str
 ) -> None:
@@ -514,21 +520,6 @@ def _refund(
             )
 
 
-def _kitchen_status(has_kitchen: bool, state: str, current: str | None) -> str | None:
-    if not has_kitchen:
-        return None
-    return {
-        "draft": None,
-        "validated": None,
-        "paid": "queued",
-        "preparing": "preparing",
-        "ready": "ready",
-        "done": "done",
-        "invoiced": "done",
-        "cancelled": "cancelled",
-    }.get(state, current)
-
-
 def _history(
     db: sqlite_utils.Database,
     order_id: int,
@@ -544,26 +535,3 @@ def _history(
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (order_id, src, dst, event, now, actor.id, reason),
     )
-
-
-def _event_summary(order: dict[str, Any], name: str) -> dict[str, Any]:
-    """The small payload of a companion event; the order itself rides on order.updated."""
-    summary: dict[str, Any] = {
-        "order_id": order["id"],
-        "uuid": order["uuid"],
-        "name": order["name"],
-        "number": order["number"],
-        "session_id": order["session_id"],
-    }
-    if name == "payment.processed":
-        summary.update(
-            amount_total=order["amount_total"],
-            amount_paid=order["amount_paid"],
-            change=order["change"],
-            payments=[p for p in order["payments"] if p["kind"] == "payment"],
-        )
-    elif name == "payment.refunded":
-        summary["refunds"] = [p for p in order["payments"] if p["kind"] == "refund"]
-    elif name == "kitchen.order_ready":
-        summary["stations"] = sorted({ln["station"] for ln in order["lines"] if ln["station"]})
-    return summary

@@ -15,6 +15,7 @@ import pytest
 from hub.errors import RuleFailed
 from hub.orders.machine import (
     STATES,
+    TARGETS,
     LineFacts,
     OrderContext,
     OrderMachine,
@@ -74,3 +75,12 @@ def test_a_spare_machine_is_reused_and_follows_the_new_order() -> None:
         assert second is first
         second.send("complete")  # no kitchen items now: paid -> done directly
         assert second.current_state_value == "done"
+
+
+def test_each_event_leads_to_one_state() -> None:
+    """Bumps tell a late station's repeat by the state an event leads to: it must be one."""
+    targets: dict[str, set[str]] = {}
+    for state in OrderMachine.states:
+        for transition in state.transitions:
+            targets.setdefault(transition.event, set()).add(transition.target.value)
+    assert {event: {target} for event, target in TARGETS.items()} == targets

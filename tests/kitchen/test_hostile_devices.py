@@ -11,12 +11,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from firmware_bridge import bumps, inbox, intake, jobs, presence
+from firmware_bridge import inbox, intake, jobs, presence
 from firmware_bridge.inbox import Inbound
 from firmware_bridge.jobs import RetryPolicy
 from firmware_bridge.messages import Ack, DeviceStatus
 from hub.mqtt_topics import Topics
 from hub.orders import service
+from hub.orders.board import ready_numbers
 from hub.orders.service import LineInput
 from hub.sessions import open_session
 from tests.support.kitchen import GRILL, Kitchen, SimPrinter, wait_until
@@ -183,7 +184,7 @@ def _ready_in_new_session(kitchen: Kitchen, terminal: str) -> dict[str, Any]:
 def test_the_ready_board_tells_apart_the_orders_of_four_tills(kitchen: Kitchen) -> None:
     """Four tills' first orders are four different numbers, the ones on the customers' receipts."""
     orders = [_ready_in_new_session(kitchen, f"till-{i}") for i in range(4)]
-    board = kitchen.write(bumps.ready_board)
+    board = kitchen.write(ready_numbers)
     assert board == [o["number"] for o in orders]
     assert len(set(board)) == 4
     assert len({o["name"] for o in orders}) == 4  # the session's own count stays in the name

@@ -8,9 +8,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from firmware_bridge import bumps, intake, jobs
+from firmware_bridge import intake, jobs
 from firmware_bridge.jobs import RetryPolicy
-from firmware_bridge.messages import Ack, Bump
+from firmware_bridge.messages import Ack
 from hub import kitchen_jobs
 from hub.clock import iso
 from hub.db.store import Store
@@ -18,6 +18,8 @@ from hub.health import Probes
 from hub.jobs import maintenance
 from hub.jobs.hooks import Hooks
 from hub.jobs.plan import standard_jobs
+from hub.orders import bumps
+from hub.orders.bumps import Bump
 from tests.support.kitchen import BAR, COLD, GRILL, Kitchen
 
 POLICY = RetryPolicy(first=5.0, maximum=60.0)
