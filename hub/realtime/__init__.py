@@ -8,7 +8,7 @@
 * ``fanout``     rooms to subscriptions; live delivery and gap-free replay
 * ``tailer``     the one task per process that reads the log
 * ``wakeup``     Redis pub/sub doorbell between workers (optional)
-* ``presence``   which terminals and displays are connected
+* ``presence``   which terminals and displays are connected (room ``devices``)
 * ``announcer``  writes their ``device.status`` events, batched
 * ``connection`` one client's session, from accept to close
 * ``expiry``     closing each socket when its token's ``exp`` passes
