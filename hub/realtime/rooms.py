@@ -20,7 +20,7 @@ device    no     yes                    no                                  no
 
 ``board`` (order numbers and their board state, ``hub.orders.board``) is open
 to every role and to a connection without a token (``/ws?view=board``, the
-customer screen, whose actor is ``connection.BOARD_VIEW`` with role ``board``,
+customer screen, whose actor is ``admission.BOARD_VIEW`` with role ``board``,
 which this table lets into ``board`` and nothing else): it carries nothing
 else, so there is nothing to guard.
 
