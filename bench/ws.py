@@ -7,9 +7,9 @@ hub client signs in with its own manager token, and the baseline sends frames
 as long as the hub's event frame, padded to ``--frame`` bytes (1,230). It prints:
 
 * connect + authenticate + subscribe, at 100, 1,000 and 5,000 clients, 100
-  at a time: to ``store`` (where each new client's ``device.status`` reaches
-  every client already there) and to a session room, beside the baseline's
-  bare connects;
+  at a time: to ``store`` (the harness's room; each client's ``device.status``
+  is written to the log, to room ``devices``, which none of them joined) and
+  to a session room, beside the baseline's bare connects;
 * with 1,000 and 5,000 subscribers of one room: per-client latency p50/p99
   of one event, from the trigger (the baseline: its ``fire`` message; the
   hub: the start of an order POST, so the order is validated and committed
@@ -403,7 +403,7 @@ def connect_rates(
         clients.all("close", "c-raw")
         cpu = cpu_seconds(pids["hub"])
         store = connect_rate(clients, "c-store", hub.urls(size), "store")
-        hub.settle(size)  # its presence frames delivered, so counted
+        hub.settle(size)  # its presence events written and read, so counted
         store_cpu = (cpu_seconds(pids["hub"]) - cpu) / size * 1e6
         clients.all("close", "c-store")
         hub.settle(0)
@@ -623,8 +623,8 @@ def report(
     if connect_rows:
         print(
             f"connect + authenticate + subscribe, {CONNECT_IN_FLIGHT} at a time: per second, "
-            "and the server's CPU per connection (µs; the hub's includes the presence "
-            "frames each connection causes):"
+            "and the server's CPU per connection (µs; the hub's includes writing and "
+            "reading back the device.status event each connection causes):"
         )
         print()
         print(

@@ -112,7 +112,9 @@ def record_status(
             "healthy": after.healthy,
             "at": now,
         }
-        events.append(db, "device.status", data, ["store", "kitchen", f"kitchen:{station}"])
+        events.append(
+            db, "device.status", data, ["store", "devices", "kitchen", f"kitchen:{station}"]
+        )
     return StatusChange(device, station, changed, before.healthy != after.healthy)
 
 

@@ -8,8 +8,10 @@
 * ``fanout``     rooms to subscriptions; live delivery and gap-free replay
 * ``tailer``     the one task per process that reads the log
 * ``wakeup``     Redis pub/sub doorbell between workers (optional)
-* ``presence``   which terminals and displays are connected
+* ``presence``   which terminals and displays are connected (room ``devices``)
 * ``announcer``  writes their ``device.status`` events, batched
+* ``admission``  may this user join that room now (one snapshot read)
+* ``host``       what a session needs of its process (``Host``, implemented by ``Realtime``)
 * ``connection`` one client's session, from accept to close
 * ``expiry``     closing each socket when its token's ``exp`` passes
 * ``service``    ``Realtime``, owner of all of the above for one process

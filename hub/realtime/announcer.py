@@ -3,10 +3,15 @@
 A connect must not wait for an fsync, and a storm of reconnects (every till
 after a hub restart) must not become one transaction per till: announcements
 queue here and one task writes whatever has gathered over ``GATHER_SECONDS``
-in one transaction. Each ``device.status`` event still reaches every ``store``
-subscriber, one frame per device: a storm of N devices all subscribed to
-``store`` is N² frames however it is batched, only in fewer writes.
-Order is kept, so a quick connect-then-disconnect lands as online, offline.
+in one transaction. Order is kept, so a quick connect-then-disconnect lands
+as online, offline.
+
+The events go to room ``devices`` only, not ``store``: each one reaches every
+member of its room, so if every ``store`` subscriber heard every device, a
+storm of N managers' screens (or a hub restart with N such connections)
+would be N² frames however they were batched. Those who watch presence (the
+dashboard) join ``devices``; tills and screens that only want the store's
+business events join ``store`` and pay nothing per other device.
 """
 
 from __future__ import annotations
@@ -26,10 +31,10 @@ log = logging.getLogger("edgehub.realtime")
 BATCH = 500
 ATTEMPTS = 3
 # How long announcements gather before a write: a reconnect storm of every till
-# becomes a few transactions, and every ``store`` subscriber gets their frames
+# becomes a few transactions, and every ``devices`` subscriber gets their frames
 # in a few writes rather than one per batch of one or two.
 GATHER_SECONDS = 0.05
-ROOMS = ("store",)
+ROOMS = ("devices",)
 
 
 def _append_all(db: sqlite_utils.Database, batch: list[dict[str, Any]]) -> None:

@@ -28,24 +28,21 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
-import sqlite_utils
 from litestar.connection import ASGIConnection
 from litestar.types import Receive, Scope, Send
 
-from hub.auth.users import Actor, get_actor
+from hub.auth.users import Actor
 from hub.logs import log_event
-from hub.realtime import protocol, records, rooms, wire
+from hub.realtime import protocol, rooms, wire
+from hub.realtime.admission import BOARD_VIEW
 from hub.realtime.fanout import Subscription
+from hub.realtime.host import Host
 from hub.realtime.outbox import Outbox
 from hub.realtime.presence import Device, kind_for_role
 from hub.realtime.protocol import ProtocolError
-
-if TYPE_CHECKING:
-    from hub.realtime.service import Realtime
 
 log = logging.getLogger("edgehub.realtime")
 
@@ -76,41 +73,6 @@ class _Budget:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class _Admission:
-    actor: Actor | None
-    allowed: bool
-    bounds: records.Bounds
-    rows: int  # rows read: the user, the session when asked, the log's two bounds
-
-
-# Who a token-less customer board (``/ws?view=board``) is: it may join ``board`` only.
-BOARD_VIEW = Actor(id=None, role="board", name="board view")
-
-
-def _admit(db: sqlite_utils.Database, who: Actor, room: rooms.Room) -> _Admission:
-    """In one snapshot: the user as they are now, whether they may join, what the log holds.
-
-    A handful of rows by key, whatever the room's size: it runs on the event
-    loop (``Store.read_small``), so a storm of subscribes is not a storm of
-    reader-thread hops.
-    """
-    if who is BOARD_VIEW:
-        actor: Actor | None = who
-    else:
-        actor = get_actor(db, who.id) if who.id is not None else None
-    allowed = False
-    rows = 3
-    if actor is not None:
-        verdict = rooms.verdict(actor, room)
-        if verdict is rooms.Verdict.CHECK_SESSION and room.arg is not None:
-            rows += 1
-            allowed = rooms.cashier_may_watch(db, actor.id, int(room.arg))
-        else:
-            allowed = verdict is rooms.Verdict.ALLOW
-    return _Admission(actor, allowed, records.bounds(db), rows)
-
-
 class Session:
     """The state of one WebSocket client."""
 
@@ -121,10 +83,10 @@ class Session:
         "_device",
         "_flood",
         "_garbage",
+        "_host",
         "_outbox",
         "_peer_gone",
         "_receive",
-        "_rt",
         "_scope",
         "_self_cancelled",
         "_send",
@@ -133,8 +95,8 @@ class Session:
         "expiry_slot",
     )
 
-    def __init__(self, realtime: Realtime, scope: Scope, receive: Receive, send: Send) -> None:
-        self._rt = realtime
+    def __init__(self, host: Host, scope: Scope, receive: Receive, send: Send) -> None:
+        self._host = host
         self._scope = scope
         self._receive = receive
         # Plain dicts out: Litestar's TypedDict events add nothing on this path.
@@ -144,7 +106,7 @@ class Session:
         self._device: Device | None = None
         self._outbox: Outbox | None = None
         self._subs: dict[str, Subscription] = {}
-        self.expiry_slot: int | None = None  # filed by Realtime.expiries
+        self.expiry_slot: int | None = None  # filed by the host's token expiries
         self._close_code: int | None = None
         self._close_reason = ""
         self._self_cancelled = False
@@ -202,7 +164,7 @@ class Session:
             return self._open_board_view()
         token = params.get("token") or await self._auth_message()
         connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(self._scope)
-        signed_in = await self._rt.authenticate(token, connection) if token else None
+        signed_in = await self._host.sign_in(token, connection) if token else None
         if signed_in is None:
             self._close(protocol.CLOSE_UNAUTHORIZED, "unauthorized")
             return False
@@ -222,18 +184,20 @@ class Session:
             role=actor.role,
             client=client,
         )
-        self._outbox = Outbox(
-            self._send,
-            limit=self._rt.settings.ws_queue_frames,
-            stall_timeout=self._rt.silence_limit,
-            on_give_up=self._end,
-        )
+        self._outbox = self._new_outbox()
         if self._outbox.direct:
             wire.forget_handshake(self._send, cast(dict[str, Any], self._scope))
-        self._rt.presence.connected(self._device)
-        if signed_in.expires_at is not None:
-            self._rt.expiries.watch(self, signed_in.expires_at)
+        self._host.online(self, self._device, signed_in.expires_at)
         return True
+
+    def _new_outbox(self) -> Outbox:
+        limits = self._host.limits
+        return Outbox(
+            self._send,
+            limit=limits.queue_frames,
+            stall_timeout=limits.silence_limit,
+            on_give_up=self._end,
+        )
 
     def _open_board_view(self) -> bool:
         """A customer board (``?view=board``): no token, no presence, only the ``board`` room.
@@ -243,12 +207,7 @@ class Session:
         that room and no other.
         """
         self._actor = BOARD_VIEW
-        self._outbox = Outbox(
-            self._send,
-            limit=self._rt.settings.ws_queue_frames,
-            stall_timeout=self._rt.silence_limit,
-            on_give_up=self._end,
-        )
+        self._outbox = self._new_outbox()
         return True
 
     def expire(self) -> None:
@@ -319,9 +278,8 @@ class Session:
             )
             return
         assert self._actor is not None
-        rt = self._rt
-        admission = await rt.store.read_small(_admit, self._actor, room)
-        rt.rows_read += admission.rows
+        host = self._host
+        admission = await host.admit(self._actor, room)
         if admission.actor is None:
             self._close(protocol.CLOSE_FORBIDDEN, "user no longer active")
             return
@@ -337,7 +295,7 @@ class Session:
             return
         previous = self._subs.pop(room.name, None)
         if previous is not None:
-            rt.fanout.remove(previous)
+            host.leave(previous)
         head = admission.bounds.head
         since = message.since
         if since is not None and not admission.bounds.holds_after(since):
@@ -354,9 +312,9 @@ class Session:
             since = None
         sub = Subscription(room.name, outbox, head if since is None else since)
         self._subs[room.name] = sub
-        rt.fanout.add(sub)
+        # ``subscribed`` first, then the replay (if any), then live events.
         outbox.push(protocol.subscribed(room.name, head))
-        rt.rows_read += await rt.fanout.catch_up(sub, rt.store)
+        await host.join(sub)
 
     def _unsubscribe(self, outbox: Outbox, name: str) -> None:
         room = rooms.parse_room(name)
@@ -364,17 +322,15 @@ class Session:
         if sub is None:
             outbox.push(protocol.error(protocol.NOT_SUBSCRIBED, "not subscribed", room=name))
             return
-        self._rt.fanout.remove(sub)
+        self._host.leave(sub)
         outbox.push(protocol.unsubscribed(sub.room))
 
     async def _finish(self) -> None:
         """Leave every room, tell presence, and close the socket if the peer has not."""
-        self._rt.expiries.forget(self)
         for sub in self._subs.values():
-            self._rt.fanout.remove(sub)
+            self._host.leave(sub)
         self._subs.clear()
-        if self._device is not None:
-            self._rt.presence.disconnected(self._device)
+        self._host.offline(self, self._device)
         if self._outbox is not None:
             await self._outbox.aclose()
         code = self._close_code
@@ -390,7 +346,7 @@ class Session:
         if self._peer_gone:
             return
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(self._rt.silence_limit):
+            async with asyncio.timeout(self._host.limits.silence_limit):
                 await self._send(
                     {"type": "websocket.close", "code": code or 1000, "reason": self._close_reason}
                 )

@@ -1,9 +1,9 @@
 """Room names and who may join which room.
 
 Rooms (API.md): ``store``, ``session:{id}``, ``kitchen``, ``kitchen:{station}``,
-``order:{uuid}``, ``board``. Every event row names the rooms it belongs to, computed when
-it was written (``hub.orders.repository.rooms_for``), so joining a room is all
-a client needs to see exactly the events of that thing.
+``order:{uuid}``, ``board``, ``devices``. Every event row names the rooms it
+belongs to, computed when it was written (``hub.orders.repository.rooms_for``),
+so joining a room is all a client needs to see exactly the events of that thing.
 
 Who may join:
 
@@ -20,9 +20,16 @@ device    no     yes                    no                                  no
 
 ``board`` (order numbers and their board state, ``hub.orders.board``) is open
 to every role and to a connection without a token (``/ws?view=board``, the
-customer screen, whose actor is ``connection.BOARD_VIEW`` with role ``board``,
+customer screen, whose actor is ``admission.BOARD_VIEW`` with role ``board``,
 which this table lets into ``board`` and nothing else): it carries nothing
 else, so there is nothing to guard.
+
+``devices`` carries the ``device.status`` events (terminals and displays
+coming and going on the WebSocket, kitchen devices on MQTT): what
+``GET /api/v1/devices`` lists, so every staff role that may read that list
+(``PERMISSIONS["read"]``) may join it. It is a room of its own, not part of
+``store``, so that a storm of N ``store`` subscribers connecting is not N²
+presence frames (docs/realtime.md, "Presence").
 
 Why a cashier may watch any *open* session: in a restaurant one till's session
 is worked by whoever stands at it (a cashier covers another's break), so "own
@@ -41,11 +48,11 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from hub.auth.roles import MANAGERS, Role
+from hub.auth.roles import MANAGERS, PERMISSIONS, Role
 from hub.auth.users import Actor
 
 _ROOM = re.compile(
-    r"(?P<kind>store|kitchen|session|order|board)"
+    r"(?P<kind>store|kitchen|session|order|board|devices)"
     r"(?::(?P<arg>[A-Za-z0-9_-]{1,36}))?"
 )
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -66,7 +73,7 @@ def parse_room(name: str) -> Room | None:
     if match is None:
         return None
     kind, arg = match["kind"], match["arg"]
-    if kind in ("store", "board"):
+    if kind in ("store", "board", "devices"):
         return Room(kind, kind, None) if arg is None else None
     if kind == "kitchen":
         if arg is None:
@@ -90,6 +97,7 @@ class Verdict(enum.Enum):
 
 
 _KITCHEN = frozenset({"kitchen"})
+_DEVICE_READERS = PERMISSIONS["read"]
 
 
 def verdict(actor: Actor, room: Room) -> Verdict:
@@ -97,6 +105,8 @@ def verdict(actor: Actor, room: Room) -> Verdict:
     role = actor.role
     if room.kind == "board" or role in MANAGERS:
         return Verdict.ALLOW
+    if room.kind == "devices":
+        return Verdict.ALLOW if role in _DEVICE_READERS else Verdict.DENY
     if role in (Role.KITCHEN, Role.DEVICE):
         return Verdict.ALLOW if room.kind in _KITCHEN else Verdict.DENY
     if role == Role.CASHIER:

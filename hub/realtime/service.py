@@ -5,6 +5,10 @@ starts the tailer at the log's head, folds recent ``device.status`` events
 into presence, then runs three tasks it cancels and awaits at shutdown: the
 tailer, the presence announcer and, when ``EDGEHUB_REDIS_URL`` is set, the
 Redis doorbell. Each worker of ``edgehub serve --workers N`` has its own.
+
+It is the ``Host`` of every connection (``hub.realtime.host``): sessions see
+the process only through that interface, so ``connection`` does not import
+this module, and the registries (presence, expiries, fan-out) change here.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +30,14 @@ from hub import events
 from hub.auth.users import Actor
 from hub.db.store import Store
 from hub.logs import redact
-from hub.realtime import handshake, records
+from hub.realtime import admission, handshake, records
 from hub.realtime.announcer import Announcer
 from hub.realtime.connection import Session
-from hub.realtime.expiry import Expiries
-from hub.realtime.fanout import Fanout
-from hub.realtime.presence import Presence, this_worker
+from hub.realtime.expiry import Expiries, Expiring
+from hub.realtime.fanout import Fanout, Subscription
+from hub.realtime.host import Limits, SignIn
+from hub.realtime.presence import Device, Presence, this_worker
+from hub.realtime.rooms import Room
 from hub.realtime.tailer import Tailer
 from hub.realtime.wakeup import RedisWakeup, channel_for
 from hub.settings import Settings
@@ -42,16 +47,6 @@ log = logging.getLogger("edgehub.realtime")
 # How far back in the log a starting worker looks for the other workers' clients.
 PRESENCE_WINDOW = 50_000
 ANNOUNCER_STOP_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class SignIn:
-    """Who a token names, and until when it may keep a connection open."""
-
-    actor: Actor
-    # The token's ``exp`` in seconds since the epoch; None: it never expires
-    # (no ``exp`` claim, or the hub configured not to verify expiry).
-    expires_at: float | None
 
 
 class Realtime:
@@ -65,6 +60,7 @@ class Realtime:
         # How long a client may take nothing from us before it counts as dead:
         # as long as uvicorn's pings let it go unanswered.
         self.silence_limit = settings.ws_ping_interval + settings.ws_ping_timeout
+        self.limits = Limits(settings.ws_queue_frames, self.silence_limit)
         self.fanout = Fanout()
         self.expiries = Expiries()
         # Rows the subscriptions read from the log and the users (admission, replays).
@@ -121,7 +117,31 @@ class Realtime:
         no frame of ours stays between uvicorn and the session for the connection's life)."""
         return Session(self, scope, receive, send).run()
 
-    async def authenticate(
+    # The ``Host`` of each session (``hub.realtime.host``).
+
+    def online(self, session: Expiring, device: Device, expires_at: float | None) -> None:
+        self.presence.connected(device)
+        if expires_at is not None:
+            self.expiries.watch(session, expires_at)
+
+    def offline(self, session: Expiring, device: Device | None) -> None:
+        self.expiries.forget(session)
+        if device is not None:
+            self.presence.disconnected(device)
+
+    async def admit(self, actor: Actor, room: Room) -> admission.Admission:
+        verdict = await self.store.read_small(admission.admit, actor, room)
+        self.rows_read += verdict.rows
+        return verdict
+
+    async def join(self, sub: Subscription) -> None:
+        self.fanout.add(sub)
+        self.rows_read += await self.fanout.catch_up(sub, self.store)
+
+    def leave(self, sub: Subscription) -> None:
+        self.fanout.remove(sub)
+
+    async def sign_in(
         self, token: str, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> SignIn | None:
         """The active user a JWT names, checked as the HTTP middleware checks a bearer token."""

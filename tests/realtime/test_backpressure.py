@@ -161,11 +161,19 @@ async def test_every_connection_and_subscription_is_cleaned_up(
 
 
 async def test_presence_lists_each_client_and_announces_it(rt_hub: HubProcess, rt_api: Api) -> None:
-    """The manager's screen must show which tills and displays are up, and when one left."""
+    """The manager's screen must show which tills and displays are up, and when one left.
+
+    Presence is announced in room ``devices``; ``store`` does not carry it, so a
+    storm of ``store`` subscribers connecting costs each of them nothing.
+    """
     kitchen = rt_api.token("kitchen")
     device_id = "user:4/kds-1"
-    async with ws_client(rt_hub.url, token=rt_api.token("marco")) as watcher:
-        await subscribe(watcher, "store")
+    async with (
+        ws_client(rt_hub.url, token=rt_api.token("marco")) as watcher,
+        ws_client(rt_hub.url, token=rt_api.token("marco")) as store,
+    ):
+        await subscribe(watcher, "devices")
+        await subscribe(store, "store")
         async with (
             ws_client(rt_hub.url, token=kitchen, client="kds-1") as one,
             ws_client(rt_hub.url, token=kitchen, client="kds-1") as again,
@@ -182,6 +190,8 @@ async def test_presence_lists_each_client_and_announces_it(rt_hub: HubProcess, r
         offline = await _status_of(watcher, device_id)
         # Two sockets, one device: one "online", one "offline", nothing in between.
         assert [f for f in await quiet(watcher) if f["data"]["id"] == device_id] == []
+        assert offline["room"] == "devices"
+        assert [f for f in await quiet(store) if f["event"] == "device.status"] == []
     assert (online["data"]["online"], offline["data"]["online"]) == (True, False)
     items = rt_api.get("/api/v1/devices").json()["items"]
     device = next(d for d in items if d["id"] == device_id)

@@ -29,7 +29,7 @@ def reprice(api: Api, product_id: int = PRODUCT) -> dict[str, Any]:
 
 
 async def next_catalog_event(ws: ClientConnection) -> dict[str, Any]:
-    """The next ``catalog.updated`` frame; ``store`` also carries the tills' presence."""
+    """The next ``catalog.updated`` frame; ``store`` carries every other event too."""
     while True:
         (frame,) = await events(ws, 1)
         if frame["event"] == "catalog.updated":

@@ -37,6 +37,7 @@ ROOMS = {
     "other_closed": "session:{other_closed}",
     "missing": "session:999999",
     "order": ORDER,
+    "devices": "devices",
 }
 # (login, room key) -> may join
 MATRIX = {
@@ -51,6 +52,7 @@ MATRIX = {
         "other_closed": False,
         "missing": False,
         "order": True,
+        "devices": True,
     },
     "kitchen": {
         "store": False,
@@ -61,6 +63,7 @@ MATRIX = {
         "other_closed": False,
         "missing": False,
         "order": False,
+        "devices": True,
     },
 }
 MATRIX[DEVICE_LOGIN] = MATRIX["kitchen"]

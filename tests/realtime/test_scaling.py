@@ -168,12 +168,12 @@ async def test_subscribing_the_thousandth_costs_what_the_tenth_did(
 async def test_an_event_is_built_once_per_room_and_written_once_per_member(
     quiet_hub: HubProcess, api: Api
 ) -> None:
-    """A new device's presence reaches every store member: one frame built, one write each."""
+    """A new device's presence reaches every ``devices`` member: one frame built, one write each."""
     url = ws_url(quiet_hub.url, token=api.token("marco"))
     seen: dict[int, dict[str, int]] = {}
     async with clients() as held:
         for members in (10, 300):
-            await fill(url, held, members - len(held), "store")
+            await fill(url, held, members - len(held), "devices")
             await settled(quiet_hub, api, lambda s, n=members: s["subscriptions"] == n)
             before = stats(api)
             newcomer = await BareClient(ws_url(quiet_hub.url, token=api.token("ana"))).open()
@@ -184,3 +184,24 @@ async def test_an_event_is_built_once_per_room_and_written_once_per_member(
     # Its device.status: one frame for the room, one write per member, nothing read.
     assert seen[10] == {"rows_read": 0, "frames_built": 1, "writes": 10}
     assert seen[300] == {"rows_read": 0, "frames_built": 1, "writes": 300}
+
+
+async def test_a_device_coming_online_costs_store_members_nothing(
+    quiet_hub: HubProcess, api: Api
+) -> None:
+    """Presence is not in ``store``: N managers' screens connecting are N frames, not N²."""
+    url = ws_url(quiet_hub.url, token=api.token("marco"))
+    async with clients() as held:
+        await fill(url, held, 300, "store")
+        await settled(quiet_hub, api, lambda s: s["subscriptions"] == 300)
+        before = stats(api)
+        head = log_head(quiet_hub.db)
+        newcomer = await BareClient(ws_url(quiet_hub.url, token=api.token("ana"))).open()
+        held.append(newcomer)
+        # Its device.status is in the log (and delivered), and no store member got a frame.
+        await settled(
+            quiet_hub,
+            api,
+            lambda s: s["clients"] == before["clients"] + 1 and log_head(quiet_hub.db) > head,
+        )
+        assert work(before, stats(api)) == {"rows_read": 0, "frames_built": 0, "writes": 0}

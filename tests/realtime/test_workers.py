@@ -164,7 +164,7 @@ async def spread_tills(
     watcher = await stack.enter_async_context(
         ws_client(hub.url, token=login(hub.url, "marco", "9999"))
     )
-    await subscribe(watcher, "store")
+    await subscribe(watcher, "devices")
     token = login(hub.url, "ana", "1234")
     tills: dict[str, tuple[ClientConnection, str]] = {}
     while len({worker for _, worker in tills.values()}) < 2:

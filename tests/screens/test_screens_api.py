@@ -36,7 +36,7 @@ async def test_the_board_room_needs_no_token_and_carries_only_numbers_and_states
         ]
         assert {f["event"] for f in frames} == {"board.updated"}
         # Nothing else reaches a board view, whatever it asks for.
-        for room in ("store", "kitchen", "kitchen:grill", f"session:{session_id}"):
+        for room in ("store", "devices", "kitchen", "kitchen:grill", f"session:{session_id}"):
             await send(ws, type="subscribe", room=room)
             refusal = await recv(ws)
             assert refusal["type"] == "error" and refusal["error"] == "forbidden_room", refusal

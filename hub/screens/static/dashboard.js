@@ -1,7 +1,7 @@
 // The manager's dashboard. Managers and admins only: the hub answers 403 to
 // anyone else (GET /api/v1/dashboard, the `store` room), and the page then shows
-// the refusal and forgets the token. Live over /ws (room `store`): an event
-// refreshes the panels it concerns; health and the clock-driven figures
+// the refusal and forgets the token. Live over /ws (rooms `store` and `devices`,
+// where the tills' and screens' presence comes): an event refreshes the panels it concerns; health and the clock-driven figures
 // (kitchen late, sync lag) are read again every 10 s, never more often.
 "use strict";
 
@@ -177,7 +177,7 @@
     $("signout").hidden = false;
     refresh("devices", "sync", "health", "cache");
     live = new Hub.Live({
-      rooms: [["store", null]],
+      rooms: [["store", null], ["devices", null]],
       client: "dashboard",
       onEvent: (frame) => refresh(...(ROUTE[frame.event] || [])),
       onReset: async () => null,
