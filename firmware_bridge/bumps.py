@@ -66,7 +66,7 @@ def apply_bump(
         raise BumpRefused("unknown_order", f"no order with uuid {bump.order_uuid}")
     row = repository.load_row(db, order_id)
     assert row is not None
-    state = row["state"]
+    state: str = row["state"]
     stations = {line["station"] for line in repository.load_lines(db, order_id) if line["station"]}
     if station not in stations:
         raise BumpRefused(
@@ -112,7 +112,7 @@ def _fire(
     db: sqlite_utils.Database, rules: OrderRules, station: str, order_id: int, event: str
 ) -> str:
     order = service.transition(db, rules, device_actor(station), order_id, event)
-    return str(order["state"])
+    return order.state
 
 
 def _is_marked(db: sqlite_utils.Database, order_id: int, station: str) -> bool:

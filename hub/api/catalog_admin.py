@@ -17,11 +17,11 @@ from litestar.params import JSONBody
 
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.openapi import errors
-from hub.api.response_bodies import Product
 from hub.api.schemas import QTY_PATTERN, Amount, Id, PathId, parse_amount, strict_body
 from hub.catalog import management
 from hub.catalog import repository as catalog
 from hub.catalog.management import TaxInput
+from hub.catalog.models import Product
 from hub.catalog.service import MAX_CODE, MAX_NAME, ProductInput
 from hub.errors import ValidationFailed
 
@@ -106,7 +106,7 @@ def _odoo(hub: Hub) -> bool:
 )
 async def create_product(
     request: Request[Any, Any, Any], hub: Hub, data: JSONBody[ProductCreateBody]
-) -> dict[str, Any]:
+) -> Product:
     """A new product of this store (``local_only``): 201 with the product."""
     data = await strict_body(request, ProductCreateBody)
     item = ProductInput(
@@ -135,7 +135,7 @@ async def create_product(
 async def edit_product(
     request: Request[Any, Any, Any], hub: Hub, product_id: PathId,
     data: JSONBody[ProductEditBody],
-) -> dict[str, Any]:  # fmt: skip
+) -> Product:  # fmt: skip
     """Change any of a product's fields; the next read of it on any till sees the change.
     With an Odoo connected, a product from Odoo is refused (409 ``odoo_owned``)."""
     changes = _given(await strict_body(request, ProductEditBody))

@@ -27,12 +27,14 @@ from firmware_bridge.messages import Bump
 from hub.api import pagination
 from hub.api.context import Hub, requires
 from hub.api.openapi import errors
-from hub.api.response_bodies import KitchenTicket, KitchenTickets, Product
+from hub.api.response_bodies import KitchenTickets
 from hub.api.schemas import UUID_PATTERN, strict_body
 from hub.auth.roles import PERMISSIONS
 from hub.catalog import service as catalog_service
+from hub.catalog.models import Product
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.orders import repository
+from hub.orders.models import KitchenTicket
 from hub.orders.service import OrderRules
 from hub.screens.kitchen import (
     kitchen_item,
@@ -119,14 +121,14 @@ class BumpBody(msgspec.Struct, forbid_unknown_fields=True):
 )
 async def kitchen_bump(
     request: Request[Any, Any, Any], hub: Hub, data: JSONBody[BumpBody]
-) -> dict[str, Any]:
+) -> KitchenTicket:
     """A station starts, finishes (bumps) or recalls its part of an order; answers the order."""
     body = await strict_body(request, BumpBody)
     bump = Bump(order_uuid=body.order_uuid.lower(), action=body.action)  # type: ignore[arg-type]
     return await hub.store.write(_bump, hub.rules, body.station, bump)
 
 
-def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump) -> dict[str, Any]:
+def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump) -> KitchenTicket:
     try:
         apply_bump(db, rules, station, bump)
     except BumpRefused as exc:
@@ -135,10 +137,9 @@ def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump
         raise Conflict(exc.code, exc.message, exc.detail) from exc
     order_id = repository.order_id_by_uuid(db, bump.order_uuid)
     assert order_id is not None
-    order = repository.get_public(db, rules.money, order_id)
+    order = repository.get_order(db, rules.money, order_id)
     assert order is not None
-    order["ready_stations"] = ready_stations(db, order_id)
-    return order
+    return KitchenTicket.of(order, ready_stations(db, order_id))
 
 
 def _stations(station: list[str]) -> list[str]:
@@ -183,7 +184,7 @@ async def kitchen_availability(
     hub: Hub,
     product_id: FromPath[int],
     data: JSONBody[AvailabilityBody],
-) -> dict[str, Any]:
+) -> Product:
     """86 a kitchen item (``available: false``) or put it back; the tills hear it at once."""
     body = await strict_body(request, AvailabilityBody)
     if await hub.store.read(kitchen_item, product_id) is None:

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from hub.audit import chain
 from hub.auth.users import Actor
+from hub.orders.models import Order
 
 
 def order_transition(
@@ -21,18 +22,18 @@ def order_transition(
     actor: Actor,
     event: str,
     src: str,
-    order: dict[str, Any],
+    order: Order,
     reason: str | None = None,
 ) -> None:
     """Audit a transition just written: a payment, a cancel and the refund it made."""
-    subject = f"order:{order['id']}"
-    base = {"order_id": order["id"], "name": order["name"], "from": src, "to": order["state"]}
+    subject = f"order:{order.id}"
+    base = {"order_id": order.id, "name": order.name, "from": src, "to": order.state}
     if event == "pay":
-        payments = _payments(db, order["id"], "payment")
+        payments = _payments(db, order.id, "payment")
         chain.append(db, "payment", actor, subject, {**base, "payments": payments})
     elif event == "cancel":
         chain.append(db, "cancel", actor, subject, {**base, "reason": reason})
-        refunds = _payments(db, order["id"], "refund")
+        refunds = _payments(db, order.id, "refund")
         if refunds:
             chain.append(db, "refund", actor, subject, {**base, "refunds": refunds})
 
