@@ -31,6 +31,7 @@ not stored. Redis slows the hub down when it goes; it never stops it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import logging
@@ -357,7 +358,9 @@ class Cache:
             if value is not None:
                 stored_tag, _, payload = value.partition(b"\n")
                 if stored_tag == tag:
-                    hits[ident] = decode(payload)
+                    # A value another version of the hub stored in another shape is a miss.
+                    with contextlib.suppress(msgspec.DecodeError):
+                        hits[ident] = decode(payload)
         if count:
             stats.hits += len(hits)
             stats.misses += len(idents) - len(hits)
