@@ -198,7 +198,7 @@ def test_order_numbers_count_through_the_day_and_restart_the_next(kitchen: Kitch
     kitchen.write(
         lambda db: db.execute("UPDATE orders SET created_at = '2020-01-01T00:00:00.000Z'")
     )
-    assert _ready_in_new_session(kitchen, "till-3")["number"] == 1
+    assert _ready_in_new_session(kitchen, "till-3").number == 1
 
 
 # --- finding 6: a device that comes back gets what waited on it at once ---------------------
