@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlite_utils
 
@@ -79,7 +79,15 @@ def product_facts(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, Pr
     }
 
 
-def product_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+class ProductRow(TypedDict):
+    """What an order line copies of its product (price in minor units)."""
+
+    name: str
+    price: int
+    station: str | None
+
+
+def product_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, ProductRow]:
     """Name, price and station of products, for building order lines."""
     id_list = sorted(set(ids))
     if not id_list:
@@ -88,7 +96,7 @@ def product_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dic
     rows = db.execute(
         f"SELECT id, name, price, station FROM products WHERE id IN ({marks})", id_list
     ).fetchall()
-    return {r[0]: {"name": r[1], "price": r[2], "station": r[3]} for r in rows}
+    return {r[0]: ProductRow(name=r[1], price=r[2], station=r[3]) for r in rows}
 
 
 def taxes_of(db: sqlite_utils.Database, product_ids: Iterable[int]) -> dict[int, list[Tax]]:
