@@ -253,7 +253,7 @@ def bench_hit_rate(
                 else await catalog.product(pid)
             )
             assert product is not None
-            stale += product["price"] != expected[pid]
+            stale += product.price != expected[pid]
             if n % 500 == 0:
                 pid = rows[draw()][0]
                 new = rng.randrange(100, 9000)

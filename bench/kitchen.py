@@ -52,6 +52,7 @@ from hub.db.migrations import migrate
 from hub.demo import load_demo
 from hub.devices import add_device
 from hub.orders import service
+from hub.orders.models import Order
 from hub.orders.money import Money
 from hub.orders.service import LineInput, OrderRules, PaymentInput
 from hub.sessions import open_session
@@ -173,7 +174,7 @@ class KitchenRig:
             assert self.actor is not None
             self.session = open_session(
                 self.db, self.money, self.actor, terminal="bench", opening_cash=0
-            )["id"]
+            ).id
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")},
             "EDGEHUB_DB": str(self.settings.db),
@@ -226,7 +227,7 @@ class KitchenRig:
             if len(self.acked_at) >= self._expected:
                 self._all_acked.set()
 
-    def _order(self, i: int) -> dict[str, Any]:
+    def _order(self, i: int) -> Order:
         station = list(STATIONS)[i % len(STATIONS)]
         order, _ = service.create_order(
             self.db,
@@ -238,11 +239,11 @@ class KitchenRig:
             note="",
             fingerprint=uuid.uuid4().hex,
         )
-        return service.transition(self.db, self.rules, self.actor, order["id"], "validate")
+        return service.transition(self.db, self.rules, self.actor, order.id, "validate")
 
-    def _pay(self, order: dict[str, Any]) -> None:
-        payments = [PaymentInput(method_id=2, amount=self.money.parse(order["amount_total"]))]
-        service.transition(self.db, self.rules, self.actor, order["id"], "pay", payments=payments)
+    def _pay(self, order: Order) -> None:
+        payments = [PaymentInput(method_id=2, amount=self.money.parse(order.amount_total))]
+        service.transition(self.db, self.rules, self.actor, order.id, "pay", payments=payments)
 
     def steady(self, n: int, rate: float) -> dict[str, float]:
         self._reset(n)
@@ -254,7 +255,7 @@ class KitchenRig:
             with immediate(self.db):
                 order = self._order(i)
                 self._pay(order)
-            self.paid_at[order["uuid"]] = time.perf_counter()
+            self.paid_at[order.uuid] = time.perf_counter()
         return self._collect(n)
 
     def burst(self, n: int) -> dict[str, float]:
@@ -265,7 +266,7 @@ class KitchenRig:
             for order in orders:
                 self._pay(order)
         paid = time.perf_counter()
-        self.paid_at = {o["uuid"]: paid for o in orders}
+        self.paid_at = {o.uuid: paid for o in orders}
         result = self._collect(n)
         result["tickets_per_s"] = n / (max(self.acked_at.values()) - paid)
         return result

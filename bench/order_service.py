@@ -90,7 +90,7 @@ class HubOrders:
             session = sessions.open_session(
                 self.db, self.money, actor, terminal="bench", opening_cash=0
             )
-        self.session_id = session["id"]
+        self.session_id = session.id
         self.split = {"create": 0.0, "validate": 0.0, "pay": 0.0}
 
     def one_order(self) -> None:
@@ -108,14 +108,12 @@ class HubOrders:
             )
         t1 = time.thread_time()
         with immediate(self.db):
-            order = service.transition(self.db, self.rules, self.actor, order["id"], "validate")
+            order = service.transition(self.db, self.rules, self.actor, order.id, "validate")
         t2 = time.thread_time()
-        amount = self.money.parse(order["amount_total"])
+        amount = self.money.parse(order.amount_total)
         payments = [service.PaymentInput(method_id=2, amount=amount)]
         with immediate(self.db):
-            service.transition(
-                self.db, self.rules, self.actor, order["id"], "pay", payments=payments
-            )
+            service.transition(self.db, self.rules, self.actor, order.id, "pay", payments=payments)
         t3 = time.thread_time()
         for name, spent in (("create", t1 - t0), ("validate", t2 - t1), ("pay", t3 - t2)):
             self.split[name] += spent

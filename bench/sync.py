@@ -204,15 +204,15 @@ def _sell_backlog(settings: Settings, count: int) -> float:
                     rules,
                     actor,
                     uuid=str(uuid.uuid4()),
-                    session_id=session["id"],
+                    session_id=session.id,
                     lines=lines,
                     note="",
                     fingerprint="bench",
                 )
-                order = service.transition(db, rules, actor, order["id"], "validate")
+                order = service.transition(db, rules, actor, order.id, "validate")
                 paid = service.PaymentInput(method_id=cash, amount=MONEY.parse("20.00"))
-                service.transition(db, rules, actor, order["id"], "pay", payments=[paid])
-                service.transition(db, rules, actor, order["id"], "complete")
+                service.transition(db, rules, actor, order.id, "pay", payments=[paid])
+                service.transition(db, rules, actor, order.id, "complete")
     db.close()
     return time.perf_counter() - started
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import sqlite_utils
 
 from cloud_sync import documents, idmap, outbox
@@ -55,10 +56,11 @@ def load(
         if item.kind == "sale":
             found[item.id] = sold[item.order_id]
             continue
-        order = repository.get_public(db, money, item.order_id)
+        order = repository.get_order(db, money, item.order_id)
         if order is None:  # orders are never deleted; a missing one is a bug worth a traceback
             raise LookupError(f"outbox row {item.id} names missing order {item.order_id}")
-        found[item.id] = documents.refund(order, item.uuid)
+        # The order as its events carry it: the documents are built from that JSON shape.
+        found[item.id] = documents.refund(msgspec.to_builtins(order), item.uuid)
         row = db.execute(
             "SELECT remote_id FROM sync_outbox WHERE order_id = ? AND kind = 'sale'",
             (item.order_id,),

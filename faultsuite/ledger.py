@@ -15,7 +15,6 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from cloud_sync.outbox import refund_uuid
 from cloud_sync.payloads import uuid_from_reference
@@ -25,6 +24,7 @@ from faultsuite.tills import PAID_STATES, Receipt
 from faultsuite.watchers import Watcher
 from hub.db.connection import open_db
 from hub.orders import repository
+from hub.orders.models import Order
 from hub.orders.money import Money
 from hub.settings import Settings
 
@@ -41,20 +41,18 @@ class Ledger:
         return not (self.lost or self.duplicated or self.inconsistent)
 
 
-def hub_orders(settings: Settings) -> dict[str, dict[str, Any]]:
+def hub_orders(settings: Settings) -> dict[str, Order]:
     """Every order in the hub, by uuid, in the shape the API answers."""
     db = open_db(settings, readonly=True)
     try:
         ids = [r[0] for r in db.execute("SELECT id FROM orders ORDER BY id").fetchall()]
-        orders = [repository.get_public(db, Money(), i) for i in ids]
+        orders = [repository.get_order(db, Money(), i) for i in ids]
     finally:
         db.close()
-    return {o["uuid"]: o for o in orders if o is not None}
+    return {o.uuid: o for o in orders if o is not None}
 
 
-def check_orders(
-    ledger: Ledger, receipts: list[Receipt], orders: dict[str, dict[str, Any]]
-) -> None:
+def check_orders(ledger: Ledger, receipts: list[Receipt], orders: dict[str, Order]) -> None:
     """Every order a till got a 2xx for exists, in the state it was told, paid at most once."""
     for r in receipts:
         if "create" not in r.acked:
@@ -62,17 +60,17 @@ def check_orders(
         ledger.counts["orders acknowledged"] += 1
         ledger.counts["payments learned by read-back"] += r.learned_by_readback.count("pay")
         order = orders.get(r.uuid)
-        if order is None or order["id"] != r.id:
+        if order is None or order.id != r.id:
             ledger.lost.append(f"order {r.uuid} (id {r.id}): acknowledged, not in the hub")
             continue
-        state = order["state"]
-        paid = [p for p in order["payments"] if p["kind"] == "payment"]
-        refunds = [p for p in order["payments"] if p["kind"] == "refund"]
-        history = order["state_history"]
-        chained = all(a["to"] == b["from"] for a, b in itertools.pairwise(history))
-        if not chained or (history and history[-1]["to"] != state):
+        state = order.state
+        paid = [p for p in order.payments if p.kind == "payment"]
+        refunds = [p for p in order.payments if p.kind == "refund"]
+        history = order.state_history
+        chained = all(a.to == b.from_ for a, b in itertools.pairwise(history))
+        if not chained or (history and history[-1].to != state):
             ledger.inconsistent.append(f"order {r.id}: history does not chain to {state}")
-        events = [h["event"] for h in history]
+        events = [h.event for h in history]
         for event in r.acked[1:]:
             if event not in events:
                 ledger.lost.append(f"order {r.id}: {event} acknowledged, not in its history")
@@ -81,8 +79,8 @@ def check_orders(
         if "pay" in r.acked:
             if not paid:
                 ledger.lost.append(f"order {r.id}: payment acknowledged, none recorded")
-            elif Decimal(paid[0]["amount"]) != Decimal(order["amount_total"]):
-                ledger.inconsistent.append(f"order {r.id}: paid {paid[0]['amount']}")
+            elif Decimal(paid[0].amount) != Decimal(order.amount_total):
+                ledger.inconsistent.append(f"order {r.id}: paid {paid[0].amount}")
         if "cancel" in r.acked:
             if state != "cancelled":
                 ledger.lost.append(f"order {r.id}: cancel acknowledged, state {state}")
@@ -130,7 +128,7 @@ def check_tickets(
 
 
 def check_kitchen_coverage(
-    ledger: Ledger, orders: dict[str, dict[str, Any]], jobs: list[tuple[str, str, str, str]]
+    ledger: Ledger, orders: dict[str, Order], jobs: list[tuple[str, str, str, str]]
 ) -> None:
     """Every paid order with kitchen lines has a 'new' ticket for each of its stations.
 
@@ -139,23 +137,23 @@ def check_kitchen_coverage(
     """
     new_jobs = {(name, station) for name, station, kind, _ in jobs if kind == "new"}
     for order in orders.values():
-        if order["state"] not in PAID_STATES:
+        if order.state not in PAID_STATES:
             continue
-        for station in {line["station"] for line in order["lines"] if line["station"]}:
-            if (order["name"], station) not in new_jobs:
-                ledger.lost.append(f"order {order['id']}: paid, no {station} ticket")
+        for station in order.stations():
+            if (order.name, station) not in new_jobs:
+                ledger.lost.append(f"order {order.id}: paid, no {station} ticket")
 
 
-def check_odoo(ledger: Ledger, odoo: OdooEmulator, orders: dict[str, dict[str, Any]]) -> None:
+def check_odoo(ledger: Ledger, odoo: OdooEmulator, orders: dict[str, Order]) -> None:
     """Odoo holds each paid order (and each refund) exactly once, with the hub's amounts."""
     expected: dict[str, Decimal] = {}
     for order in orders.values():
-        refunds = [p for p in order["payments"] if p["kind"] == "refund"]
-        if order["state"] not in PAID_STATES and not refunds:
+        refunds = [p for p in order.payments if p.kind == "refund"]
+        if order.state not in PAID_STATES and not refunds:
             continue
-        expected[order["uuid"]] = Decimal(order["amount_total"])
+        expected[order.uuid] = Decimal(order.amount_total)
         if refunds:
-            expected[refund_uuid(order["uuid"])] = -Decimal(order["amount_total"])
+            expected[refund_uuid(order.uuid)] = -Decimal(order.amount_total)
     stored = odoo.orders()
     seen = Counter(uuid_from_reference(o["pos_reference"] or "") for o in stored)
     ledger.counts["orders at Odoo"] += len(stored)

@@ -31,6 +31,8 @@ not stored. Redis slows the hub down when it goes; it never stops it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import itertools
 import logging
 import os
@@ -321,9 +323,13 @@ class Cache:
     # -- cache-aside -------------------------------------------------------
 
     async def get_many(
-        self, kind: Kind, idents: Iterable[str], *, count: bool = True
+        self, kind: Kind, idents: Iterable[str], *, count: bool = True, shape: Any = Any
     ) -> tuple[dict[str, Any], Ticket]:
-        """Cached values of ``idents`` (hits only), and the ticket to store the rest with."""
+        """Cached values of ``idents`` (hits only), and the ticket to store the rest with.
+
+        ``shape``: the type hits are decoded to (a Struct comes back as the Struct it was
+        stored from); plain JSON values otherwise.
+        """
         idents = list(dict.fromkeys(idents))
         epoch = self.epoch
         stats = self.stats_by_kind[kind.name]
@@ -343,6 +349,7 @@ class Cache:
         kind_version = versions[0] or _ABSENT
         hits: dict[str, Any] = {}
         tags: dict[str, bytes] = {}
+        decode = _decoder(shape)
         for n, ident in enumerate(idents):
             entry_version = (versions[n + 1] or _ABSENT) if kind.per_entry else _ABSENT
             tag = kind_version + b"|" + entry_version
@@ -351,7 +358,9 @@ class Cache:
             if value is not None:
                 stored_tag, _, payload = value.partition(b"\n")
                 if stored_tag == tag:
-                    hits[ident] = msgspec.json.decode(payload)
+                    # A value another version of the hub stored in another shape is a miss.
+                    with contextlib.suppress(msgspec.DecodeError):
+                        hits[ident] = decode(payload)
         if count:
             stats.hits += len(hits)
             stats.misses += len(idents) - len(hits)
@@ -373,9 +382,11 @@ class Cache:
             self.stats_by_kind[kind.name].errors += 1
             self._down(exc)
 
-    async def get_or_load(self, kind: Kind, ident: str, load: Callable[[], Awaitable[Any]]) -> Any:
+    async def get_or_load(
+        self, kind: Kind, ident: str, load: Callable[[], Awaitable[Any]], *, shape: Any = Any
+    ) -> Any:
         """The cached value of one entry, else ``load()``'s (stored unless None)."""
-        hits, ticket = await self.get_many(kind, [ident])
+        hits, ticket = await self.get_many(kind, [ident], shape=shape)
         if ident in hits:
             return hits[ident]
         value = await load()
@@ -388,9 +399,11 @@ class Cache:
         kind: Kind,
         idents: Sequence[str],
         load: Callable[[list[str]], Awaitable[dict[str, Any]]],
+        *,
+        shape: Any = Any,
     ) -> dict[str, Any]:
         """Cached values of ``idents``, the missing ones loaded in one call and stored."""
-        hits, ticket = await self.get_many(kind, idents)
+        hits, ticket = await self.get_many(kind, idents, shape=shape)
         missing = [i for i in dict.fromkeys(idents) if i not in hits]
         if missing:
             loaded = await load(missing)
@@ -453,3 +466,9 @@ class Cache:
             "redis_purged_keys": self.purged,
             "warmed_at": self.warmed_at,
         }
+
+
+@functools.cache
+def _decoder(shape: Any) -> Callable[[bytes], Any]:
+    """A decoder per shape, built once rather than at every lookup."""
+    return msgspec.json.Decoder(shape).decode

@@ -91,6 +91,8 @@ def _write(settings: Settings, fn: Any, *args: Any, **kwargs: Any) -> int:
     """Run one management write in a transaction; print its record or the error."""
     import json
 
+    import msgspec
+
     from hub.db.connection import immediate
     from hub.errors import HubError
 
@@ -103,7 +105,8 @@ def _write(settings: Settings, fn: Any, *args: Any, **kwargs: Any) -> int:
         return 1
     finally:
         db.close()
-    print(json.dumps(out, ensure_ascii=False))
+    # A product is a Struct, a category or tax a dict: both print as the API answers them.
+    print(json.dumps(msgspec.to_builtins(out), ensure_ascii=False))
     return 0
 
 

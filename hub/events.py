@@ -67,9 +67,15 @@ _encode = msgspec.json.Encoder().encode  # compact UTF-8 JSON, several times jso
 
 
 def append(
-    db: sqlite_utils.Database, event: str, data: dict[str, Any], rooms: Iterable[str]
+    db: sqlite_utils.Database,
+    event: str,
+    data: dict[str, Any] | msgspec.Struct,
+    rooms: Iterable[str],
 ) -> int:
-    """Append one event inside the caller's open transaction; returns its seq."""
+    """Append one event inside the caller's open transaction; returns its seq.
+
+    ``data`` is stored as JSON: a Struct (an order, a session) as it is served.
+    """
     if event not in EVENT_NAMES:
         raise ValueError(f"unknown event name {event!r}")
     if not db.conn.in_transaction:

@@ -6,31 +6,54 @@ still holds unpaid orders (draft or validated): they would be stranded.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 import sqlite_utils
 
 from hub import events
 from hub.auth.users import Actor
 from hub.clock import now_iso
 from hub.errors import Conflict, Forbidden, NotFound, RuleFailed
+from hub.orders.models import Amount
 from hub.orders.money import Money
 
 
-def _public(row: tuple[Any, ...], money: Money) -> dict[str, Any]:
+class Session(msgspec.Struct):
+    """A session as the session routes answer it and ``session.updated`` carries it."""
+
+    id: int
+    terminal: str
+    user_id: int
+    state: Literal["open", "closed"]
+    opening_cash: Amount
+    closing_cash: Amount | None
+    order_count: int
+    opened_at: str
+    closed_at: str | None
+    remote_id: int | None
+
+
+class ClosedSession(Session):
+    """A session just closed, with the unpaid orders cancelled with it (``cancel_unpaid``)."""
+
+    cancelled_orders: list[int]
+
+
+def _public(row: tuple[Any, ...], money: Money) -> Session:
     sid, terminal, user_id, state, opening, closing, count, opened_at, closed_at, remote = row
-    return {
-        "id": sid,
-        "terminal": terminal,
-        "user_id": user_id,
-        "state": state,
-        "opening_cash": money.text(opening),
-        "closing_cash": money.text(closing) if closing is not None else None,
-        "order_count": count,
-        "opened_at": opened_at,
-        "closed_at": closed_at,
-        "remote_id": remote,
-    }
+    return Session(
+        sid,
+        terminal,
+        user_id,
+        state,
+        money.text(opening),
+        money.text(closing) if closing is not None else None,
+        count,
+        opened_at,
+        closed_at,
+        remote,
+    )
 
 
 _COLUMNS = (
@@ -39,7 +62,7 @@ _COLUMNS = (
 )
 
 
-def get_session(db: sqlite_utils.Database, money: Money, session_id: int) -> dict[str, Any]:
+def get_session(db: sqlite_utils.Database, money: Money, session_id: int) -> Session:
     row = db.execute(f"SELECT {_COLUMNS} FROM pos_sessions WHERE id = ?", (session_id,)).fetchone()
     if row is None:
         raise NotFound(f"session {session_id} does not exist", {"session_id": session_id})
@@ -54,7 +77,7 @@ def list_sessions(
     terminal: str | None,
     limit: int,
     before: int | None,
-) -> list[dict[str, Any]]:
+) -> list[Session]:
     """Sessions, newest first: how a restarted till finds the session it left open."""
     where: list[str] = ["1 = 1"]
     params: list[str | int] = []
@@ -98,7 +121,7 @@ def open_rooms(db: sqlite_utils.Database) -> list[str]:
 
 def open_session(
     db: sqlite_utils.Database, money: Money, actor: Actor, *, terminal: str, opening_cash: int
-) -> dict[str, Any]:
+) -> Session:
     # Who may is the route's guard to decide (``PERMISSIONS["till"]``); a session is
     # still always someone's, never the hub's own.
     if actor.id is None:
@@ -114,16 +137,16 @@ def open_session(
     )
     assert cursor.lastrowid is not None
     session = get_session(db, money, cursor.lastrowid)
-    events.append(db, "session.updated", session, ["store", f"session:{session['id']}"])
+    events.append(db, "session.updated", session, ["store", f"session:{session.id}"])
     return session
 
 
 def close_session(
     db: sqlite_utils.Database, money: Money, actor: Actor, session_id: int, *, closing_cash: int
-) -> dict[str, Any]:
+) -> Session:
     """Close an open session at its counted cash; the route's guard decides who may."""
     session = get_session(db, money, session_id)
-    if session["state"] != "open":
+    if session.state != "open":
         raise Conflict(
             "session_closed", f"session {session_id} is already closed", {"session_id": session_id}
         )

@@ -12,9 +12,10 @@ from hub.api import pagination
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.openapi import errors
 from hub.api.operations_bodies import CacheStats
-from hub.api.response_bodies import CategoryPage, PaymentMethodPage, Product, ProductPage
+from hub.api.response_bodies import CategoryPage
 from hub.api.schemas import PathId
 from hub.catalog import repository as catalog
+from hub.catalog.models import PaymentMethodPage, Product, ProductPage
 from hub.catalog.search import MAX_QUERY_CHARS, Availability, Fuzziness, Query
 from hub.errors import NotFound
 
@@ -34,7 +35,7 @@ async def list_products(
     fuzzy: FromQuery[Fuzziness] = "auto",
     limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
     after: Annotated[str | None, QueryParameter(max_length=2048)] = None,
-) -> dict[str, Any]:
+) -> ProductPage:
     """Products: ``q`` searches name, barcode and reference, best match first;
     ``barcode`` finds one by exact barcode; neither lists in id order.
     ``available``: ``yes`` (default, sellable only), ``no``, or ``any``.
@@ -47,16 +48,17 @@ async def list_products(
     if barcode is not None:
         product = await hub.catalog.by_barcode(barcode)
         keep = product is not None and _wanted(product, category_id, available)
-        return {"items": [product] if keep else [], "next": None}
-    page = await hub.catalog.listing(category_id, available, size, pagination.decode("p", after))
-    last = page["next"]
-    return {"items": page["items"], "next": pagination.encode("p", last) if last else None}
+        return ProductPage([product] if product is not None and keep else [], None)
+    items, last = await hub.catalog.listing(
+        category_id, available, size, pagination.decode("p", after)
+    )
+    return ProductPage(items, pagination.encode("p", last) if last else None)
 
 
-def _wanted(product: dict[str, Any], category_id: int | None, available: Availability) -> bool:
-    if category_id is not None and product["category_id"] != category_id:
+def _wanted(product: Product, category_id: int | None, available: Availability) -> bool:
+    if category_id is not None and product.category_id != category_id:
         return False
-    return available == "any" or product["available"] == (available == "yes")
+    return available == "any" or product.available == (available == "yes")
 
 
 @get(
@@ -65,7 +67,7 @@ def _wanted(product: dict[str, Any], category_id: int | None, available: Availab
     tags=["catalogue"],
     responses=errors(403, 404, 422, ok=Product),
 )
-async def get_product(hub: Hub, product_id: PathId) -> dict[str, Any]:
+async def get_product(hub: Hub, product_id: PathId) -> Product:
     product = await hub.catalog.product(product_id)
     if product is None:
         raise NotFound(f"product {product_id} does not exist", {"product_id": product_id})
@@ -88,8 +90,8 @@ async def list_categories(hub: Hub) -> dict[str, Any]:
     tags=["catalogue"],
     responses=errors(403, ok=PaymentMethodPage),
 )
-async def list_payment_methods(hub: Hub) -> dict[str, Any]:
-    return {"items": await hub.store.read(catalog.list_payment_methods), "next": None}
+async def list_payment_methods(hub: Hub) -> PaymentMethodPage:
+    return PaymentMethodPage(await hub.store.read(catalog.list_payment_methods), None)
 
 
 @get(

@@ -18,11 +18,11 @@ from litestar.params import JSONBody
 from hub.api.context import ALL_STAFF, MANAGERS, Hub, requires
 from hub.api.openapi import errors
 from hub.api.operations_bodies import CategoryRecord, Tax, TaxList
-from hub.api.response_bodies import Product
 from hub.api.schemas import QTY_PATTERN, Amount, Id, PathId, parse_amount
 from hub.catalog import management
 from hub.catalog import repository as catalog
 from hub.catalog.management import TaxInput
+from hub.catalog.models import Product
 from hub.catalog.service import MAX_CODE, MAX_NAME, ProductInput
 from hub.errors import ValidationFailed
 
@@ -105,7 +105,7 @@ def _odoo(hub: Hub) -> bool:
     tags=["catalogue"],
     responses=errors(403, 404, 409, 413, 422, ok=Product, ok_statuses=(201,)),
 )
-async def create_product(hub: Hub, data: JSONBody[ProductCreateBody]) -> dict[str, Any]:
+async def create_product(hub: Hub, data: JSONBody[ProductCreateBody]) -> Product:
     """A new product of this store (``local_only``): 201 with the product."""
     item = ProductInput(
         name=data.name,
@@ -130,9 +130,7 @@ async def create_product(hub: Hub, data: JSONBody[ProductCreateBody]) -> dict[st
     tags=["catalogue"],
     responses=errors(403, 404, 409, 413, 422, ok=Product),
 )
-async def edit_product(
-    hub: Hub, product_id: PathId, data: JSONBody[ProductEditBody]
-) -> dict[str, Any]:
+async def edit_product(hub: Hub, product_id: PathId, data: JSONBody[ProductEditBody]) -> Product:
     """Change any of a product's fields; the next read of it on any till sees the change.
     With an Odoo connected, a product from Odoo is refused (409 ``odoo_owned``)."""
     changes = _given(data)

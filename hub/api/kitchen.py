@@ -25,14 +25,16 @@ from hub.api import pagination
 from hub.api.context import Hub, requires
 from hub.api.openapi import errors
 from hub.api.operations_bodies import KitchenJobPage, StationList, StationProductList
-from hub.api.response_bodies import KitchenTicket, KitchenTickets, Product
+from hub.api.response_bodies import KitchenTickets
 from hub.api.schemas import UUID_PATTERN, PathId
 from hub.auth.roles import PERMISSIONS
 from hub.catalog import service as catalog_service
+from hub.catalog.models import Product
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.kitchen_jobs import STATES, list_jobs
 from hub.orders import repository
 from hub.orders.bumps import Bump, BumpRefused, apply_bump
+from hub.orders.models import KitchenTicket
 from hub.orders.service import OrderRules
 from hub.screens.kitchen import (
     kitchen_item,
@@ -117,13 +119,13 @@ class BumpBody(msgspec.Struct, forbid_unknown_fields=True):
     tags=["kitchen"],
     responses=errors(403, 404, 409, 413, 422, ok=KitchenTicket),
 )
-async def kitchen_bump(hub: Hub, data: JSONBody[BumpBody]) -> dict[str, Any]:
+async def kitchen_bump(hub: Hub, data: JSONBody[BumpBody]) -> KitchenTicket:
     """A station starts, finishes (bumps) or recalls its part of an order; answers the order."""
     bump = Bump(order_uuid=data.order_uuid.lower(), action=data.action)  # type: ignore[arg-type]
     return await hub.store.write(_bump, hub.rules, data.station, bump)
 
 
-def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump) -> dict[str, Any]:
+def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump) -> KitchenTicket:
     try:
         apply_bump(db, rules, station, bump)
     except BumpRefused as exc:
@@ -132,10 +134,9 @@ def _bump(db: sqlite_utils.Database, rules: OrderRules, station: str, bump: Bump
         raise Conflict(exc.code, exc.message, exc.detail) from exc
     order_id = repository.order_id_by_uuid(db, bump.order_uuid)
     assert order_id is not None
-    order = repository.get_public(db, rules.money, order_id)
+    order = repository.get_order(db, rules.money, order_id)
     assert order is not None
-    order["ready_stations"] = ready_stations(db, order_id)
-    return order
+    return KitchenTicket.of(order, ready_stations(db, order_id))
 
 
 def _stations(station: list[str]) -> list[str]:
@@ -179,7 +180,7 @@ async def kitchen_availability(
     hub: Hub,
     product_id: PathId,
     data: JSONBody[AvailabilityBody],
-) -> dict[str, Any]:
+) -> Product:
     """86 a kitchen item (``available: false``) or put it back; the tills hear it at once."""
     if await hub.store.read(kitchen_item, product_id) is None:
         raise NotFound(f"product {product_id} is no kitchen item", {"product_id": product_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Annotated, Any
 
 import msgspec
@@ -13,7 +14,7 @@ from hub.api import pagination
 from hub.api.auth import client_address
 from hub.api.context import ALL_STAFF, Caller, Hub, HubContext, requires
 from hub.api.openapi import errors
-from hub.api.response_bodies import Order, OrderPage
+from hub.api.response_bodies import OrderPage
 from hub.api.schemas import (
     CreateOrderBody,
     Credentials,
@@ -33,6 +34,7 @@ from hub.catalog.service import Touched
 from hub.errors import Forbidden, NotFound, Unauthorized
 from hub.orders import repository, service
 from hub.orders.machine import EVENTS, STATES
+from hub.orders.models import Order
 
 _TILL = PERMISSIONS["till"]
 
@@ -71,7 +73,7 @@ async def _approver(
 )
 async def create_order(
     request: Request[Any, Any, Any], hub: Hub, actor: Caller, data: JSONBody[CreateOrderBody]
-) -> Response[dict[str, Any]]:
+) -> Response[Order]:
     """Create a draft order. The same uuid and body again answers 200 with the same order."""
     lines = to_line_inputs(hub.money, data.lines)
     body = msgspec.to_builtins(data)
@@ -105,7 +107,7 @@ async def patch_order(
     actor: Caller,
     order_id: PathId,
     data: JSONBody[PatchOrderBody],
-) -> dict[str, Any]:
+) -> Order:
     """Replace the lines (and note) of a draft order."""
     lines = to_line_inputs(hub.money, data.lines)
     approver = await _approver(request, hub, actor, data.approval)
@@ -126,8 +128,8 @@ async def patch_order(
     tags=["orders"],
     responses=errors(403, 404, 422, ok=Order),
 )
-async def get_order(hub: Hub, order_id: PathId) -> dict[str, Any]:
-    order = await hub.store.read(repository.get_public, hub.money, order_id)
+async def get_order(hub: Hub, order_id: PathId) -> Order:
+    order = await hub.store.read(repository.get_order, hub.money, order_id)
     if order is None:
         raise NotFound(f"order {order_id} does not exist", {"order_id": order_id})
     return order
@@ -135,11 +137,11 @@ async def get_order(hub: Hub, order_id: PathId) -> dict[str, Any]:
 
 def _list_orders(
     db: Any, hub: HubContext, limit: int, before: int | None, session_id: int | None, state: str
-) -> list[dict[str, Any]]:
+) -> list[Order]:
     ids = repository.list_ids(
         db, limit=limit, before=before, session_id=session_id, state=state or None
     )
-    orders = [repository.get_public(db, hub.money, i) for i in ids]
+    orders = [repository.get_order(db, hub.money, i) for i in ids]
     return [o for o in orders if o is not None]
 
 
@@ -157,14 +159,14 @@ async def list_orders(
     ] = None,
     limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
     after: Annotated[str | None, QueryParameter(max_length=64)] = None,
-) -> dict[str, Any]:
+) -> OrderPage:
     """Orders, newest first."""
     size = pagination.check_limit(limit)
     before = pagination.decode("o", after)
     items = await hub.store.read(
         _list_orders, hub, size + 1, before, session_id, state_filter or ""
     )
-    return pagination.page(items, size, "o")
+    return OrderPage(*pagination.cut(items, size, "o", attrgetter("id")))
 
 
 @post(
@@ -185,7 +187,7 @@ async def fire_event(
         ),
     ],
     data: JSONBody[TransitionBody | None] = None,
-) -> dict[str, Any]:
+) -> Order:
     """Run one transition (validate, pay, start, ready, recall, complete, invoice, cancel)."""
     body = data or TransitionBody()  # an optional body left out, or sent as JSON null
     payments = to_payment_inputs(hub.money, body.payments) if body.payments else None
@@ -205,12 +207,12 @@ def _transition(
     event: str,
     payments: list[service.PaymentInput] | None,
     reason: str | None,
-) -> tuple[dict[str, Any], Touched]:
+) -> tuple[Order, Touched]:
     """The transition, and the stock-tracked products whose cached quantity it made stale."""
     order = service.transition(db, rules, actor, order_id, event, payments=payments, reason=reason)
     if event not in ("pay", "cancel"):
         return order, Touched()
-    return order, stock_moved(db, (line["product_id"] for line in order["lines"]))
+    return order, stock_moved(db, (line.product_id for line in order.lines))
 
 
 ROUTES = [create_order, patch_order, get_order, list_orders, fire_event]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any, TypeVar
 
 from hub.errors import ValidationFailed
 
@@ -10,6 +12,8 @@ from hub.errors import ValidationFailed
 from hub.list_cursor import decode as decode
 from hub.list_cursor import decode_key as decode_key
 from hub.list_cursor import encode as encode
+
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -25,8 +29,19 @@ def check_limit(limit: int | None) -> int:
     return limit
 
 
-def page(items: list[Any], limit: int, kind: str, key: str = "id") -> dict[str, Any]:
-    """``items`` holds up to ``limit + 1`` rows; the extra one only says that more follow."""
+def cut(
+    items: list[T], limit: int, kind: str, position: Callable[[T], int | str]
+) -> tuple[list[T], str | None]:
+    """A page's items and the cursor of the next page (None on the last).
+
+    ``items`` holds up to ``limit + 1`` rows; the extra one only says that more follow.
+    """
     more = len(items) > limit
     items = items[:limit]
-    return {"items": items, "next": encode(kind, items[-1][key]) if more and items else None}
+    return items, encode(kind, position(items[-1])) if more and items else None
+
+
+def page(items: list[Any], limit: int, kind: str, key: str = "id") -> dict[str, Any]:
+    """``cut`` for rows that are dicts, as ``{"items": [...], "next": cursor}``."""
+    items, after = cut(items, limit, kind, itemgetter(key))
+    return {"items": items, "next": after}

@@ -1,11 +1,12 @@
-"""What the main routes answer, as TypedDicts: the response side of ``hub.api.schemas``.
+"""What the routes answer, where the handler's own return type does not say it: the
+response side of ``hub.api.schemas``.
 
-They document, in the OpenAPI schema, the dicts the repositories build (an order by
-``hub.orders.repository.to_public``, a product by ``hub.catalog.repository``, a session
-by ``hub.sessions``, a token by ``hub.api.auth``), so a till developer's generated client
-has the fields and their types. They describe and do not convert: the handlers still
-return those dicts, and what is served is unchanged. The schemathesis run of
-``tests/fuzz`` checks each answer against them.
+Orders, products and sessions are Structs of the core (``hub.orders.models``,
+``hub.catalog.models``, ``hub.sessions``) that the handlers return as they are; their
+pages are Structs here. The TypedDicts document, in the OpenAPI schema, the dicts other
+handlers still build (a token by ``hub.api.auth``...), so a till developer's generated
+client has the fields and their types; they describe and do not convert. The
+schemathesis run of ``tests/fuzz`` checks each answer against them.
 
 Money and quantities are decimal strings (API.md); times are ISO 8601 UTC strings.
 """
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-OrderState = Literal[
-    "draft", "validated", "paid", "preparing", "ready", "done", "invoiced", "cancelled"
-]
-"""``hub.orders.machine.STATES`` (a test keeps the two the same)."""
+import msgspec
+
+from hub.orders.models import KitchenTicket, Order
+from hub.sessions import Session
 
 
 class TokenUser(TypedDict):
@@ -36,125 +37,16 @@ class Token(TypedDict):
     user: TokenUser
 
 
-class OrderLine(TypedDict):
-    id: int
-    product_id: int
-    name: str
-    qty: str
-    price_unit: str
-    discount: str
-    """Percent, ``"0"`` to ``"100"``."""
-    tax_ids: list[int]
-    tax_amount: str
-    subtotal: str
-    subtotal_incl: str
-    station: str | None
-    note: str
-
-
-class Payment(TypedDict):
-    id: int
-    method_id: int
-    kind: str
-    """``payment`` or ``refund``."""
-    amount: str
-    reference: str
-    created_at: str
-
-
-# "from" is a Python keyword: the functional form.
-HistoryEntry = TypedDict(
-    "HistoryEntry",
-    {
-        "from": OrderState | None,
-        "to": OrderState,
-        "event": str,
-        "at": str,
-        "by": int | None,
-        "reason": str | None,
-    },
-)
-
-
-class OrderSync(TypedDict):
-    state: str
-    remote_id: int | None
-    error: str | None
-
-
-class Order(TypedDict):
-    """The whole order, as every order route answers it."""
-
-    id: int
-    uuid: str
-    name: str
-    number: int
-    session_id: int
-    state: OrderState
-    note: str
-    lines: list[OrderLine]
-    amount_untaxed: str
-    amount_tax: str
-    amount_total: str
-    amount_paid: str
-    change: str
-    payments: list[Payment]
-    state_history: list[HistoryEntry]
-    kitchen_status: str | None
-    sync: OrderSync
-    created_at: str
-    updated_at: str
-
-
-class OrderPage(TypedDict):
+class OrderPage(msgspec.Struct):
     items: list[Order]
     next: str | None
+    """The ``after`` of the next page, null on the last."""
 
 
-class Product(TypedDict):
-    id: int
-    name: str
-    barcode: str | None
-    default_code: str | None
-    price: str
-    category_id: int | None
-    tax_ids: list[int]
-    available: bool
-    stock_tracked: bool
-    qty_available: str | None
-    """Only for a stock-tracked product; ``null`` otherwise."""
-    station: str | None
-    remote_id: int | None
-    """The product's id at head office's Odoo; ``null`` for the hub's own."""
-    local_only: bool
-
-
-class ProductPage(TypedDict):
-    items: list[Product]
-    next: str | None
-
-
-class Session(TypedDict):
-    id: int
-    terminal: str
-    user_id: int
-    state: Literal["open", "closed"]
-    opening_cash: str
-    closing_cash: str | None
-    order_count: int
-    opened_at: str
-    closed_at: str | None
-    remote_id: int | None
-
-
-class ClosedSession(Session):
-    cancelled_orders: list[int]
-    """The unpaid orders cancelled with it (``cancel_unpaid``)."""
-
-
-class SessionPage(TypedDict):
+class SessionPage(msgspec.Struct):
     items: list[Session]
     next: str | None
+    """The ``after`` of the next page, null on the last."""
 
 
 class Category(TypedDict):
@@ -169,19 +61,6 @@ class CategoryPage(TypedDict):
     items: list[Category]
     next: None
     """Always ``null``: every active category is on the one page."""
-
-
-class PaymentMethod(TypedDict):
-    id: int
-    name: str
-    is_cash: bool
-    remote_id: int | None
-
-
-class PaymentMethodPage(TypedDict):
-    items: list[PaymentMethod]
-    next: None
-    """Always ``null``: every active method is on the one page."""
 
 
 class Event(TypedDict):
@@ -234,12 +113,6 @@ class Health(TypedDict):
     version: NotRequired[str]
     faults: NotRequired[list[dict[str, Any]]]
     """What is wrong and since when, each in a sentence (hub.faults)."""
-
-
-class KitchenTicket(Order):
-    """An order as a kitchen screen shows it: with the stations that already bumped it."""
-
-    ready_stations: list[str]
 
 
 class TicketAges(TypedDict):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from operator import attrgetter
+from typing import Annotated
 
+import msgspec
 import sqlite_utils
 from litestar import get, post
 from litestar.params import JSONBody, QueryParameter
@@ -12,7 +14,7 @@ from hub import sessions
 from hub.api import pagination
 from hub.api.context import ALL_STAFF, Caller, Hub, requires
 from hub.api.openapi import errors
-from hub.api.response_bodies import ClosedSession, Session, SessionPage
+from hub.api.response_bodies import SessionPage
 from hub.api.schemas import (
     CloseSessionBody,
     OpenSessionBody,
@@ -23,6 +25,7 @@ from hub.auth.roles import PERMISSIONS
 from hub.auth.users import Actor
 from hub.cache import SESSION
 from hub.orders import service
+from hub.sessions import ClosedSession, Session
 
 _TILL = PERMISSIONS["till"]
 
@@ -33,12 +36,12 @@ _TILL = PERMISSIONS["till"]
     tags=["sessions"],
     responses=errors(403, 409, 413, 422, ok=Session, ok_statuses=(201,)),
 )
-async def open_session(hub: Hub, actor: Caller, data: JSONBody[OpenSessionBody]) -> dict[str, Any]:
+async def open_session(hub: Hub, actor: Caller, data: JSONBody[OpenSessionBody]) -> Session:
     cash = parse_amount(hub.money, "opening_cash", data.opening_cash)
     session = await hub.store.write(
         sessions.open_session, hub.money, actor, terminal=data.terminal, opening_cash=cash
     )
-    await hub.cache.invalidate(SESSION, [str(session["id"])])
+    await hub.cache.invalidate(SESSION, [str(session.id)])
     return session
 
 
@@ -48,13 +51,13 @@ async def open_session(hub: Hub, actor: Caller, data: JSONBody[OpenSessionBody])
     tags=["sessions"],
     responses=errors(403, 404, 422, ok=Session),
 )
-async def get_session(hub: Hub, session_id: PathId) -> dict[str, Any]:
+async def get_session(hub: Hub, session_id: PathId) -> Session:
     """A session, cached until it changes: closing it, or an order taken in it, drops it."""
 
-    async def load() -> dict[str, Any]:
+    async def load() -> Session:
         return await hub.store.read(sessions.get_session, hub.money, session_id)
 
-    session: dict[str, Any] = await hub.cache.get_or_load(SESSION, str(session_id), load)
+    session: Session = await hub.cache.get_or_load(SESSION, str(session_id), load, shape=Session)
     return session
 
 
@@ -70,7 +73,7 @@ async def close_session(
     actor: Caller,
     session_id: PathId,
     data: JSONBody[CloseSessionBody],
-) -> dict[str, Any]:
+) -> ClosedSession:
     cash = parse_amount(hub.money, "closing_cash", data.closing_cash)
     session = await hub.store.write(
         _close, hub.rules, actor, session_id, cash, cancel_unpaid=data.cancel_unpaid
@@ -87,7 +90,7 @@ def _close(
     cash: int,
     *,
     cancel_unpaid: bool,
-) -> dict[str, Any]:
+) -> ClosedSession:
     """Close the session, first cancelling its unpaid orders when asked; one transaction,
     so a refusal half-way (a role, a closed session) cancels nothing."""
     cancelled = []
@@ -96,7 +99,7 @@ def _close(
             service.transition(db, rules, actor, order_id, "cancel", reason="session closed")
             cancelled.append(order_id)
     session = sessions.close_session(db, rules.money, actor, session_id, closing_cash=cash)
-    return {**session, "cancelled_orders": cancelled}
+    return ClosedSession(**msgspec.structs.asdict(session), cancelled_orders=cancelled)
 
 
 @get(
@@ -113,7 +116,7 @@ async def list_sessions(
     terminal: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None,
     limit: Annotated[int | None, QueryParameter(ge=1, le=pagination.MAX_LIMIT)] = None,
     after: Annotated[str | None, QueryParameter(max_length=64)] = None,
-) -> dict[str, Any]:
+) -> SessionPage:
     """Sessions, newest first; ``?state=open&terminal=till-1`` finds a till's open session."""
     size = pagination.check_limit(limit)
     before = pagination.decode("s", after)
@@ -125,7 +128,7 @@ async def list_sessions(
         limit=size + 1,
         before=before,
     )
-    return pagination.page(items, size, "s")
+    return SessionPage(*pagination.cut(items, size, "s", attrgetter("id")))
 
 
 ROUTES = [open_session, list_sessions, get_session, close_session]

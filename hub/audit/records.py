@@ -15,6 +15,7 @@ import sqlite_utils
 
 from hub.audit import chain
 from hub.auth.users import Actor
+from hub.orders.models import Order
 
 
 def order_transition(
@@ -22,17 +23,17 @@ def order_transition(
     actor: Actor,
     records: tuple[str, ...],
     src: str,
-    order: dict[str, Any],
+    order: Order,
     reason: str | None = None,
 ) -> None:
     """Audit a transition just written with the ``records`` its effects declare
     (``hub.orders.effects``): ``payment``, ``cancel``, ``refund``, in that order."""
     if not records:
         return
-    subject = f"order:{order['id']}"
-    base = {"order_id": order["id"], "name": order["name"], "from": src, "to": order["state"]}
+    subject = f"order:{order.id}"
+    base = {"order_id": order.id, "name": order.name, "from": src, "to": order.state}
     for action in records:
-        data = _ORDER_RECORDS[action](db, order["id"], reason)
+        data = _ORDER_RECORDS[action](db, order.id, reason)
         if data is not None:
             chain.append(db, action, actor, subject, {**base, **data})
 

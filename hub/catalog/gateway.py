@@ -22,6 +22,7 @@ import sqlite_utils
 
 from hub.cache import ACTOR, BARCODE, CATEGORIES, PRODUCT, SEARCH, SESSION, Cache
 from hub.catalog import repository
+from hub.catalog.models import Product, ProductPage
 from hub.catalog.search import Availability, Position, Query, search
 from hub.catalog.service import Change, Touched
 from hub.catalog.trigrams import NO_STATS, TrigramStats
@@ -30,16 +31,16 @@ from hub.db.store import Store
 from hub.orders.money import Money
 
 
-def _products(db: sqlite_utils.Database, money: Money, ids: list[int]) -> dict[str, Any]:
+def _products(db: sqlite_utils.Database, money: Money, ids: list[int]) -> dict[str, Product]:
     found = repository.products_by_id(db, money, ids)
     return {str(pid): product for pid, product in found.items()}
 
 
-def _by_barcodes(db: sqlite_utils.Database, money: Money, codes: list[str]) -> dict[str, Any]:
+def _by_barcodes(db: sqlite_utils.Database, money: Money, codes: list[str]) -> dict[str, Product]:
     marks = ",".join("?" * len(codes))
     rows = db.execute(f"SELECT id FROM products WHERE barcode IN ({marks})", codes).fetchall()
     found = repository.products_by_id(db, money, [r[0] for r in rows])
-    return {p["barcode"]: p for p in found.values()}
+    return {p.barcode: p for p in found.values() if p.barcode is not None}
 
 
 def _barcodes_of(db: sqlite_utils.Database, ids: list[int]) -> list[str]:
@@ -72,7 +73,7 @@ def stock_moved(db: sqlite_utils.Database, product_ids: Iterable[int]) -> Touche
 def _search_page(
     db: sqlite_utils.Database, money: Money, query: Query, limit: int,
     after: Position | None, stats: TrigramStats, words: Vocabulary,
-) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:  # fmt: skip
+) -> tuple[dict[str, Any], dict[int, Product]]:  # fmt: skip
     """A page of ids to cache, and its products as SQLite has them now."""
     found = search(db, query, limit + 1, after, stats, words)
     more = len(found) > limit
@@ -85,7 +86,7 @@ def _search_page(
 def _list_page(
     db: sqlite_utils.Database, money: Money, category_id: int | None,
     available: Availability, limit: int, after: int | None,
-) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:  # fmt: skip
+) -> tuple[dict[str, Any], dict[int, Product]]:  # fmt: skip
     ids = repository.list_product_ids(
         db, limit=limit + 1, after=after, category_id=category_id, available=available
     )
@@ -113,29 +114,30 @@ class CatalogGateway:
 
     # -- reads -------------------------------------------------------------
 
-    async def product(self, product_id: int) -> dict[str, Any] | None:
+    async def product(self, product_id: int) -> Product | None:
         found = await self.products([product_id])
         return found.get(product_id)
 
-    async def products(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+    async def products(self, ids: list[int]) -> dict[int, Product]:
         """Products by id (unknown ids are left out), from the cache where it has them."""
 
-        async def load(missing: list[str]) -> dict[str, Any]:
+        async def load(missing: list[str]) -> dict[str, Product]:
             return await self.store.read(_products, self.money, [int(i) for i in missing])
 
-        found = await self.cache.get_or_load_many(PRODUCT, [str(i) for i in ids], load)
+        found = await self.cache.get_or_load_many(
+            PRODUCT, [str(i) for i in ids], load, shape=Product
+        )
         return {int(k): v for k, v in found.items()}
 
-    async def by_barcode(self, code: str) -> dict[str, Any] | None:
+    async def by_barcode(self, code: str) -> Product | None:
         """The product a scanner read: one cache round trip, as the barcode's entry holds
         the product itself (every write of a product names its barcodes, old and new)."""
 
-        async def load(codes: list[str]) -> dict[str, Any]:
+        async def load(codes: list[str]) -> dict[str, Product]:
             return await self.store.read(_by_barcodes, self.money, codes)
 
-        found = await self.cache.get_or_load_many(BARCODE, [code], load)
-        product: dict[str, Any] | None = found.get(code)
-        return product
+        found = await self.cache.get_or_load_many(BARCODE, [code], load, shape=Product)
+        return found.get(code)
 
     async def categories(self) -> list[dict[str, Any]]:
         async def load() -> list[dict[str, Any]]:
@@ -144,36 +146,39 @@ class CatalogGateway:
         items: list[dict[str, Any]] = await self.cache.get_or_load(CATEGORIES, "all", load)
         return items
 
-    async def search(self, query: Query, limit: int, after: str | None = None) -> dict[str, Any]:
-        """One page of a search: ``{"items": [...], "next": cursor | None}``."""
+    async def search(self, query: Query, limit: int, after: str | None = None) -> ProductPage:
+        """One page of a search, ``next`` the cursor of the next."""
         position = Position.decode(after) if after else None
         key = _key("q", query.cache_key(), limit, after)
-        return await self._page(
+        items, after_last = await self._page(
             key, _search_page, self.money, query, limit, position, self.trigrams, self.words
         )
+        return ProductPage(items, after_last)
 
     async def listing(
         self, category_id: int | None, available: Availability, limit: int, after: int | None
-    ) -> dict[str, Any]:
-        """One page of products in id order (what a till loads when it starts);
-        ``next`` is the last id when more follow."""
+    ) -> tuple[list[Product], int | None]:
+        """One page of products in id order (what a till loads when it starts), and
+        the last id when more follow."""
         key = _key("l", category_id, available, limit, after)
         return await self._page(key, _list_page, self.money, category_id, available, limit, after)
 
-    async def _page(self, key: str, compute: Callable[..., Any], *args: Any) -> dict[str, Any]:
-        """A cached page of ids with its products from the product cache; on a miss, the
-        page and its products in one reader call (saving a round trip on cold pages)."""
+    async def _page(
+        self, key: str, compute: Callable[..., Any], *args: Any
+    ) -> tuple[list[Product], Any]:
+        """A cached page of ids with its products from the product cache, and where the
+        next page starts; on a miss, the page and its products in one reader call
+        (saving a round trip on cold pages)."""
         hits, ticket = await self.cache.get_many(SEARCH, [key])
         if key in hits:
             return await self._hydrate(hits[key])
         page, products = await self.store.read(compute, *args)
         await self.cache.put_many(SEARCH, ticket, {key: page})
-        return {"items": [products[i] for i in page["ids"] if i in products], "next": page["next"]}
+        return [products[i] for i in page["ids"] if i in products], page["next"]
 
-    async def _hydrate(self, page: dict[str, Any]) -> dict[str, Any]:
+    async def _hydrate(self, page: dict[str, Any]) -> tuple[list[Product], Any]:
         products = await self.products(page["ids"])
-        items = [products[pid] for pid in page["ids"] if pid in products]
-        return {"items": items, "next": page["next"]}
+        return [products[pid] for pid in page["ids"] if pid in products], page["next"]
 
     # -- writes ------------------------------------------------------------
 
@@ -222,7 +227,7 @@ class CatalogGateway:
             await self.cache.put_many(PRODUCT, ticket, loaded)
             # Only barcodes whose versions were read before the products were.
             known = set(codes)
-            scanned = {p["barcode"]: p for p in loaded.values() if p["barcode"] in known}
+            scanned = {p.barcode: p for p in loaded.values() if p.barcode in known}
             await self.cache.put_many(BARCODE, code_ticket, scanned)
 
     async def refresh_trigrams(self) -> None:

@@ -1,7 +1,7 @@
 """Reading the catalogue: products with their taxes and stock, categories, payment methods.
 
 Plain SQL over the tables of ``hub.db.migrations``; results are the public
-shapes of API.md (money as decimal strings).
+shapes of API.md (money as decimal strings): products as ``hub.catalog.models.Product``.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlite_utils
 
+from hub.catalog.models import PaymentMethod, Product
 from hub.orders.machine import ProductFacts
 from hub.orders.money import Money, Tax, qty_text
 
@@ -26,27 +27,27 @@ _PRODUCT_COLUMNS = (
 _PRODUCT_FROM = "products p LEFT JOIN stock s ON s.product_id = p.id"
 
 
-def _product_public(row: Row, money: Money) -> dict[str, Any]:
+def _product_public(row: Row, money: Money) -> Product:
     (pid, name, barcode, code, price, category_id, active, sale_ok, tracked, station,
      remote_id, local_only, qty, tax_ids) = row  # fmt: skip
-    return {
-        "id": pid,
-        "name": name,
-        "barcode": barcode,
-        "default_code": code,
-        "price": money.text(price),
-        "category_id": category_id,
-        "tax_ids": sorted(json.loads(tax_ids)) if tax_ids else [],
-        "available": bool(active and sale_ok),
-        "stock_tracked": bool(tracked),
-        "qty_available": qty_text(Decimal(qty)) if tracked and qty is not None else None,
-        "station": station,
-        "remote_id": remote_id,
-        "local_only": bool(local_only),
-    }
+    return Product(
+        pid,
+        name,
+        barcode,
+        code,
+        money.text(price),
+        category_id,
+        sorted(json.loads(tax_ids)) if tax_ids else [],
+        bool(active and sale_ok),
+        bool(tracked),
+        qty_text(Decimal(qty)) if tracked and qty is not None else None,
+        station,
+        remote_id,
+        bool(local_only),
+    )
 
 
-def get_product(db: sqlite_utils.Database, money: Money, product_id: int) -> dict[str, Any] | None:
+def get_product(db: sqlite_utils.Database, money: Money, product_id: int) -> Product | None:
     row = db.execute(
         f"SELECT {_PRODUCT_COLUMNS} FROM {_PRODUCT_FROM} WHERE p.id = ?", (product_id,)
     ).fetchone()
@@ -78,7 +79,15 @@ def product_facts(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, Pr
     }
 
 
-def product_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+class ProductRow(TypedDict):
+    """What an order line copies of its product (price in minor units)."""
+
+    name: str
+    price: int
+    station: str | None
+
+
+def product_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, ProductRow]:
     """Name, price and station of products, for building order lines."""
     id_list = sorted(set(ids))
     if not id_list:
@@ -87,7 +96,7 @@ def product_rows(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int, dic
     rows = db.execute(
         f"SELECT id, name, price, station FROM products WHERE id IN ({marks})", id_list
     ).fetchall()
-    return {r[0]: {"name": r[1], "price": r[2], "station": r[3]} for r in rows}
+    return {r[0]: ProductRow(name=r[1], price=r[2], station=r[3]) for r in rows}
 
 
 def taxes_of(db: sqlite_utils.Database, product_ids: Iterable[int]) -> dict[int, list[Tax]]:
@@ -130,11 +139,11 @@ def get_category(db: sqlite_utils.Database, category_id: int) -> dict[str, Any]:
     return out
 
 
-def list_payment_methods(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def list_payment_methods(db: sqlite_utils.Database) -> list[PaymentMethod]:
     rows = db.execute(
         "SELECT id, name, is_cash, remote_id FROM payment_methods WHERE active = 1 ORDER BY id"
     ).fetchall()
-    return [{"id": r[0], "name": r[1], "is_cash": bool(r[2]), "remote_id": r[3]} for r in rows]
+    return [PaymentMethod(r[0], r[1], bool(r[2]), r[3]) for r in rows]
 
 
 def payment_methods_by_id(db: sqlite_utils.Database) -> dict[int, tuple[bool, bool]]:
@@ -147,7 +156,7 @@ def payment_methods_by_id(db: sqlite_utils.Database) -> dict[int, tuple[bool, bo
 
 def products_by_id(
     db: sqlite_utils.Database, money: Money, ids: Iterable[int]
-) -> dict[int, dict[str, Any]]:
+) -> dict[int, Product]:
     """Public products by id, in one query; unknown ids are left out."""
     id_list = sorted(set(ids))
     if not id_list:

@@ -20,6 +20,7 @@ import sqlite_utils
 from hub import events, sessions
 from hub.catalog import repository
 from hub.catalog.folding import fold
+from hub.catalog.models import Product
 from hub.clock import now_iso
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.orders.money import Money
@@ -124,7 +125,7 @@ class Change:
 
     seq: int
     touched: Touched
-    product: dict[str, Any] | None = None
+    product: Product | None = None
     count: int = 1  # products written
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from hub import events
+from hub.orders.models import Order
 
 ROOM = "board"
 _PLACE = {
@@ -35,19 +36,19 @@ def place(state: str) -> str | None:
     return _PLACE.get(state)
 
 
-def record_move(db: sqlite_utils.Database, order: dict[str, Any], src: str) -> None:
+def record_move(db: sqlite_utils.Database, order: Order, src: str) -> None:
     """Append ``board.updated`` when ``order`` (just moved from ``src``) changed place.
 
     Only orders with kitchen items are on the board; an order paid and
     completed at once (nothing to prepare) never shows.
     """
-    if not any(line["station"] for line in order["lines"]):
+    if not any(line.station for line in order.lines):
         return
-    before, after = place(src), place(order["state"])
+    before, after = place(src), place(order.state)
     if after is None or after == before or (before is None and after == "gone"):
         return
     # Also in ``store``, which carries every event of the log (docs/realtime.md).
-    events.append(db, "board.updated", {"number": order["number"], "state": after}, [ROOM, "store"])
+    events.append(db, "board.updated", {"number": order.number, "state": after}, [ROOM, "store"])
 
 
 def ready_numbers(db: sqlite_utils.Database) -> list[int]:

@@ -125,7 +125,7 @@ class _Bumping:
         order = service.transition(
             self.db, self.rules, device_actor(self.station), self.order_id, event
         )
-        self.state = str(order["state"])
+        self.state = order.state
         return self.state
 
     @property

@@ -33,6 +33,7 @@ from enum import Enum
 from typing import Any
 
 from hub.orders.machine import PAID_STATES, STATES, TRANSITIONS
+from hub.orders.models import Order
 
 
 class Payments(Enum):
@@ -48,21 +49,21 @@ TAKE = -1
 GIVE_BACK = +1
 
 
-def _payment_processed(order: dict[str, Any]) -> dict[str, Any]:
+def _payment_processed(order: Order) -> dict[str, Any]:
     return {
-        "amount_total": order["amount_total"],
-        "amount_paid": order["amount_paid"],
-        "change": order["change"],
-        "payments": [p for p in order["payments"] if p["kind"] == "payment"],
+        "amount_total": order.amount_total,
+        "amount_paid": order.amount_paid,
+        "change": order.change,
+        "payments": [p for p in order.payments if p.kind == "payment"],
     }
 
 
-def _payment_refunded(order: dict[str, Any]) -> dict[str, Any]:
-    return {"refunds": [p for p in order["payments"] if p["kind"] == "refund"]}
+def _payment_refunded(order: Order) -> dict[str, Any]:
+    return {"refunds": [p for p in order.payments if p.kind == "refund"]}
 
 
-def _order_ready(order: dict[str, Any]) -> dict[str, Any]:
-    return {"stations": sorted({ln["station"] for ln in order["lines"] if ln["station"]})}
+def _order_ready(order: Order) -> dict[str, Any]:
+    return {"stations": order.stations()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +71,16 @@ class Announcement:
     """A companion event in the log: the order's identity plus what ``facts`` picks out."""
 
     event: str
-    facts: Callable[[dict[str, Any]], dict[str, Any]]
+    facts: Callable[[Order], dict[str, Any]]
 
-    def summary(self, order: dict[str, Any]) -> dict[str, Any]:
+    def summary(self, order: Order) -> dict[str, Any]:
         """The small payload; the whole order rides on ``order.updated`` beside it."""
         return {
-            "order_id": order["id"],
-            "uuid": order["uuid"],
-            "name": order["name"],
-            "number": order["number"],
-            "session_id": order["session_id"],
+            "order_id": order.id,
+            "uuid": order.uuid,
+            "name": order.name,
+            "number": order.number,
+            "session_id": order.session_id,
             **self.facts(order),
         }
 

@@ -48,7 +48,9 @@ from hub.orders.machine import (
     PaymentFacts,
     machine_for,
 )
+from hub.orders.models import Order
 from hub.orders.money import Money, qty_text
+from hub.orders.repository import LineRow, OrderRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ def create_order(
     note: str,
     fingerprint: str,
     approver: Actor | None = None,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Order, bool]:
     """Create a draft order; a replay of the same uuid and body returns the first one.
     Who may is the route's to decide (``PERMISSIONS["till"]``).
 
@@ -115,7 +117,7 @@ def create_order(
                 f"an order with uuid {uuid} exists with a different body",
                 {"uuid": uuid, "order_id": existing[0]},
             )
-        order = repository.get_public(db, rules.money, existing[0])
+        order = repository.get_order(db, rules.money, existing[0])
         assert order is not None
         return order, False
 
@@ -146,7 +148,7 @@ def create_order(
     assert order_id is not None
     _write_lines(db, rules, actor, order_id, lines, approver)
     _history(db, order_id, None, "draft", "create", actor, None, now)
-    order = repository.to_public(db, rules.money, _recompute_totals(db, order_id))
+    order = repository.read_order(db, rules.money, _recompute_totals(db, order_id))
     events.append(db, "order.created", order, repository.rooms_for(order))
     log_event(log, "order_created", order=order_id, session=session_id, by=actor.id)
     return order, True
@@ -161,7 +163,7 @@ def replace_lines(
     *,
     note: str | None = None,
     approver: Actor | None = None,
-) -> dict[str, Any]:
+) -> Order:
     """Replace the lines of a draft order (PATCH); the route's guard decides who may."""
     row = _load(db, order_id)
     if row["state"] != "draft":
@@ -184,7 +186,7 @@ def replace_lines(
     )
     if changed is None:
         raise Conflict("invalid_transition", "the order changed state meanwhile")
-    order = repository.to_public(db, rules.money, changed)
+    order = repository.read_order(db, rules.money, changed)
     events.append(db, "order.updated", order, repository.rooms_for(order))
     return order
 
@@ -198,7 +200,7 @@ def transition(
     *,
     payments: list[PaymentInput] | None = None,
     reason: str | None = None,
-) -> dict[str, Any]:
+) -> Order:
     """Fire one event at an order and persist everything it changes."""
     if event not in EVENTS:
         raise NotFound(f"no such order event: {event}")
@@ -247,7 +249,7 @@ def transition(
         # Another writer moved the order first; this transaction is rolled back.
         raise InvalidTransition(src, event, [])
     _history(db, order_id, src, dst, event, actor, reason, now)
-    order = repository.to_public(db, rules.money, changed, lines)
+    order = repository.read_order(db, rules.money, changed, lines)
     audit.order_transition(db, actor, effects.audit, src, order, reason)
     rooms = repository.rooms_for(order)
     events.append(db, "order.updated", order, rooms)
@@ -260,7 +262,7 @@ def transition(
 
 def set_kitchen_status(
     db: sqlite_utils.Database, rules: OrderRules, order_id: int, status: str
-) -> dict[str, Any] | None:
+) -> Order | None:
     """Record how far the order's kitchen tickets got, for an order still waiting in ``paid``.
 
     Once the kitchen has started, the state machine's own values (preparing,
@@ -276,7 +278,7 @@ def set_kitchen_status(
     ).rowcount
     if not changed:
         return None
-    order = repository.get_public(db, rules.money, order_id)
+    order = repository.get_order(db, rules.money, order_id)
     assert order is not None
     events.append(db, "order.updated", order, repository.rooms_for(order))
     return order
@@ -289,14 +291,14 @@ def allowed_events(db: sqlite_utils.Database, rules: OrderRules, order_id: int) 
 # --- internals -------------------------------------------------------------------------
 
 
-def _load(db: sqlite_utils.Database, order_id: int) -> dict[str, Any]:
+def _load(db: sqlite_utils.Database, order_id: int) -> OrderRow:
     row = repository.load_row(db, order_id)
     if row is None:
         raise NotFound(f"order {order_id} does not exist", {"order_id": order_id})
     return row
 
 
-def _enabled(db: sqlite_utils.Database, rules: OrderRules, row: dict[str, Any]) -> list[str]:
+def _enabled(db: sqlite_utils.Database, rules: OrderRules, row: OrderRow) -> list[str]:
     context = _context(db, rules, row, repository.load_lines(db, row["id"]), [])
     with machine_for(row["state"], context) as machine:
         return machine.enabled()
@@ -408,7 +410,7 @@ def _reprice_catalogue_lines(db: sqlite_utils.Database, money: Money, order_id: 
     return changed
 
 
-def _recompute_totals(db: sqlite_utils.Database, order_id: int) -> dict[str, Any]:
+def _recompute_totals(db: sqlite_utils.Database, order_id: int) -> OrderRow:
     """Totals from the lines; returns the order row as it now stands."""
     row = repository.change_row(
         db,
@@ -427,8 +429,8 @@ def _recompute_totals(db: sqlite_utils.Database, order_id: int) -> dict[str, Any
 def _context(
     db: sqlite_utils.Database,
     rules: OrderRules,
-    row: dict[str, Any],
-    lines: list[dict[str, Any]],
+    row: OrderRow,
+    lines: list[LineRow],
     payments: list[PaymentInput],
 ) -> OrderContext:
     facts = catalog.product_facts(db, (line["product_id"] for line in lines))
@@ -496,7 +498,7 @@ def _record_payments(
 
 
 def _refund(
-    db: sqlite_utils.Database, order_id: int, row: dict[str, Any], actor: Actor, now: str
+    db: sqlite_utils.Database, order_id: int, row: OrderRow, actor: Actor, now: str
 ) -> None:
     """Give back what each method took; change already left the drawer in cash."""
     paid = db.execute(

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from hub import events
 from hub.orders import repository
+from hub.orders.models import KitchenTicket
 from hub.orders.money import Money
 from hub.settings import Settings
 
@@ -41,11 +42,10 @@ def open_tickets(
     ).fetchall()
     tickets = []
     for (order_id,) in rows:
-        order = repository.get_public(db, money, order_id)
+        order = repository.get_order(db, money, order_id)
         if order is None:
             continue
-        order["ready_stations"] = ready_stations(db, order_id)
-        tickets.append(order)
+        tickets.append(KitchenTicket.of(order, ready_stations(db, order_id)))
     return {
         "tickets": tickets,
         "seq": events.head(db),

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from hub.cache import ACTOR, BARCODE, CATEGORIES, KINDS, PRODUCT, SEARCH, SESSION, Cache, Kind
+from hub.sessions import Session
 from tests.conftest import make_settings
 from tests.support.redis_server import PrivateRedis
 
@@ -58,6 +59,29 @@ def test_miss_then_hit_then_invalidated(
         counters = cache.stats()["kinds"][kind.name]
         assert (counters["hits"], counters["misses"], counters["errors"]) == (1, 2, 0)
         assert cache.stats()["backend"] == "redis"
+        await cache.close()
+
+    run(scenario)
+
+
+def test_a_struct_comes_back_as_itself_and_another_shape_is_a_miss(
+    tmp_path: Path, store_code: str, shared_redis: str
+) -> None:
+    """Handlers return what the cache gives them, so it must be the Struct they serve; a value
+    an older hub stored in another shape is loaded afresh, not served or raised."""
+
+    async def scenario() -> None:
+        cache = make_cache(tmp_path, store_code, shared_redis)
+        await cache.start()
+        session = Session(
+            7, "till-1", 3, "open", "10.00", None, 0, "2026-01-01T00:00:00Z", None, None
+        )
+        await cache.get_or_load(SESSION, "7", Loader({"terminal": "till-1"}))  # another shape
+        load = Loader(session)
+        assert await cache.get_or_load(SESSION, "7", load, shape=Session) == session
+        cached = await cache.get_or_load(SESSION, "7", load, shape=Session)
+        assert isinstance(cached, Session) and cached == session
+        assert load.calls == 1
         await cache.close()
 
     run(scenario)

@@ -52,15 +52,15 @@ def test_price_change_is_seen_by_the_next_read(backend_settings: Settings) -> No
 
     async def scenario(store: Store, cache: Cache, catalog: CatalogGateway) -> None:
         product = await catalog.by_barcode(ESPRESSO_BARCODE)
-        assert product is not None and product["price"] == "2.20"
-        await catalog.product(product["id"])
+        assert product is not None and product.price == "2.20"
+        await catalog.product(product.id)
         page = await catalog.search(Query.parse("espresso"), 10)
-        assert page["items"][0]["price"] == "2.20"
-        await catalog.apply(service.update_product, money, product["id"], price=260)
-        assert (await catalog.product(product["id"]))["price"] == "2.60"  # type: ignore[index]
-        assert (await catalog.by_barcode(ESPRESSO_BARCODE))["price"] == "2.60"  # type: ignore[index]
+        assert page.items[0].price == "2.20"
+        await catalog.apply(service.update_product, money, product.id, price=260)
+        assert (await catalog.product(product.id)).price == "2.60"  # type: ignore[union-attr]
+        assert (await catalog.by_barcode(ESPRESSO_BARCODE)).price == "2.60"  # type: ignore[union-attr]
         again = await catalog.search(Query.parse("espresso"), 10)
-        assert again["items"][0]["price"] == "2.60"
+        assert again.items[0].price == "2.60"
         # The page itself was still good: a price change leaves search pages alone.
         assert cache.stats()["kinds"]["search"]["hits"] == 1
 
@@ -72,11 +72,11 @@ def test_archived_product_leaves_cached_searches(backend_settings: Settings) -> 
 
     async def scenario(store: Store, cache: Cache, catalog: CatalogGateway) -> None:
         page = await catalog.search(Query.parse("brownie"), 10)
-        (brownie,) = page["items"]
-        await catalog.apply(service.update_product, money, brownie["id"], active=False)
-        assert (await catalog.search(Query.parse("brownie"), 10))["items"] == []
+        (brownie,) = page.items
+        await catalog.apply(service.update_product, money, brownie.id, active=False)
+        assert (await catalog.search(Query.parse("brownie"), 10)).items == []
         listed = await catalog.listing(None, "yes", 500, None)
-        assert brownie["id"] not in [p["id"] for p in listed["items"]]
+        assert brownie.id not in [p.id for p in listed[0]]
 
     run(backend_settings, scenario)
 
@@ -91,16 +91,16 @@ def test_another_process_write_reaches_the_cache_through_the_log(
         upkeep.cursor = await store.read(events.head)
         product = await catalog.by_barcode(ESPRESSO_BARCODE)
         assert product is not None
-        await catalog.product(product["id"])
+        await catalog.product(product.id)
         other = open_db(backend_settings)  # another process's connection
         with immediate(other):
-            service.update_product(other, money, product["id"], price=300)
+            service.update_product(other, money, product.id, price=300)
         other.close()
-        assert (await catalog.product(product["id"]))["price"] == "2.20"  # type: ignore[index]
-        assert (await catalog.by_barcode(ESPRESSO_BARCODE))["price"] == "2.20"  # type: ignore[index]
+        assert (await catalog.product(product.id)).price == "2.20"  # type: ignore[union-attr]
+        assert (await catalog.by_barcode(ESPRESSO_BARCODE)).price == "2.20"  # type: ignore[union-attr]
         await upkeep.tail()
-        assert (await catalog.product(product["id"]))["price"] == "3.00"  # type: ignore[index]
-        assert (await catalog.by_barcode(ESPRESSO_BARCODE))["price"] == "3.00"  # type: ignore[index]
+        assert (await catalog.product(product.id)).price == "3.00"  # type: ignore[union-attr]
+        assert (await catalog.by_barcode(ESPRESSO_BARCODE)).price == "3.00"  # type: ignore[union-attr]
 
     run(backend_settings, scenario)
 
@@ -115,11 +115,11 @@ def test_a_gap_in_the_log_drops_everything(backend_settings: Settings) -> None:
         assert product is not None
         other = open_db(backend_settings)
         with immediate(other):
-            service.update_product(other, money, product["id"], price=310)
+            service.update_product(other, money, product.id, price=310)
             other.execute("DELETE FROM events")  # pruned before this hub read it
         other.close()
         await upkeep.tail()
-        assert (await catalog.by_barcode(ESPRESSO_BARCODE))["price"] == "3.10"  # type: ignore[index]
+        assert (await catalog.by_barcode(ESPRESSO_BARCODE)).price == "3.10"  # type: ignore[union-attr]
 
     run(backend_settings, scenario)
 
@@ -132,8 +132,8 @@ def test_the_tail_skips_what_this_process_already_dropped(backend_settings: Sett
         upkeep.cursor = await store.read(events.head)
         product = await catalog.by_barcode(ESPRESSO_BARCODE)
         assert product is not None
-        await catalog.apply(service.update_product, money, product["id"], price=250)
-        await catalog.product(product["id"])
+        await catalog.apply(service.update_product, money, product.id, price=250)
+        await catalog.product(product.id)
         before = cache.stats()["kinds"]["product"]["invalidations"]
         await upkeep.tail()
         assert cache.stats()["kinds"]["product"]["invalidations"] == before
@@ -169,16 +169,16 @@ def test_a_new_products_misspellings_are_found_once_its_words_are_read(
         upkeep.cursor = await store.read(events.head)
         await upkeep.words()
         assert not catalog.words_stale
-        assert (await catalog.search(Query.parse("tiramisu"), 10))["items"] == []
+        assert (await catalog.search(Query.parse("tiramisu"), 10)).items == []
         other = open_db(cache_settings)  # another process's connection
         with immediate(other):
             service.upsert_product(other, money, service.ProductInput("Tiramisu", 650))
         other.close()
-        assert (await catalog.search(Query.parse("tiramsiu"), 10))["items"] == []
+        assert (await catalog.search(Query.parse("tiramsiu"), 10)).items == []
         await upkeep.tail()
         assert catalog.words_stale
         await upkeep.words()
-        found = (await catalog.search(Query.parse("tiramsiu"), 10))["items"]
-        assert [p["name"] for p in found] == ["Tiramisu"]
+        found = (await catalog.search(Query.parse("tiramsiu"), 10)).items
+        assert [p.name for p in found] == ["Tiramisu"]
 
     run(cache_settings, scenario)

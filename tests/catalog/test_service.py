@@ -68,9 +68,9 @@ def test_price_change_names_the_product_and_leaves_listings(db: sqlite_utils.Dat
     pid = product_id(db, "Espresso")
     with immediate(db):
         change = service.update_product(db, money, pid, price=250)
-    assert change.product is not None and change.product["price"] == "2.50"
+    assert change.product is not None and change.product.price == "2.50"
     assert change.touched == Touched(
-        products=frozenset({pid}), barcodes=frozenset({change.product["barcode"]})
+        products=frozenset({pid}), barcodes=frozenset({change.product.barcode})
     )
     event = catalog_events(db)[-1]
     assert event["change"] == "price" and event["products"] == [pid]
@@ -97,7 +97,7 @@ def test_upsert_by_barcode_updates_instead_of_duplicating(db: sqlite_utils.Datab
             db, money, ProductInput(name="Lemonade (fresh)", price=420, barcode=barcode)
         )
     assert db.execute("SELECT COUNT(*) FROM products").fetchone()[0] == count
-    assert change.product is not None and change.product["name"] == "Lemonade (fresh)"
+    assert change.product is not None and change.product.name == "Lemonade (fresh)"
 
 
 def test_new_product_is_searchable_and_announced(db: sqlite_utils.Database) -> None:
@@ -107,8 +107,8 @@ def test_new_product_is_searchable_and_announced(db: sqlite_utils.Database) -> N
             db, money, ProductInput(name="Piña Colada", price=800, default_code="BAR-77")
         )
     assert change.product is not None
-    assert found(db, "pina col") == [change.product["id"]]
-    assert found(db, "bar-77") == [change.product["id"]]
+    assert found(db, "pina col") == [change.product.id]
+    assert found(db, "bar-77") == [change.product.id]
     assert catalog_events(db)[-1]["change"] == "created"
 
 
@@ -163,7 +163,7 @@ def test_index_stays_consistent_through_many_writes(db: sqlite_utils.Database) -
                 db, money, ProductInput(name=f"Tapa {i} Ibérica", price=300 + i, barcode=f"99{i}")
             )
             assert change.product is not None
-            ids.append(change.product["id"])
+            ids.append(change.product.id)
         for pid in ids[::3]:
             service.upsert_product(
                 db, money, ProductInput(name="Tapa renombrada", price=1, barcode=f"77{pid}"), pid
@@ -199,7 +199,7 @@ def open_till(db: sqlite_utils.Database, login: str = "ana") -> int:
         session = sessions.open_session(
             db, money, Actor(user_id, role, name), terminal="till-1", opening_cash=0
         )
-    return int(session["id"])
+    return session.id
 
 
 def test_catalogue_change_reaches_every_open_till_and_no_closed_one(

@@ -10,16 +10,17 @@ from cloud_sync.outbox import refund_uuid
 from cloud_sync.payloads import uuid_from_reference
 from hub.orders import repository
 from hub.orders.machine import PAID_STATES
+from hub.orders.models import Order, OrderSync
 from hub.settings import Settings
 from tests.cloud_sync.hub_side import MONEY, connect
 from tests.odoo_emulator import OdooEmulator
 
 
-def hub_orders(settings: Settings) -> list[dict[str, Any]]:
-    """Every hub order in its public shape."""
+def hub_orders(settings: Settings) -> list[Order]:
+    """Every hub order."""
     with connect(settings) as db:
         ids = [r[0] for r in db.execute("SELECT id FROM orders ORDER BY id").fetchall()]
-        orders = [repository.get_public(db, MONEY, i) for i in ids]
+        orders = [repository.get_order(db, MONEY, i) for i in ids]
     return [o for o in orders if o is not None]
 
 
@@ -27,20 +28,20 @@ def expected_at_odoo(settings: Settings) -> dict[str, dict[str, Any]]:
     """uuid → what Odoo must hold: each sale, and each refund of a cancelled paid order."""
     expected: dict[str, dict[str, Any]] = {}
     for order in hub_orders(settings):
-        paid = [p for p in order["payments"] if p["kind"] == "payment"]
-        refunds = [p for p in order["payments"] if p["kind"] == "refund"]
-        if order["state"] not in PAID_STATES and not refunds:
+        paid = [p for p in order.payments if p.kind == "payment"]
+        refunds = [p for p in order.payments if p.kind == "refund"]
+        if order.state not in PAID_STATES and not refunds:
             continue
-        expected[order["uuid"]] = {
-            "amount_total": Decimal(order["amount_total"]),
-            "change": Decimal(order["change"]),
-            "payments": sorted(Decimal(p["amount"]) for p in paid),
+        expected[order.uuid] = {
+            "amount_total": Decimal(order.amount_total),
+            "change": Decimal(order.change),
+            "payments": sorted(Decimal(p.amount) for p in paid),
         }
         if refunds:
-            expected[refund_uuid(order["uuid"])] = {
-                "amount_total": -Decimal(order["amount_total"]),
+            expected[refund_uuid(order.uuid)] = {
+                "amount_total": -Decimal(order.amount_total),
                 "change": Decimal(0),
-                "payments": sorted(Decimal(p["amount"]) for p in refunds),
+                "payments": sorted(Decimal(p.amount) for p in refunds),
             }
     return expected
 
@@ -68,14 +69,10 @@ def assert_exactly_once(emulator: OdooEmulator, settings: Settings) -> None:
         assert change == -want["change"]
     odoo_ids = {uuid_from_reference(o["pos_reference"]): o["id"] for o in stored}
     for order in hub_orders(settings):
-        if order["uuid"] in expected:
-            assert order["sync"] == {
-                "state": "synced",
-                "remote_id": odoo_ids[order["uuid"]],
-                "error": None,
-            }, order["uuid"]
+        if order.uuid in expected:
+            assert order.sync == OrderSync("synced", odoo_ids[order.uuid], None), order.uuid
         else:
-            assert order["sync"]["state"] == "local"
+            assert order.sync.state == "local"
     with connect(settings) as db:
         in_flight = db.execute("SELECT COUNT(*) FROM sync_outbox WHERE in_flight = 1").fetchone()
     assert in_flight == (0,)

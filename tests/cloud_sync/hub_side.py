@@ -25,6 +25,7 @@ from hub.auth.users import Actor
 from hub.db.connection import immediate, open_db
 from hub.db.store import Store
 from hub.orders import service
+from hub.orders.models import Order
 from hub.orders.money import Money
 from hub.orders.service import LineInput, OrderRules, PaymentInput
 from hub.sessions import close_session, open_session
@@ -104,7 +105,7 @@ class Till:
             self.actor = Actor(id=admin, role="admin", name="Admin")
             with immediate(db):
                 session = open_session(db, MONEY, self.actor, terminal="till-1", opening_cash=0)
-        self.session_id: int = session["id"]
+        self.session_id: int = session.id
 
     def products(self) -> dict[str, int]:
         """Hub ids of the products pulled from Odoo, by internal reference."""
@@ -130,11 +131,11 @@ class Till:
         overpay: str = "0",
         complete: bool = True,
         per_transaction: int = 100,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Order]:
         """``count`` orders of ``items`` (hub product id → qty), paid (and completed)."""
         method_id = self.method(method)
         extra = MONEY.parse(overpay)
-        sold: list[dict[str, Any]] = []
+        sold: list[Order] = []
         with connect(self.settings) as db:
             while len(sold) < count:
                 with immediate(db):
@@ -149,7 +150,7 @@ class Till:
         method_id: int,
         extra: int,
         complete: bool,
-    ) -> dict[str, Any]:
+    ) -> Order:
         import uuid
 
         lines = [LineInput(product_id=p, qty=Decimal(q)) for p, q in items.items()]
@@ -163,17 +164,15 @@ class Till:
             note="",
             fingerprint="test",
         )
-        order = service.transition(db, self.rules, self.actor, order["id"], "validate")
-        total = MONEY.parse(order["amount_total"])
+        order = service.transition(db, self.rules, self.actor, order.id, "validate")
+        total = MONEY.parse(order.amount_total)
         payment = PaymentInput(method_id=method_id, amount=total + extra)
-        order = service.transition(
-            db, self.rules, self.actor, order["id"], "pay", payments=[payment]
-        )
+        order = service.transition(db, self.rules, self.actor, order.id, "pay", payments=[payment])
         if not complete:
             return order
-        return service.transition(db, self.rules, self.actor, order["id"], "complete")
+        return service.transition(db, self.rules, self.actor, order.id, "complete")
 
-    def cancel(self, order_id: int) -> dict[str, Any]:
+    def cancel(self, order_id: int) -> Order:
         """Cancel a paid order: the hub refunds it."""
         with connect(self.settings) as db, immediate(db):
             return service.transition(

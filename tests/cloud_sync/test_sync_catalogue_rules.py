@@ -88,7 +88,7 @@ async def test_a_template_price_reaches_the_hub_its_cache_and_the_next_order(
                 "remote": seed.products["FRIES"],
             }
             upkeep.cursor = await store.read(events.head)
-            assert (await catalog.product(fries["id"]))["price"] == "3.50"  # type: ignore[index]
+            assert (await catalog.product(fries["id"])).price == "3.50"  # type: ignore[union-attr]
 
             tea = add_product(odoo_emulator, "TEA")
             await run.until(lambda: tea in till_products(settings))
@@ -106,11 +106,11 @@ async def test_a_template_price_reaches_the_hub_its_cache_and_the_next_order(
             )
             await upkeep.tail()
             cached = await catalog.product(fries["id"])
-            assert cached is not None and cached["price"] == "3.90"
+            assert cached is not None and cached.price == "3.90"
 
             till = Till(settings)
             (order,) = till.sell(1, {fries["id"]: "2"})
-        assert order["lines"][0]["price_unit"] == "3.90"
+        assert order.lines[0].price_unit == "3.90"
         with connect(settings) as db:
             (data,) = db.execute(
                 "SELECT data FROM events WHERE event = 'order.created' ORDER BY seq DESC LIMIT 1"

@@ -27,7 +27,7 @@ def test_tail_queues_each_paid_order_once_and_moves_the_cursor_with_it(tmp_path:
     till = Till(settings)
     sold = till.sell(3, {BURGER: "1", ESPRESSO: "2"}, complete=False)
     till.sell(2, {GIFT_CARD: "1"})  # paid, then done: two events each
-    till.cancel(sold[0]["id"])
+    till.cancel(sold[0].id)
     first = tail_all(settings)
     assert (first.enqueued, first.caught_up) == (6, True)
     assert tail_all(settings) == outbox.Tail(0, 0, True)
@@ -37,7 +37,7 @@ def test_tail_queues_each_paid_order_once_and_moves_the_cursor_with_it(tmp_path:
         states = db.execute("SELECT DISTINCT sync_state FROM orders").fetchall()
     assert [r[0] for r in rows].count("refund") == 1
     (refund,) = [r for r in rows if r[0] == "refund"]
-    assert refund[1:] == (sold[0]["id"], outbox.refund_uuid(sold[0]["uuid"]))
+    assert refund[1:] == (sold[0].id, outbox.refund_uuid(sold[0].uuid))
     assert states == [("pending",)]
 
 
@@ -56,7 +56,7 @@ def test_orders_never_paid_are_not_queued(tmp_path: Path) -> None:
             note="",
             fingerprint="test",
         )
-        service.transition(db, till.rules, till.actor, order["id"], "cancel")
+        service.transition(db, till.rules, till.actor, order.id, "cancel")
     tailed = tail_all(settings)
     assert tailed.enqueued == 0 and tailed.consumed > 0
 
@@ -66,7 +66,7 @@ def test_a_refund_waits_until_its_sale_is_at_odoo(tmp_path: Path) -> None:
     settings = make_settings(demo_database(tmp_path / "edgehub.db"))
     till = Till(settings)
     (sold,) = till.sell(1, {BURGER: "1"}, complete=False)
-    till.cancel(sold["id"])
+    till.cancel(sold.id)
     tail_all(settings)
     with connect(settings) as db, immediate(db):
         (sale,) = outbox.next_batch(db, 10)

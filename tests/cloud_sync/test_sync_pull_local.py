@@ -36,10 +36,10 @@ async def test_a_local_product_keeps_its_barcode_and_values_through_a_pull(
     with connect(settings) as db:
         mine = db.execute(
             "SELECT name, price, barcode, remote_id, local_only FROM products WHERE id = ?",
-            (local["id"],),
+            (local.id,),
         ).fetchone()
         theirs = db.execute(
             "SELECT id, barcode FROM products WHERE remote_id = ?", (seed.products["FRIES"],)
         ).fetchone()
     assert mine == ("House Fries", 420, SHARED, None, 1)
-    assert theirs is not None and theirs[0] != local["id"] and theirs[1] is None
+    assert theirs is not None and theirs[0] != local.id and theirs[1] is None

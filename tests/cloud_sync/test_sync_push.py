@@ -88,12 +88,12 @@ async def test_a_poison_order_is_parked_while_the_others_go_then_retried(
 
         await run.until(poison_parked)
         (parked,) = (await run.read_status())["parked"]
-        assert parked["order_id"] == poison["id"]
+        assert parked["order_id"] == poison.id
         assert "The operation cannot be completed" in parked["error"]
         assert len(odoo_emulator.orders()) == 60
         with connect(settings) as db:
             row = db.execute(
-                "SELECT sync_state, sync_error FROM orders WHERE id = ?", (poison["id"],)
+                "SELECT sync_state, sync_error FROM orders WHERE id = ?", (poison.id,)
             ).fetchone()
         assert row == ("failed", parked["error"])
 
@@ -147,12 +147,12 @@ async def test_a_refund_reaches_odoo_pointing_at_its_sale(
             3, {p["BURGER"]: "1", p["COLA"]: "2"}, method="Cash", overpay="3.00", complete=False
         )
         await run.until(run.drained)
-        till.cancel(sold[1]["id"])
+        till.cancel(sold[1].id)
         await run.until(run.drained)
     assert_exactly_once(odoo_emulator, settings)
     (refund,) = [o for o in odoo_emulator.orders() if o["amount_total"] < 0]
     sale_id = next(
-        o["id"] for o in odoo_emulator.orders() if o["pos_reference"].endswith(sold[1]["uuid"])
+        o["id"] for o in odoo_emulator.orders() if o["pos_reference"].endswith(sold[1].uuid)
     )
     sale_lines = {line["id"] for line in odoo_emulator.orders([("id", "=", sale_id)])[0]["lines"]}
     assert {line["refunded_orderline_id"] for line in refund["lines"]} == sale_lines

@@ -55,7 +55,7 @@ async def test_an_order_odoo_does_not_take_as_paid_is_parked_not_synced(
         odoo_emulator.go_down()
         (short,) = till.sell(1, {p["FRIES"]: "1"})
         (burger,) = till.sell(1, {p["BURGER"]: "1"})
-        short_by_a_cent(settings, short["id"])
+        short_by_a_cent(settings, short.id)
         odoo_emulator.come_back()
 
         async def settled() -> bool:
@@ -63,20 +63,20 @@ async def test_an_order_odoo_does_not_take_as_paid_is_parked_not_synced(
 
         await run.until(settled)
         rows = {r["uuid"]: r for r in order_rows(settings)}
-        assert rows[burger["uuid"]]["sync_state"] == "synced"
-        assert rows[short["uuid"]]["sync_state"] == "failed"
-        kind, error = parked(settings)[short["uuid"]]
+        assert rows[burger.uuid]["sync_state"] == "synced"
+        assert rows[short.uuid]["sync_state"] == "failed"
+        kind, error = parked(settings)[short.uuid]
         assert kind == expected_kind
         assert ("is not fully paid" if odoo_emulator.version >= 19 else "paid 4.02") in error
 
         with connect(settings) as db, immediate(db):
-            db.execute("UPDATE payments SET amount = amount + 1 WHERE order_id = ?", (short["id"],))
+            db.execute("UPDATE payments SET amount = amount + 1 WHERE order_id = ?", (short.id,))
             assert sync_outbox.retry_all(db) == 1
         await run.until(settled)
     # 16-18 complete the draft they hold with the resend; 19 had nothing.
     rows = {r["uuid"]: r for r in order_rows(settings)}
-    assert rows[short["uuid"]]["sync_state"] == "synced"
-    (stored,) = odoo_emulator.orders([("id", "=", rows[short["uuid"]]["sync_remote_id"])])
+    assert rows[short.uuid]["sync_state"] == "synced"
+    (stored,) = odoo_emulator.orders([("id", "=", rows[short.uuid]["sync_remote_id"])])
     assert stored["state"] == "paid" and stored["amount_paid"] == stored["amount_total"]
     assert len(odoo_emulator.orders()) == 2
 
@@ -102,10 +102,10 @@ async def test_a_total_odoo_recomputes_differently_is_not_synced(
             (after,) = till.sell(1, {p["BURGER"]: "1"})
             await run.until(run.drained)
         rows = {r["uuid"]: r for r in order_rows(settings)}
-        assert before["amount_total"] == "11.50" and after["amount_total"] == "10.00"
-        assert rows[before["uuid"]]["sync_state"] == "failed"
-        assert parked(settings)[before["uuid"]][0] == ("draft" if version == 18 else "rejected")
-        assert rows[after["uuid"]]["sync_state"] == "synced"
+        assert before.amount_total == "11.50" and after.amount_total == "10.00"
+        assert rows[before.uuid]["sync_state"] == "failed"
+        assert parked(settings)[before.uuid][0] == ("draft" if version == 18 else "rejected")
+        assert rows[after.uuid]["sync_state"] == "synced"
 
 
 @pytest.mark.parametrize("version", [18, 19])

@@ -72,7 +72,7 @@ async def test_a_closing_odoo_refuses_is_reported_and_the_counted_cash_goes_firs
         p = till.products()
         sold = till.sell(2, {p["BURGER"]: "1"}, method="Cash")
         await run.until(run.drained)
-        taken = sum(Decimal(o["amount_total"]) for o in sold)
+        taken = sum(Decimal(o.amount_total) for o in sold)
         till.close(counted=str(taken - 1))
 
         async def refused() -> bool:

@@ -14,6 +14,7 @@ import pytest
 
 from hub.api.operations_bodies import SyncItem, SyncStatus
 from hub.db.connection import immediate
+from hub.orders.models import Order
 from hub.settings import Settings
 from tests.cloud_sync.hub_side import (
     AgentRun,
@@ -39,7 +40,7 @@ def odoo() -> Iterator[OdooEmulator]:
         yield emulator
 
 
-def poison(settings: Settings, till: Till) -> tuple[dict[str, Any], int]:
+def poison(settings: Settings, till: Till) -> tuple[Order, int]:
     """Sell 5 good orders and one Odoo will refuse; returns it and the product to fix."""
     p = till.products()
     with connect(settings) as db, immediate(db):
@@ -81,12 +82,12 @@ async def test_status_api_shows_the_parked_order_and_retry_sends_it(
             body = typed(api.get("/api/v1/sync/status", as_="marco"), SyncStatus)
             assert (body["pending"], body["failed"]) == (0, 1)
             (item,) = body["parked"]
-            assert item["order_id"] == bad["id"] and item["kind"] == "sale"
+            assert item["order_id"] == bad.id and item["kind"] == "sale"
             assert "pos_order_line_product_id_fkey" in item["error"]
             assert body["remote"] == {"url": odoo.url, "version": 18, "reachable": True}
             assert body["last_success_at"] and body["oldest_pending_age"] is None
             assert api.get("/api/v1/sync/status", as_="ana").status_code == 403
-            order = api.get(f"/api/v1/orders/{bad['id']}").json()
+            order = api.get(f"/api/v1/orders/{bad.id}").json()
             assert order["sync"] == {"state": "failed", "remote_id": None, "error": item["error"]}
             health = (await http.get(f"{hub.url}/health")).json()
             assert (health["status"], health["checks"]["sync"]) == ("degraded", "lagging")
@@ -99,7 +100,7 @@ async def test_status_api_shows_the_parked_order_and_retry_sends_it(
             assert api.post("/api/v1/sync/failed/999/retry", as_="marco").status_code == 404
             await run.until(run.drained)
 
-        order = api.get(f"/api/v1/orders/{bad['id']}").json()
+        order = api.get(f"/api/v1/orders/{bad.id}").json()
         assert order["sync"]["state"] == "synced" and order["sync"]["remote_id"]
         health = (await http.get(f"{hub.url}/health")).json()
         assert health["checks"]["sync"] == "ok"
@@ -134,9 +135,9 @@ async def test_edgehub_status_and_cli_retry(tmp_path: Path, odoo: OdooEmulator) 
     requeued = run_cli(settings.db, "sync", "retry", "--all", **env)
     assert requeued.returncode == 0 and "1 parked item(s) back" in requeued.stdout
     with connect(settings) as db:
-        assert db.execute(
-            "SELECT sync_state FROM orders WHERE id = ?", (bad["id"],)
-        ).fetchone() == ("pending",)
+        assert db.execute("SELECT sync_state FROM orders WHERE id = ?", (bad.id,)).fetchone() == (
+            "pending",
+        )
 
 
 def _parked(run: AgentRun) -> Any:

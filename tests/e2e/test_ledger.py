@@ -6,26 +6,43 @@ damaged evidence (test_fault_suite.py); these show each rule on its own, fast.
 
 from __future__ import annotations
 
-from typing import Any
-
 from faultsuite.ledger import Ledger, check_kitchen_coverage, check_orders, check_tickets
 from faultsuite.printers import Printed
 from faultsuite.tills import Receipt
+from hub.orders.models import HistoryEntry, Order, OrderLine, OrderState, OrderSync, Payment
+
+AT = "2026-01-01T12:00:00.000Z"
 
 
 def order(
-    uuid: str, state: str, payments: list[str], history: list[tuple[str, str, str]]
-) -> dict[str, Any]:
-    return {
-        "id": 7,
-        "uuid": uuid,
-        "name": "s-0001-0007",
-        "state": state,
-        "amount_total": "11.50",
-        "payments": [{"kind": "payment", "amount": a} for a in payments],
-        "state_history": [{"from": f, "to": t, "event": e} for f, t, e in history],
-        "lines": [{"station": "grill"}],
-    }
+    uuid: str, state: OrderState, payments: list[str], history: list[tuple[str, str, str]]
+) -> Order:
+    """Order 7, one grill line of 11.50, with these payments and this history."""
+    line = OrderLine(1, 1, "Burger", "1", "11.50", "0", [], "0.00", "11.50", "11.50", "grill", "")
+    return Order(
+        id=7,
+        uuid=uuid,
+        name="s-0001-0007",
+        number=7,
+        session_id=1,
+        state=state,
+        note="",
+        lines=[line],
+        amount_untaxed="11.50",
+        amount_tax="0.00",
+        amount_total="11.50",
+        amount_paid=payments[0] if payments else "0.00",
+        change="0.00",
+        payments=[Payment(n, 1, "payment", a, "", AT) for n, a in enumerate(payments, 1)],
+        state_history=[
+            HistoryEntry(f or None, t, e, AT, None, None)  # type: ignore[arg-type]
+            for f, t, e in history
+        ],
+        kitchen_status="queued",
+        sync=OrderSync("local", None, None),
+        created_at=AT,
+        updated_at=AT,
+    )
 
 
 PAID_HISTORY = [("", "draft", "create"), ("draft", "validated", "validate"),

@@ -78,12 +78,12 @@ def test_the_adapter_survives_a_printer_speaking_junk(
         what="the junk reported as the device's error",
     )
     order = kitchen.paid_order((GRILL, "1"))
-    (failed,) = kitchen.wait_jobs(order["id"], "failed", 1)
+    (failed,) = kitchen.wait_jobs(order.id, "failed", 1)
     assert failed["last_error"].startswith("answer to DLE EOT")
     assert grill.tickets == []
 
     grill.set(status_reply=None)
-    kitchen.wait_jobs(order["id"], "acked", 1)
-    assert [p.key for p in grill.printed()] == [(order["name"], "grill", "new")]
+    kitchen.wait_jobs(order.id, "acked", 1)
+    assert [p.key for p in grill.printed()] == [(order.name, "grill", "new")]
     for process in (adapter, bridge):
         assert "Traceback" not in process.log_text() and process.alive()

@@ -212,8 +212,8 @@ def test_a_stream_of_fuzzed_payloads_leaves_the_kitchen_working(
     for topic, payload in batch:
         rogue.publish(topic.replace(f"edgehub/{STORE}/", f"edgehub/{kitchen.store}/"), payload)
     order = kitchen.paid_order((GRILL, "1"))
-    kitchen.wait_jobs(order["id"], "acked", 1)
-    assert order["name"] in [p.order for p in sim.printed()]
+    kitchen.wait_jobs(order.id, "acked", 1)
+    assert order.name in [p.order for p in sim.printed()]
     for process in kitchen.processes:
         assert process.alive(), process.name
         assert "Traceback" not in process.log_text(), process.log_text()[-3000:]

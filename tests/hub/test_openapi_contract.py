@@ -11,8 +11,8 @@ from typing import Any, get_args
 import httpx
 import pytest
 
-from hub.api.response_bodies import OrderState
 from hub.orders.machine import STATES
+from hub.orders.models import OrderState
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 

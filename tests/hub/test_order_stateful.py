@@ -49,9 +49,9 @@ class OrderFlow(RuleBasedStateMachine):
         path = demo_database(Path(self.dir.name) / "edgehub.db")
         self.db = open_db(make_settings(path))
         with immediate(self.db):
-            self.session = open_session(self.db, MONEY, ACTORS[0], terminal="till", opening_cash=0)[
-                "id"
-            ]
+            self.session = open_session(
+                self.db, MONEY, ACTORS[0], terminal="till", opening_cash=0
+            ).id
         self.initial_stock = dict(
             self.db.execute("SELECT product_id, qty_available FROM stock").fetchall()
         )
@@ -82,7 +82,7 @@ class OrderFlow(RuleBasedStateMachine):
                 fingerprint=str(uuid),
             )
         assert created
-        self.order_ids.append(order["id"])
+        self.order_ids.append(order.id)
 
     @precondition(lambda self: self.order_ids)
     @rule(

@@ -33,16 +33,16 @@ def test_bridge_and_adapter_need_no_more_than_the_acl_grants(
         kitchen.printer(DEVICE, grill.port, EDGEHUB_MQTT_URL=device_url)
         wait_until(lambda: kitchen.device_row(DEVICE)["paper"] == "ok", what="device status")
         order = kitchen.paid_order((GRILL, "1"))
-        kitchen.wait_jobs(order["id"], "acked", 1)
-        assert [p.order for p in grill.printed()] == [order["name"]]
+        kitchen.wait_jobs(order.id, "acked", 1)
+        assert [p.order for p in grill.printed()] == [order.name]
 
         kds.subscribe(f"edgehub/{broker.store}/kitchen/grill/errors")
         bump = f"edgehub/{broker.store}/kitchen/grill/bump"
-        kds.publish(bump, f'{{"order_uuid": "{order["uuid"]}", "action": "recall"}}'.encode())
+        kds.publish(bump, f'{{"order_uuid": "{order.uuid}", "action": "recall"}}'.encode())
         topic, _ = kds.next_message()
         assert topic.endswith("/kitchen/grill/errors")
-        kds.publish(bump, f'{{"order_uuid": "{order["uuid"]}", "action": "start"}}'.encode())
-        wait_until(lambda: kitchen.order_state(order["id"])[0] == "preparing", what="started")
+        kds.publish(bump, f'{{"order_uuid": "{order.uuid}", "action": "start"}}'.encode())
+        wait_until(lambda: kitchen.order_state(order.id)[0] == "preparing", what="started")
 
         # The ACL lets the bridge keep its claim and a second one read it.
         other = Kitchen(demo_database(tmp_path / "other.db"), bridge_url, store=broker.store)

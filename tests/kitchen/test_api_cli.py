@@ -34,25 +34,25 @@ def test_jobs_and_devices_are_listed_with_their_state(
     kds.publish(f"edgehub/{kitchen.store}/devices/bar-kds/status", {"online": True}, retain=True)
     kitchen.bridge()
     order = kitchen.paid_order((GRILL, "1"), (BAR, "1"))
-    kitchen.wait_jobs(order["id"], "sent", 2)
-    bar_job = next(j for j in kitchen.jobs(order["id"]) if j["station"] == "bar")
+    kitchen.wait_jobs(order.id, "sent", 2)
+    bar_job = next(j for j in kitchen.jobs(order.id) if j["station"] == "bar")
     kds.publish(
         f"edgehub/{kitchen.store}/devices/bar-kds/ack",
         {"job_id": bar_job["job_id"], "status": "shown"},
     )
-    kitchen.wait_jobs(order["id"], "acked", 1)
+    kitchen.wait_jobs(order.id, "acked", 1)
     api = kitchen_api
 
     body = typed(api.get("/api/v1/kitchen/jobs?state=sent", as_="kitchen"), KitchenJobPage)
     assert body["next"] is None
     (job,) = body["items"]
     assert (job["order_uuid"], job["station"], job["device"], job["kind"]) == (
-        order["uuid"],
+        order.uuid,
         "grill",
         "grill-1",
         "new",
     )
-    assert job["order_number"] == order["number"] and job["next_attempt_at"] is not None
+    assert job["order_number"] == order.number and job["next_attempt_at"] is not None
     acked = api.get("/api/v1/kitchen/jobs?state=acked", as_="marco").json()["items"]
     assert [(j["station"], j["ack_status"]) for j in acked] == [("bar", "shown")]
     assert api.get("/api/v1/kitchen/jobs?state=lost", as_="kitchen").status_code in (400, 422)
@@ -69,7 +69,7 @@ def test_jobs_and_devices_are_listed_with_their_state(
     assert set(grill) >= {"id", "kind", "station", "online", "last_seen", "paper", "pending_jobs"}
     assert api.get("/api/v1/devices", as_="ana").status_code == 200  # a till shows printer trouble
 
-    order_view = api.get(f"/api/v1/orders/{order['id']}").json()
+    order_view = api.get(f"/api/v1/orders/{order.id}").json()
     assert order_view["kitchen_status"] == "sent"  # the grill has not confirmed yet
 
 

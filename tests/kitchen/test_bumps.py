@@ -21,7 +21,7 @@ def _kds(kitchen: Kitchen, mqtt_client: Callable[..., Mqtt]) -> Mqtt:
 
 def bump(kitchen: Kitchen, kds: Mqtt, station: str, order: dict, action: str) -> None:
     topic = f"edgehub/{kitchen.store}/kitchen/{station}/bump"
-    kds.publish(topic, {"order_uuid": order["uuid"], "action": action})
+    kds.publish(topic, {"order_uuid": order.uuid, "action": action})
 
 
 def test_bumps_drive_preparing_then_ready_and_the_board(
@@ -32,23 +32,23 @@ def test_bumps_drive_preparing_then_ready_and_the_board(
     order = kitchen.paid_order((GRILL, "1"), (BAR, "1"))
 
     bump(kitchen, kds, "grill", order, "start")
-    wait_until(lambda: kitchen.order_state(order["id"])[0] == "preparing", what="preparing")
+    wait_until(lambda: kitchen.order_state(order.id)[0] == "preparing", what="preparing")
     bump(kitchen, kds, "grill", order, "ready")
     wait_until(lambda: kitchen.query("SELECT station FROM kitchen_ready") == [("grill",)])
-    assert kitchen.order_state(order["id"]) == ("preparing", "preparing")
+    assert kitchen.order_state(order.id) == ("preparing", "preparing")
     bump(kitchen, kds, "bar", order, "ready")
 
     _, board = kds.next("/orders/ready")
-    assert board["ready"] == [order["number"]]
-    assert kitchen.order_state(order["id"]) == ("ready", "ready")
+    assert board["ready"] == [order.number]
+    assert kitchen.order_state(order.id) == ("ready", "ready")
     (ready,) = kitchen.events("kitchen.order_ready")
-    assert ready["uuid"] == order["uuid"] and ready["stations"] == ["bar", "grill"]
+    assert ready["uuid"] == order.uuid and ready["stations"] == ["bar", "grill"]
     history = kitchen.query(
-        "SELECT event, by_user FROM order_history WHERE order_id = ? ORDER BY id", order["id"]
+        "SELECT event, by_user FROM order_history WHERE order_id = ? ORDER BY id", order.id
     )
     assert history[-2:] == [("start", None), ("ready", None)]
 
-    kitchen.fire(order["id"], "complete")  # handed over at the pass
+    kitchen.fire(order.id, "complete")  # handed over at the pass
     _, board = kds.next("/orders/ready")
     assert board["ready"] == []
 
@@ -61,15 +61,15 @@ def test_recall_sends_the_order_back_to_preparing(
     order = kitchen.paid_order((GRILL, "1"))
     bump(kitchen, kds, "grill", order, "ready")  # from paid: started, then ready
     _, board = kds.next("/orders/ready")
-    assert board["ready"] == [order["number"]]
+    assert board["ready"] == [order.number]
 
     bump(kitchen, kds, "grill", order, "recall")
     _, board = kds.next("/orders/ready")
     assert board["ready"] == []
-    assert kitchen.order_state(order["id"])[0] == "preparing"
+    assert kitchen.order_state(order.id)[0] == "preparing"
     bump(kitchen, kds, "grill", order, "ready")
     _, board = kds.next("/orders/ready")
-    assert board["ready"] == [order["number"]]
+    assert board["ready"] == [order.number]
 
 
 def test_illegal_bump_is_answered_and_never_applied(
@@ -78,14 +78,14 @@ def test_illegal_bump_is_answered_and_never_applied(
     """A KDS out of step learns why on its errors topic; the order and the log stay as they were."""
     kds = _kds(kitchen, mqtt_client)
     order = kitchen.paid_order((GRILL, "1"))
-    wait_until(lambda: kitchen.order_state(order["id"]) == ("paid", "sent"), what="ticket sent")
+    wait_until(lambda: kitchen.order_state(order.id) == ("paid", "sent"), what="ticket sent")
     seq_before = kitchen.query("SELECT MAX(seq) FROM events")[0][0]
 
     bump(kitchen, kds, "grill", order, "recall")  # nothing is ready
     topic, error = kds.next("/errors")
     assert topic.endswith("/kitchen/grill/errors")
     assert (error["order_uuid"], error["action"], error["error"]) == (
-        order["uuid"],
+        order.uuid,
         "recall",
         "invalid_transition",
     )
@@ -101,5 +101,5 @@ def test_illegal_bump_is_answered_and_never_applied(
     )
     _, error = kds.next("/errors")
     assert error["error"] == "unknown_order"
-    assert kitchen.order_state(order["id"])[0] == "paid"
+    assert kitchen.order_state(order.id)[0] == "paid"
     assert kitchen.query("SELECT MAX(seq) FROM events")[0][0] == seq_before

@@ -7,8 +7,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from hub.orders.models import Order
 from tests.conftest import demo_database
 from tests.support.kitchen import BAR, GRILL, Kitchen, SimPrinter, wait_until
 from tests.support.mqtt_client import PrivateBroker
@@ -24,7 +24,7 @@ def test_bridge_killed_between_publish_and_ack_loses_and_repeats_nothing(
     kitchen.printer("grill-1", grill.port)
     orders = [kitchen.paid_order((GRILL, str(n))) for n in (1, 2, 3)]
     wait_until(
-        lambda: all(j["state"] == "sent" for o in orders for j in kitchen.jobs(o["id"])),
+        lambda: all(j["state"] == "sent" for o in orders for j in kitchen.jobs(o.id)),
         what="jobs at the broker",
     )
     assert len(grill.tickets) < 3, "the kill must come before the printer acknowledged them all"
@@ -33,11 +33,9 @@ def test_bridge_killed_between_publish_and_ack_loses_and_repeats_nothing(
 
     kitchen.bridge()
     for order in orders:
-        kitchen.wait_jobs(order["id"], "acked", 1, timeout=20)
+        kitchen.wait_jobs(order.id, "acked", 1, timeout=20)
     time.sleep(1.5)  # re-sends after the restart are dropped by the adapter
-    assert Counter(p.key for p in grill.printed()) == {
-        (o["name"], "grill", "new"): 1 for o in orders
-    }
+    assert Counter(p.key for p in grill.printed()) == {(o.name, "grill", "new"): 1 for o in orders}
 
 
 def test_broker_restart_mid_stream_delivers_every_job(
@@ -52,7 +50,7 @@ def test_broker_restart_mid_stream_delivers_every_job(
         kitchen.bridge()
         kitchen.printer("grill-1", grill.port)
         kitchen.printer("bar-1", bar.port)
-        orders: list[dict[str, Any]] = []
+        orders: list[Order] = []
         done = threading.Event()
 
         def till() -> None:
@@ -71,9 +69,9 @@ def test_broker_restart_mid_stream_delivers_every_job(
         assert done.is_set()
 
         for order in orders:
-            kitchen.wait_jobs(order["id"], "acked", 2, timeout=30)
+            kitchen.wait_jobs(order.id, "acked", 2, timeout=30)
         time.sleep(1.5)
-        expected = {o["name"] for o in orders}
+        expected = {o.name for o in orders}
         assert Counter(p.order for p in grill.printed()) == dict.fromkeys(expected, 1)
         assert Counter(p.order for p in bar.printed()) == dict.fromkeys(expected, 1)
     finally:

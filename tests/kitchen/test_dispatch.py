@@ -30,17 +30,17 @@ def test_paid_order_prints_one_ticket_per_station(
     grill, bar = grill_and_bar(kitchen, printers)
     order = kitchen.paid_order((GRILL, "2"), (BAR, "1"))
 
-    jobs = kitchen.wait_jobs(order["id"], "acked", 2)
+    jobs = kitchen.wait_jobs(order.id, "acked", 2)
     assert {(j["station"], j["acked_by"], j["ack_status"]) for j in jobs} == {
         ("grill", "grill-1", "printed"),
         ("bar", "bar-1", "printed"),
     }
     time.sleep(1.5)  # past the ack timeout: nothing more may print
-    assert [p.key for p in grill.printed()] == [(order["name"], "grill", "new")]
-    assert [p.key for p in bar.printed()] == [(order["name"], "bar", "new")]
+    assert [p.key for p in grill.printed()] == [(order.name, "grill", "new")]
+    assert [p.key for p in bar.printed()] == [(order.name, "bar", "new")]
     assert "2 x Classic Burger" in grill.tickets[0].text and "Espresso" not in grill.tickets[0].text
     assert "1 x Espresso" in bar.tickets[0].text and "Burger" not in bar.tickets[0].text
-    assert kitchen.order_state(order["id"]) == ("paid", "printed")
+    assert kitchen.order_state(order.id) == ("paid", "printed")
 
 
 def test_device_ack_completes_the_job(kitchen: Kitchen, mqtt_client: Callable[..., Mqtt]) -> None:
@@ -54,16 +54,16 @@ def test_device_ack_completes_the_job(kitchen: Kitchen, mqtt_client: Callable[..
     order = kitchen.paid_order((GRILL, "1"))
 
     _, job = device.next("/jobs")
-    assert job["order"]["uuid"] == order["uuid"] and job["device"] == "grill-kds"
+    assert job["order"]["uuid"] == order.uuid and job["device"] == "grill-kds"
     assert job["kind"] == "new" and job["reprint"] is False
     assert job["lines"] == [{"name": "Classic Burger", "qty": "1", "note": "", "modifiers": []}]
     device.publish(
         f"edgehub/{kitchen.store}/devices/grill-kds/ack",
         {"job_id": job["job_id"], "status": "shown", "error": None},
     )
-    (acked,) = kitchen.wait_jobs(order["id"], "acked", 1)
+    (acked,) = kitchen.wait_jobs(order.id, "acked", 1)
     assert (acked["ack_status"], acked["acked_by"], acked["attempts"]) == ("shown", "grill-kds", 1)
-    assert wait_until(lambda: kitchen.order_state(order["id"]) == ("paid", "printed"))
+    assert wait_until(lambda: kitchen.order_state(order.id) == ("paid", "printed"))
     time.sleep(2.5)  # two ack timeouts: an acked job is never sent again
     assert device.drain() == []
 
@@ -81,7 +81,7 @@ def test_unacknowledged_job_is_sent_again_as_a_reprint(
     assert again["job_id"] == first["job_id"]
     assert (first["reprint"], again["reprint"]) == (False, True)
     assert again["attempt"] == first["attempt"] + 1
-    (job,) = kitchen.jobs(order["id"])
+    (job,) = kitchen.jobs(order.id)
     assert job["state"] == "sent" and job["attempts"] >= 2
 
 
@@ -95,12 +95,12 @@ def test_resent_job_prints_once(kitchen: Kitchen, printers: Callable[..., SimPri
     slow.set(slow=1.5)  # the status answer alone outlasts the 1 s ack timeout
     order = kitchen.paid_order((GRILL, "1"))
 
-    (job,) = kitchen.wait_jobs(order["id"], "acked", 1)
+    (job,) = kitchen.wait_jobs(order.id, "acked", 1)
     assert job["attempts"] >= 2, "the ack came after the ack timeout, so a re-send went out"
     wait_until(lambda: "reprint=True" in adapter.log_text(), what="a re-sent copy handled")
     slow.wait_tickets(1)
     time.sleep(1.0)
-    assert [p.key for p in slow.printed()] == [(order["name"], "grill", "new")]
+    assert [p.key for p in slow.printed()] == [(order.name, "grill", "new")]
 
 
 def test_cancelled_order_sends_cancel_tickets_to_the_stations_that_printed_it(
@@ -109,13 +109,13 @@ def test_cancelled_order_sends_cancel_tickets_to_the_stations_that_printed_it(
     """A cook must learn that an order already on the rail was cancelled, on the same station."""
     grill, bar = grill_and_bar(kitchen, printers)
     order = kitchen.paid_order((GRILL, "1"), (BAR, "1"))
-    kitchen.wait_jobs(order["id"], "acked", 2)
+    kitchen.wait_jobs(order.id, "acked", 2)
 
-    kitchen.fire(order["id"], "cancel")
-    kitchen.wait_jobs(order["id"], "acked", 4)
+    kitchen.fire(order.id, "cancel")
+    kitchen.wait_jobs(order.id, "acked", 4)
     assert [p.key for p in grill.printed()] == [
-        (order["name"], "grill", "new"),
-        (order["name"], "grill", "cancel"),
+        (order.name, "grill", "new"),
+        (order.name, "grill", "cancel"),
     ]
     assert [p.kind for p in bar.printed()] == ["new", "cancel"]
     assert "1 x Classic Burger" in grill.tickets[1].text
@@ -128,12 +128,12 @@ def test_order_cancelled_before_dispatch_prints_nothing(
     grill = printers()
     kitchen.add_device("grill-1", "grill")
     order = kitchen.paid_order((GRILL, "1"))
-    kitchen.fire(order["id"], "cancel")
+    kitchen.fire(order.id, "cancel")
     kept = kitchen.paid_order((GRILL, "3"))
     kitchen.bridge()
     kitchen.printer("grill-1", grill.port)
 
-    kitchen.wait_jobs(kept["id"], "acked", 1)
+    kitchen.wait_jobs(kept.id, "acked", 1)
     time.sleep(1.0)
-    assert Counter(p.order for p in grill.printed()) == {kept["name"]: 1}
-    assert kitchen.jobs(order["id"]) == []
+    assert Counter(p.order for p in grill.printed()) == {kept.name: 1}
+    assert kitchen.jobs(order.id) == []

@@ -28,10 +28,10 @@ def test_primary_offline_backup_prints(
     wait_until(lambda: not kitchen.device_row("grill-1")["online"], what="primary's last will")
     order = kitchen.paid_order((GRILL, "1"))
 
-    (job,) = kitchen.wait_jobs(order["id"], "acked", 1)
+    (job,) = kitchen.wait_jobs(order.id, "acked", 1)
     assert (job["device"], job["backup"], job["acked_by"]) == ("grill-2", 1, "grill-2")
     (printed,) = backup.printed()
-    assert printed.key == (order["name"], "grill", "new") and printed.backup
+    assert printed.key == (order.name, "grill", "new") and printed.backup
     assert primary.tickets == []
     offline = [e for e in kitchen.events("device.status") if e["device"] == "grill-1"]
     assert offline[-1]["online"] is False
@@ -53,7 +53,7 @@ def test_paper_out_fails_over_and_shows_in_device_status(
     primary.set(paper_out=True)
     order = kitchen.paid_order((GRILL, "2"))
 
-    (job,) = kitchen.wait_jobs(order["id"], "acked", 1)
+    (job,) = kitchen.wait_jobs(order.id, "acked", 1)
     assert (job["acked_by"], job["backup"]) == ("grill-2", 1)
     assert job["attempts"] == 2 and job["last_error"] is None
     assert [p.backup for p in backup.printed()] == [True]
@@ -78,12 +78,12 @@ def test_jobs_return_to_the_primary_once_it_can_print(
     wait_until(lambda: kitchen.device_row("grill-1")["paper"] == "out", what="paper out seen")
     order = kitchen.paid_order((GRILL, "1"))
     time.sleep(0.5)
-    assert kitchen.jobs(order["id"])[0]["state"] in ("pending", "sent", "failed")
+    assert kitchen.jobs(order.id)[0]["state"] in ("pending", "sent", "failed")
 
     primary.set(paper_out=False)  # the next poll reports paper: the job goes at once, not in 30 s
-    (job,) = kitchen.wait_jobs(order["id"], "acked", 1, timeout=5)
+    (job,) = kitchen.wait_jobs(order.id, "acked", 1, timeout=5)
     assert job["acked_by"] == "grill-1" and not job["backup"]
-    assert [p.key for p in primary.printed()] == [(order["name"], "grill", "new")]
+    assert [p.key for p in primary.printed()] == [(order.name, "grill", "new")]
 
 
 def test_device_silent_since_the_bridge_connected_is_presumed_offline(
@@ -99,7 +99,7 @@ def test_device_silent_since_the_bridge_connected_is_presumed_offline(
     kitchen.printer("grill-2", backup.port)
     order = kitchen.paid_order((GRILL, "1"))  # goes to grill-1 first: nothing says it is gone
 
-    (job,) = kitchen.wait_jobs(order["id"], "acked", 1, timeout=15)  # grace: 3 keepalives, 6 s
+    (job,) = kitchen.wait_jobs(order.id, "acked", 1, timeout=15)  # grace: 3 keepalives, 6 s
     assert (job["acked_by"], job["backup"]) == ("grill-2", 1)
     assert kitchen.device_row("grill-1")["online"] is False
     assert "device_presumed_offline device=grill-1" in kitchen.processes[0].log_text()

@@ -18,6 +18,7 @@ from firmware_bridge.messages import Ack, DeviceStatus
 from hub.mqtt_topics import Topics
 from hub.orders import service
 from hub.orders.board import ready_numbers
+from hub.orders.models import Order
 from hub.orders.service import LineInput
 from hub.sessions import open_session
 from tests.support.kitchen import GRILL, Kitchen, SimPrinter, wait_until
@@ -59,7 +60,7 @@ def test_a_nested_ack_is_rejected_without_traceback_also_when_retained(
         assert "Traceback" not in log and "RecursionError" not in log
         assert log.count("mqtt_message_rejected") == 2
         order = kitchen.paid_order((GRILL, "1"))  # and the kitchen still works
-        kitchen.wait_jobs(order["id"], "sent", 1)
+        kitchen.wait_jobs(order.id, "sent", 1)
     finally:
         rogue.publish(topic, b"", retain=True)  # clear the retained message
 
@@ -100,12 +101,12 @@ def test_an_ack_from_a_device_the_job_was_not_sent_to_does_not_end_it(kitchen: K
     assert _ack(kitchen, "ghost-dev", out.job_id) == "foreign"  # registered nowhere
     assert _ack(kitchen, "bar-1", out.job_id) == "foreign"  # another station's printer
     assert _ack(kitchen, "ghost-dev", out.job_id, "failed") == "foreign"
-    (job,) = kitchen.jobs(order["id"])
+    (job,) = kitchen.jobs(order.id)
     assert (job["state"], job["acked_by"], job["last_error"]) == ("sent", None, None)
     assert kitchen.write(jobs.next_due) is not None  # still retried
 
     assert _ack(kitchen, "fuzzgrill1", out.job_id) == "acked"
-    assert kitchen.jobs(order["id"])[0]["acked_by"] == "fuzzgrill1"
+    assert kitchen.jobs(order.id)[0]["acked_by"] == "fuzzgrill1"
 
 
 def test_the_stations_backup_may_ack_after_failover(kitchen: Kitchen) -> None:
@@ -117,7 +118,7 @@ def test_the_stations_backup_may_ack_after_failover(kitchen: Kitchen) -> None:
     (out,) = kitchen.write(intake.take, POLICY).outgoing
     assert json.loads(out.payload)["device"] == "g2"
     assert _ack(kitchen, "g2", out.job_id) == "acked"
-    assert kitchen.jobs(order["id"])[0]["acked_by"] == "g2"
+    assert kitchen.jobs(order.id)[0]["acked_by"] == "g2"
 
 
 def test_a_job_for_a_station_without_devices_may_be_acked_by_any_device(kitchen: Kitchen) -> None:
@@ -126,7 +127,7 @@ def test_a_job_for_a_station_without_devices_may_be_acked_by_any_device(kitchen:
     (out,) = kitchen.write(intake.take, POLICY).outgoing
     assert json.loads(out.payload)["device"] is None
     assert _ack(kitchen, "some-kds", out.job_id, "shown") == "acked"
-    assert kitchen.jobs(order["id"])[0]["state"] == "acked"
+    assert kitchen.jobs(order.id)[0]["state"] == "acked"
 
 
 def test_a_foreign_ack_over_mqtt_is_logged_and_ignored(
@@ -144,9 +145,9 @@ def test_a_foreign_ack_over_mqtt_is_logged_and_ignored(
         ack = {"job_id": job["job_id"], "status": "printed", "error": None}
         device.publish(f"edgehub/{kitchen.store}/devices/ghost-dev/ack", ack)
         wait_until(lambda: "result=foreign" in bridge.log_text(), what="the foreign ack logged")
-        assert kitchen.jobs(order["id"])[0]["state"] == "sent"
+        assert kitchen.jobs(order.id)[0]["state"] == "sent"
         device.publish(f"edgehub/{kitchen.store}/devices/fuzzgrill1/ack", ack)
-        kitchen.wait_jobs(order["id"], "acked", 1)
+        kitchen.wait_jobs(order.id, "acked", 1)
     finally:
         device.publish(status, b"", True)
 
@@ -154,10 +155,10 @@ def test_a_foreign_ack_over_mqtt_is_logged_and_ignored(
 # --- finding 5: the ready board tells orders apart ------------------------------------------
 
 
-def _ready_in_new_session(kitchen: Kitchen, terminal: str) -> dict[str, Any]:
+def _ready_in_new_session(kitchen: Kitchen, terminal: str) -> Order:
     """An order taken on a till of its own (its own session), paid and cooked to ready."""
 
-    def place(db: Any) -> dict[str, Any]:
+    def place(db: Any) -> Order:
         actor = kitchen.admin(db)
         session = open_session(db, kitchen.money, actor, terminal=terminal, opening_cash=0)
         order, _ = service.create_order(
@@ -165,19 +166,19 @@ def _ready_in_new_session(kitchen: Kitchen, terminal: str) -> dict[str, Any]:
             kitchen.rules,
             actor,
             uuid=str(uuid.uuid4()),
-            session_id=int(session["id"]),
+            session_id=session.id,
             lines=[LineInput(product_id=GRILL, qty=Decimal(1))],
             note="",
             fingerprint=uuid.uuid4().hex,
         )
-        order = service.transition(db, kitchen.rules, actor, order["id"], "validate")
-        pay = [service.PaymentInput(method_id=2, amount=kitchen.money.parse(order["amount_total"]))]
-        service.transition(db, kitchen.rules, actor, order["id"], "pay", payments=pay)
+        order = service.transition(db, kitchen.rules, actor, order.id, "validate")
+        pay = [service.PaymentInput(method_id=2, amount=kitchen.money.parse(order.amount_total))]
+        service.transition(db, kitchen.rules, actor, order.id, "pay", payments=pay)
         for event in ("start", "ready"):
-            order = service.transition(db, kitchen.rules, actor, order["id"], event)
+            order = service.transition(db, kitchen.rules, actor, order.id, event)
         return order
 
-    result: dict[str, Any] = kitchen.write(place)
+    result: Order = kitchen.write(place)
     return result
 
 
@@ -185,20 +186,20 @@ def test_the_ready_board_tells_apart_the_orders_of_four_tills(kitchen: Kitchen) 
     """Four tills' first orders are four different numbers, the ones on the customers' receipts."""
     orders = [_ready_in_new_session(kitchen, f"till-{i}") for i in range(4)]
     board = kitchen.write(ready_numbers)
-    assert board == [o["number"] for o in orders]
+    assert board == [o.number for o in orders]
     assert len(set(board)) == 4
-    assert len({o["name"] for o in orders}) == 4  # the session's own count stays in the name
+    assert len({o.name for o in orders}) == 4  # the session's own count stays in the name
 
 
 def test_order_numbers_count_through_the_day_and_restart_the_next(kitchen: Kitchen) -> None:
     """The number restarts each morning, so it stays short enough to call out."""
     first = _ready_in_new_session(kitchen, "till-1")
     second = _ready_in_new_session(kitchen, "till-2")
-    assert second["number"] == first["number"] + 1
+    assert second.number == first.number + 1
     kitchen.write(
         lambda db: db.execute("UPDATE orders SET created_at = '2020-01-01T00:00:00.000Z'")
     )
-    assert _ready_in_new_session(kitchen, "till-3")["number"] == 1
+    assert _ready_in_new_session(kitchen, "till-3").number == 1
 
 
 # --- finding 6: a device that comes back gets what waited on it at once ---------------------
@@ -244,10 +245,10 @@ def test_tickets_paid_while_the_adapter_was_down_print_as_soon_as_it_returns(
     adapter.stop()  # a clean goodbye: online false at once
     wait_until(lambda: not kitchen.device_row("grill-1")["online"], what="printer offline")
     order = kitchen.paid_order((GRILL, "1"))
-    kitchen.wait_jobs(order["id"], "sent", 1)
+    kitchen.wait_jobs(order.id, "sent", 1)
 
     back = time.monotonic()
     kitchen.printer("grill-1", grill.port)
-    kitchen.wait_jobs(order["id"], "acked", 1, timeout=20)
+    kitchen.wait_jobs(order.id, "acked", 1, timeout=20)
     assert time.monotonic() - back < 10, "the ticket waited for its retry timer"
-    assert [p.key for p in grill.printed()] == [(order["name"], "grill", "new")]
+    assert [p.key for p in grill.printed()] == [(order.name, "grill", "new")]

@@ -38,36 +38,36 @@ def test_take_splits_a_paid_order_by_station_once(kitchen: Kitchen) -> None:
     payloads = {o.station: json.loads(o.payload) for o in taken.outgoing}
     assert set(payloads) == {"grill", "bar", "cold"}
     grill = payloads["grill"]
-    assert grill["job_id"] == f"{order['uuid']}:grill:new"
+    assert grill["job_id"] == f"{order.uuid}:grill:new"
     assert [(line["name"], line["qty"]) for line in grill["lines"]] == [
         ("Classic Burger", "2"),
         ("Classic Burger", "1"),
     ]
-    assert grill["order"]["number"] == order["number"] and grill["device"] is None
+    assert grill["order"]["number"] == order.number and grill["device"] is None
     assert (grill["kind"], grill["reprint"], grill["attempt"]) == ("new", False, 1)
     assert taken.seq == kitchen.query("SELECT MAX(seq) FROM events")[0][0]
     assert kitchen.query("SELECT seq FROM cursors WHERE consumer = 'kitchen'") == [(taken.seq,)]
 
     kitchen.write(lambda db: db.execute("UPDATE cursors SET seq = 0"))  # replay the whole log
     assert kitchen.write(intake.take, POLICY).outgoing == []
-    assert len(kitchen.jobs(order["id"])) == 3
+    assert len(kitchen.jobs(order.id)) == 3
 
 
 def test_cancel_in_the_same_batch_voids_instead_of_printing(kitchen: Kitchen) -> None:
     """A ticket that never left the hub needs no cancel ticket; one that left does."""
     early = kitchen.paid_order((GRILL, "1"))
-    kitchen.fire(early["id"], "cancel")
+    kitchen.fire(early.id, "cancel")
     assert kitchen.write(intake.take, POLICY).outgoing == []
 
     late = kitchen.paid_order((GRILL, "1"), (BAR, "1"))
     assert len(kitchen.write(intake.take, POLICY).outgoing) == 2
-    kitchen.fire(late["id"], "cancel")
+    kitchen.fire(late.id, "cancel")
     cancels = kitchen.write(intake.take, POLICY).outgoing
     assert sorted(o.job_id for o in cancels) == [
-        f"{late['uuid']}:bar:cancel",
-        f"{late['uuid']}:grill:cancel",
+        f"{late.uuid}:bar:cancel",
+        f"{late.uuid}:grill:cancel",
     ]
-    assert {j["kind"]: j["state"] for j in kitchen.jobs(late["id"]) if j["station"] == "bar"} == {
+    assert {j["kind"]: j["state"] for j in kitchen.jobs(late.id) if j["station"] == "bar"} == {
         "new": "void",
         "cancel": "pending",
     }
@@ -128,13 +128,13 @@ def test_acks_settle_a_job_once(kitchen: Kitchen) -> None:
         return result.result
 
     assert ack("g1", "failed") == "failed"
-    assert kitchen.jobs(order["id"])[0]["state"] == "failed"
+    assert kitchen.jobs(order.id)[0]["state"] == "failed"
     assert ack("g2", "failed") == "stale"  # the job was addressed to g1
     assert ack("g2", "printed") == "acked"
     assert ack("g1", "printed") == "duplicate"
     assert ack("g1", "failed") == "stale"
     assert ack("g1", "printed", "nope") == "unknown"
-    (job,) = kitchen.jobs(order["id"])
+    (job,) = kitchen.jobs(order.id)
     assert (job["state"], job["acked_by"], job["last_error"]) == ("acked", "g2", None)
     assert kitchen.write(jobs.next_due) is None
 
@@ -154,8 +154,8 @@ def test_reconnection_resends_only_what_went_out_before_it(kitchen: Kitchen) -> 
     assert kitchen.write(jobs.reschedule_all, now, connected_at) == 1
     (resent,) = kitchen.write(jobs.claim_due, POLICY, now)
     assert resent.job_id == old.job_id and json.loads(resent.payload)["reprint"] is True
-    assert kitchen.jobs(after["id"])[0]["attempts"] == 1
-    assert kitchen.jobs(before["id"])[0]["attempts"] == 2
+    assert kitchen.jobs(after.id)[0]["attempts"] == 1
+    assert kitchen.jobs(before.id)[0]["attempts"] == 2
 
 
 @pytest.mark.parametrize(

@@ -74,8 +74,8 @@ def test_malformed_payloads_are_rejected_and_the_bridge_keeps_working(
     }
 
     order = kitchen.paid_order((GRILL, "1"))  # and the kitchen still works
-    kitchen.wait_jobs(order["id"], "acked", 1)
-    assert [p.key for p in grill.printed()] == [(order["name"], "grill", "new")]
+    kitchen.wait_jobs(order.id, "acked", 1)
+    assert [p.key for p in grill.printed()] == [(order.name, "grill", "new")]
     assert bridge.alive() and adapter.alive()
     assert adapter.log_text().count("job_rejected") == 3  # "{}" has no job_id either
     assert "invalid ticket" in adapter.log_text()  # {"job_id": "j1", "lines": 3}: acked failed

@@ -31,6 +31,7 @@ from firmware_bridge.mqtt import ConnectionLost, MqttLink, NotConnected
 from hub.broker_url import MqttUrl
 from hub.db.store import Store
 from hub.mqtt_topics import Topics
+from hub.orders.models import Order
 from tests.conftest import demo_database
 from tests.support.kitchen import GRILL, TIMEOUT, Kitchen, wait_until, wait_until_async
 from tests.support.mqtt_client import Mqtt, PrivateBroker
@@ -145,7 +146,7 @@ def test_a_job_claimed_while_the_link_comes_back_goes_out_once_and_plain(
         async with running(kitchen, broker) as bridge:
             broker.kill()
             await bridge.until(lambda: not bridge.link.connected, "the link to drop")
-            orders: list[dict[str, Any]] = []
+            orders: list[Order] = []
 
             async def pay() -> None:  # the tail claims the new ticket with the link down
                 orders.append(await asyncio.to_thread(kitchen.paid_order, (GRILL, "1")))
@@ -154,8 +155,8 @@ def test_a_job_claimed_while_the_link_comes_back_goes_out_once_and_plain(
             observer = mqtt_client(broker.port).subscribe(topic)
             bridge.pause.release.set()
             (order,) = orders
-            await asyncio.to_thread(wait_until, lambda: _state(kitchen, order["id"]) == "sent")
-            return await asyncio.to_thread(_copies, observer, _job_id(kitchen, order["id"]))
+            await asyncio.to_thread(wait_until, lambda: _state(kitchen, order.id) == "sent")
+            return await asyncio.to_thread(_copies, observer, _job_id(kitchen, order.id))
 
     copies = asyncio.run(scenario())
     assert [(c["attempt"], c["reprint"]) for c in copies] == [(2, False)]
@@ -170,8 +171,8 @@ def test_a_retry_claimed_while_the_link_bounces_goes_out_once(
     async def scenario() -> list[dict[str, Any]]:
         async with running(kitchen, broker) as bridge:
             order = await asyncio.to_thread(kitchen.paid_order, (GRILL, "1"))
-            await bridge.until(lambda: _state(kitchen, order["id"]) == "sent", "the PUBACK")
-            job_id = _job_id(kitchen, order["id"])
+            await bridge.until(lambda: _state(kitchen, order.id) == "sent", "the PUBACK")
+            job_id = _job_id(kitchen, order.id)
 
             async def due_now() -> None:  # as if the ack timeout had passed: the retry claims it
                 await asyncio.to_thread(

@@ -97,7 +97,7 @@ def test_paper_cover_and_failed_tickets_are_faults(kitchen: Kitchen) -> None:
             assert "out of paper" in found["device:grill-1:paper"]["what"]
             order = kitchen.paid_order((GRILL, "1"))
             device.publish(status_topic, {"online": True, "paper": "ok", "cover": "closed"}, True)
-            (job,) = kitchen.wait_jobs(order["id"], "sent", 1)
+            (job,) = kitchen.wait_jobs(order.id, "sent", 1)
             device.publish(
                 f"edgehub/{kitchen.store}/devices/grill-1/ack",
                 {"job_id": job["job_id"], "status": "failed", "error": "cutter jam"},

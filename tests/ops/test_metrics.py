@@ -119,7 +119,7 @@ def test_kitchen_jobs_and_devices_are_counted(settings: Settings) -> None:
     with immediate(db):
         session = open_session(db, money, ana, terminal="t", opening_cash=0)
         order, _ = service.create_order(
-            db, rules, ana, uuid="u-1", session_id=session["id"],
+            db, rules, ana, uuid="u-1", session_id=session.id,
             lines=[service.LineInput(1, Decimal(1))], note="", fingerprint="f",
         )  # fmt: skip
         add_device(db, "grill-1", station="grill", role="primary", kind="printer")
@@ -129,7 +129,7 @@ def test_kitchen_jobs_and_devices_are_counted(settings: Settings) -> None:
             db.execute(
                 "INSERT INTO kitchen_jobs (job_id, order_id, station, kind, state, payload, "
                 "created_at, updated_at) VALUES (?, ?, 'grill', 'new', ?, '{}', 'now', 'now')",
-                (job_id, order["id"], state),
+                (job_id, order.id, state),
             )
     snap = snapshot.read(db)
     assert snap.kitchen_jobs == {"pending": 2, "failed": 1}

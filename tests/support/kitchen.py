@@ -27,6 +27,7 @@ from hub.auth.users import Actor, get_actor
 from hub.db.connection import immediate, open_db
 from hub.devices import add_device
 from hub.orders import service
+from hub.orders.models import Order
 from hub.orders.money import Money
 from hub.orders.service import LineInput, OrderRules, PaymentInput
 from hub.sessions import open_session
@@ -158,14 +159,14 @@ class Kitchen:
         assert actor is not None and actor.role == "admin"
         return actor
 
-    def paid_order(self, *lines: tuple[int, str]) -> dict[str, Any]:
+    def paid_order(self, *lines: tuple[int, str]) -> Order:
         """Create, validate and pay an order as the admin would at a till; returns it."""
 
-        def place(db: Any) -> dict[str, Any]:
+        def place(db: Any) -> Order:
             actor = self.admin(db)
             if self._session is None:
                 opened = open_session(db, self.money, actor, terminal="till-1", opening_cash=0)
-                self._session = int(opened["id"])
+                self._session = opened.id
             order, _ = service.create_order(
                 db,
                 self.rules,
@@ -176,16 +177,16 @@ class Kitchen:
                 note="",
                 fingerprint=uuid.uuid4().hex,
             )
-            order = service.transition(db, self.rules, actor, order["id"], "validate")
-            total = self.money.parse(order["amount_total"])
+            order = service.transition(db, self.rules, actor, order.id, "validate")
+            total = self.money.parse(order.amount_total)
             payments = [PaymentInput(method_id=2, amount=total)]
-            return service.transition(db, self.rules, actor, order["id"], "pay", payments=payments)
+            return service.transition(db, self.rules, actor, order.id, "pay", payments=payments)
 
-        order: dict[str, Any] = self.write(place)
+        order: Order = self.write(place)
         return order
 
-    def fire(self, order_id: int, event: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.write(
+    def fire(self, order_id: int, event: str) -> Order:
+        result: Order = self.write(
             lambda db: service.transition(db, self.rules, self.admin(db), order_id, event)
         )
         return result
