@@ -82,8 +82,8 @@ class Agent:
         self.settings = settings
         self.store = store
         self.client = client
-        self.money = Money(settings.currency_digits)
-        self.backoff = Backoff(0.5, settings.sync_backoff_max_seconds)
+        self.money = Money(settings.rules.currency_digits)
+        self.backoff = Backoff(0.5, settings.sync.backoff_max_seconds)
         self.error: SyncError | None = None  # what stopped the last attempt, until a success
         self._pusher: Pusher | None = None
         self._puller: Puller | None = None
@@ -92,10 +92,10 @@ class Agent:
         self._config: tuple[int, int | None] | None = None
         self._catalogue_ready = False  # every model pulled once: orders can map their ids
         self.pull_refused: Rejected | None = None  # Odoo refused the last catalogue pull
-        interval = settings.sync_pull_interval_seconds
+        interval = settings.sync.pull_interval_seconds
         self._pull_backoff = Backoff(min(0.5, interval), interval)
         self.settled = 0  # rows Odoo took or refused, ever: progress the backoff counts
-        self.size = batches.BatchSize(settings.sync_batch_size)
+        self.size = batches.BatchSize(settings.sync.batch_size)
         self._resume_at = 0.0  # monotonic time before which Odoo is left alone
         self._pull_at = 0.0
         self.pulls = 0  # catalogue pulls done: every RECONCILE_EVERY-th also reconciles ids
@@ -223,13 +223,13 @@ class Agent:
             version=version,
             user_id=user_id,
             pricelist_id=pricelist_id,
-            timeout=self.settings.sync_timeout_seconds,
+            timeout=self.settings.sync.timeout_seconds,
         )
         log.info("odoo_connected url=%s version=%s config=%s", self.client.url, version, config_id)
         await self._note(remote_version=version, reachable=1, last_success_at=now_iso())
 
     async def _pos_config(self) -> tuple[int, int | None]:
-        configured = self.settings.odoo_pos_config_id
+        configured = self.settings.odoo.pos_config_id
         domain = [("id", "=", configured)] if configured else []
         rows = await self.client.search_read(
             "pos.config", domain, ["id", "pricelist_id"], limit=1, order="id"
@@ -249,7 +249,7 @@ class Agent:
         self._ahead.discard()  # its id map may be about to change
         changed = await self._puller.pull(reconcile=reconcile)
         self.pulls += 1
-        self._pull_at = time.monotonic() + self.settings.sync_pull_interval_seconds
+        self._pull_at = time.monotonic() + self.settings.sync.pull_interval_seconds
         await self.store.write(self._pulled, bool(changed))
         return changed
 
@@ -260,7 +260,7 @@ class Agent:
             # This Odoo refuses a catalogue read (a model or field it lacks): the
             # orders can still go; try the pull again at the next interval.
             self.pull_refused = exc
-            self._pull_at = time.monotonic() + self.settings.sync_pull_interval_seconds
+            self._pull_at = time.monotonic() + self.settings.sync.pull_interval_seconds
             log.error("catalogue_pull_refused error=%s", exc.message)
             await self._note(last_error=exc.message[:2000], last_error_at=now_iso())
         except Retryable as exc:
@@ -365,7 +365,7 @@ class Agent:
         self.error = exc
         self._state = state
         if slow:
-            delay = self.settings.sync_backoff_max_seconds
+            delay = self.settings.sync.backoff_max_seconds
             # Log in again, and re-read the configuration, next time.
             self._pusher, self._user_id, self._config = None, None, None
         else:

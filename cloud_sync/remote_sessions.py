@@ -79,7 +79,7 @@ class RemoteSessions:
         is logged and tried again on a later call.
         """
         closed: list[int] = []
-        money = Money(self.store.settings.currency_digits)
+        money = Money(self.store.settings.rules.currency_digits)
         for remote in await self.store.read(_closable):
             delta = money.from_minor(await self.store.read(_cash_delta, remote))
             try:

@@ -48,15 +48,15 @@ LOCK_POLL_SECONDS = 1.0
 def make_client(settings: Settings) -> OdooClient | None:
     """The client for the configured Odoo, or None when sync is not configured."""
     if not (
-        settings.odoo_url and settings.odoo_db and settings.odoo_login and settings.odoo_api_key
+        settings.odoo.url and settings.odoo.db and settings.odoo.login and settings.odoo.api_key
     ):
         return None
     return OdooClient(
-        settings.odoo_url,
-        settings.odoo_db,
-        settings.odoo_login,
-        settings.odoo_api_key.get_secret_value(),
-        timeout=settings.sync_timeout_seconds,
+        settings.odoo.url,
+        settings.odoo.db,
+        settings.odoo.login,
+        settings.odoo.api_key.get_secret_value(),
+        timeout=settings.sync.timeout_seconds,
     )
 
 
@@ -79,7 +79,7 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     watchdog = asyncio.create_task(sdnotify.watchdog_task(), name="sync-watchdog")
     client = make_client(settings)
-    lock = AgentLock(settings.db)
+    lock = AgentLock(settings.store.db)
     try:
         sdnotify.ready()
         if not await _wait_for_lock(lock, stop):
@@ -131,7 +131,7 @@ def once(settings: Settings, console: Console, *, give_up_after: float = 300.0) 
             "[yellow]Odoo is not configured[/yellow] (EDGEHUB_ODOO_URL, _DB, _LOGIN, _API_KEY)"
         )
         return REFUSED
-    with AgentLock(settings.db) as lock:
+    with AgentLock(settings.store.db) as lock:
         if not lock.try_acquire():
             console.print(
                 f"[red]edgehub sync is already running (pid {lock.holder()})[/red]: it is doing "

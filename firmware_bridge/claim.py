@@ -68,7 +68,7 @@ class Claim:
             instance=uuid.uuid4().hex,
             pid=os.getpid(),
             host=socket.gethostname(),
-            db=str(settings.db),
+            db=str(settings.store.db),
             version=VERSION,
             since=now_iso(),
         )
@@ -120,7 +120,7 @@ class Claim:
 
     def is_stale_of(self, settings: Settings) -> bool:
         """Ours from a dead process: same host and database, whose lock we now hold."""
-        return self.host == socket.gethostname() and self.db == str(settings.db)
+        return self.host == socket.gethostname() and self.db == str(settings.store.db)
 
 
 class ClaimedElsewhere(Exception):
@@ -144,9 +144,9 @@ async def check(settings: Settings, url: MqttUrl) -> None:
         settings,
         url,
         name="bridge",
-        what=f"the kitchen bridge of store {settings.store!r}",
-        client_id=f"edgehub-bridge-{settings.store}-probe-{os.getpid()}",
-        topic=Topics(settings.store).claim,
+        what=f"the kitchen bridge of store {settings.store.code!r}",
+        client_id=f"edgehub-bridge-{settings.store.code}-probe-{os.getpid()}",
+        topic=Topics(settings.store.code).claim,
         read=Claim.parse,
     )
 
@@ -164,8 +164,8 @@ async def check_adapter(settings: Settings, url: MqttUrl, device: str) -> None:
         url,
         name="printer",
         what=f"the printer adapter of {device!r}",
-        client_id=f"edgehub-printer-{settings.store}-{device}-probe-{os.getpid()}",
-        topic=Topics(settings.store).status(device),
+        client_id=f"edgehub-printer-{settings.store.code}-{device}-probe-{os.getpid()}",
+        topic=Topics(settings.store.code).status(device),
         read=Claim.from_status,
     )
 
@@ -192,8 +192,8 @@ async def _probe(
     probe = MqttLink(
         url,
         client_id=client_id,
-        keepalive=settings.mqtt_keepalive_seconds,
-        ca_file=settings.mqtt_ca_file,
+        keepalive=settings.mqtt.keepalive_seconds,
+        ca_file=settings.mqtt.ca_file,
     )
     probe.subscribe(topic, lambda _topic, payload: found.append(read(payload)))
     probe.start()
@@ -225,7 +225,7 @@ class ClaimKeeper:
     """Publishes the bridge's claim on each connection; clears it on a clean stop."""
 
     def __init__(self, settings: Settings, link: MqttLink) -> None:
-        self.topics = Topics(settings.store)
+        self.topics = Topics(settings.store.code)
         self.claim = Claim.mine(settings)
         self.link = link
         self._tasks: set[asyncio.Task[None]] = set()

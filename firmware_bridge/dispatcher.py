@@ -52,17 +52,17 @@ class Dispatcher:
     """Owns the bridge's loops; ``run()`` until cancelled."""
 
     def __init__(self, settings: Settings, store: Store, link: MqttLink) -> None:
-        money = Money(settings.currency_digits)
+        money = Money(settings.rules.currency_digits)
         self.rules = OrderRules(
-            money=money, store=settings.store, max_discount_pct=settings.max_discount_pct
+            money=money, store=settings.store.code, max_discount_pct=settings.rules.max_discount_pct
         )
         self.policy = RetryPolicy(
-            settings.kitchen_ack_timeout_seconds, settings.kitchen_retry_max_seconds
+            settings.kitchen.ack_timeout_seconds, settings.kitchen.retry_max_seconds
         )
-        self.topics = Topics(settings.store)
+        self.topics = Topics(settings.store.code)
         self.store = store
         self.link = link
-        self.watch = LogWatch(settings.db)
+        self.watch = LogWatch(settings.store.db)
         self._inbox: list[Inbound] = []
         self._inbox_ready = asyncio.Event()
         self._retry_wake = asyncio.Event()
@@ -70,7 +70,7 @@ class Dispatcher:
         self._board: list[int] | None = None
         self._heard: set[str] = set()  # devices that spoke on the current connection
         # Live devices repeat their status on reconnecting; give them three keepalives.
-        self.presence_grace = 3.0 * settings.mqtt_keepalive_seconds
+        self.presence_grace = 3.0 * settings.mqtt.keepalive_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
         for topic_filter in (self.topics.all_acks, self.topics.all_statuses, self.topics.all_bumps):
             link.subscribe(topic_filter, self._on_message)

@@ -78,18 +78,20 @@ class PrinterAdapter:
 
     def __init__(self, settings: Settings, config: PrinterConfig) -> None:
         self.config = config
-        self.topics = Topics(settings.store)
+        self.topics = Topics(settings.store.code)
         self.claim = claim.Claim.mine(settings)
         self.printer: PrinterLink = open_link(config.target)
-        seen_path = config.seen_path or settings.db.parent / f"printer-{config.device}.seen.db"
+        seen_path = (
+            config.seen_path or settings.store.db.parent / f"printer-{config.device}.seen.db"
+        )
         self.seen = SeenJobs(seen_path)
         goodbye = json.dumps({"online": False, "firmware": FIRMWARE}).encode()
         self.mqtt = MqttLink(
-            MqttUrl.parse(settings.mqtt_url),
-            client_id=f"edgehub-printer-{settings.store}-{config.device}",
-            keepalive=settings.mqtt_keepalive_seconds,
+            MqttUrl.parse(settings.mqtt.url),
+            client_id=f"edgehub-printer-{settings.store.code}-{config.device}",
+            keepalive=settings.mqtt.keepalive_seconds,
             will=Will(self.topics.status(config.device), goodbye),
-            ca_file=settings.mqtt_ca_file,
+            ca_file=settings.mqtt.ca_file,
         )
         self.mqtt.subscribe(self.topics.jobs(config.station), self._on_job)
         self.mqtt.on_connect(self._on_connect)
@@ -291,7 +293,7 @@ def run(settings: Settings, config: PrinterConfig) -> None:
     import uvloop
 
     async def work(started: asyncio.Event) -> None:
-        url = MqttUrl.parse(settings.mqtt_url)
+        url = MqttUrl.parse(settings.mqtt.url)
         await claim.check_adapter(settings, url, config.device)  # before anything is opened
         async with occupancy.held_open(settings):  # restore refuses while a printer runs
             await PrinterAdapter(settings, config).run(started)

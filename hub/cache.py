@@ -250,13 +250,13 @@ class Cache:
     """The hub's cache: ``get_many``/``put_many`` (cache-aside), ``invalidate``, ``stats``."""
 
     def __init__(self, settings: Settings) -> None:
-        self.prefix = f"edgehub:{settings.store}"
+        self.prefix = f"edgehub:{settings.store.code}"
         self._nonce, self._tokens = os.urandom(8).hex(), itertools.count()
         self.stats_by_kind = {k.name: KindStats() for k in KINDS}
-        self.memory = Memory(settings.cache_max_bytes, f"{self.prefix}:v:", self._evicted)
+        self.memory = Memory(settings.cache.max_bytes, f"{self.prefix}:v:", self._evicted)
         self.redis = (
-            RedisBackend(settings.redis_url, settings.redis_pool_size, settings.redis_timeout)
-            if settings.redis_url
+            RedisBackend(settings.redis.url, settings.redis.pool_size, settings.redis.timeout)
+            if settings.redis.url
             else None
         )
         self.epoch = 0

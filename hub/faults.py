@@ -77,7 +77,7 @@ def detect(
     tables = set(db.table_names())
     if {"devices", "kitchen_jobs"} <= tables:
         found += _kitchen(db)
-    if "sync_agent" in tables and settings.odoo_url:
+    if "sync_agent" in tables and settings.odoo.url:
         found += _sync(db, now)
     return found
 

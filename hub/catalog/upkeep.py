@@ -166,7 +166,7 @@ class CacheUpkeep:
         # serves at once, its first misses read SQLite. One round, one cache_warmed line.
         tasks = [
             asyncio.create_task(self._every(1.0, "monitor", self.cache.check)),
-            asyncio.create_task(self._every(s.cache_tail_interval_seconds, "tail", self.tail)),
+            asyncio.create_task(self._every(s.cache.tail_interval_seconds, "tail", self.tail)),
             asyncio.create_task(self._every(WORDS_SECONDS, "words", self.words)),
         ]
         try:
@@ -195,7 +195,7 @@ class CacheUpkeep:
     async def warm(self) -> None:
         await self.catalog.refresh_trigrams()
         await self.catalog.refresh_words()
-        ids = await self.store.read(hot_product_ids, self.settings.cache_warm_products)
+        ids = await self.store.read(hot_product_ids, self.settings.cache.warm_products)
         await self.catalog.warm(ids)
         self.cache.warmed_at = datetime.now(UTC).isoformat(timespec="seconds")
         log_event(log, "cache_warmed", products=len(ids), backend=self.cache.stats()["backend"])

@@ -20,7 +20,7 @@ WAIT_SECONDS = 30.0  # a hub starting during a restore waits this long for it
 
 
 def lock_path(settings: Settings) -> Path:
-    return settings.db.with_name(settings.db.name + ".lock")
+    return settings.store.db.with_name(settings.store.db.name + ".lock")
 
 
 @contextlib.asynccontextmanager
@@ -31,7 +31,7 @@ async def held_open(settings: Settings) -> AsyncIterator[None]:
         deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
         while not lockfile.try_lock(fd, shared=True):
             if asyncio.get_running_loop().time() > deadline:
-                raise RuntimeError(f"{settings.db} is being restored; not serving it")
+                raise RuntimeError(f"{settings.store.db} is being restored; not serving it")
             await asyncio.sleep(0.2)
         yield
     finally:
@@ -49,7 +49,7 @@ def exclusive(settings: Settings, *, force: bool = False) -> Iterator[bool]:
     try:
         busy = not lockfile.try_lock(fd)
         if busy and not force:
-            raise InUse(f"{settings.db} is open in {'; '.join(holders(settings))}")
+            raise InUse(f"{settings.store.db} is open in {'; '.join(holders(settings))}")
         yield busy
     finally:
         lockfile.release(fd)
@@ -64,8 +64,8 @@ def holders(settings: Settings) -> list[str]:
     serve`` keeps none (several workers may serve one file), so it is named when no
     lock file names anyone."""
     found = []
-    for path in sorted(settings.db.parent.glob(f"{settings.db.name}.*.lock")):
-        name = path.name[len(settings.db.name) + 1 : -len(".lock")]
+    for path in sorted(settings.store.db.parent.glob(f"{settings.store.db.name}.*.lock")):
+        name = path.name[len(settings.store.db.name) + 1 : -len(".lock")]
         holder = instance.running(path)
         if holder is not None:
             what = holder.what if holder.what != "?" else f"edgehub {name}"

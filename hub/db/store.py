@@ -63,7 +63,7 @@ class Store:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._readers = ThreadPoolExecutor(
-            max_workers=max(1, settings.db_readers), thread_name_prefix="sqlite-reader"
+            max_workers=max(1, settings.store.db_readers), thread_name_prefix="sqlite-reader"
         )
         self._local = threading.local()
         self._reader_dbs: list[sqlite_utils.Database] = []
@@ -93,7 +93,7 @@ class Store:
         self.damage = reason
         log.error(
             "database_damaged path=%s error=%r action=%r",
-            self.settings.db,
+            self.settings.store.db,
             reason,
             restore_advice(self.settings),
         )

@@ -224,7 +224,7 @@ class Session:
         )
         self._outbox = Outbox(
             self._send,
-            limit=self._rt.settings.ws_queue_frames,
+            limit=self._rt.settings.realtime.queue_frames,
             stall_timeout=self._rt.silence_limit,
             on_give_up=self._end,
         )
@@ -245,7 +245,7 @@ class Session:
         self._actor = BOARD_VIEW
         self._outbox = Outbox(
             self._send,
-            limit=self._rt.settings.ws_queue_frames,
+            limit=self._rt.settings.realtime.queue_frames,
             stall_timeout=self._rt.silence_limit,
             on_give_up=self._end,
         )

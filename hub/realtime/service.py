@@ -64,22 +64,24 @@ class Realtime:
         self.worker_id = this_worker()
         # How long a client may take nothing from us before it counts as dead:
         # as long as uvicorn's pings let it go unanswered.
-        self.silence_limit = settings.ws_ping_interval + settings.ws_ping_timeout
+        self.silence_limit = settings.realtime.ping_interval + settings.realtime.ping_timeout
         self.fanout = Fanout()
         self.expiries = Expiries()
         # Rows the subscriptions read from the log and the users (admission, replays).
         self.rows_read = 0
         self.announcer = Announcer(store)
         self.presence = Presence(self.worker_id, self.announcer.announce)
-        self.tailer = Tailer(store, self.fanout, settings.ws_poll_interval, [self.presence.observe])
+        self.tailer = Tailer(
+            store, self.fanout, settings.realtime.poll_interval, [self.presence.observe]
+        )
         self.wakeup = (
             RedisWakeup(
-                settings.redis_url,
-                channel_for(settings.store),
+                settings.redis.url,
+                channel_for(settings.store.code),
                 self.worker_id,
                 self.tailer.wake,
             )
-            if settings.redis_url
+            if settings.redis.url
             else None
         )
         store.on_write(self._after_local_write)
