@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import time
 from collections.abc import Awaitable
@@ -53,10 +52,11 @@ from hub import events
 from hub.backoff import Backoff
 from hub.clock import iso, now_iso
 from hub.db.store import Store
+from hub.logs import get_logger
 from hub.orders.money import Money
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.sync")
+log = get_logger("edgehub.sync")
 
 POLL_SECONDS = 0.25  # how soon a new order is noticed when there is nothing else to do
 HEARTBEAT_SECONDS = 5.0
@@ -225,7 +225,7 @@ class Agent:
             pricelist_id=pricelist_id,
             timeout=self.settings.sync.timeout_seconds,
         )
-        log.info("odoo_connected url=%s version=%s config=%s", self.client.url, version, config_id)
+        log.info("odoo_connected", url=self.client.url, version=version, config=config_id)
         await self._note(remote_version=version, reachable=1, last_success_at=now_iso())
 
     async def _pos_config(self) -> tuple[int, int | None]:
@@ -261,7 +261,7 @@ class Agent:
             # orders can still go; try the pull again at the next interval.
             self.pull_refused = exc
             self._pull_at = time.monotonic() + self.settings.sync.pull_interval_seconds
-            log.error("catalogue_pull_refused error=%s", exc.message)
+            log.error("catalogue_pull_refused", error=exc.message)
             await self._note(last_error=exc.message[:2000], last_error_at=now_iso())
         except Retryable as exc:
             if not await self._has_catalogue():
@@ -270,7 +270,7 @@ class Agent:
             # pull again on a backoff of its own.
             delay = self._pull_backoff.delay(exc.retry_after)
             self._pull_at = time.monotonic() + delay
-            log.warning("catalogue_pull_failed retry_in=%.1fs error=%s", delay, exc.message)
+            log.warning("catalogue_pull_failed", retry_in=round(delay, 1), error=exc.message)
             await self._note(last_error=exc.message[:2000], last_error_at=now_iso())
         else:
             self.pull_refused = None
@@ -319,7 +319,7 @@ class Agent:
                 # Odoo stopped the worker for time (or no answer came and Odoo
                 # holds none of it: killed?). The same batch would die again.
                 self.size.died()
-                log.warning("batch_died size=%d next=%d", len(items), self.size.current)
+                log.warning("batch_died", size=len(items), next=self.size.current)
             raise
         except BaseException:
             self._ahead.discard()  # the same rows come again next time, in order
@@ -371,7 +371,7 @@ class Agent:
         else:
             delay = self.backoff.delay(getattr(exc, "retry_after", None))
         self._resume_at = time.monotonic() + delay
-        log.warning("odoo_failed state=%s retry_in=%.1fs error=%s", state, delay, exc.message)
+        log.warning("odoo_failed", state=state, retry_in=round(delay, 1), error=exc.message)
         # Unreachable: no answer at all, or only a gateway's saying Odoo is not there.
         unreachable = isinstance(exc, Retryable) and exc.status in (None, 502, 503, 504)
         await self._note(

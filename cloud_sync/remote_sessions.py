@@ -21,7 +21,6 @@ side, is retried later, and is shown as the agent's last error.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 import sqlite_utils
@@ -31,9 +30,10 @@ from cloud_sync.errors import Rejected
 from cloud_sync.odoo import OdooClient
 from hub.clock import now_iso
 from hub.db.store import Store
+from hub.logs import get_logger
 from hub.orders.money import Money
 
-log = logging.getLogger("edgehub.sync")
+log = get_logger("edgehub.sync")
 
 NO_OPEN_SESSION = "No open session available"
 
@@ -67,7 +67,7 @@ class RemoteSessions:
             # restart, or one opened at head office), else creates and opens one.
             remote = await self.client.open_session(self.config_id)
             await self.store.write(_remember_opened, remote)
-            log.info("odoo_session_in_use remote_session=%s", remote)
+            log.info("odoo_session_in_use", remote_session=remote)
             self._current = remote
         return self._current
 
@@ -85,12 +85,12 @@ class RemoteSessions:
             try:
                 await self.client.close_session(remote, delta)
             except Rejected as exc:
-                log.warning("odoo_session_not_closed remote_session=%s error=%s", remote, exc)
+                log.warning("odoo_session_not_closed", remote_session=remote, error=exc)
                 message = f"Odoo did not close POS session {remote}: {exc.message}"
                 await self.store.write(_note_error, message)
                 continue
             await self.store.write(_remember_closed, remote)
-            log.info("odoo_session_closed remote_session=%s", remote)
+            log.info("odoo_session_closed", remote_session=remote)
             if self._current == remote:
                 self._current = None
             closed.append(remote)
@@ -100,7 +100,7 @@ class RemoteSessions:
         """Odoo put orders in other sessions than the one sent (``moved``: Odoo session →
         order ids): the one booked was closed at head office. Say so, and book anew."""
         for session, orders in sorted(moved.items()):
-            log.warning("odoo_orders_rehomed remote_session=%s orders=%s", session, sorted(orders))
+            log.warning("odoo_orders_rehomed", remote_session=session, orders=sorted(orders))
             message = (
                 f"Odoo put {len(orders)} order(s) in POS session {session} (a rescue session "
                 "on 16/17) because the session they were sent to was closed at head office; "

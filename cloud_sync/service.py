@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 import time
 from dataclasses import dataclass
@@ -35,9 +34,10 @@ from hub import sdnotify
 from hub.clock import now_iso
 from hub.db import occupancy
 from hub.db.store import Store
+from hub.logs import get_logger
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.sync")
+log = get_logger("edgehub.sync")
 
 # ``once`` exit codes: 0 all sent, 1 some parked, 2 Odoo unreachable, 3 refused credentials,
 # configuration or catalogue pull, 4 another agent is syncing this database.
@@ -105,7 +105,7 @@ async def _wait_for_lock(lock: AgentLock, stop: asyncio.Event) -> bool:
     """Wait while another agent (an ``--once`` run) syncs this database; False if stopped first."""
     if lock.try_acquire():
         return True
-    log.warning("sync_waiting_for_lock holder=%s lock=%s", lock.holder(), lock.path)
+    log.warning("sync_waiting_for_lock", holder=lock.holder(), lock=lock.path)
     sdnotify.status(f"waiting: another edgehub sync (pid {lock.holder()}) is syncing")
     while not lock.try_acquire():
         with contextlib.suppress(TimeoutError):

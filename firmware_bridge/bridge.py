@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 from firmware_bridge import claim
 from firmware_bridge.dispatcher import Dispatcher
@@ -22,10 +21,10 @@ from firmware_bridge.mqtt import MqttLink, MqttUrl
 from firmware_bridge.topics import Topics
 from hub.db import occupancy
 from hub.db.store import Store
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.bridge")
+log = get_logger("edgehub.bridge")
 
 
 async def serve(settings: Settings, started: asyncio.Event | None = None) -> None:
@@ -50,12 +49,8 @@ async def _serve(settings: Settings, url: MqttUrl, started: asyncio.Event | None
         keeper = claim.ClaimKeeper(settings, link)
         dispatcher = Dispatcher(settings, store, link)
         link.start()
-        log_event(
-            log,
-            "bridge_started",
-            store=settings.store.code,
-            broker=str(url),
-            db=str(settings.store.db),
+        log.info(
+            "bridge_started", store=settings.store.code, broker=str(url), db=str(settings.store.db)
         )
         if started is not None:
             started.set()
@@ -68,7 +63,7 @@ async def _serve(settings: Settings, url: MqttUrl, started: asyncio.Event | None
                 await link.stop()
     finally:
         store.close()
-        log_event(log, "bridge_stopped", store=settings.store.code)
+        log.info("bridge_stopped", store=settings.store.code)
 
 
 def run(settings: Settings) -> None:

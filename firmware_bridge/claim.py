@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import socket
 import uuid
@@ -39,11 +38,11 @@ from typing import Any
 from firmware_bridge.mqtt import MqttError, MqttLink, MqttUrl, Will
 from firmware_bridge.topics import Topics
 from hub.clock import now_iso
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.settings import Settings
 from hub.version import VERSION
 
-log = logging.getLogger("edgehub.bridge")
+log = get_logger("edgehub.bridge")
 
 CONNECT_WITHIN_SECONDS = 3.0
 """How long the start-up check waits for the broker before it gives up and the bridge starts."""
@@ -201,10 +200,8 @@ async def _probe(
         try:
             await asyncio.wait_for(probe.subscribed.wait(), CONNECT_WITHIN_SECONDS)
         except TimeoutError:
-            log_event(
-                log,
+            log.warning(
                 f"{name}_claim_unchecked",
-                logging.WARNING,
                 broker=str(url),
                 reason=f"no answer from the broker within {CONNECT_WITHIN_SECONDS:g}s",
             )
@@ -216,7 +213,7 @@ async def _probe(
     if claim is None:
         return
     if claim.is_stale_of(settings):
-        log_event(log, f"{name}_claim_stale", pid=claim.pid, since=claim.since)
+        log.info(f"{name}_claim_stale", pid=claim.pid, since=claim.since)
         return
     raise ClaimedElsewhere(what, claim, topic)
 
@@ -240,7 +237,7 @@ class ClaimKeeper:
         try:
             await self.link.publish(self.topics.claim, payload, retain=True)
         except MqttError as exc:  # the next connection publishes it again
-            log_event(log, "bridge_claim_unpublished", logging.WARNING, error=str(exc))
+            log.warning("bridge_claim_unpublished", error=str(exc))
 
     async def clear(self) -> None:
         """Empty the retained claim (before ``link.stop()``, which sends no will)."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -36,12 +35,12 @@ from firmware_bridge.topics import Topics
 from hub import events
 from hub.clock import now_iso
 from hub.db.store import Store
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.orders.money import Money
 from hub.orders.service import OrderRules
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.bridge")
+log = get_logger("edgehub.bridge")
 
 INBOX_LIMIT = 10_000
 """Messages waiting to be applied; past this a flood is dropped, not buffered without end."""
@@ -97,7 +96,7 @@ class Dispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("bridge_loop_failed loop=%s", name)
+                log.exception("bridge_loop_failed", loop=name)
                 await asyncio.sleep(1.0)
 
     def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
@@ -173,7 +172,7 @@ class Dispatcher:
         failed = len(outgoing) - len(sent)
         if failed:
             first = next(r for r in results if r is not None)
-            log_event(log, "kitchen_send_failed", logging.WARNING, jobs=failed, error=str(first))
+            log.warning("kitchen_send_failed", jobs=failed, error=str(first))
         if sent:
             await self.store.write(self._mark_sent, sent)
 
@@ -186,21 +185,14 @@ class Dispatcher:
         try:
             message = inbox.parse(self.topics, topic, payload)
         except Rejected as exc:
-            log_event(
-                log,
-                "mqtt_message_rejected",
-                logging.WARNING,
-                topic=topic,
-                bytes=len(payload),
-                reason=str(exc),
-            )
+            log.warning("mqtt_message_rejected", topic=topic, bytes=len(payload), reason=str(exc))
             return
         if message is None:
             return
         if not isinstance(message.body, Bump):
             self._heard.add(message.name)
         if len(self._inbox) >= INBOX_LIMIT:
-            log_event(log, "inbox_full", logging.ERROR, topic=topic)
+            log.error("inbox_full", topic=topic)
             return
         self._inbox.append(message)
         self._inbox_ready.set()
@@ -223,7 +215,7 @@ class Dispatcher:
         try:
             await self.link.publish(topic, payload, retain=retain)
         except MqttError as exc:
-            log_event(log, "publish_failed", logging.WARNING, topic=topic, error=str(exc))
+            log.warning("publish_failed", topic=topic, error=str(exc))
             return False
         return True
 
@@ -235,7 +227,7 @@ class Dispatcher:
     async def _after_connect(self, connection: int, connected_at: str) -> None:
         resent = await self.store.write(jobs.reschedule_all, time.time(), connected_at)
         if resent:
-            log_event(log, "kitchen_resend_after_connect", jobs=resent)
+            log.info("kitchen_resend_after_connect", jobs=resent)
         self._retry_wake.set()
         self._board = None  # a restarted broker has lost the retained board
         self._board_dirty.set()
@@ -248,7 +240,7 @@ class Dispatcher:
     def _expire_unheard(self, db: sqlite_utils.Database, heard: set[str]) -> int:
         changes = presence.expire_unheard(db, heard)
         for change in changes:
-            log_event(log, "device_presumed_offline", logging.WARNING, device=change.device)
+            log.warning("device_presumed_offline", device=change.device)
             jobs.reschedule_device(db, time.time(), change.device)
         return len(changes)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,10 +39,10 @@ from firmware_bridge.printer_link import (
 from firmware_bridge.seen import SeenJobs
 from firmware_bridge.topics import Topics
 from hub.db import occupancy
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.printer")
+log = get_logger("edgehub.printer")
 
 FIRMWARE = "edgehub-printer/1"
 MAX_JOB_BYTES = 256 * 1024
@@ -106,8 +105,7 @@ class PrinterAdapter:
         # Ask the printer first, so the first status the hub hears already has paper and cover.
         self._printer_state = await asyncio.to_thread(self._ask_printer)
         self.mqtt.start()
-        log_event(
-            log,
+        log.info(
             "printer_started",
             device=self.config.device,
             station=self.config.station,
@@ -137,22 +135,22 @@ class PrinterAdapter:
         try:
             await self._publish_status(force=True)
         except MqttError as exc:
-            log_event(log, "status_not_sent", logging.WARNING, error=str(exc))
+            log.warning("status_not_sent", error=str(exc))
 
     def _on_job(self, topic: str, payload: bytes) -> None:
         if len(payload) > MAX_JOB_BYTES:
-            log_event(log, "job_rejected", logging.WARNING, bytes=len(payload), reason="too big")
+            log.warning("job_rejected", bytes=len(payload), reason="too big")
             return
         try:
             job = json.loads(payload)
         except (UnicodeDecodeError, ValueError):
-            log_event(log, "job_rejected", logging.WARNING, reason="not JSON")
+            log.warning("job_rejected", reason="not JSON")
             return
         except RecursionError:
-            log_event(log, "job_rejected", logging.WARNING, reason="nested too deeply")
+            log.warning("job_rejected", reason="nested too deeply")
             return
         if not isinstance(job, dict) or not isinstance(job.get("job_id"), str):
-            log_event(log, "job_rejected", logging.WARNING, reason="no job_id")
+            log.warning("job_rejected", reason="no job_id")
             return
         if job.get("device") not in (None, self.config.device):
             return  # addressed to another device of the station
@@ -160,7 +158,7 @@ class PrinterAdapter:
             self._jobs.put_nowait(job)
         except asyncio.QueueFull:
             # Dropping is safe: no ack goes out, so the hub sends the job again.
-            log_event(log, "job_dropped_queue_full", logging.WARNING, job=job["job_id"])
+            log.warning("job_dropped_queue_full", job=job["job_id"])
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -191,7 +189,7 @@ class PrinterAdapter:
             await self.mqtt.publish(self.topics.ack(self.config.device), json.dumps(ack).encode())
         except MqttError as exc:
             # The hub will send the job again; it is marked printed, so only the ack repeats.
-            log_event(log, "ack_not_sent", logging.WARNING, job=job_id, error=str(exc))
+            log.warning("ack_not_sent", job=job_id, error=str(exc))
 
     # --- printer side ------------------------------------------------------------------------
 
@@ -202,7 +200,7 @@ class PrinterAdapter:
                 await self._handle(job)
             except Exception:
                 # No ack went out, so the hub sends the job again; the next one is served.
-                log.exception("job_failed job=%s", job["job_id"])
+                log.exception("job_failed", job=job["job_id"])
 
     async def _handle(self, job: dict[str, Any]) -> None:
         async with self._printer_lock:
@@ -213,8 +211,7 @@ class PrinterAdapter:
         with contextlib.suppress(MqttError):
             await self._publish_status()
         await self._ack(job["job_id"], outcome)
-        log_event(
-            log,
+        log.info(
             "job_done",
             job=job["job_id"],
             status=outcome.status,
@@ -231,7 +228,7 @@ class PrinterAdapter:
             try:
                 await self._publish_status()
             except MqttError as exc:
-                log_event(log, "status_not_sent", logging.WARNING, error=str(exc))
+                log.warning("status_not_sent", error=str(exc))
 
     def _ask_printer(self) -> dict[str, Any]:
         try:

@@ -32,8 +32,9 @@ from collections.abc import Callable
 from types import TracebackType
 
 from firmware_bridge.escpos_decoder import EscPosDecoder, ReceivedTicket, StatusRequest
+from hub.logs import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class PrinterSimulator:
@@ -217,9 +218,9 @@ async def _run(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with sim:
-        log.info("printer_sim_listening host=%s port=%d", args.host, sim.port)
+        log.info("printer_sim_listening", host=args.host, port=sim.port)
         await stop.wait()
-    log.info("printer_sim_stopped tickets=%d", len(sim.tickets))
+    log.info("printer_sim_stopped", tickets=len(sim.tickets))
 
 
 if __name__ == "__main__":

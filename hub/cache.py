@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import os
 import random
 import time
@@ -47,10 +46,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.cache")
+log = get_logger("edgehub.cache")
 
 VERSION_TTL = 2 * 86400
 _ABSENT = b"-"  # the version of an entry never invalidated (or whose version expired)
@@ -286,7 +285,7 @@ class Cache:
             self.redis_ok = False
             self.epoch += 1
             self.memory.clear()  # may hold values from an earlier outage
-            log_event(log, "cache_redis_down", logging.WARNING, error=type(exc).__name__)
+            log.warning("cache_redis_down", error=type(exc).__name__)
 
     async def start(self) -> None:
         """Connect if Redis answers; otherwise start on the in-process cache."""
@@ -305,7 +304,7 @@ class Cache:
                 self.last_error = None
                 self.epoch += 1
                 self.connects += 1
-                log_event(log, "cache_redis_up", purged=self.purged)
+                log.info("cache_redis_up", purged=self.purged)
         except _DOWN as exc:
             self._down(exc)
 

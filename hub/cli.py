@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -22,7 +21,7 @@ from hub.cli_ops import add_commands as add_ops_commands
 from hub.cli_ops import duration
 from hub.db import readiness
 from hub.db.readiness import Need
-from hub.logs import log_event, setup_logging
+from hub.logs import get_logger, setup_logging
 from hub.settings import Settings, load_settings, unknown_settings
 from hub.version import VERSION
 
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-log = logging.getLogger("edgehub.settings")
+log = get_logger("edgehub.settings")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -363,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ignored = unknown_settings(os.environ)
     if ignored:
         # A warning, not an error: a name far from every setting may be another program's.
-        log_event(log, "settings_ignored", logging.WARNING, names=ignored)
+        log.warning("settings_ignored", names=ignored)
     handler: Handler = args.handler
     return handler(args, settings)
 

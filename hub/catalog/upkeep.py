@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -53,10 +52,10 @@ from hub.catalog.gateway import CatalogGateway
 from hub.catalog.service import Touched
 from hub.clock import iso
 from hub.db.store import Store
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.cache")
+log = get_logger("edgehub.cache")
 
 WATCHED = (
     "catalog.updated",
@@ -198,7 +197,7 @@ class CacheUpkeep:
         ids = await self.store.read(hot_product_ids, self.settings.cache.warm_products)
         await self.catalog.warm(ids)
         self.cache.warmed_at = datetime.now(UTC).isoformat(timespec="seconds")
-        log_event(log, "cache_warmed", products=len(ids), backend=self.cache.stats()["backend"])
+        log.info("cache_warmed", products=len(ids), backend=self.cache.stats()["backend"])
 
     async def _every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -212,4 +211,4 @@ class CacheUpkeep:
             raise
         except Exception:
             if self.store.damage is None:  # a damaged file was logged once, by the store
-                log.exception("cache_upkeep_failed job=%s", name)
+                log.exception("cache_upkeep_failed", job=name)

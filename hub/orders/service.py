@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,7 +31,7 @@ from hub.errors import (
     RuleFailed,
     ValidationFailed,
 )
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.orders import board, repository
 from hub.orders.machine import (
     EVENTS,
@@ -75,7 +74,7 @@ class OrderRules:
     max_discount_pct: Decimal
 
 
-log = logging.getLogger("edgehub.orders")
+log = get_logger("edgehub.orders")
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -142,7 +141,7 @@ def create_order(
     _history(db, order_id, None, "draft", "create", actor, None, now)
     order = repository.to_public(db, rules.money, _recompute_totals(db, order_id))
     events.append(db, "order.created", order, repository.rooms_for(order))
-    log_event(log, "order_created", order=order_id, session=session_id, by=actor.id)
+    log.info("order_created", order=order_id, session=session_id, by=actor.id)
     return order, True
 
 
@@ -258,7 +257,7 @@ def transition(
     board.record_move(db, order, src)
     for name in extra_events:
         events.append(db, name, _event_summary(order, name), rooms)
-    log_event(log, "order_transitioned", order=order_id, event=event, src=src, dst=dst, by=actor.id)
+    log.info("order_transitioned", order=order_id, transition=event, src=src, dst=dst, by=actor.id)
     return order
 
 

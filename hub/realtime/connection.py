@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import re
 import secrets
 import time
@@ -37,7 +36,7 @@ from litestar.connection import ASGIConnection
 from litestar.types import Receive, Scope, Send
 
 from hub.auth.users import Actor, get_actor
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.realtime import protocol, records, rooms, wire
 from hub.realtime.fanout import Subscription
 from hub.realtime.outbox import Outbox
@@ -47,7 +46,7 @@ from hub.realtime.protocol import ProtocolError
 if TYPE_CHECKING:
     from hub.realtime.service import Realtime
 
-log = logging.getLogger("edgehub.realtime")
+log = get_logger("edgehub.realtime")
 
 AUTH_TIMEOUT = 5.0
 MAX_ROOMS = 100
@@ -380,8 +379,7 @@ class Session:
         code = self._close_code
         # Refusals at connect are not logged (anyone can knock); an expiry is.
         if code is not None and (code != protocol.CLOSE_UNAUTHORIZED or self._device is not None):
-            log_event(
-                log,
+            log.info(
                 "ws_closed",
                 device=self._device.id if self._device else None,
                 code=code,

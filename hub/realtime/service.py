@@ -26,7 +26,7 @@ from litestar.types import Receive, Scope, Send
 from hub import events
 from hub.auth.users import Actor
 from hub.db.store import Store
-from hub.logs import redact
+from hub.logs import get_logger, redact
 from hub.realtime import handshake, records
 from hub.realtime.announcer import Announcer
 from hub.realtime.connection import Session
@@ -37,7 +37,7 @@ from hub.realtime.tailer import Tailer
 from hub.realtime.wakeup import RedisWakeup, channel_for
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.realtime")
+log = get_logger("edgehub.realtime")
 
 # How far back in the log a starting worker looks for the other workers' clients.
 PRESENCE_WINDOW = 50_000
