@@ -26,13 +26,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 from collections.abc import Callable
 from types import TracebackType
 
 from firmware_bridge.escpos_decoder import EscPosDecoder, ReceivedTicket, StatusRequest
-from hub.logs import get_logger
+from hub.logs import get_logger, setup_logging
 
 log = get_logger(__name__)
 
@@ -192,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dead", action="store_true", help="accept but never answer")
     parser.add_argument("--refuse", action="store_true", help="reset every connection")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    setup_logging("info")
     asyncio.run(_run(args))
 
 
