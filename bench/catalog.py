@@ -220,7 +220,7 @@ def bench_hit_rate(
 ) -> dict[str, Any]:
     """Zipf (s = 1.1) over the sellable products in a shuffled order: 80 % barcode scans,
     20 % reads by id; a price change every 500 reads, drawn from the same Zipf."""
-    run_settings = settings.model_copy(update={"redis_url": redis_url, "store": store})
+    run_settings = settings.replace(redis_url=redis_url, store=store)
 
     async def replay() -> dict[str, Any]:
         store_ = Store(run_settings)

@@ -69,7 +69,7 @@ def write_file(path: Path, rows: int) -> None:
 
 def run(settings: Settings, *args: str) -> tuple[float, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
-    env.update(EDGEHUB_DB=str(settings.db), EDGEHUB_MQTT_URL="", EDGEHUB_LOG_LEVEL="warning")
+    env.update(EDGEHUB_DB=str(settings.store.db), EDGEHUB_MQTT_URL="", EDGEHUB_LOG_LEVEL="warning")
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "hub.cli", "catalog", "import", *args],

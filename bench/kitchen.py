@@ -177,7 +177,7 @@ class KitchenRig:
             ).id
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")},
-            "EDGEHUB_DB": str(self.settings.db),
+            "EDGEHUB_DB": str(self.settings.store.db),
             "EDGEHUB_STORE": self.code,
             "EDGEHUB_MQTT_URL": broker,
             "EDGEHUB_LOG_LEVEL": "warning",

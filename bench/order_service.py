@@ -77,11 +77,11 @@ class HubOrders:
         self.settings = Settings(db=str(path))
         self.db = open_db(self.settings)
         self.db.conn.execute("PRAGMA synchronous = OFF")  # CPU only: not a hub setting
-        self.money = Money(self.settings.currency_digits)
+        self.money = Money(self.settings.rules.currency_digits)
         self.rules = service.OrderRules(
             money=self.money,
-            store=self.settings.store,
-            max_discount_pct=self.settings.max_discount_pct,
+            store=self.settings.store.code,
+            max_discount_pct=self.settings.rules.max_discount_pct,
         )
         actor = get_actor(self.db, 1)
         assert actor is not None

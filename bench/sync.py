@@ -184,7 +184,7 @@ def _settings(tmp: Path, url: str, db: str, seed: Any, batch: int, **extra: Any)
 def _sell_backlog(settings: Settings, count: int) -> float:
     """``count`` paid and completed orders through the hub's services; returns seconds taken."""
     db = open_db(settings)
-    rules = service.OrderRules(money=MONEY, store=settings.store, max_discount_pct=Decimal(30))
+    rules = service.OrderRules(money=MONEY, store=settings.store.code, max_discount_pct=Decimal(30))
     (admin,) = db.execute("SELECT id FROM users WHERE login = 'admin'").fetchone()
     actor = Actor(id=admin, role="admin", name="Admin")
     products = dict(db.execute("SELECT default_code, id FROM products WHERE remote_id IS NOT NULL"))
@@ -249,7 +249,7 @@ async def build_backlog(version: int, count: int, folder: Path) -> tuple[Path, f
     conn = open_db(settings)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    return settings.db, sell_seconds
+    return settings.store.db, sell_seconds
 
 
 async def agent_drain(
@@ -263,7 +263,7 @@ async def agent_drain(
     emulator = Emulator(version)
     with emulator as (url, db, seed), tempfile.TemporaryDirectory() as tmp:
         settings = _settings(Path(tmp), url, db, seed, batch)
-        shutil.copyfile(backlog, settings.db)
+        shutil.copyfile(backlog, settings.store.db)
         store = Store(settings)
         store.start()
         try:
@@ -314,7 +314,7 @@ async def outage(version: int, backlog: Path, batch: int, cap: float) -> dict[st
             sync_backoff_max_seconds=cap,
             sync_pull_interval_seconds=cap,
         )
-        shutil.copyfile(backlog, settings.db)
+        shutil.copyfile(backlog, settings.store.db)
         store = Store(settings)
         store.start()
         try:

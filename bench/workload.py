@@ -89,7 +89,7 @@ def serve(
 ) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
     env.update(
-        EDGEHUB_DB=str(settings.db), EDGEHUB_PORT=str(port), EDGEHUB_STORE=store,
+        EDGEHUB_DB=str(settings.store.db), EDGEHUB_PORT=str(port), EDGEHUB_STORE=store,
         EDGEHUB_PIN_HASH_ITERATIONS="1000", EDGEHUB_LOG_LEVEL="warning", EDGEHUB_MQTT_URL="",
         EDGEHUB_DB_SYNCHRONOUS="NORMAL",
     )  # fmt: skip

@@ -203,7 +203,7 @@ class Hub:
             self.manager_id = conn.execute("SELECT id FROM users WHERE login = 'marco'").fetchone()[
                 0
             ]
-        self.auth = make_jwt_auth(Settings(db=db))
+        self.auth = make_jwt_auth(Settings(db=db).with_jwt_secret())
         self.minted = 0
 
     def urls(self, count: int, client: str | None = None) -> list[str]:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import time
 from collections.abc import Awaitable
@@ -53,10 +52,11 @@ from hub import events, sync_outbox, sync_status
 from hub.backoff import Backoff
 from hub.clock import iso, now_iso
 from hub.db.store import Store
+from hub.logs import get_logger
 from hub.orders.money import Money
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.sync")
+log = get_logger("edgehub.sync")
 
 POLL_SECONDS = 0.25  # how soon a new order is noticed when there is nothing else to do
 HEARTBEAT_SECONDS = 5.0
@@ -82,8 +82,8 @@ class Agent:
         self.settings = settings
         self.store = store
         self.client = client
-        self.money = Money(settings.currency_digits)
-        self.backoff = Backoff(0.5, settings.sync_backoff_max_seconds)
+        self.money = Money(settings.rules.currency_digits)
+        self.backoff = Backoff(0.5, settings.sync.backoff_max_seconds)
         self.error: SyncError | None = None  # what stopped the last attempt, until a success
         self._pusher: Pusher | None = None
         self._puller: Puller | None = None
@@ -92,10 +92,10 @@ class Agent:
         self._config: tuple[int, int | None] | None = None
         self._catalogue_ready = False  # every model pulled once: orders can map their ids
         self.pull_refused: Rejected | None = None  # Odoo refused the last catalogue pull
-        interval = settings.sync_pull_interval_seconds
+        interval = settings.sync.pull_interval_seconds
         self._pull_backoff = Backoff(min(0.5, interval), interval)
         self.settled = 0  # rows Odoo took or refused, ever: progress the backoff counts
-        self.size = batches.BatchSize(settings.sync_batch_size)
+        self.size = batches.BatchSize(settings.sync.batch_size)
         self._resume_at = 0.0  # monotonic time before which Odoo is left alone
         self._pull_at = 0.0
         self.pulls = 0  # catalogue pulls done: every RECONCILE_EVERY-th also reconciles ids
@@ -223,13 +223,13 @@ class Agent:
             version=version,
             user_id=user_id,
             pricelist_id=pricelist_id,
-            timeout=self.settings.sync_timeout_seconds,
+            timeout=self.settings.sync.timeout_seconds,
         )
-        log.info("odoo_connected url=%s version=%s config=%s", self.client.url, version, config_id)
+        log.info("odoo_connected", url=self.client.url, version=version, config=config_id)
         await self._note(remote_version=version, reachable=1, last_success_at=now_iso())
 
     async def _pos_config(self) -> tuple[int, int | None]:
-        configured = self.settings.odoo_pos_config_id
+        configured = self.settings.odoo.pos_config_id
         domain = [("id", "=", configured)] if configured else []
         rows = await self.client.search_read(
             "pos.config", domain, ["id", "pricelist_id"], limit=1, order="id"
@@ -249,7 +249,7 @@ class Agent:
         self._ahead.discard()  # its id map may be about to change
         changed = await self._puller.pull(reconcile=reconcile)
         self.pulls += 1
-        self._pull_at = time.monotonic() + self.settings.sync_pull_interval_seconds
+        self._pull_at = time.monotonic() + self.settings.sync.pull_interval_seconds
         await self.store.write(self._pulled, bool(changed))
         return changed
 
@@ -260,8 +260,8 @@ class Agent:
             # This Odoo refuses a catalogue read (a model or field it lacks): the
             # orders can still go; try the pull again at the next interval.
             self.pull_refused = exc
-            self._pull_at = time.monotonic() + self.settings.sync_pull_interval_seconds
-            log.error("catalogue_pull_refused error=%s", exc.message)
+            self._pull_at = time.monotonic() + self.settings.sync.pull_interval_seconds
+            log.error("catalogue_pull_refused", error=exc.message)
             await self._note(last_error=exc.message[:2000], last_error_at=now_iso())
         except Retryable as exc:
             if not await self._has_catalogue():
@@ -270,7 +270,7 @@ class Agent:
             # pull again on a backoff of its own.
             delay = self._pull_backoff.delay(exc.retry_after)
             self._pull_at = time.monotonic() + delay
-            log.warning("catalogue_pull_failed retry_in=%.1fs error=%s", delay, exc.message)
+            log.warning("catalogue_pull_failed", retry_in=round(delay, 1), error=exc.message)
             await self._note(last_error=exc.message[:2000], last_error_at=now_iso())
         else:
             self.pull_refused = None
@@ -319,7 +319,7 @@ class Agent:
                 # Odoo stopped the worker for time (or no answer came and Odoo
                 # holds none of it: killed?). The same batch would die again.
                 self.size.died()
-                log.warning("batch_died size=%d next=%d", len(items), self.size.current)
+                log.warning("batch_died", size=len(items), next=self.size.current)
             raise
         except BaseException:
             self._ahead.discard()  # the same rows come again next time, in order
@@ -365,13 +365,13 @@ class Agent:
         self.error = exc
         self._state = state
         if slow:
-            delay = self.settings.sync_backoff_max_seconds
+            delay = self.settings.sync.backoff_max_seconds
             # Log in again, and re-read the configuration, next time.
             self._pusher, self._user_id, self._config = None, None, None
         else:
             delay = self.backoff.delay(getattr(exc, "retry_after", None))
         self._resume_at = time.monotonic() + delay
-        log.warning("odoo_failed state=%s retry_in=%.1fs error=%s", state, delay, exc.message)
+        log.warning("odoo_failed", state=state, retry_in=round(delay, 1), error=exc.message)
         # Unreachable: no answer at all, or only a gateway's saying Odoo is not there.
         unreachable = isinstance(exc, Retryable) and exc.status in (None, 502, 503, 504)
         await self._note(

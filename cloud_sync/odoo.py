@@ -29,7 +29,6 @@ later, and the same call would run as long again.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,8 +42,9 @@ import httpx
 from cloud_sync import odoo_errors
 from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
 from cloud_sync.payloads import legacy_reference, payload_uuid, uuid_from_reference
+from hub.logs import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 JSON2_SINCE = 19  # Odoo 19 adds /json/2 and deprecates /jsonrpc
 SYNC_FROM_UI_SINCE = 18  # pos.order.sync_from_ui replaces create_from_ui
@@ -493,7 +493,9 @@ class OdooClient:
                 wait = pause * self._jitter.uniform(0.5, 1.0)
                 if exc.retry_after is not None and exc.retry_after > wait:
                     raise  # Odoo asked for a longer pause: the agent's backoff honours it
-                log.info("odoo_call_retried try=%d in=%.3fs error=%s", tries, wait, exc.message)
+                log.info(
+                    "odoo_call_retried", tries=tries, wait_seconds=round(wait, 3), error=exc.message
+                )
                 await asyncio.sleep(wait)
         raise AssertionError("unreachable: the last try raises or returns")
 
@@ -573,12 +575,12 @@ class OdooClient:
             # The request never left: no connection, or none free in the pool.
             raise Retryable(f"cannot reach Odoo at {self.url}: {exc!r}") from exc
         except httpx.TimeoutException as exc:
-            log.warning("odoo_no_answer path=%s timeout=%s", path, limit)
+            log.warning("odoo_no_answer", path=path, timeout=limit)
             raise Ambiguous(
                 f"no answer from Odoo within {limit} s; {path} may have been committed"
             ) from exc
         except httpx.TransportError as exc:
-            log.warning("odoo_connection_lost path=%s error=%r", path, exc)
+            log.warning("odoo_connection_lost", path=path, error=repr(exc))
             raise Ambiguous(
                 f"connection to Odoo lost before its answer; {path} may have been committed: "
                 f"{exc!r}"

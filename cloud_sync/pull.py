@@ -42,7 +42,6 @@ Where Odoo keeps what the hub mirrors decides what a change looks like:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -54,9 +53,10 @@ import sqlite_utils
 from cloud_sync import pull_apply
 from cloud_sync.odoo import OdooClient
 from hub.db.store import Store
+from hub.logs import get_logger
 from hub.orders.money import Money, qty_text
 
-log = logging.getLogger("edgehub.sync")
+log = get_logger("edgehub.sync")
 
 CHUNK = 200
 OVERLAP = timedelta(seconds=60)
@@ -290,11 +290,11 @@ class Puller:
             unsupported = set(record.tax_remote_ids) & self._unsupported
             if unsupported and record.sale_ok:
                 log.warning(
-                    "product_not_for_sale remote_id=%s name=%r reason=tax_not_reproducible "
-                    "taxes=%s",
-                    record.remote_id,
-                    record.name,
-                    sorted(unsupported),
+                    "product_not_for_sale",
+                    remote_id=record.remote_id,
+                    name=record.name,
+                    reason="tax_not_reproducible",
+                    taxes=sorted(unsupported),
                 )
                 record = replace(record, sale_ok=False)
         return record
@@ -320,7 +320,7 @@ class Puller:
         if newest != mark or mark is None:
             await self.store.write(pull_apply.set_watermark, model.name, newest)
         if changed:
-            log.info("catalogue_pulled model=%s changed=%d", model.name, len(changed))
+            log.info("catalogue_pulled", model=model.name, changed=len(changed))
         return changed
 
     async def _parent_stamps(

@@ -17,7 +17,6 @@ rooms of every catalogue change (``hub.catalog.service.rooms``).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,9 +28,10 @@ from hub import events
 from hub.catalog import service as catalog
 from hub.catalog.service import Touched
 from hub.clock import now_iso
+from hub.logs import get_logger
 from hub.orders.money import Money
 
-log = logging.getLogger("edgehub.sync")
+log = get_logger("edgehub.sync")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +135,7 @@ def apply_products(
         if barcode_owner is None or barcode_owner[1] in (rec.remote_id, None):
             values["barcode"] = rec.barcode
         else:
-            log.warning("barcode_in_use remote_id=%s barcode=%s", rec.remote_id, rec.barcode)
+            log.warning("barcode_in_use", remote_id=rec.remote_id, barcode=rec.barcode)
         hub_id = _upsert(db, "products", rec.remote_id, values, adopt)
         product_id = hub_id or _hub_id(db, "products", rec.remote_id)
         if product_id is not None and _set_taxes(db, product_id, rec.tax_remote_ids):
@@ -176,7 +176,7 @@ def archive_methods_outside(db: sqlite_utils.Database, allowed: Iterable[int]) -
         [(now, i) for i in gone],
     )
     if gone:
-        log.warning("payment_methods_archived ids=%s reason=not_in_pos_config", gone)
+        log.warning("payment_methods_archived", ids=gone, reason="not_in_pos_config")
     return _announce(db, "payment_methods", gone)
 
 

@@ -26,7 +26,6 @@ it is final, paid as Odoo counts it, and at the hub's total.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,8 +39,9 @@ from cloud_sync.odoo import OdooClient, RemoteOrder
 from cloud_sync.outbox import Item, Outcome
 from cloud_sync.payloads import order_payload, order_reference
 from cloud_sync.remote_sessions import NO_OPEN_SESSION, RemoteSessions
+from hub.logs import get_logger
 
-log = logging.getLogger("edgehub.sync")
+log = get_logger("edgehub.sync")
 
 SECONDS_PER_ORDER = 0.05  # added to the call timeout per order: a big push takes Odoo longer
 DRAFT_MESSAGE = (
@@ -224,7 +224,7 @@ class Pusher:
             # Already final at Odoo (a resend): learn their ids.
             skipped = [by_uuid[k] for k in result.skipped]
             for item in await self._confirm(skipped, outcome):
-                log.warning("odoo_skipped_but_missing uuid=%s", item.uuid)
+                log.warning("odoo_skipped_but_missing", uuid=item.uuid)
 
     def _judge(self, entry: _Entry, remote: RemoteOrder, outcome: Outcome) -> None:
         sent_to = entry.payload.get("session_id") or entry.payload.get("data", {}).get(
@@ -241,11 +241,11 @@ class Pusher:
             return
         kind, message = refused
         log.warning(
-            "order_parked outbox_id=%s uuid=%s remote_id=%s kind=%s",
-            entry.item.id,
-            entry.item.uuid,
-            remote.id,
-            kind,
+            "order_parked",
+            outbox_id=entry.item.id,
+            uuid=entry.item.uuid,
+            remote_id=remote.id,
+            kind=kind,
         )
         outcome.parked[entry.item.id] = (kind, message)
 
@@ -262,7 +262,7 @@ class Pusher:
             return
         if len(entries) == 1:
             item = entries[0].item
-            log.warning("order_parked outbox_id=%s uuid=%s error=%s", item.id, item.uuid, exc)
+            log.warning("order_parked", outbox_id=item.id, uuid=item.uuid, error=exc)
             outcome.parked[item.id] = ("rejected", exc.message)
             return
         middle = len(entries) // 2

@@ -21,7 +21,6 @@ side, is retried later, and is shown as the agent's last error.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 import sqlite_utils
@@ -32,9 +31,10 @@ from cloud_sync.odoo import OdooClient
 from hub import sync_status
 from hub.clock import now_iso
 from hub.db.store import Store
+from hub.logs import get_logger
 from hub.orders.money import Money
 
-log = logging.getLogger("edgehub.sync")
+log = get_logger("edgehub.sync")
 
 NO_OPEN_SESSION = "No open session available"
 
@@ -68,7 +68,7 @@ class RemoteSessions:
             # restart, or one opened at head office), else creates and opens one.
             remote = await self.client.open_session(self.config_id)
             await self.store.write(_remember_opened, remote)
-            log.info("odoo_session_in_use remote_session=%s", remote)
+            log.info("odoo_session_in_use", remote_session=remote)
             self._current = remote
         return self._current
 
@@ -80,18 +80,18 @@ class RemoteSessions:
         is logged and tried again on a later call.
         """
         closed: list[int] = []
-        money = Money(self.store.settings.currency_digits)
+        money = Money(self.store.settings.rules.currency_digits)
         for remote in await self.store.read(_closable):
             delta = money.from_minor(await self.store.read(_cash_delta, remote))
             try:
                 await self.client.close_session(remote, delta)
             except Rejected as exc:
-                log.warning("odoo_session_not_closed remote_session=%s error=%s", remote, exc)
+                log.warning("odoo_session_not_closed", remote_session=remote, error=exc)
                 message = f"Odoo did not close POS session {remote}: {exc.message}"
                 await self.store.write(_note_error, message)
                 continue
             await self.store.write(_remember_closed, remote)
-            log.info("odoo_session_closed remote_session=%s", remote)
+            log.info("odoo_session_closed", remote_session=remote)
             if self._current == remote:
                 self._current = None
             closed.append(remote)
@@ -101,7 +101,7 @@ class RemoteSessions:
         """Odoo put orders in other sessions than the one sent (``moved``: Odoo session →
         order ids): the one booked was closed at head office. Say so, and book anew."""
         for session, orders in sorted(moved.items()):
-            log.warning("odoo_orders_rehomed remote_session=%s orders=%s", session, sorted(orders))
+            log.warning("odoo_orders_rehomed", remote_session=session, orders=sorted(orders))
             message = (
                 f"Odoo put {len(orders)} order(s) in POS session {session} (a rescue session "
                 "on 16/17) because the session they were sent to was closed at head office; "

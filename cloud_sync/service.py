@@ -18,7 +18,6 @@ refusing the credentials, the configuration or the catalogue pull.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass
 
@@ -33,9 +32,10 @@ from hub.clock import now_iso
 from hub.daemon import InstanceLock, Lifetime, lock_path, sdnotify, supervise
 from hub.db import occupancy
 from hub.db.store import Store
+from hub.logs import get_logger
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.sync")
+log = get_logger("edgehub.sync")
 
 # ``once`` exit codes: 0 all sent, 1 some parked, 2 Odoo unreachable, 3 refused credentials,
 # configuration or catalogue pull, 4 another agent is syncing this database.
@@ -46,15 +46,15 @@ LOCK_POLL_SECONDS = 1.0
 def make_client(settings: Settings) -> OdooClient | None:
     """The client for the configured Odoo, or None when sync is not configured."""
     if not (
-        settings.odoo_url and settings.odoo_db and settings.odoo_login and settings.odoo_api_key
+        settings.odoo.url and settings.odoo.db and settings.odoo.login and settings.odoo.api_key
     ):
         return None
     return OdooClient(
-        settings.odoo_url,
-        settings.odoo_db,
-        settings.odoo_login,
-        settings.odoo_api_key.get_secret_value(),
-        timeout=settings.sync_timeout_seconds,
+        settings.odoo.url,
+        settings.odoo.db,
+        settings.odoo.login,
+        settings.odoo.api_key.get_secret_value(),
+        timeout=settings.sync.timeout_seconds,
     )
 
 
@@ -103,7 +103,7 @@ async def _wait_for_lock(lock: InstanceLock, life: Lifetime) -> bool:
     if lock.try_acquire():
         return True
     holder = lock.holder().pid
-    log.warning("sync_waiting_for_lock holder=%s lock=%s", holder, lock.path)
+    log.warning("sync_waiting_for_lock", holder=holder, lock=lock.path)
     sdnotify.status(f"waiting: another edgehub sync (pid {holder}) is syncing")
     return await lock.wait(life.stop, clock=life.clock, poll=LOCK_POLL_SECONDS)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 from firmware_bridge import claim
 from firmware_bridge.dispatcher import Dispatcher
@@ -22,16 +21,16 @@ from hub.broker_url import MqttUrl
 from hub.daemon import supervise
 from hub.db import occupancy
 from hub.db.store import Store
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.mqtt_topics import Topics
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.bridge")
+log = get_logger("edgehub.bridge")
 
 
 async def serve(settings: Settings, started: asyncio.Event | None = None) -> None:
     """Run the bridge until cancelled; the caller owns signals and systemd."""
-    url = MqttUrl.parse(settings.mqtt_url)
+    url = MqttUrl.parse(settings.mqtt.url)
     await claim.check(settings, url)  # before anything is opened: a refusal changes nothing
     async with occupancy.held_open(settings):  # restore refuses while the bridge runs
         await _serve(settings, url, started)
@@ -43,15 +42,17 @@ async def _serve(settings: Settings, url: MqttUrl, started: asyncio.Event | None
     try:
         link = MqttLink(
             url,
-            client_id=f"edgehub-bridge-{settings.store}",
-            keepalive=settings.mqtt_keepalive_seconds,
-            ca_file=settings.mqtt_ca_file,
-            will=claim.will(Topics(settings.store)),
+            client_id=f"edgehub-bridge-{settings.store.code}",
+            keepalive=settings.mqtt.keepalive_seconds,
+            ca_file=settings.mqtt.ca_file,
+            will=claim.will(Topics(settings.store.code)),
         )
         keeper = claim.ClaimKeeper(settings, link)
         dispatcher = Dispatcher(settings, store, link)
         link.start()
-        log_event(log, "bridge_started", store=settings.store, broker=str(url), db=str(settings.db))
+        log.info(
+            "bridge_started", store=settings.store.code, broker=str(url), db=str(settings.store.db)
+        )
         if started is not None:
             started.set()
         try:
@@ -63,12 +64,12 @@ async def _serve(settings: Settings, url: MqttUrl, started: asyncio.Event | None
                 await link.stop()
     finally:
         store.close()
-        log_event(log, "bridge_stopped", store=settings.store)
+        log.info("bridge_stopped", store=settings.store.code)
 
 
 def run(settings: Settings) -> None:
     """The ``edgehub bridge`` process: uvloop, signals, READY/WATCHDOG/STOPPING."""
     import uvloop
 
-    status = f"kitchen bridge for store {settings.store}"
+    status = f"kitchen bridge for store {settings.store.code}"
     uvloop.run(supervise(lambda life: serve(settings, life.started), status=status))

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import socket
 import uuid
@@ -39,12 +38,12 @@ from typing import Any
 from firmware_bridge.mqtt import MqttError, MqttLink, Will
 from hub.broker_url import MqttUrl
 from hub.clock import now_iso
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.mqtt_topics import Topics
 from hub.settings import Settings
 from hub.version import VERSION
 
-log = logging.getLogger("edgehub.bridge")
+log = get_logger("edgehub.bridge")
 
 CONNECT_WITHIN_SECONDS = 3.0
 """How long the start-up check waits for the broker before it gives up and the bridge starts."""
@@ -69,7 +68,7 @@ class Claim:
             instance=uuid.uuid4().hex,
             pid=os.getpid(),
             host=socket.gethostname(),
-            db=str(settings.db),
+            db=str(settings.store.db),
             version=VERSION,
             since=now_iso(),
         )
@@ -121,7 +120,7 @@ class Claim:
 
     def is_stale_of(self, settings: Settings) -> bool:
         """Ours from a dead process: same host and database, whose lock we now hold."""
-        return self.host == socket.gethostname() and self.db == str(settings.db)
+        return self.host == socket.gethostname() and self.db == str(settings.store.db)
 
 
 class ClaimedElsewhere(Exception):
@@ -145,9 +144,9 @@ async def check(settings: Settings, url: MqttUrl) -> None:
         settings,
         url,
         name="bridge",
-        what=f"the kitchen bridge of store {settings.store!r}",
-        client_id=f"edgehub-bridge-{settings.store}-probe-{os.getpid()}",
-        topic=Topics(settings.store).claim,
+        what=f"the kitchen bridge of store {settings.store.code!r}",
+        client_id=f"edgehub-bridge-{settings.store.code}-probe-{os.getpid()}",
+        topic=Topics(settings.store.code).claim,
         read=Claim.parse,
     )
 
@@ -165,8 +164,8 @@ async def check_adapter(settings: Settings, url: MqttUrl, device: str) -> None:
         url,
         name="printer",
         what=f"the printer adapter of {device!r}",
-        client_id=f"edgehub-printer-{settings.store}-{device}-probe-{os.getpid()}",
-        topic=Topics(settings.store).status(device),
+        client_id=f"edgehub-printer-{settings.store.code}-{device}-probe-{os.getpid()}",
+        topic=Topics(settings.store.code).status(device),
         read=Claim.from_status,
     )
 
@@ -193,8 +192,8 @@ async def _probe(
     probe = MqttLink(
         url,
         client_id=client_id,
-        keepalive=settings.mqtt_keepalive_seconds,
-        ca_file=settings.mqtt_ca_file,
+        keepalive=settings.mqtt.keepalive_seconds,
+        ca_file=settings.mqtt.ca_file,
     )
     probe.subscribe(topic, lambda _topic, payload: found.append(read(payload)))
     probe.start()
@@ -202,10 +201,8 @@ async def _probe(
         try:
             await asyncio.wait_for(probe.subscribed.wait(), CONNECT_WITHIN_SECONDS)
         except TimeoutError:
-            log_event(
-                log,
+            log.warning(
                 f"{name}_claim_unchecked",
-                logging.WARNING,
                 broker=str(url),
                 reason=f"no answer from the broker within {CONNECT_WITHIN_SECONDS:g}s",
             )
@@ -217,7 +214,7 @@ async def _probe(
     if claim is None:
         return
     if claim.is_stale_of(settings):
-        log_event(log, f"{name}_claim_stale", pid=claim.pid, since=claim.since)
+        log.info(f"{name}_claim_stale", pid=claim.pid, since=claim.since)
         return
     raise ClaimedElsewhere(what, claim, topic)
 
@@ -226,7 +223,7 @@ class ClaimKeeper:
     """Publishes the bridge's claim on each connection; clears it on a clean stop."""
 
     def __init__(self, settings: Settings, link: MqttLink) -> None:
-        self.topics = Topics(settings.store)
+        self.topics = Topics(settings.store.code)
         self.claim = Claim.mine(settings)
         self.link = link
         self._tasks: set[asyncio.Task[None]] = set()
@@ -241,7 +238,7 @@ class ClaimKeeper:
         try:
             await self.link.publish(self.topics.claim, payload, retain=True)
         except MqttError as exc:  # the next connection publishes it again
-            log_event(log, "bridge_claim_unpublished", logging.WARNING, error=str(exc))
+            log.warning("bridge_claim_unpublished", error=str(exc))
 
     async def clear(self) -> None:
         """Empty the retained claim (before ``link.stop()``, which sends no will)."""

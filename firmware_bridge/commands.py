@@ -27,7 +27,7 @@ def cmd_bridge(args: argparse.Namespace, settings: Settings) -> int:
 
     if _broker_unusable(settings):
         return 2
-    lock = _single(settings, "bridge", f"the kitchen bridge of store {settings.store!r}")
+    lock = _single(settings, "bridge", f"the kitchen bridge of store {settings.store.code!r}")
     if lock is None:
         return ALREADY_RUNNING
     try:
@@ -67,11 +67,11 @@ def _broker_unusable(settings: Settings) -> bool:
     instead of retrying forever."""
     from hub.broker_url import BadCaFile, broker
 
-    if not settings.mqtt_url:
+    if not settings.mqtt.url:
         print("error: EDGEHUB_MQTT_URL is empty: the kitchen needs a broker", file=sys.stderr)
         return True
     try:
-        broker(settings.mqtt_url, settings.mqtt_ca_file)
+        broker(settings.mqtt.url, settings.mqtt.ca_file)
     except BadCaFile as exc:
         print(f"error: EDGEHUB_MQTT_CA_FILE: {exc}", file=sys.stderr)
         return True
@@ -130,7 +130,7 @@ def _registered_station(settings: Settings, device: str) -> str | None:
     from hub.db.connection import open_db
     from hub.devices import station_of
 
-    if not settings.db.exists():
+    if not settings.store.db.exists():
         return None
     db = open_db(settings, readonly=True)
     try:

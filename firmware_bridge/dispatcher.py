@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -36,14 +35,14 @@ from hub import events
 from hub.clock import now_iso
 from hub.daemon import Backoff, restarting
 from hub.db.store import Store
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.mqtt_topics import Topics
 from hub.orders import board
 from hub.orders.money import Money
 from hub.orders.service import OrderRules
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.bridge")
+log = get_logger("edgehub.bridge")
 
 INBOX_LIMIT = 10_000
 """Messages waiting to be applied; past this a flood is dropped, not buffered without end."""
@@ -55,17 +54,17 @@ class Dispatcher:
     """Owns the bridge's loops; ``run()`` until cancelled."""
 
     def __init__(self, settings: Settings, store: Store, link: MqttLink) -> None:
-        money = Money(settings.currency_digits)
+        money = Money(settings.rules.currency_digits)
         self.rules = OrderRules(
-            money=money, store=settings.store, max_discount_pct=settings.max_discount_pct
+            money=money, store=settings.store.code, max_discount_pct=settings.rules.max_discount_pct
         )
         self.policy = RetryPolicy(
-            settings.kitchen_ack_timeout_seconds, settings.kitchen_retry_max_seconds
+            settings.kitchen.ack_timeout_seconds, settings.kitchen.retry_max_seconds
         )
-        self.topics = Topics(settings.store)
+        self.topics = Topics(settings.store.code)
         self.store = store
         self.link = link
-        self.watch = LogWatch(settings.db)
+        self.watch = LogWatch(settings.store.db)
         self._inbox: list[Inbound] = []
         self._inbox_ready = asyncio.Event()
         self._retry_wake = asyncio.Event()
@@ -73,7 +72,7 @@ class Dispatcher:
         self._board: list[int] | None = None
         self._heard: set[str] = set()  # devices that spoke on the current connection
         # Live devices repeat their status on reconnecting; give them three keepalives.
-        self.presence_grace = 3.0 * settings.mqtt_keepalive_seconds
+        self.presence_grace = 3.0 * settings.mqtt.keepalive_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
         for topic_filter in (self.topics.all_acks, self.topics.all_statuses, self.topics.all_bumps):
             link.subscribe(topic_filter, self._on_message)
@@ -172,7 +171,7 @@ class Dispatcher:
         failed = len(outgoing) - len(sent)
         if failed:
             first = next(r for r in results if r is not None)
-            log_event(log, "kitchen_send_failed", logging.WARNING, jobs=failed, error=str(first))
+            log.warning("kitchen_send_failed", jobs=failed, error=str(first))
         if sent:
             await self.store.write(self._mark_sent, sent)
 
@@ -185,21 +184,14 @@ class Dispatcher:
         try:
             message = inbox.parse(self.topics, topic, payload)
         except Rejected as exc:
-            log_event(
-                log,
-                "mqtt_message_rejected",
-                logging.WARNING,
-                topic=topic,
-                bytes=len(payload),
-                reason=str(exc),
-            )
+            log.warning("mqtt_message_rejected", topic=topic, bytes=len(payload), reason=str(exc))
             return
         if message is None:
             return
         if not isinstance(message.body, Bump):
             self._heard.add(message.name)
         if len(self._inbox) >= INBOX_LIMIT:
-            log_event(log, "inbox_full", logging.ERROR, topic=topic)
+            log.error("inbox_full", topic=topic)
             return
         self._inbox.append(message)
         self._inbox_ready.set()
@@ -222,7 +214,7 @@ class Dispatcher:
         try:
             await self.link.publish(topic, payload, retain=retain)
         except MqttError as exc:
-            log_event(log, "publish_failed", logging.WARNING, topic=topic, error=str(exc))
+            log.warning("publish_failed", topic=topic, error=str(exc))
             return False
         return True
 
@@ -234,7 +226,7 @@ class Dispatcher:
     async def _after_connect(self, connection: int, connected_at: str) -> None:
         resent = await self.store.write(jobs.reschedule_all, time.time(), connected_at)
         if resent:
-            log_event(log, "kitchen_resend_after_connect", jobs=resent)
+            log.info("kitchen_resend_after_connect", jobs=resent)
         self._retry_wake.set()
         self._board = None  # a restarted broker has lost the retained board
         self._board_dirty.set()
@@ -247,7 +239,7 @@ class Dispatcher:
     def _expire_unheard(self, db: sqlite_utils.Database, heard: set[str]) -> int:
         changes = presence.expire_unheard(db, heard)
         for change in changes:
-            log_event(log, "device_presumed_offline", logging.WARNING, device=change.device)
+            log.warning("device_presumed_offline", device=change.device)
             jobs.reschedule_device(db, time.time(), change.device)
         return len(changes)
 

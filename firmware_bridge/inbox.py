@@ -26,13 +26,13 @@ from firmware_bridge.messages import (
     parse_bump,
     parse_status,
 )
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.mqtt_topics import Topics
 from hub.orders import bumps
 from hub.orders.bumps import BumpRefused
 from hub.orders.service import OrderRules
 
-log = logging.getLogger("edgehub.bridge")
+log = get_logger("edgehub.bridge")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ def apply(
             _refuse(topics, message.name, message.body, exc, applied)
         except Exception:
             db.execute("ROLLBACK TO SAVEPOINT inbound")
-            log.exception("inbound_failed name=%s kind=%s", message.name, type(message.body))
+            log.exception("inbound_failed", name=message.name, kind=type(message.body))
         db.execute("RELEASE SAVEPOINT inbound")
     jobs.refresh_kitchen_status(db, rules, touched)
     return applied
@@ -111,10 +111,9 @@ def _apply_one(
         # An unknown job is a device's mistake, an ack for a job another device was sent
         # a device's mistake or a rogue's (ignored); a repeat ack is normal after a re-send.
         level = logging.WARNING if outcome.result in ("unknown", "foreign") else logging.INFO
-        log_event(
-            log,
-            "kitchen_ack",
+        log.log(
             level,
+            "kitchen_ack",
             job=body.job_id,
             device=message.name,
             status=body.status,
@@ -128,11 +127,10 @@ def _apply_one(
     elif isinstance(body, DeviceStatus):
         change = presence.record_status(db, message.name, body)
         if change is None:
-            log_event(log, "status_from_unregistered_device", logging.WARNING, device=message.name)
+            log.warning("status_from_unregistered_device", device=message.name)
             return
         if change.changed:
-            log_event(
-                log,
+            log.info(
                 "device_status",
                 device=message.name,
                 online=body.online,
@@ -148,8 +146,7 @@ def _apply_one(
             applied.reschedule = True
     else:
         state = bumps.apply_bump(db, rules, message.name, body)
-        log_event(
-            log,
+        log.info(
             "kitchen_bump",
             station=message.name,
             order=body.order_uuid,
@@ -159,10 +156,8 @@ def _apply_one(
 
 
 def _refuse(topics: Topics, station: str, bump: Bump, exc: BumpRefused, applied: Applied) -> None:
-    log_event(
-        log,
+    log.warning(
         "kitchen_bump_refused",
-        logging.WARNING,
         station=station,
         order=bump.order_uuid,
         action=bump.action,

@@ -23,7 +23,6 @@ kitchen meanwhile: the order's current state is checked in the same transaction.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,10 +31,10 @@ import sqlite_utils
 from firmware_bridge import jobs
 from firmware_bridge.jobs import Outgoing, RetryPolicy
 from hub import events
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.mqtt_topics import is_name
 
-log = logging.getLogger("edgehub.bridge")
+log = get_logger("edgehub.bridge")
 
 CONSUMER = "kitchen"
 BATCH = 500
@@ -102,9 +101,7 @@ def _tickets(
             )
     for station, lines in by_station.items():
         if not is_name(station):
-            log_event(
-                log, "kitchen_station_unusable", logging.ERROR, order=order["id"], station=station
-            )
+            log.error("kitchen_station_unusable", order=order["id"], station=station)
             continue
         out = jobs.create(
             db,

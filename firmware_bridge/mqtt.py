@@ -53,9 +53,9 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from hub.broker_url import MqttUrl, tls_context
-from hub.logs import log_event
+from hub.logs import get_logger
 
-log = logging.getLogger("edgehub.mqtt")
+log = get_logger("edgehub.mqtt")
 
 PUBLISH_TIMEOUT = 10.0
 RECONNECT_MIN_SECONDS = 1
@@ -121,7 +121,7 @@ class MqttLink:
         if url.tls:
             self._client.tls_set_context(tls_context(ca_file))
         elif ca_file is not None:
-            log_event(log, "mqtt_ca_file_unused", logging.WARNING, broker=str(url), tls=False)
+            log.warning("mqtt_ca_file_unused", broker=str(url), tls=False)
         if url.username is not None:
             self._client.username_pw_set(url.username, url.password)
         if will is not None:
@@ -278,7 +278,7 @@ class MqttLink:
     def _subacked(self, mid: int, refused: list[str]) -> None:
         if refused:
             url = str(self.url)
-            log_event(log, "mqtt_subscribe_refused", logging.WARNING, broker=url, reasons=refused)
+            log.warning("mqtt_subscribe_refused", broker=url, reasons=refused)
         self._unacked_subscriptions.discard(mid)
         if not self._unacked_subscriptions:
             self.subscribed.set()
@@ -287,7 +287,7 @@ class MqttLink:
         self.connected = True
         self.connects += 1
         self._last_failure = None
-        log_event(log, "mqtt_connected", broker=str(self.url), connects=self.connects)
+        log.info("mqtt_connected", broker=str(self.url), connects=self.connects)
         if self._closed is not None:  # closed, then accepted at the first attempt
             self._note_closed(self._closed)
             self._closed = None
@@ -314,10 +314,10 @@ class MqttLink:
             level = logging.ERROR if tls else logging.WARNING
         self._last_failure = error
         event = "mqtt_tls_failed" if tls else "mqtt_connect_failed"
-        log_event(log, event, level, broker=str(self.url), error=error)
+        log.log(level, event, broker=str(self.url), error=error)
 
     def _refused(self, reason: str) -> None:
-        log_event(log, "mqtt_refused", logging.ERROR, broker=str(self.url), reason=reason)
+        log.error("mqtt_refused", broker=str(self.url), reason=reason)
 
     def _disconnected(self, reason: str) -> None:
         was = self.connected
@@ -325,7 +325,7 @@ class MqttLink:
         self.subscribed.clear()
         if was:
             level = logging.INFO if self._stopping else logging.WARNING
-            log_event(log, "mqtt_disconnected", level, broker=str(self.url), reason=reason)
+            log.log(level, "mqtt_disconnected", broker=str(self.url), reason=reason)
             if not self._stopping:
                 self._closed = time.monotonic()
 
@@ -343,10 +343,8 @@ class MqttLink:
         self._closed_at.append(now)
         if len(self._closed_at) >= TAKEOVER_CLOSES and not self.taken_over:
             self.taken_over = True
-            log_event(
-                log,
+            log.error(
                 "mqtt_client_id_taken_over",
-                logging.ERROR,
                 broker=str(self.url),
                 client_id=self.client_id,
                 closes=len(self._closed_at),
@@ -359,7 +357,7 @@ class MqttLink:
         """A connection that lasted a whole window ends a takeover episode."""
         if self.connected and self.taken_over and not self._closed_at_recent():
             self.taken_over = False
-            log_event(log, "mqtt_client_id_takeover_ended", client_id=self.client_id)
+            log.info("mqtt_client_id_takeover_ended", client_id=self.client_id)
 
     def _closed_at_recent(self) -> bool:
         now = time.monotonic()
@@ -382,4 +380,4 @@ class MqttLink:
                 try:
                     handler(topic, payload)
                 except Exception:
-                    log.exception("mqtt_handler_failed topic=%s", topic)
+                    log.exception("mqtt_handler_failed", topic=topic)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,11 +39,11 @@ from firmware_bridge.seen import SeenJobs
 from hub.broker_url import MqttUrl
 from hub.daemon import Lifetime, supervise
 from hub.db import occupancy
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.mqtt_topics import Topics
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.printer")
+log = get_logger("edgehub.printer")
 
 FIRMWARE = "edgehub-printer/1"
 MAX_JOB_BYTES = 256 * 1024
@@ -79,18 +78,20 @@ class PrinterAdapter:
 
     def __init__(self, settings: Settings, config: PrinterConfig) -> None:
         self.config = config
-        self.topics = Topics(settings.store)
+        self.topics = Topics(settings.store.code)
         self.claim = claim.Claim.mine(settings)
         self.printer: PrinterLink = open_link(config.target)
-        seen_path = config.seen_path or settings.db.parent / f"printer-{config.device}.seen.db"
+        seen_path = (
+            config.seen_path or settings.store.db.parent / f"printer-{config.device}.seen.db"
+        )
         self.seen = SeenJobs(seen_path)
         goodbye = json.dumps({"online": False, "firmware": FIRMWARE}).encode()
         self.mqtt = MqttLink(
-            MqttUrl.parse(settings.mqtt_url),
-            client_id=f"edgehub-printer-{settings.store}-{config.device}",
-            keepalive=settings.mqtt_keepalive_seconds,
+            MqttUrl.parse(settings.mqtt.url),
+            client_id=f"edgehub-printer-{settings.store.code}-{config.device}",
+            keepalive=settings.mqtt.keepalive_seconds,
             will=Will(self.topics.status(config.device), goodbye),
-            ca_file=settings.mqtt_ca_file,
+            ca_file=settings.mqtt.ca_file,
         )
         self.mqtt.subscribe(self.topics.jobs(config.station), self._on_job)
         self.mqtt.on_connect(self._on_connect)
@@ -105,8 +106,7 @@ class PrinterAdapter:
         # Ask the printer first, so the first status the hub hears already has paper and cover.
         self._printer_state = await asyncio.to_thread(self._ask_printer)
         self.mqtt.start()
-        log_event(
-            log,
+        log.info(
             "printer_started",
             device=self.config.device,
             station=self.config.station,
@@ -136,22 +136,22 @@ class PrinterAdapter:
         try:
             await self._publish_status(force=True)
         except MqttError as exc:
-            log_event(log, "status_not_sent", logging.WARNING, error=str(exc))
+            log.warning("status_not_sent", error=str(exc))
 
     def _on_job(self, topic: str, payload: bytes) -> None:
         if len(payload) > MAX_JOB_BYTES:
-            log_event(log, "job_rejected", logging.WARNING, bytes=len(payload), reason="too big")
+            log.warning("job_rejected", bytes=len(payload), reason="too big")
             return
         try:
             job = json.loads(payload)
         except (UnicodeDecodeError, ValueError):
-            log_event(log, "job_rejected", logging.WARNING, reason="not JSON")
+            log.warning("job_rejected", reason="not JSON")
             return
         except RecursionError:
-            log_event(log, "job_rejected", logging.WARNING, reason="nested too deeply")
+            log.warning("job_rejected", reason="nested too deeply")
             return
         if not isinstance(job, dict) or not isinstance(job.get("job_id"), str):
-            log_event(log, "job_rejected", logging.WARNING, reason="no job_id")
+            log.warning("job_rejected", reason="no job_id")
             return
         if job.get("device") not in (None, self.config.device):
             return  # addressed to another device of the station
@@ -159,7 +159,7 @@ class PrinterAdapter:
             self._jobs.put_nowait(job)
         except asyncio.QueueFull:
             # Dropping is safe: no ack goes out, so the hub sends the job again.
-            log_event(log, "job_dropped_queue_full", logging.WARNING, job=job["job_id"])
+            log.warning("job_dropped_queue_full", job=job["job_id"])
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -190,7 +190,7 @@ class PrinterAdapter:
             await self.mqtt.publish(self.topics.ack(self.config.device), json.dumps(ack).encode())
         except MqttError as exc:
             # The hub will send the job again; it is marked printed, so only the ack repeats.
-            log_event(log, "ack_not_sent", logging.WARNING, job=job_id, error=str(exc))
+            log.warning("ack_not_sent", job=job_id, error=str(exc))
 
     # --- printer side ------------------------------------------------------------------------
 
@@ -201,7 +201,7 @@ class PrinterAdapter:
                 await self._handle(job)
             except Exception:
                 # No ack went out, so the hub sends the job again; the next one is served.
-                log.exception("job_failed job=%s", job["job_id"])
+                log.exception("job_failed", job=job["job_id"])
 
     async def _handle(self, job: dict[str, Any]) -> None:
         async with self._printer_lock:
@@ -212,8 +212,7 @@ class PrinterAdapter:
         with contextlib.suppress(MqttError):
             await self._publish_status()
         await self._ack(job["job_id"], outcome)
-        log_event(
-            log,
+        log.info(
             "job_done",
             job=job["job_id"],
             status=outcome.status,
@@ -230,7 +229,7 @@ class PrinterAdapter:
             try:
                 await self._publish_status()
             except MqttError as exc:
-                log_event(log, "status_not_sent", logging.WARNING, error=str(exc))
+                log.warning("status_not_sent", error=str(exc))
 
     def _ask_printer(self) -> dict[str, Any]:
         try:
@@ -292,7 +291,7 @@ def run(settings: Settings, config: PrinterConfig) -> None:
     import uvloop
 
     async def work(life: Lifetime) -> None:
-        url = MqttUrl.parse(settings.mqtt_url)
+        url = MqttUrl.parse(settings.mqtt.url)
         await claim.check_adapter(settings, url, config.device)  # before anything is opened
         async with occupancy.held_open(settings):  # restore refuses while a printer runs
             await PrinterAdapter(settings, config).run(life.started)

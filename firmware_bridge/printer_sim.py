@@ -26,14 +26,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 from collections.abc import Callable
 from types import TracebackType
 
 from firmware_bridge.escpos_decoder import EscPosDecoder, ReceivedTicket, StatusRequest
+from hub.logs import get_logger, setup_logging
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class PrinterSimulator:
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dead", action="store_true", help="accept but never answer")
     parser.add_argument("--refuse", action="store_true", help="reset every connection")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    setup_logging("info")
     asyncio.run(_run(args))
 
 
@@ -217,9 +217,9 @@ async def _run(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with sim:
-        log.info("printer_sim_listening host=%s port=%d", args.host, sim.port)
+        log.info("printer_sim_listening", host=args.host, port=sim.port)
         await stop.wait()
-    log.info("printer_sim_stopped tickets=%d", len(sim.tickets))
+    log.info("printer_sim_stopped", tickets=len(sim.tickets))
 
 
 if __name__ == "__main__":

@@ -61,21 +61,22 @@ GC_THRESHOLDS = (7000, 10, 10)
 
 
 def create_app(settings: Settings) -> Litestar:
+    settings = settings.with_jwt_secret()  # the key's one read (or creation), at start-up
     store = Store(settings)
-    money = Money(settings.currency_digits)
+    money = Money(settings.rules.currency_digits)
     jwt_auth = make_jwt_auth(settings)
     hub = HubContext(
         settings=settings,
         store=store,
         money=money,
         rules=OrderRules(
-            money=money, store=settings.store, max_discount_pct=settings.max_discount_pct
+            money=money, store=settings.store.code, max_discount_pct=settings.rules.max_discount_pct
         ),
         jwt_auth=jwt_auth,
         throttle=LoginThrottle(
-            settings.login_max_failures,
-            settings.login_window_seconds,
-            settings.login_address_max_failures,
+            settings.auth.login_max_failures,
+            settings.auth.login_window_seconds,
+            settings.auth.login_address_max_failures,
         ),
     )
     probes = Probes(settings)
@@ -131,7 +132,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         before_send=[AllowHeader()],
         openapi_config=openapi.openapi_config(),
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.server.max_body_bytes,
         debug=False,
     )
     app.state.hub = hub

@@ -52,25 +52,27 @@ def list_backups(settings: Settings) -> list[Path]:
     found = []
     for path in folder.iterdir():
         match = _NAME.match(path.name)
-        if match and match["store"] == settings.store and not match["label"]:
+        if match and match["store"] == settings.store.code and not match["label"]:
             found.append(path)
     return sorted(found, key=lambda p: p.name)
 
 
 def take_backup(settings: Settings, *, label: str = "", rotate: bool = True) -> BackupInfo:
     """Copy the live database into the backup set; blocking, run it in a thread."""
-    if not settings.db.exists():
-        raise BackupError(f"no database at {settings.db}")
+    if not settings.store.db.exists():
+        raise BackupError(f"no database at {settings.store.db}")
     folder = settings.backup_path
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3] + "Z"
-    final = folder / f"edgehub-{settings.store}-{stamp}{'-' + label if label else ''}.db"
+    final = folder / f"edgehub-{settings.store.code}-{stamp}{'-' + label if label else ''}.db"
     partial = final.with_name(final.name + ".partial")
     t0 = time.perf_counter()
     # Created 0600 before SQLite opens it: an empty file is an empty database.
     os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     try:
-        source = sqlite3.connect(settings.db, timeout=settings.db_busy_timeout_ms / 1000)
+        source = sqlite3.connect(
+            settings.store.db, timeout=settings.store.db_busy_timeout_ms / 1000
+        )
         target = sqlite3.connect(partial, isolation_level=None)
         try:
             source.backup(target)  # pages=-1: one step, one snapshot
@@ -98,14 +100,15 @@ def take_backup(settings: Settings, *, label: str = "", rotate: bool = True) -> 
 def _damaged(settings: Settings, detail: str) -> str:
     """A damaged database cannot be backed up; what it needs is a restore."""
     return (
-        f"{settings.db} is damaged ({detail}), so no backup was taken; {restore_advice(settings)}"
+        f"{settings.store.db} is damaged ({detail}), so no backup was taken; "
+        f"{restore_advice(settings)}"
     )
 
 
 def prune_set(settings: Settings) -> list[Path]:
     """Delete the oldest backups beyond ``backup_keep``; returns what went."""
     backups = list_backups(settings)
-    doomed = backups[: max(0, len(backups) - settings.backup_keep)]
+    doomed = backups[: max(0, len(backups) - settings.backup.keep)]
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed
@@ -158,12 +161,12 @@ def restore(
     check_file(source)  # refuses a missing file before anything is said or done
     say(f"checked {source} ({source.stat().st_size / 1e6:.1f} MB): intact")
     with occupancy.exclusive(settings, force=force) as busy:
-        if settings.db.exists():
-            say(f"keeping a copy of {settings.db} as it is now…")
-        safety = _keep_current(settings) if settings.db.exists() else None
-        say(f"copying {source.name} into {settings.db}…")
+        if settings.store.db.exists():
+            say(f"keeping a copy of {settings.store.db} as it is now…")
+        safety = _keep_current(settings) if settings.store.db.exists() else None
+        say(f"copying {source.name} into {settings.store.db}…")
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        dst = sqlite3.connect(settings.db, timeout=settings.db_busy_timeout_ms / 1000)
+        dst = sqlite3.connect(settings.store.db, timeout=settings.store.db_busy_timeout_ms / 1000)
         try:
             before = _issued(dst) if safety is not None else order_names.Issued()
             src.backup(dst)
@@ -209,14 +212,14 @@ def _keep_current(settings: Settings) -> Path:
     try:
         return take_backup(settings, label="pre-restore", rotate=False).path
     except BackupError:
-        if not _damaged_file(settings.db):
+        if not _damaged_file(settings.store.db):
             raise
     folder = settings.backup_path
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")[:-3] + "Z"
-    kept = folder / f"edgehub-{settings.store}-{stamp}-damaged.db"
+    kept = folder / f"edgehub-{settings.store.code}-{stamp}-damaged.db"
     for suffix in ("", "-wal", "-shm"):
-        part = settings.db.with_name(settings.db.name + suffix)
+        part = settings.store.db.with_name(settings.store.db.name + suffix)
         if part.exists():
             part.rename(kept.with_name(kept.name + suffix))
     return kept

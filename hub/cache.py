@@ -34,7 +34,6 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import logging
 import os
 import random
 import time
@@ -49,10 +48,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.cache")
+log = get_logger("edgehub.cache")
 
 VERSION_TTL = 2 * 86400
 _ABSENT = b"-"  # the version of an entry never invalidated (or whose version expired)
@@ -252,13 +251,13 @@ class Cache:
     """The hub's cache: ``get_many``/``put_many`` (cache-aside), ``invalidate``, ``stats``."""
 
     def __init__(self, settings: Settings) -> None:
-        self.prefix = f"edgehub:{settings.store}"
+        self.prefix = f"edgehub:{settings.store.code}"
         self._nonce, self._tokens = os.urandom(8).hex(), itertools.count()
         self.stats_by_kind = {k.name: KindStats() for k in KINDS}
-        self.memory = Memory(settings.cache_max_bytes, f"{self.prefix}:v:", self._evicted)
+        self.memory = Memory(settings.cache.max_bytes, f"{self.prefix}:v:", self._evicted)
         self.redis = (
-            RedisBackend(settings.redis_url, settings.redis_pool_size, settings.redis_timeout)
-            if settings.redis_url
+            RedisBackend(settings.redis.url, settings.redis.pool_size, settings.redis.timeout)
+            if settings.redis.url
             else None
         )
         self.epoch = 0
@@ -288,7 +287,7 @@ class Cache:
             self.redis_ok = False
             self.epoch += 1
             self.memory.clear()  # may hold values from an earlier outage
-            log_event(log, "cache_redis_down", logging.WARNING, error=type(exc).__name__)
+            log.warning("cache_redis_down", error=type(exc).__name__)
 
     async def start(self) -> None:
         """Connect if Redis answers; otherwise start on the in-process cache."""
@@ -307,7 +306,7 @@ class Cache:
                 self.last_error = None
                 self.epoch += 1
                 self.connects += 1
-                log_event(log, "cache_redis_up", purged=self.purged)
+                log.info("cache_redis_up", purged=self.purged)
         except _DOWN as exc:
             self._down(exc)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -28,7 +27,7 @@ from hub.cli_ops import add_commands as add_ops_commands
 from hub.cli_ops import duration
 from hub.db import readiness
 from hub.db.readiness import Need
-from hub.logs import log_event, setup_logging
+from hub.logs import get_logger, setup_logging
 from hub.settings import Settings, load_settings, unknown_settings
 from hub.version import VERSION
 
@@ -36,18 +35,18 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-log = logging.getLogger("edgehub.settings")
+log = get_logger("edgehub.settings")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from hub.lan import reach_lines
     from hub.serve import run
 
-    host, port = args.host or settings.host, args.port or settings.port
+    host, port = args.host or settings.server.host, args.port or settings.server.port
     workers = max(1, args.workers)
     print(
-        f"EdgeHub serving store '{settings.store}' on http://{host}:{port} "
-        f"(database {settings.db}, {workers} worker{'s' if workers > 1 else ''})",
+        f"EdgeHub serving store '{settings.store.code}' on http://{host}:{port} "
+        f"(database {settings.store.db}, {workers} worker{'s' if workers > 1 else ''})",
         file=sys.stderr,
     )
     for line in reach_lines(settings, host, port):
@@ -66,7 +65,7 @@ def worker_app() -> object:
     from hub.realtime.fastpath import WebSocketFirst
 
     settings = load_settings()
-    setup_logging(settings.log_level, settings.log_json)
+    setup_logging(settings.logging.level, settings.logging.as_json)
     return WebSocketFirst(create_app(settings))
 
 
@@ -76,7 +75,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     db = open_db(settings)
     applied = migrate(db)
-    print(f"{settings.db}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
+    print(f"{settings.store.db}: " + (f"applied {', '.join(applied)}" if applied else "up to date"))
     return 0
 
 
@@ -88,11 +87,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     db = open_db(settings)
     migrate(db)
     with immediate(db):
-        counts = load_demo(db, pin_iterations=settings.pin_hash_iterations)
+        counts = load_demo(db, pin_iterations=settings.auth.pin_hash_iterations)
     if getattr(args, "products", 0):
         counts.update(_demo_catalogue(db, args.products))
     print(
-        f"demo store '{settings.store}' ready in {settings.db}: "
+        f"demo store '{settings.store.code}' ready in {settings.store.db}: "
         + ", ".join(f"{n} {t}" for t, n in counts.items())
     )
     print("logins: admin/0000 (admin), marco/9999 (manager), ana/1234 (cashier), kitchen/5555")
@@ -136,7 +135,7 @@ def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
                 role=args.role,
                 pin=pin,
                 password=password,
-                iterations=settings.pin_hash_iterations,
+                iterations=settings.auth.pin_hash_iterations,
             )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -195,9 +194,9 @@ def cmd_user_unlock(args: argparse.Namespace, settings: Settings) -> int:
     from hub.db.connection import immediate, open_db
 
     throttle = LoginThrottle(
-        settings.login_max_failures,
-        settings.login_window_seconds,
-        settings.login_address_max_failures,
+        settings.auth.login_max_failures,
+        settings.auth.login_window_seconds,
+        settings.auth.login_address_max_failures,
     )
     db = open_db(settings)
     with immediate(db):
@@ -223,9 +222,9 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from hub.auth.users import Actor
 
     actor = Actor(id=row[0], name=row[1], role=row[2])
-    default_ttl = settings.device_token_ttl_seconds if actor.role == Role.DEVICE else None
-    ttl = args.ttl or default_ttl or settings.token_ttl_seconds
-    print(issue_token(make_jwt_auth(settings), actor, ttl))
+    default_ttl = settings.auth.device_token_ttl_seconds if actor.role == Role.DEVICE else None
+    ttl = args.ttl or default_ttl or settings.auth.token_ttl_seconds
+    print(issue_token(make_jwt_auth(settings.with_jwt_secret()), actor, ttl))
     return 0
 
 
@@ -365,11 +364,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {line}", file=sys.stderr)
         print(f"edgehub {_command(args)}: not started; nothing was changed", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, settings.log_json)
+    setup_logging(settings.logging.level, settings.logging.as_json)
     ignored = unknown_settings(os.environ)
     if ignored:
         # A warning, not an error: a name far from every setting may be another program's.
-        log_event(log, "settings_ignored", logging.WARNING, names=ignored)
+        log.warning("settings_ignored", names=ignored)
     handler: Handler = args.handler
     return handler(args, settings)
 

@@ -47,8 +47,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     db = _open(settings)
     try:
         report = import_csv(
-            db, Money(settings.currency_digits), source, apply=args.apply,
-            odoo=settings.odoo_url is not None, progress=progress,
+            db, Money(settings.rules.currency_digits), source, apply=args.apply,
+            odoo=settings.odoo.url is not None, progress=progress,
         )  # fmt: skip
     finally:
         db.close()
@@ -75,7 +75,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     db = _open(settings)
     try:
-        rows = list(export_rows(db, Money(settings.currency_digits)))
+        rows = list(export_rows(db, Money(settings.rules.currency_digits)))
     finally:
         db.close()
     if args.file == "-":
@@ -120,7 +120,7 @@ def _product_values(args: argparse.Namespace, settings: Settings, db: Any) -> di
         values["name"] = args.name
     if args.price is not None:
         try:
-            values["price"] = Money(settings.currency_digits).parse(args.price)
+            values["price"] = Money(settings.rules.currency_digits).parse(args.price)
         except ValueError as exc:
             raise ValidationFailed(f"price: {exc}", {"fields": {"price": "invalid"}}) from exc
     for key, value in (("barcode", args.barcode), ("default_code", args.code),
@@ -156,8 +156,8 @@ def cmd_product_add(args: argparse.Namespace, settings: Settings) -> int:
 
     def add(db: Any) -> Any:
         item = ProductInput(**_product_values(args, settings, db))
-        money = Money(settings.currency_digits)
-        odoo = settings.odoo_url is not None
+        money = Money(settings.rules.currency_digits)
+        odoo = settings.odoo.url is not None
         return management.create_product(db, money, item, odoo=odoo).product
 
     return _write(settings, add)
@@ -169,8 +169,8 @@ def cmd_product_edit(args: argparse.Namespace, settings: Settings) -> int:
 
     def edit(db: Any) -> Any:
         values = _product_values(args, settings, db)
-        money = Money(settings.currency_digits)
-        odoo = settings.odoo_url is not None
+        money = Money(settings.rules.currency_digits)
+        odoo = settings.odoo.url is not None
         return management.edit_product(db, money, args.id, values, odoo=odoo).product
 
     return _write(settings, edit)

@@ -31,9 +31,9 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     from hub.backup import BackupError, take_backup
     from hub.progress import note
 
-    if settings.db.exists():
-        size = settings.db.stat().st_size / 1e6
-        note(f"backing up {settings.db} ({size:.1f} MB) into {settings.backup_path}…")
+    if settings.store.db.exists():
+        size = settings.store.db.stat().st_size / 1e6
+        note(f"backing up {settings.store.db} ({size:.1f} MB) into {settings.backup_path}…")
     try:
         info = take_backup(settings)
     except BackupError as exc:
@@ -41,7 +41,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(f"backup {info.path} ({info.size} bytes in {info.seconds:.2f}s)")
     for path in info.removed:
-        print(f"removed {path.name} (keeping {settings.backup_keep})")
+        print(f"removed {path.name} (keeping {settings.backup.keep})")
     return 0
 
 
@@ -61,7 +61,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     except BackupError as exc:
         print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 1
-    print(f"restored {settings.db} from {info.source}")
+    print(f"restored {settings.store.db} from {info.source}")
     if info.blind:
         print(
             f"the database it replaced could not be read: new sessions start at "
@@ -83,8 +83,8 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     from hub.audit import chain
     from hub.db.connection import open_db
 
-    if not settings.db.exists():
-        print(f"error: no database at {settings.db}", file=sys.stderr)
+    if not settings.store.db.exists():
+        print(f"error: no database at {settings.store.db}", file=sys.stderr)
         return 2
     verdict = chain.verify(open_db(settings, readonly=True))
     if verdict.ok:
@@ -103,7 +103,7 @@ def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
     try:
         device = Device(args.device_id, args.kind, args.station)
         password = add_device(
-            settings.store, device, passwd_file=args.passwd_file, acl_file=args.acl_file
+            settings.store.code, device, passwd_file=args.passwd_file, acl_file=args.acl_file
         )
     except (CredentialError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

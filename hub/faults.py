@@ -28,10 +28,10 @@ from typing import Any
 import sqlite_utils
 
 from hub.clock import iso, now_iso, parse_iso, span
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.faults")
+log = get_logger("edgehub.faults")
 
 # The sync agent writes a heartbeat every 5 s (cloud_sync.agent.HEARTBEAT_SECONDS);
 # silent this long, it is not running, whatever its row's state says.
@@ -77,7 +77,7 @@ def detect(
     tables = set(db.table_names())
     if {"devices", "kitchen_jobs"} <= tables:
         found += _kitchen(db)
-    if "sync_agent" in tables and settings.odoo_url:
+    if "sync_agent" in tables and settings.odoo.url:
         found += _sync(db, now)
     return found
 
@@ -160,13 +160,11 @@ def note_changes(db: sqlite_utils.Database, current: list[Fault]) -> str:
                 "INSERT INTO faults (key, what, since, level, noted_at) VALUES (?, ?, ?, ?, ?)",
                 (key, fault.what, fault.since, fault.level, now_iso()),
             )
-            log_event(
-                log, "fault_started", fault.level, fault=key, since=fault.since, what=fault.what
-            )
+            log.log(fault.level, "fault_started", fault=key, since=fault.since, what=fault.what)
     for key, (what, since, _) in known.items():
         if key not in now:
             db.execute("DELETE FROM faults WHERE key = ?", (key,))
-            log_event(log, "fault_cleared", logging.WARNING, fault=key, since=since, what=what)
+            log.warning("fault_cleared", fault=key, since=since, what=what)
     return f"{len(now)} fault(s)" if now else "none"
 
 

@@ -80,18 +80,18 @@ class Probes:
         if self.redis_state is not None:
             state, error = self.redis_state()
             return Probe(state, now_iso(), error=error)
-        if not self.settings.redis_url:
+        if not self.settings.redis.url:
             return Probe("off", now_iso())
-        parts = urlsplit(self.settings.redis_url)
+        parts = urlsplit(self.settings.redis.url)
         return await self._probe("redis", parts.hostname or "127.0.0.1", parts.port or 6379)
 
     async def mqtt_probe(self) -> Probe:
         """The broker as the kitchen reaches it: for ``mqtts``, a TLS handshake that
         verifies its certificate the way the bridge does (``down`` when it does not)."""
-        if not self.settings.mqtt_url:
+        if not self.settings.mqtt.url:
             return Probe("off", now_iso())
         try:
-            url, context = broker(self.settings.mqtt_url, self.settings.mqtt_ca_file)
+            url, context = broker(self.settings.mqtt.url, self.settings.mqtt.ca_file)
         except ValueError as exc:  # a bad URL, or BadCaFile: the kitchen cannot connect
             return Probe("down", now_iso(), error=type(exc).__name__)
         return await self._probe("mqtt", url.host, url.port, context)

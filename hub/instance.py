@@ -50,7 +50,7 @@ class AlreadyRunning(Exception):
 
 def lock_path(settings: Settings, name: str) -> Path:
     """``<db>.<name>.lock``: ``bridge``, ``printer-<device>``, ``sync``."""
-    return settings.db.with_name(f"{settings.db.name}.{name}.lock")
+    return settings.store.db.with_name(f"{settings.store.db.name}.{name}.lock")
 
 
 class InstanceLock:

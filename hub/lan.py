@@ -29,18 +29,18 @@ def own_address() -> str | None:
 
 def reach_short(settings: Settings) -> str:
     """The same, in one table cell, for ``edgehub status``."""
-    if settings.host in LOOPBACK:
-        return f"{settings.host}: this PC only (EDGEHUB_HOST)"
-    if settings.lan_url:
-        return settings.lan_url
-    host = own_address() if settings.host in ALL else settings.host
-    return f"http://{host or '<this PC>'}:{settings.port} (guessed; EDGEHUB_LAN_URL to set)"
+    if settings.server.host in LOOPBACK:
+        return f"{settings.server.host}: this PC only (EDGEHUB_HOST)"
+    if settings.server.lan_url:
+        return settings.server.lan_url
+    host = own_address() if settings.server.host in ALL else settings.server.host
+    return f"http://{host or '<this PC>'}:{settings.server.port} (guessed; EDGEHUB_LAN_URL to set)"
 
 
 def reach_lines(settings: Settings, host: str, port: int) -> list[str]:
     """What ``serve`` says at start about reaching it from a till."""
-    if settings.lan_url:
-        lines = [f"tills and tablets on the LAN use {settings.lan_url} (EDGEHUB_LAN_URL)"]
+    if settings.server.lan_url:
+        lines = [f"tills and tablets on the LAN use {settings.server.lan_url} (EDGEHUB_LAN_URL)"]
     elif host in ALL:
         guess = own_address()
         where = f"http://{guess}:{port}" if guess else f"http://<this PC's address>:{port}"

@@ -111,7 +111,7 @@ class Metrics:
             if time.monotonic() < self._fresh_until:
                 return
             await store.read(self._db.load)
-            self._fresh_until = time.monotonic() + self.settings.metrics_cache_seconds
+            self._fresh_until = time.monotonic() + self.settings.server.metrics_cache_seconds
 
 
 class _DatabaseCollector(Collector):

@@ -61,9 +61,9 @@ class Operations(InitPluginProtocol):
         # Logging is set up once, by hub.logs in main(); Litestar's default config
         # would replace the root handler, and with it JSON output and redaction.
         app_config.logging_config = None
-        if self.settings.cors_origins:
+        if self.settings.server.cors_origins:
             app_config.cors_config = CORSConfig(
-                allow_origins=list(self.settings.cors_origins),
+                allow_origins=list(self.settings.server.cors_origins),
                 allow_methods=["GET", "POST", "PATCH", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type"],
                 allow_credentials=False,

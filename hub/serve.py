@@ -42,9 +42,9 @@ def make_config(
         # No permessage-deflate: it compresses each frame once per client, which on a
         # fan-out to hundreds of screens costs more CPU than the LAN saves in bytes.
         ws_per_message_deflate=False,
-        ws_ping_interval=settings.ws_ping_interval,
-        ws_ping_timeout=settings.ws_ping_timeout,
-        log_level=settings.log_level,
+        ws_ping_interval=settings.realtime.ping_interval,
+        ws_ping_timeout=settings.realtime.ping_timeout,
+        log_level=settings.logging.level,
         # uvicorn's own logging setup would give its loggers their own handlers;
         # without it they reach ours, in JSON when asked and through redaction
         # (an access log line may hold a WebSocket URL with ?token=).

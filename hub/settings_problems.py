@@ -19,9 +19,17 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub.settings import CONFIG_VARIABLE, Settings, load_settings, nearest_setting
+from hub.settings import (
+    CONFIG_VARIABLE,
+    NAMES,
+    Settings,
+    field_of,
+    load_settings,
+    nearest_setting,
+)
 
 _PREFIX = "EDGEHUB_"
+_OPERATOR_NAME = {place: name for name, place in NAMES.items()}
 
 
 def read(environ: Mapping[str, str]) -> tuple[Settings | None, list[str]]:
@@ -72,7 +80,9 @@ def _typos(environ: Mapping[str, str], table: dict[str, Any] | None) -> list[str
 
 def _describe(error: Any, environ: Mapping[str, str], table: dict[str, Any]) -> str:
     """``EDGEHUB_PORT='80a': Input should be a valid integer`` for one pydantic error."""
-    field = str(error["loc"][0]) if error["loc"] else "?"
+    loc = [str(part) for part in error["loc"]]
+    # A group's field is reported by the name the operator set: ("server", "port") is port.
+    field = _OPERATOR_NAME.get((loc[0], loc[1]), loc[0]) if len(loc) > 1 else "".join(loc) or "?"
     secret = _is_secret(field)
     message = str(error["msg"]).removeprefix("Value error, ")
     variable = f"{_PREFIX}{field.upper()}"
@@ -87,10 +97,9 @@ def _describe(error: Any, environ: Mapping[str, str], table: dict[str, Any]) -> 
     return f"{variable}: {message}"
 
 
-def _is_secret(field: str) -> bool:
-    """Fields typed ``SecretStr`` (the JWT key, Odoo's API key): never echoed."""
-    info = Settings.model_fields.get(field)
-    return info is not None and "SecretStr" in repr(info.annotation)
+def _is_secret(name: str) -> bool:
+    """Settings typed ``SecretStr`` (the JWT key, Odoo's API key): never echoed."""
+    return name in NAMES and "SecretStr" in repr(field_of(name).annotation)
 
 
 def _file(environ: Mapping[str, str]) -> str:

@@ -42,10 +42,10 @@ def _reachable(url: str | None, default_port: int) -> str:
 
 def _broker(settings: Settings) -> str:
     """The broker as the kitchen reaches it; for ``mqtts`` the certificate is verified too."""
-    if not settings.mqtt_url:
+    if not settings.mqtt.url:
         return "off"
     try:
-        url, context = broker(settings.mqtt_url, settings.mqtt_ca_file)
+        url, context = broker(settings.mqtt.url, settings.mqtt.ca_file)
     except ValueError as exc:  # a bad URL, or BadCaFile
         return f"[red]unusable[/red] ({escape(str(exc))})"
     return _knock(url.host, url.port, context)
@@ -69,11 +69,11 @@ def _counts(values: dict[str, int]) -> str:
 
 
 def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Database) -> Table:
-    table = Table(title=f"EdgeHub store '{settings.store}'", show_header=False)
+    table = Table(title=f"EdgeHub store '{settings.store.code}'", show_header=False)
     table.add_column("what", style="bold")
     table.add_column("value")
-    size = settings.db.stat().st_size
-    table.add_row("database", f"{settings.db} ({size / 1e6:.1f} MB)")
+    size = settings.store.db.stat().st_size
+    table.add_row("database", f"{settings.store.db} ({size / 1e6:.1f} MB)")
     table.add_row("tills reach it at", lan.reach_short(settings))
     todo = pending(db)
     table.add_row("schema", "up to date" if not todo else f"{len(todo)} migration(s) pending")
@@ -92,9 +92,9 @@ def _summary(settings: Settings, snap: snapshot.Snapshot, db: sqlite_utils.Datab
         table.add_row("backups", f"{len(backups)} in {settings.backup_path}, newest {age} old")
     else:
         table.add_row("backups", f"[yellow]none yet[/yellow] in {settings.backup_path}")
-    table.add_row("redis", _reachable(settings.redis_url, 6379))
+    table.add_row("redis", _reachable(settings.redis.url, 6379))
     table.add_row("mqtt", _broker(settings))
-    table.add_row("odoo", settings.odoo_url or "not configured (sync idle)")
+    table.add_row("odoo", settings.odoo.url or "not configured (sync idle)")
     _add_sync_rows(table, db, settings, snap)
     return table
 
@@ -124,8 +124,10 @@ def _jobs(snap: snapshot.Snapshot) -> Table:
 
 def print_status(settings: Settings) -> int:
     console = Console()
-    if not settings.db.exists():
-        console.print(f"[red]no database at {settings.db}[/red]: run `edgehub demo` or `migrate`")
+    if not settings.store.db.exists():
+        console.print(
+            f"[red]no database at {settings.store.db}[/red]: run `edgehub demo` or `migrate`"
+        )
         return 1
     db = open_db(settings, readonly=True)
     snap = snapshot.read(db)
@@ -143,8 +145,8 @@ def _add_process_rows(table: Table, settings: Settings) -> None:
     for name in ("bridge", "sync"):
         holder = instance.running(instance.lock_path(settings, name))
         table.add_row(f"{name} process", _holder_state(holder))
-    prefix = f"{settings.db.name}.printer-"
-    adapters = sorted(settings.db.parent.glob(f"{prefix}*.lock"))
+    prefix = f"{settings.store.db.name}.printer-"
+    adapters = sorted(settings.store.db.parent.glob(f"{prefix}*.lock"))
     for path in adapters:
         device = path.name[len(prefix) : -len(".lock")]
         table.add_row(f"printer {device}", _holder_state(instance.running(path)))
@@ -160,8 +162,8 @@ def _holder_state(holder: instance.Holder | None) -> str:
 
 def _serve_state(settings: Settings) -> str:
     """``serve`` keeps no lock file (its workers share one port): ask its /health."""
-    host = "127.0.0.1" if settings.host in lan.ALL else settings.host
-    url = f"http://{host}:{settings.port}/health"
+    host = "127.0.0.1" if settings.server.host in lan.ALL else settings.server.host
+    url = f"http://{host}:{settings.server.port}/health"
     try:
         with urllib.request.urlopen(url, timeout=PROBE_TIMEOUT_SECONDS * 3) as answer:
             body = json.load(answer)
@@ -175,8 +177,8 @@ def _serve_state(settings: Settings) -> str:
 def _add_fault_rows(table: Table, settings: Settings, db: sqlite_utils.Database) -> None:
     """The faults /health lists (hub.faults), with Redis knocked on from here."""
     redis = None
-    if settings.redis_url:
-        knocked = _reachable(settings.redis_url, 6379)
+    if settings.redis.url:
+        knocked = _reachable(settings.redis.url, 6379)
         redis = ("ok" if knocked.startswith("ok") else "down", None)
     found = faults.with_known_since(db, faults.detect(db, settings, redis=redis))
     for fault in found:

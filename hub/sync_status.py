@@ -85,7 +85,7 @@ def read(
         "unread_events": numbers["unread_events"],
         "last_pull_at": agent["last_pull_at"],
         "remote": {
-            "url": agent["remote_url"] or settings.odoo_url,
+            "url": agent["remote_url"] or settings.odoo.url,
             "version": agent["remote_version"],
             "reachable": None if reachable is None else bool(reachable),
         },
@@ -115,7 +115,7 @@ def _numbers(
     waiting_since = [t for t in (unread, oldest[0] if oldest else None) if t]
     lag = max((_age(now, t) for t in waiting_since), default=0.0)
     return {
-        "state": agent["state"] if settings.odoo_url else "idle",
+        "state": agent["state"] if settings.odoo.url else "idle",
         "lag_seconds": round(lag, 3),
         "pending": counts["pending"],
         "failed": counts["failed"],
@@ -132,10 +132,10 @@ def verdict(current: dict[str, Any], settings: Settings) -> str:
     order is parked (it will not go by itself), or Odoo refuses the key (no
     order will go at all, however young the backlog still is).
     """
-    if not settings.odoo_url:
+    if not settings.odoo.url:
         return "idle"
     if (
-        current["lag_seconds"] > settings.sync_lag_warn_seconds
+        current["lag_seconds"] > settings.sync.lag_warn_seconds
         or current["failed"]
         or current["state"] == "auth_failed"
     ):

@@ -16,7 +16,7 @@ from tests.support.hub_process import FAST_HASH, HubProcess
 
 
 def make_settings(db: Path, **overrides: object) -> Settings:
-    return Settings(db=db, pin_hash_iterations=int(FAST_HASH), mqtt_url="", **overrides)  # type: ignore[arg-type]
+    return Settings(db=db, pin_hash_iterations=int(FAST_HASH), mqtt_url="", **overrides)
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def demo_database(db: Path) -> Path:
     conn = open_db(s)
     migrate(conn)
     with immediate(conn):
-        load_demo(conn, pin_iterations=s.pin_hash_iterations)
+        load_demo(conn, pin_iterations=s.auth.pin_hash_iterations)
     conn.close()
     return db
 

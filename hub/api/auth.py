@@ -42,7 +42,7 @@ async def create_token(
     )
     if actor is None:
         raise Unauthorized("wrong login or PIN")
-    ttl = hub.settings.token_ttl_seconds
+    ttl = hub.settings.auth.token_ttl_seconds
     return {
         "access_token": issue_token(hub.jwt_auth, actor, ttl),
         "token_type": "bearer",

@@ -96,7 +96,7 @@ def _given(body: msgspec.Struct) -> dict[str, Any]:
 
 
 def _odoo(hub: Hub) -> bool:
-    return hub.settings.odoo_url is not None
+    return hub.settings.odoo.url is not None
 
 
 @post(

@@ -11,7 +11,6 @@ internals.
 
 from __future__ import annotations
 
-import logging
 import re
 import sqlite3
 from typing import Any
@@ -21,9 +20,9 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from hub.db.readiness import is_corruption
 from hub.errors import HubError
-from hub.logs import log_event
+from hub.logs import get_logger
 
-log = logging.getLogger("edgehub.api")
+log = get_logger("edgehub.api")
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -92,7 +91,7 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     if status == 400 and "JSON is malformed" in message:
         message = "the request body is not valid JSON"
     if status >= 500:
-        log.error("http_error status=%s detail=%s", status, exc.detail)
+        log.error("http_error", status=status, detail=exc.detail)
         return error_response(status, "internal_error", "internal error")
     # Litestar's own headers stay: a 405 names the methods the path takes (``Allow``, RFC 9110).
     return error_response(status, code, message, headers=dict(exc.headers or {}))
@@ -107,7 +106,7 @@ def database_error(
     if is_corruption(exc):
         request.app.state.hub.store.note_error(exc)
         return error_response(503, "unavailable", DAMAGED_MESSAGE, {"cause": "database_damaged"})
-    log.exception("database_error path=%s", request.url.path)
+    log.exception("database_error", path=request.url.path)
     return error_response(503, "unavailable", "the database is unavailable, try again shortly")
 
 
@@ -126,12 +125,12 @@ def nesting_error(request: Request[Any, Any, Any], exc: RecursionError) -> Respo
     """
     if "deserializ" not in str(exc):
         return internal_error(request, exc)
-    log_event(log, "request_nested_too_deep", logging.WARNING, path=request.url.path)
+    log.warning("request_nested_too_deep", path=request.url.path)
     return error_response(400, "bad_request", "the request body is nested too deeply")
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    log.exception("unhandled_error path=%s", request.url.path)
+    log.exception("unhandled_error", path=request.url.path)
     return error_response(500, "internal_error", "internal error")
 
 

@@ -83,7 +83,7 @@ def screen_file(name: FromPath[str]) -> Response[bytes]:
 )
 async def board_state(hub: Hub) -> dict[str, Any]:
     """Numbers preparing and ready, and the log head to subscribe to room ``board`` from."""
-    return await hub.store.read(board.snapshot, hub.settings.board_ready_seconds)
+    return await hub.store.read(board.snapshot, hub.settings.screens.board_ready_seconds)
 
 
 @get(

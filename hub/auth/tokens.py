@@ -107,7 +107,7 @@ def make_jwt_auth(settings: Settings) -> JWTAuth[Actor, Token]:
         retrieve_user_handler=_retrieve_actor,
         token_cls=CheckedToken,
         exclude=PUBLIC_PATHS,
-        default_token_expiration=timedelta(seconds=settings.token_ttl_seconds),
+        default_token_expiration=timedelta(seconds=settings.auth.token_ttl_seconds),
     )
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -53,10 +52,10 @@ from hub.catalog.gateway import CatalogGateway
 from hub.catalog.service import Touched
 from hub.clock import iso
 from hub.db.store import Store
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.cache")
+log = get_logger("edgehub.cache")
 
 WATCHED = (
     "catalog.updated",
@@ -165,7 +164,7 @@ class CacheUpkeep:
         # serves at once, its first misses read SQLite. One round, one cache_warmed line.
         tasks = [
             asyncio.create_task(self._every(1.0, "monitor", self.cache.check)),
-            asyncio.create_task(self._every(s.cache_tail_interval_seconds, "tail", self.tail)),
+            asyncio.create_task(self._every(s.cache.tail_interval_seconds, "tail", self.tail)),
             asyncio.create_task(self._every(WORDS_SECONDS, "words", self.words)),
         ]
         try:
@@ -194,10 +193,10 @@ class CacheUpkeep:
     async def warm(self) -> None:
         await self.catalog.refresh_trigrams()
         await self.catalog.refresh_words()
-        ids = await self.store.read(hot_product_ids, self.settings.cache_warm_products)
+        ids = await self.store.read(hot_product_ids, self.settings.cache.warm_products)
         await self.catalog.warm(ids)
         self.cache.warmed_at = datetime.now(UTC).isoformat(timespec="seconds")
-        log_event(log, "cache_warmed", products=len(ids), backend=self.cache.stats()["backend"])
+        log.info("cache_warmed", products=len(ids), backend=self.cache.stats()["backend"])
 
     async def _every(self, seconds: float, name: str, job: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -211,4 +210,4 @@ class CacheUpkeep:
             raise
         except Exception:
             if self.store.damage is None:  # a damaged file was logged once, by the store
-                log.exception("cache_upkeep_failed job=%s", name)
+                log.exception("cache_upkeep_failed", job=name)

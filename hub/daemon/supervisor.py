@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NoReturn
+
+from structlog.stdlib import BoundLogger
 
 from hub import sdnotify
 from hub.backoff import Backoff
@@ -113,7 +114,7 @@ async def restarting(
     step: Callable[[], Awaitable[None]],
     *,
     backoff: Backoff,
-    log: logging.Logger,
+    log: BoundLogger,
     event: str,
     clock: Clock = SYSTEM_CLOCK,
     **fields: Any,
@@ -129,7 +130,7 @@ async def restarting(
         try:
             await step()
         except Exception:
-            log.error(event, exc_info=True, extra={"fields": fields})
+            log.error(event, exc_info=True, **fields)
             await clock.sleep(backoff.delay())
         else:
             backoff.reset()

@@ -19,12 +19,12 @@ from hub.settings import Settings
 
 def open_db(settings: Settings, *, readonly: bool = False) -> sqlite_utils.Database:
     """Open a connection with the pragmas every connection needs."""
-    path = Path(settings.db)
+    path = Path(settings.store.db)
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the sqlite3
     # module never opens a transaction behind our back.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute(f"PRAGMA busy_timeout = {int(settings.db_busy_timeout_ms)}")
+    conn.execute(f"PRAGMA busy_timeout = {int(settings.store.db_busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
         # Only takes effect on a new file (before its first table): lets the
@@ -33,7 +33,7 @@ def open_db(settings: Settings, *, readonly: bool = False) -> sqlite_utils.Datab
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise RuntimeError(f"SQLite refused WAL mode on {path} (got {mode})")
-    conn.execute(f"PRAGMA synchronous = {settings.db_synchronous}")
+    conn.execute(f"PRAGMA synchronous = {settings.store.db_synchronous}")
     if readonly:
         conn.execute("PRAGMA query_only = ON")
     return sqlite_utils.Database(conn)

@@ -21,7 +21,7 @@ POLL_SECONDS = 0.2
 
 
 def lock_path(settings: Settings) -> Path:
-    return settings.db.with_name(settings.db.name + ".lock")
+    return settings.store.db.with_name(settings.store.db.name + ".lock")
 
 
 @contextlib.asynccontextmanager
@@ -33,7 +33,7 @@ async def held_open(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AsyncIte
             shared=True, clock=clock, poll=POLL_SECONDS, give_up_after=WAIT_SECONDS
         )
         if not waited:
-            raise RuntimeError(f"{settings.db} is being restored; not serving it")
+            raise RuntimeError(f"{settings.store.db} is being restored; not serving it")
         yield
     finally:
         lock.release()
@@ -50,7 +50,7 @@ def exclusive(settings: Settings, *, force: bool = False) -> Iterator[bool]:
     try:
         busy = not lock.try_take()
         if busy and not force:
-            raise InUse(f"{settings.db} is open in {'; '.join(holders(settings))}")
+            raise InUse(f"{settings.store.db} is open in {'; '.join(holders(settings))}")
         yield busy
     finally:
         lock.release()
@@ -65,8 +65,8 @@ def holders(settings: Settings) -> list[str]:
     serve`` keeps none (several workers may serve one file), so it is named when no
     lock file names anyone."""
     found = []
-    for path in sorted(settings.db.parent.glob(f"{settings.db.name}.*.lock")):
-        name = path.name[len(settings.db.name) + 1 : -len(".lock")]
+    for path in sorted(settings.store.db.parent.glob(f"{settings.store.db.name}.*.lock")):
+        name = path.name[len(settings.store.db.name) + 1 : -len(".lock")]
         holder = instance.running(path)
         if holder is not None:
             what = holder.what if holder.what != "?" else f"edgehub {name}"

@@ -56,7 +56,7 @@ def problems(settings: Settings, need: Need) -> list[str]:
     """What keeps the command from using the database, one line each; [] when it may."""
     if need is Need.NOTHING:
         return []
-    path = settings.db
+    path = settings.store.db
     found = _unwritable(path)
     if found or need is Need.REPLACE:
         return found
@@ -79,10 +79,10 @@ def problems(settings: Settings, need: Need) -> list[str]:
 
 
 def _content(settings: Settings, need: Need) -> list[str]:
-    path = settings.db
+    path = settings.store.db
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {int(settings.db_busy_timeout_ms)}")
+        conn.execute(f"PRAGMA busy_timeout = {int(settings.store.db_busy_timeout_ms)}")
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         verdict = [row[0] for row in conn.execute("PRAGMA quick_check")]
         if verdict != ["ok"]:

@@ -20,7 +20,6 @@ whole group instead of one per request).
 from __future__ import annotations
 
 import asyncio
-import logging
 import queue
 import sqlite3
 import threading
@@ -34,10 +33,11 @@ import sqlite_utils
 from hub.db.connection import open_db
 from hub.db.migrations import migrate
 from hub.db.readiness import is_corruption, restore_advice
+from hub.logs import get_logger
 from hub.settings import Settings
 
 T = TypeVar("T")
-log = logging.getLogger("edgehub.db")
+log = get_logger("edgehub.db")
 
 MAX_GROUP = 64  # writes per transaction at most; bounds the latency of the first one
 
@@ -63,7 +63,7 @@ class Store:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._readers = ThreadPoolExecutor(
-            max_workers=max(1, settings.db_readers), thread_name_prefix="sqlite-reader"
+            max_workers=max(1, settings.store.db_readers), thread_name_prefix="sqlite-reader"
         )
         self._local = threading.local()
         self._reader_dbs: list[sqlite_utils.Database] = []
@@ -92,10 +92,10 @@ class Store:
             return
         self.damage = reason
         log.error(
-            "database_damaged path=%s error=%r action=%r",
-            self.settings.db,
-            reason,
-            restore_advice(self.settings),
+            "database_damaged",
+            path=self.settings.store.db,
+            error=reason,
+            action=restore_advice(self.settings),
         )
 
     def start(self) -> None:
@@ -220,7 +220,7 @@ class Store:
             self.writes += len(group)
         except BaseException as exc:
             self.note_error(exc)
-            log.exception("commit_failed jobs=%d", len(group))
+            log.exception("commit_failed", jobs=len(group))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             for job in group:

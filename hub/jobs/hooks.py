@@ -7,10 +7,11 @@ job's note), may be sync or async, and may return a count to report.
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Awaitable, Callable
 
-log = logging.getLogger("edgehub.jobs")
+from hub.logs import get_logger
+
+log = get_logger("edgehub.jobs")
 
 Hook = Callable[[], "Awaitable[int | None] | int | None"]
 
@@ -46,7 +47,7 @@ class HookList:
                     result = await result
             except Exception:
                 fields = {"kind": self.kind, "hook": name}
-                log.error("hook_failed", exc_info=True, extra={"fields": fields})
+                log.error("hook_failed", exc_info=True, **fields)
                 failed.append(name)
                 continue
             done.append(f"{name}={result}" if result is not None else name)

@@ -16,11 +16,11 @@ import sqlite_utils
 from hub import events, kitchen_jobs, sync_status
 from hub.clock import iso
 from hub.db.store import Store
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.orders import bumps
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.jobs")
+log = get_logger("edgehub.jobs")
 
 VACUUM_PAGES_PER_RUN = 2000  # 8 MB of 4 KB pages: a few ms of writer time
 PRUNE_ROWS_PER_RUN = 10_000
@@ -127,9 +127,7 @@ class SyncWatch:
         reading = await store.read(sync_status.health, self.settings)
         if self.latest is not None and reading.status != self.latest.status:
             level = logging.WARNING if reading.status == "lagging" else logging.INFO
-            log_event(
-                log, "sync_lag_state", level, state=reading.status, lag_seconds=reading.lag_seconds
-            )
+            log.log(level, "sync_lag_state", state=reading.status, lag_seconds=reading.lag_seconds)
         self.latest = reading
         return (
             f"{reading.status}, {reading.unread_events} events unread, "

@@ -43,9 +43,9 @@ def standard_jobs(
     sync_watch: maintenance.SyncWatch,
 ) -> list[Job]:
     rule = maintenance.PruneRule(
-        keep_hours=settings.events_keep_hours,
-        keep_count=settings.events_keep_count,
-        consumers=tuple(settings.events_consumers),
+        keep_hours=settings.retention.events_keep_hours,
+        keep_count=settings.retention.events_keep_count,
+        consumers=tuple(settings.retention.events_consumers),
     )
 
     async def fault_watch() -> str:
@@ -54,7 +54,7 @@ def standard_jobs(
         return await store.write(faults.note_changes, current)
 
     async def redis_probe() -> str:
-        probe = await ping_redis(settings.redis_url)
+        probe = await ping_redis(settings.redis.url)
         if probe.status != "off":
             probes.record("redis", probe)
         return probe.status + (f" ({probe.error})" if probe.error else "")
@@ -78,7 +78,7 @@ def standard_jobs(
         """
         pruned = await store.write(maintenance.prune, rule)
         kitchen = await store.write(
-            maintenance.prune_kitchen_jobs, settings.kitchen_jobs_keep_hours
+            maintenance.prune_kitchen_jobs, settings.retention.kitchen_jobs_keep_hours
         )
         return f"{pruned}; {kitchen}"
 
@@ -90,14 +90,14 @@ def standard_jobs(
         return "ok"
 
     return [
-        Job("cache_warm", settings.job_cache_warm_seconds, hooks.cache_warm.run_all),
-        Job("redis_probe", settings.job_redis_probe_seconds, redis_probe),
-        Job("sync_watch", settings.job_sync_watch_seconds, partial(sync_watch.run, store)),
-        Job("fault_watch", settings.job_fault_watch_seconds, fault_watch, exclusive=True),
-        Job("db_optimize", settings.job_db_optimize_seconds, optimize, exclusive=True),
-        Job("event_prune", settings.job_event_prune_seconds, prune, exclusive=True),
-        Job("backup", settings.job_backup_seconds, take_backup, exclusive=True),
-        Job("db_check", settings.job_db_check_seconds, check_database),
+        Job("cache_warm", settings.jobs.cache_warm_seconds, hooks.cache_warm.run_all),
+        Job("redis_probe", settings.jobs.redis_probe_seconds, redis_probe),
+        Job("sync_watch", settings.jobs.sync_watch_seconds, partial(sync_watch.run, store)),
+        Job("fault_watch", settings.jobs.fault_watch_seconds, fault_watch, exclusive=True),
+        Job("db_optimize", settings.jobs.db_optimize_seconds, optimize, exclusive=True),
+        Job("event_prune", settings.jobs.event_prune_seconds, prune, exclusive=True),
+        Job("backup", settings.jobs.backup_seconds, take_backup, exclusive=True),
+        Job("db_check", settings.jobs.db_check_seconds, check_database),
     ]
 
 

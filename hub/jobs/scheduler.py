@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import socket
 import time
@@ -28,9 +27,9 @@ import sqlite_utils
 
 from hub.clock import iso, now_iso, parse_iso
 from hub.db.store import Store
-from hub.logs import log_event, redact
+from hub.logs import get_logger, redact
 
-log = logging.getLogger("edgehub.jobs")
+log = get_logger("edgehub.jobs")
 
 # A claim older than this share of the interval may be taken over: a little
 # under one, so a worker that runs on time is not beaten by its own schedule.
@@ -110,7 +109,7 @@ class Scheduler:
             started = now_iso()
             wait = await self.store.write(_claim, job, self.owner, started)
         except Exception as exc:
-            log_event(log, "job_claim_failed", logging.ERROR, job=job.name, error=repr(exc))
+            log.error("job_claim_failed", job=job.name, error=repr(exc))
             return job.interval
         if wait > 0:
             state.outcome, state.note = "skipped", "another worker ran it"
@@ -133,7 +132,7 @@ class Scheduler:
             state.outcome, state.note = "error", None
             # Shown to managers and in `edgehub status`: redacted like a log line.
             state.error = redact(f"{type(exc).__name__}: {exc}")[:MAX_ERROR_CHARS]
-            log.error("job_failed", exc_info=True, extra={"fields": {"job": job.name}})
+            log.error("job_failed", exc_info=True, job=job.name)
         else:
             state.duration = time.perf_counter() - t0
             state.outcome, state.note, state.error = "ok", note, None
@@ -143,9 +142,9 @@ class Scheduler:
         try:
             await self.store.write(_record, job.name, state, now_iso())
         except Exception:
-            log.error("job_record_failed", exc_info=True, extra={"fields": {"job": job.name}})
+            log.error("job_record_failed", exc_info=True, job=job.name)
         if state.outcome == "ok":
-            log_event(log, "job_done", logging.DEBUG, job=job.name, ms=_ms(state.duration))
+            log.debug("job_done", job=job.name, ms=_ms(state.duration))
         return job.interval
 
 

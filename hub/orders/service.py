@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -32,7 +31,7 @@ from hub.errors import (
     RuleFailed,
     ValidationFailed,
 )
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.orders import board, repository
 from hub.orders.effects import (
     TICKET_STATUSES,
@@ -83,7 +82,7 @@ class OrderRules:
     max_discount_pct: Decimal
 
 
-log = logging.getLogger("edgehub.orders")
+log = get_logger("edgehub.orders")
 
 
 def body_hash(body: dict[str, Any]) -> str:
@@ -150,7 +149,7 @@ def create_order(
     _history(db, order_id, None, "draft", "create", actor, None, now)
     order = repository.read_order(db, rules.money, _recompute_totals(db, order_id))
     events.append(db, "order.created", order, repository.rooms_for(order))
-    log_event(log, "order_created", order=order_id, session=session_id, by=actor.id)
+    log.info("order_created", order=order_id, session=session_id, by=actor.id)
     return order, True
 
 
@@ -256,7 +255,7 @@ def transition(
     board.record_move(db, order, src)
     if effects.announce is not None:
         events.append(db, effects.announce.event, effects.announce.summary(order), rooms)
-    log_event(log, "order_transitioned", order=order_id, event=event, src=src, dst=dst, by=actor.id)
+    log.info("order_transitioned", order=order_id, transition=event, src=src, dst=dst, by=actor.id)
     return order
 
 

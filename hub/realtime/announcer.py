@@ -17,16 +17,15 @@ business events join ``store`` and pay nothing per other device.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 import sqlite_utils
 
 from hub import events
 from hub.db.store import Store
-from hub.logs import log_event
+from hub.logs import get_logger
 
-log = logging.getLogger("edgehub.realtime")
+log = get_logger("edgehub.realtime")
 
 BATCH = 500
 ATTEMPTS = 3
@@ -89,7 +88,7 @@ class Announcer:
                 if attempt < ATTEMPTS:
                     await asyncio.sleep(0.5 * attempt)
                     continue
-                log_event(log, "ws_presence_dropped", level=logging.ERROR, count=len(batch))
+                log.error("ws_presence_dropped", count=len(batch))
             attempt = 0
             # New announcements were appended behind the batch, never before it.
             del self._queue[: len(batch)]

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import re
 import secrets
 import time
@@ -35,7 +34,7 @@ from litestar.connection import ASGIConnection
 from litestar.types import Receive, Scope, Send
 
 from hub.auth.users import Actor
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.realtime import protocol, rooms, wire
 from hub.realtime.admission import BOARD_VIEW
 from hub.realtime.fanout import Subscription
@@ -44,7 +43,7 @@ from hub.realtime.outbox import Outbox
 from hub.realtime.presence import Device, kind_for_role
 from hub.realtime.protocol import ProtocolError
 
-log = logging.getLogger("edgehub.realtime")
+log = get_logger("edgehub.realtime")
 
 AUTH_TIMEOUT = 5.0
 MAX_ROOMS = 100
@@ -336,8 +335,7 @@ class Session:
         code = self._close_code
         # Refusals at connect are not logged (anyone can knock); an expiry is.
         if code is not None and (code != protocol.CLOSE_UNAUTHORIZED or self._device is not None):
-            log_event(
-                log,
+            log.info(
                 "ws_closed",
                 device=self._device.id if self._device else None,
                 code=code,

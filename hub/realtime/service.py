@@ -29,7 +29,7 @@ from litestar.types import Receive, Scope, Send
 from hub import events
 from hub.auth.users import Actor
 from hub.db.store import Store
-from hub.logs import redact
+from hub.logs import get_logger, redact
 from hub.realtime import admission, handshake, records
 from hub.realtime.announcer import Announcer
 from hub.realtime.connection import Session
@@ -42,7 +42,7 @@ from hub.realtime.tailer import Tailer
 from hub.realtime.wakeup import RedisWakeup, channel_for
 from hub.settings import Settings
 
-log = logging.getLogger("edgehub.realtime")
+log = get_logger("edgehub.realtime")
 
 # How far back in the log a starting worker looks for the other workers' clients.
 PRESENCE_WINDOW = 50_000
@@ -59,23 +59,25 @@ class Realtime:
         self.worker_id = this_worker()
         # How long a client may take nothing from us before it counts as dead:
         # as long as uvicorn's pings let it go unanswered.
-        self.silence_limit = settings.ws_ping_interval + settings.ws_ping_timeout
-        self.limits = Limits(settings.ws_queue_frames, self.silence_limit)
+        self.silence_limit = settings.realtime.ping_interval + settings.realtime.ping_timeout
+        self.limits = Limits(settings.realtime.queue_frames, self.silence_limit)
         self.fanout = Fanout()
         self.expiries = Expiries()
         # Rows the subscriptions read from the log and the users (admission, replays).
         self.rows_read = 0
         self.announcer = Announcer(store)
         self.presence = Presence(self.worker_id, self.announcer.announce)
-        self.tailer = Tailer(store, self.fanout, settings.ws_poll_interval, [self.presence.observe])
+        self.tailer = Tailer(
+            store, self.fanout, settings.realtime.poll_interval, [self.presence.observe]
+        )
         self.wakeup = (
             RedisWakeup(
-                settings.redis_url,
-                channel_for(settings.store),
+                settings.redis.url,
+                channel_for(settings.store.code),
                 self.worker_id,
                 self.tailer.wake,
             )
-            if settings.redis_url
+            if settings.redis.url
             else None
         )
         store.on_write(self._after_local_write)

@@ -13,17 +13,16 @@ COMMIT), so reading ``seq > delivered_to`` never skips a late commit.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 
 from hub.db.store import Store
 from hub.events import Event
-from hub.logs import log_event
+from hub.logs import get_logger
 from hub.realtime import records
 from hub.realtime.fanout import Fanout
 
-log = logging.getLogger("edgehub.realtime")
+log = get_logger("edgehub.realtime")
 
 BATCH = 500
 SMALL = 32  # rows read on the event loop itself (Store.read_small)
@@ -120,6 +119,6 @@ class Tailer:
                 }
             if len(batch) < limit:
                 if batch:
-                    log_event(log, "ws_tailed", level=logging.DEBUG, to=batch[-1].seq)
+                    log.debug("ws_tailed", to=batch[-1].seq)
                 return
             limit = BATCH

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
 from hub.backoff import Backoff
-from hub.logs import log_event
+from hub.logs import get_logger
 
-log = logging.getLogger("edgehub.realtime")
+log = get_logger("edgehub.realtime")
 
 CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 2.0
@@ -75,7 +74,7 @@ class RedisWakeup:
             try:
                 await pubsub.subscribe(self._channel)
                 if not self.up:
-                    log_event(log, "ws_redis_up", channel=self._channel)
+                    log.info("ws_redis_up", channel=self._channel)
                 self.up = True
                 backoff.reset()
                 self._on_ring()
@@ -92,7 +91,7 @@ class RedisWakeup:
                 raise
             except Exception as exc:
                 if self.up:
-                    log_event(log, "ws_redis_down", level=logging.WARNING, error=type(exc).__name__)
+                    log.warning("ws_redis_down", error=type(exc).__name__)
                 self.up = False
             finally:
                 with contextlib.suppress(Exception):
@@ -116,12 +115,7 @@ class RedisWakeup:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    log_event(
-                        log,
-                        "ws_redis_publish_failed",
-                        level=logging.DEBUG,
-                        error=type(exc).__name__,
-                    )
+                    log.debug("ws_redis_publish_failed", error=type(exc).__name__)
                     if client is not None:
                         with contextlib.suppress(Exception):
                             await asyncio.wait_for(client.aclose(), COMMAND_TIMEOUT)

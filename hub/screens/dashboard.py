@@ -99,7 +99,7 @@ def _kitchen(db: sqlite_utils.Database, settings: Settings) -> dict[str, Any]:
         entry["waiting"] += 1
         if paid_at is not None:
             age = (now - parse_iso(paid_at)).total_seconds()
-            if age >= settings.kds_ages(station)[1]:
+            if age >= settings.screens.kds_ages(station)[1]:
                 entry["late"] += 1
     return {
         "waiting": sum(s["waiting"] for s in stations.values()),

@@ -54,7 +54,7 @@ def open_tickets(
 
 
 def _ages(settings: Settings, station: str) -> dict[str, float]:
-    warn, late = settings.kds_ages(station)
+    warn, late = settings.screens.kds_ages(station)
     return {"warn": warn, "late": late}
 
 

@@ -46,7 +46,7 @@ def catalogue_db(path: Path, products: int) -> Path:
     db = open_db(settings)
     migrate(db)
     with immediate(db):
-        load_demo(db, pin_iterations=settings.pin_hash_iterations)
+        load_demo(db, pin_iterations=settings.auth.pin_hash_iterations)
         if products:
             load_catalogue(db, products)
             # Products with neither barcode nor reference, as hand-made items often are.

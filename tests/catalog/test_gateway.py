@@ -44,7 +44,7 @@ def backend_settings(request: pytest.FixtureRequest, cache_settings: Settings) -
     if request.param == "memory":
         return cache_settings
     shared: str = request.getfixturevalue("shared_redis")
-    return cache_settings.model_copy(update={"redis_url": shared})
+    return cache_settings.replace(redis_url=shared)
 
 
 def test_price_change_is_seen_by_the_next_read(backend_settings: Settings) -> None:

@@ -139,7 +139,7 @@ def test_unavailable_products_are_left_out_unless_asked(tmp_path: Path) -> None:
     db = open_db(settings)
     migrate(db)
     with immediate(db):
-        load_demo(db, pin_iterations=settings.pin_hash_iterations)
+        load_demo(db, pin_iterations=settings.auth.pin_hash_iterations)
         db.execute("UPDATE products SET active = 0 WHERE name = 'Gazpacho'")
     assert search(db, Query.parse("gazpacho"), 10) == []
     assert len(search(db, Query.parse("gazpacho", available="no"), 10)) == 1

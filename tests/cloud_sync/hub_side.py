@@ -29,7 +29,7 @@ from hub.orders.models import Order
 from hub.orders.money import Money
 from hub.orders.service import LineInput, OrderRules, PaymentInput
 from hub.sessions import close_session, open_session
-from hub.settings import Settings
+from hub.settings import Settings, value_of
 from tests.conftest import demo_database, make_settings
 from tests.odoo_emulator import OdooEmulator
 
@@ -67,21 +67,21 @@ def sync_env(settings: Settings) -> dict[str, str]:
         "sync_batch_size",
         "sync_pull_interval_seconds",
     )
-    env = {f"EDGEHUB_{n.upper()}": str(getattr(settings, n)) for n in names}
-    assert settings.odoo_api_key is not None
-    env["EDGEHUB_ODOO_API_KEY"] = settings.odoo_api_key.get_secret_value()
+    env = {f"EDGEHUB_{n.upper()}": str(value_of(settings, n)) for n in names}
+    assert settings.odoo.api_key is not None
+    env["EDGEHUB_ODOO_API_KEY"] = settings.odoo.api_key.get_secret_value()
     return env
 
 
 def client_for(settings: Settings) -> OdooClient:
-    assert settings.odoo_url and settings.odoo_db and settings.odoo_login
-    assert settings.odoo_api_key is not None
+    assert settings.odoo.url and settings.odoo.db and settings.odoo.login
+    assert settings.odoo.api_key is not None
     return OdooClient(
-        settings.odoo_url,
-        settings.odoo_db,
-        settings.odoo_login,
-        settings.odoo_api_key.get_secret_value(),
-        timeout=settings.sync_timeout_seconds,
+        settings.odoo.url,
+        settings.odoo.db,
+        settings.odoo.login,
+        settings.odoo.api_key.get_secret_value(),
+        timeout=settings.sync.timeout_seconds,
     )
 
 
@@ -99,7 +99,9 @@ class Till:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.rules = OrderRules(money=MONEY, store=settings.store, max_discount_pct=Decimal(30))
+        self.rules = OrderRules(
+            money=MONEY, store=settings.store.code, max_discount_pct=Decimal(30)
+        )
         with connect(settings) as db:
             (admin,) = db.execute("SELECT id FROM users WHERE login = 'admin'").fetchone()
             self.actor = Actor(id=admin, role="admin", name="Admin")

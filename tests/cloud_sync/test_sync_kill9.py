@@ -20,7 +20,7 @@ PUSH_METHODS = {"sync_from_ui", "create_from_ui"}
 
 
 def start_agent(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = hub_env(settings.db, **sync_env(settings))
+    env = hub_env(settings.store.db, **sync_env(settings))
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "hub.cli", "sync"], env=env, stdout=out, stderr=out

@@ -49,7 +49,7 @@ async def test_sync_once_drains_through_503s_and_dropped_answers(
     await _sold(settings, 20)
     odoo_emulator.faults.set(error_rate=0.2, drop_rate=0.15)
 
-    result = run_cli(settings.db, "sync", "--once", **sync_env(settings))
+    result = run_cli(settings.store.db, "sync", "--once", **sync_env(settings))
 
     odoo_emulator.faults.clear()
     assert result.returncode == 0, result.stderr
@@ -180,7 +180,7 @@ async def test_sync_once_exits_nonzero_when_odoo_refuses_the_catalogue_pull(
     # Head office took the sync user out of the group that may read taxes.
     odoo_emulator.set_option("no_access", {"account.tax"})
 
-    result = run_cli(settings.db, "sync", "--once", **sync_env(settings))
+    result = run_cli(settings.store.db, "sync", "--once", **sync_env(settings))
 
     assert result.returncode == 3, result.stderr
     assert "Odoo refused the catalogue pull" in result.stderr

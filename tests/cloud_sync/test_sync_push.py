@@ -118,7 +118,7 @@ async def test_a_wrong_api_key_is_reported_and_nothing_is_lost(
     till = Till(good)
     p = till.products()
     till.sell(50, {p["BURGER"]: "1"})
-    wrong = good.model_copy(update={"odoo_api_key": good.odoo_api_key.__class__("revoked")})
+    wrong = good.replace(odoo_api_key=good.odoo.api_key.__class__("revoked"))
     async with AgentRun(wrong) as run:
 
         async def refused() -> bool:

@@ -69,7 +69,7 @@ async def test_status_api_shows_the_parked_order_and_retry_sends_it(
 ) -> None:
     """A manager must see why an order is stuck, fix it, and send it again from a browser."""
     settings = sync_settings(tmp_path, odoo)
-    hub = HubProcess(settings.db, **sync_env(settings)).start()
+    hub = HubProcess(settings.store.db, **sync_env(settings)).start()
     api = Api(hub.url)
     http = httpx.AsyncClient()
     try:
@@ -126,13 +126,13 @@ async def test_edgehub_status_and_cli_retry(tmp_path: Path, odoo: OdooEmulator) 
         bad, product_id = poison(settings, Till(settings))
         await run.until(_parked(run))
     env = sync_env(settings)
-    shown = run_cli(settings.db, "status", COLUMNS="240", **env)
+    shown = run_cli(settings.store.db, "status", COLUMNS="240", **env)
     assert shown.returncode == 0
     assert "1 parked" in shown.stdout and "parked #" in shown.stdout
     assert "pos_order_line_product_id_fkey" in shown.stdout
-    assert run_cli(settings.db, "sync", "retry", "999", **env).returncode == 2
+    assert run_cli(settings.store.db, "sync", "retry", "999", **env).returncode == 2
     fix(settings, odoo, product_id)
-    requeued = run_cli(settings.db, "sync", "retry", "--all", **env)
+    requeued = run_cli(settings.store.db, "sync", "retry", "--all", **env)
     assert requeued.returncode == 0 and "1 parked item(s) back" in requeued.stdout
     with connect(settings) as db:
         assert db.execute("SELECT sync_state FROM orders WHERE id = ?", (bad.id,)).fetchone() == (
@@ -157,13 +157,13 @@ async def test_sync_once_exits_nonzero_while_anything_is_parked(
         await agent.pull()
     _, product_id = poison(settings, Till(settings))
     env = sync_env(settings)
-    first = run_cli(settings.db, "sync", "--once", **env)
+    first = run_cli(settings.store.db, "sync", "--once", **env)
     assert first.returncode == 1, first.stderr
     assert "1 parked" in first.stderr and "pushing orders" in first.stderr
     assert len(odoo.orders()) == 5
     fix(settings, odoo, product_id)
-    assert run_cli(settings.db, "sync", "retry", "--all", **env).returncode == 0
-    second = run_cli(settings.db, "sync", "--once", **env)
+    assert run_cli(settings.store.db, "sync", "retry", "--all", **env).returncode == 0
+    second = run_cli(settings.store.db, "sync", "--once", **env)
     assert second.returncode == 0, second.stderr
     assert "caught up: 1 pushed" in second.stderr
     assert len(odoo.orders()) == 6
@@ -173,7 +173,7 @@ def test_sync_once_gives_up_when_odoo_stays_away(tmp_path: Path, odoo: OdooEmula
     """--once must end: exit 2 when Odoo never answers within its timeout."""
     settings = sync_settings(tmp_path, odoo)
     odoo.go_down("refused")
-    result = run_cli(settings.db, "sync", "--once", "--timeout", "1", **sync_env(settings))
+    result = run_cli(settings.store.db, "sync", "--once", "--timeout", "1", **sync_env(settings))
     assert result.returncode == 2
     assert "unreachable" in result.stderr
 
@@ -183,7 +183,7 @@ def test_sync_tells_systemd_ready_then_watchdog_then_stopping(
 ) -> None:
     """edgehub-sync.service is Type=notify with WatchdogSec: without READY it never starts."""
     settings = sync_settings(tmp_path, odoo)
-    env = hub_env(settings.db, **sync_env(settings))
+    env = hub_env(settings.store.db, **sync_env(settings))
     assert_ready_watchdog_stopping(notify_conversation(["sync"], env))
 
 
@@ -192,17 +192,17 @@ def test_sync_once_refuses_while_the_agent_holds_the_database(
 ) -> None:
     """Two agents would send every batch twice; the second one must step back, and say why."""
     settings = sync_settings(tmp_path, odoo)
-    env = hub_env(settings.db, **sync_env(settings))
+    env = hub_env(settings.store.db, **sync_env(settings))
     agent = subprocess.Popen([sys.executable, "-m", "hub.cli", "sync"], env=env)
     try:
         deadline = time.monotonic() + 20
-        lock = settings.db.with_name(settings.db.name + ".sync.lock")
+        lock = settings.store.db.with_name(settings.store.db.name + ".sync.lock")
         while time.monotonic() < deadline and not (lock.exists() and lock.read_text().strip()):
             time.sleep(0.05)
-        result = run_cli(settings.db, "sync", "--once", **sync_env(settings))
+        result = run_cli(settings.store.db, "sync", "--once", **sync_env(settings))
         assert result.returncode == 4
         assert f"already running (pid {agent.pid})" in result.stderr
     finally:
         agent.terminate()
         agent.wait(10)
-    assert run_cli(settings.db, "sync", "--once", **sync_env(settings)).returncode == 0
+    assert run_cli(settings.store.db, "sync", "--once", **sync_env(settings)).returncode == 0

@@ -9,7 +9,6 @@ of waiting.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import socket
@@ -19,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from hub.daemon import Backoff, Lifetime, restarting, supervise
+from hub.logs import get_logger
 from tests.support.clock import ManualClock
 
 
@@ -127,7 +127,7 @@ def test_a_failing_loop_restarts_on_the_backoff_without_sleeping() -> None:
         if outcome is not None:
             raise outcome
 
-    log = logging.getLogger("edgehub.test.kit")
+    log = get_logger("edgehub.test.kit")
     backoff = Backoff(1.0, 4.0, jitter=False)
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(

@@ -67,7 +67,7 @@ class Bridge:
     def __init__(self, kitchen: Kitchen, broker: PrivateBroker) -> None:
         self.kitchen = kitchen
         self.broker = broker
-        settings = kitchen.settings.model_copy(update={"kitchen_ack_timeout_seconds": ACK_TIMEOUT})
+        settings = kitchen.settings.replace(kitchen_ack_timeout_seconds=ACK_TIMEOUT)
         self.store = Store(settings)
         self.link = MqttLink(MqttUrl.parse(broker.url), client_id=f"edgehub-bridge-{kitchen.store}")
         self.dispatcher = Dispatcher(settings, self.store, self.link)

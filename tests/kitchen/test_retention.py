@@ -250,7 +250,7 @@ def test_the_scheduled_job_notes_events_and_kitchen_jobs(kitchen: Kitchen) -> No
     """``edgehub status`` and /api/v1/jobs say how much each run of event_prune removed."""
     order = _served(kitchen, (GRILL, "1"), (BAR, "1"))
     _age(kitchen, order.id, 49)
-    settings = kitchen.settings.model_copy(update={"kitchen_jobs_keep_hours": 48})
+    settings = kitchen.settings.replace(kitchen_jobs_keep_hours=48)
     store = Store(settings)
     store.start()
     try:

@@ -114,14 +114,14 @@ def test_restore_refuses_a_corrupt_backup_and_changes_nothing(settings: Settings
     data = bytearray(good.read_bytes())
     data[5000:9000] = b"\xff" * 4000
     bad.write_bytes(bytes(data))
-    before = settings.db.read_bytes()
+    before = settings.store.db.read_bytes()
     with pytest.raises(backup.BackupError):
         backup.restore(settings, bad)
     with pytest.raises(backup.BackupError, match="not an EdgeHub database"):
         empty = bad.with_name("empty.db")
         sqlite3.connect(empty).execute("CREATE TABLE t (x)").connection.close()
         backup.restore(settings, empty)
-    assert settings.db.read_bytes() == before
+    assert settings.store.db.read_bytes() == before
 
 
 def test_restore_refuses_while_the_database_is_held_unless_forced(settings: Settings) -> None:

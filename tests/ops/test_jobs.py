@@ -240,7 +240,7 @@ def test_sync_watch_measures_the_lag_and_logs_a_change(
 ) -> None:
     """A dead sync agent shows as lagging in the watch's reading and the journal, within one run."""
     # Odoo configured, but no agent runs here: nothing ever calls that address.
-    watch = maintenance.SyncWatch(make_settings(settings.db, odoo_url="http://127.0.0.1:9"))
+    watch = maintenance.SyncWatch(make_settings(settings.store.db, odoo_url="http://127.0.0.1:9"))
 
     async def scenario() -> list[str]:
         store = _store(settings)
@@ -324,4 +324,6 @@ def test_optimize_hands_free_pages_back(settings: Settings) -> None:
         note = maintenance.optimize(db)
     assert f"{free} of {free} free pages released" in note
     assert db.execute("PRAGMA freelist_count").fetchone()[0] == 0
-    assert sqlite3.connect(settings.db).execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert sqlite3.connect(settings.store.db).execute("PRAGMA integrity_check").fetchone() == (
+        "ok",
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -74,3 +76,49 @@ def test_a_login_and_a_card_payment_leave_no_secret_in_the_logs(tmp_path: Path) 
     assert any("/ws?token=[redacted]" in line["event"] for line in lines)  # uvicorn's WS line
     for secret in (PIN, WRONG_PIN, token, token.split(".")[2], CARD, CARD.replace(" ", "")):
         assert secret not in text
+
+
+def _logged(as_json: bool, code: str) -> list[str]:
+    """The stderr lines of a fresh process that sets up logging and runs ``code``."""
+    script = (
+        "import logging\n"
+        "from hub.logs import get_logger, setup_logging\n"
+        f"setup_logging('info', {as_json})\n"
+        "log = get_logger('edgehub.sync')\n" + code
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stderr.splitlines()
+
+
+EVENT = (
+    "log.warning('odoo_failed', state='down', retry_in=2.5, pin='1234', url='/ws?token=abc')\n"
+    "try:\n"
+    "    1 / 0\n"
+    "except ZeroDivisionError:\n"
+    "    log.exception('sync_step_failed', step='push')\n"
+    "logging.getLogger('uvicorn.error').info('%s accepted', 'ws')\n"
+)
+
+
+def test_an_events_fields_stay_fields_in_json() -> None:
+    """The journal can be queried by field (state, retry_in), not by parsing a message;
+    a secret field is masked whole, a secret in a text in place."""
+    first, failed, foreign = (json.loads(line) for line in _logged(True, EVENT) if line[:1] == "{")
+    assert first["event"] == "odoo_failed" and first["level"] == "warning"
+    assert first["logger"] == "edgehub.sync"
+    assert (first["state"], first["retry_in"]) == ("down", 2.5)
+    assert first["pin"] == "[redacted]" and first["url"] == "/ws?token=[redacted]"
+    assert failed["step"] == "push" and "ZeroDivisionError" in failed["exc"]
+    assert foreign["event"] == "ws accepted" and foreign["logger"] == "uvicorn.error"
+
+
+def test_console_lines_read_level_logger_event_then_fields() -> None:
+    """People read ``WARNING edgehub.sync odoo_failed state=down``; tests and greps rely on it."""
+    lines = _logged(False, EVENT)
+    assert "WARNING edgehub.sync odoo_failed state=down retry_in=2.5 pin=[redacted]" in lines[0]
+    assert lines[0].endswith("url=/ws?token=[redacted]")
+    assert "ERROR   edgehub.sync sync_step_failed step=push" in lines[1]
+    assert lines[2] == "Traceback (most recent call last):"
+    assert lines[-1].endswith("INFO    uvicorn.error ws accepted")

@@ -103,7 +103,7 @@ def test_mqtts_url_means_tls_on_8883() -> None:
 
 def test_empty_ca_setting_means_the_system_trust_store() -> None:
     """``EDGEHUB_MQTT_CA_FILE=`` in an env file must not become the current directory."""
-    assert Settings(mqtt_ca_file="").mqtt_ca_file is None  # type: ignore[arg-type]
+    assert Settings(mqtt_ca_file="").mqtt.ca_file is None
 
 
 def test_ca_file_with_a_plain_url_is_flagged(

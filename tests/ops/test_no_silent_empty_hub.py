@@ -66,7 +66,7 @@ def test_the_default_database_is_the_state_directory_not_the_current_one(
 ) -> None:
     """Without EDGEHUB_DB a command looks where the systemd units keep the store, and
     never creates a database where it is run."""
-    assert Settings().db == DEFAULT_DB
+    assert Settings().store.db == DEFAULT_DB
     env = {k: v for k, v in hub_env(Path("unused")).items() if k != "EDGEHUB_DB"}
     result = subprocess.run(
         [sys.executable, "-m", "hub.cli", "token", "admin"],

@@ -24,7 +24,7 @@ from hub.auth.users import add_user
 from hub.db.connection import immediate, open_db
 from hub.errors import RateLimited
 from hub.orders.machine import EVENTS
-from hub.settings import Settings
+from hub.settings import Settings, field_of
 from tests.conftest import make_settings
 from tests.ops.inprocess import SECRET, login, running
 from tests.support.api_client import DEMO_PINS
@@ -51,7 +51,7 @@ def app_client(settings: Settings) -> Iterator[tuple[Litestar, TestClient[Litest
     with immediate(db):
         add_user(db, login="kds-1", name="KDS 1", role="device", pin=DEVICE_PIN, iterations=1000)
     db.close()
-    with running(make_settings(settings.db, secret_key=SECRET)) as pair:
+    with running(make_settings(settings.store.db, secret_key=SECRET)) as pair:
         yield pair
 
 
@@ -99,7 +99,7 @@ def test_brute_force_on_one_login_is_answered_429(app_client: Any) -> None:
 def test_guessing_across_logins_from_one_address_is_answered_429(settings: Settings) -> None:
     """An attacker cycling through logins is limited by the address they guess from,
     at its own limit (``login_address_max_failures``), far above a login's."""
-    limited = make_settings(settings.db, secret_key=SECRET, login_address_max_failures=5)
+    limited = make_settings(settings.store.db, secret_key=SECRET, login_address_max_failures=5)
     with running(limited) as (_, client):
         for user in ("ana", "marco", "kitchen", "admin", "nobody"):
             r = client.post("/api/v1/auth/token", json={"login": user, "pin": "7777"})
@@ -224,13 +224,25 @@ def test_a_role_may_fire_only_its_own_order_events(app_client: Any) -> None:
 
 def test_jwt_key_is_generated_per_store_0600_with_no_builtin_default(tmp_path: Path) -> None:
     """A key shipped in the code would let anyone mint tokens for every store."""
-    assert Settings.model_fields["secret_key"].default is None
+    assert field_of("secret_key").default is None
     one = make_settings(tmp_path / "a" / "edgehub.db")
     two = make_settings(tmp_path / "b" / "edgehub.db")
-    key = one.jwt_secret()
+    key = one.with_jwt_secret().jwt_secret()
     assert stat.S_IMODE(one.secret_path.stat().st_mode) == 0o600
-    assert len(key) >= 48 and key == one.jwt_secret()  # generated once, then read back
-    assert two.jwt_secret() != key
+    again = make_settings(one.store.db).with_jwt_secret().jwt_secret()
+    assert len(key) >= 48 and key == again  # generated once, then read back
+    assert two.with_jwt_secret().jwt_secret() != key
+
+
+def test_the_jwt_key_is_read_once_when_the_app_is_built(tmp_path: Path) -> None:
+    """The key is loaded at start-up: signing a token later touches no file."""
+    settings = make_settings(tmp_path / "edgehub.db")
+    with pytest.raises(RuntimeError, match="no JWT key loaded"):
+        settings.jwt_secret()
+    loaded = settings.with_jwt_secret()
+    settings.secret_path.unlink()
+    assert loaded.jwt_secret() == loaded.with_jwt_secret().jwt_secret()
+    assert not settings.secret_path.exists()
 
 
 def test_every_answer_carries_the_security_headers(app_client: Any) -> None:
@@ -257,7 +269,7 @@ def test_cors_answers_only_the_configured_origins(settings: Settings) -> None:
     with running(settings) as (_, client):
         r = client.options("/api/v1/products", headers=preflight)
         assert "access-control-allow-origin" not in r.headers
-    listed = make_settings(settings.db, cors_origins="https://kds.example")
+    listed = make_settings(settings.store.db, cors_origins="https://kds.example")
     with running(listed) as (_, client):
         r = client.options("/api/v1/products", headers=preflight)
         assert r.headers["access-control-allow-origin"] == "https://kds.example"

@@ -38,7 +38,7 @@ def demo_db(path: Path) -> Path:
     db = open_db(settings)
     migrate(db)
     with immediate(db):
-        load_demo(db, pin_iterations=settings.pin_hash_iterations)
+        load_demo(db, pin_iterations=settings.auth.pin_hash_iterations)
         add_user(
             db,
             login=DEVICE_LOGIN,
@@ -79,8 +79,8 @@ def write_orders(db_path: Path, session_id: int, count: int) -> list[int]:
     for all of them; returns their event seqs.
     """
     settings = make_settings(db_path)
-    money = Money(settings.currency_digits)
-    rules = OrderRules(money=money, store=settings.store, max_discount_pct=Decimal(30))
+    money = Money(settings.rules.currency_digits)
+    rules = OrderRules(money=money, store=settings.store.code, max_discount_pct=Decimal(30))
     db = open_db(settings)
     seqs = []
     try:

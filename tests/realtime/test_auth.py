@@ -66,7 +66,7 @@ async def test_wrong_auth_message_token_is_closed_4401(rt_hub: HubProcess) -> No
 
 async def test_expired_token_is_closed_4401(rt_hub: HubProcess) -> None:
     """A token past its expiry must not open a socket that then lives for hours."""
-    secret = make_settings(rt_hub.db).jwt_secret()
+    secret = make_settings(rt_hub.db).with_jwt_secret().jwt_secret()
     now = int(time.time())
     token = jwt.encode({"sub": "3", "iat": now - 100, "exp": now - 10}, secret, "HS256")
     async with ws_client(rt_hub.url, token=token) as ws:
@@ -77,7 +77,7 @@ async def test_token_of_a_deactivated_user_is_closed_4401(tmp_path: Path) -> Non
     """Deactivating a user must lock them out of the WebSocket at once, not at expiry."""
     db_path = demo_db(tmp_path / "edgehub.db")
     settings = make_settings(db_path)
-    token = issue_token(make_jwt_auth(settings), Actor(3, "cashier", "Ana"), 3600)
+    token = issue_token(make_jwt_auth(settings.with_jwt_secret()), Actor(3, "cashier", "Ana"), 3600)
     db = open_db(settings)
     with immediate(db):
         db.execute("UPDATE users SET active = 0 WHERE id = 3")

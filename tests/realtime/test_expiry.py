@@ -25,7 +25,7 @@ ANA = Actor(3, "cashier", "Ana")
 
 def short_token(hub: HubProcess) -> tuple[str, float]:
     """A token of Ana's that expires within ``SHORT_TTL`` seconds, and its ``exp``."""
-    token = issue_token(make_jwt_auth(make_settings(hub.db)), ANA, SHORT_TTL)
+    token = issue_token(make_jwt_auth(make_settings(hub.db).with_jwt_secret()), ANA, SHORT_TTL)
     exp = jwt.decode(token, options={"verify_signature": False})["exp"]
     return token, float(exp)
 

@@ -128,9 +128,9 @@ def test_no_other_file_is_served(hub: HubProcess, name: str) -> None:
 
 
 def test_station_ages_setting() -> None:
-    settings = Settings(kds_station_ages="grill=240:480, bar = 60:120")  # type: ignore[arg-type]
-    assert settings.kds_ages("grill") == (240.0, 480.0)
-    assert settings.kds_ages("bar") == (60.0, 120.0)
-    assert settings.kds_ages("cold") == (300.0, 600.0)
+    settings = Settings(kds_station_ages="grill=240:480, bar = 60:120")
+    assert settings.screens.kds_ages("grill") == (240.0, 480.0)
+    assert settings.screens.kds_ages("bar") == (60.0, 120.0)
+    assert settings.screens.kds_ages("cold") == (300.0, 600.0)
     with pytest.raises(ValueError, match="station=warn_seconds:late_seconds"):
-        Settings(kds_station_ages="grill=240")  # type: ignore[arg-type]
+        Settings(kds_station_ages="grill=240")
