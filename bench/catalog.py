@@ -47,7 +47,7 @@ from bench.workload import (
     zipf,
 )
 from hub.cache import Cache
-from hub.catalog import repository, service
+from hub.catalog import edits, repository
 from hub.catalog.gateway import CatalogGateway
 from hub.catalog.search import Query, search
 from hub.catalog.trigrams import TrigramStats, phrase
@@ -257,7 +257,7 @@ def bench_hit_rate(
             if n % 500 == 0:
                 pid = rows[draw()][0]
                 new = rng.randrange(100, 9000)
-                await catalog.apply(service.update_product, MONEY, pid, price=new)
+                await catalog.apply(edits.update_product, MONEY, pid, price=new)
                 expected[pid] = MONEY.text(new)
                 changes += 1
         elapsed = time.perf_counter() - started

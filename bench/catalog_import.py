@@ -5,7 +5,7 @@ Builds the demo store, writes a CSV of ``--rows`` generated products
 categories, a tax, stations, stock), then times the ``edgehub catalog import``
 command itself (a process of its own, as an operator runs it): the dry run, the
 import with ``--apply``, and the same file again (every row an update). Beside
-it, the baseline: the same products through ``service.insert_products``, the
+it, the baseline: the same products through ``edits.insert_products``, the
 bulk loader of ``edgehub demo`` (no per-row checks against existing products,
 no savepoints), in one transaction. Target: 10,000 rows in under 10 s.
 """
@@ -22,10 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from hub.catalog import management, service
+from hub.catalog import edits, management
+from hub.catalog.edits import ProductInput
 from hub.catalog.importer import COLUMNS
 from hub.catalog.sample import CATEGORIES, generate
-from hub.catalog.service import ProductInput
 from hub.db.connection import immediate, open_db
 from hub.db.migrations import migrate
 from hub.demo import load_demo
@@ -98,7 +98,7 @@ def baseline(path: Path, rows: int) -> float:
     ]  # fmt: skip
     started = time.perf_counter()
     with immediate(db):
-        service.insert_products(db, items)
+        edits.insert_products(db, items)
     seconds = time.perf_counter() - started
     db.close()
     return seconds

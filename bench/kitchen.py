@@ -51,10 +51,10 @@ from hub.db.connection import immediate, open_db
 from hub.db.migrations import migrate
 from hub.demo import load_demo
 from hub.devices import add_device
-from hub.orders import service
+from hub.orders import commands
+from hub.orders.commands import LineInput, OrderRules, PaymentInput
 from hub.orders.models import Order
 from hub.orders.money import Money
-from hub.orders.service import LineInput, OrderRules, PaymentInput
 from hub.sessions import open_session
 from hub.settings import Settings
 
@@ -229,7 +229,7 @@ class KitchenRig:
 
     def _order(self, i: int) -> Order:
         station = list(STATIONS)[i % len(STATIONS)]
-        order, _ = service.create_order(
+        order, _ = commands.create_order(
             self.db,
             self.rules,
             self.actor,
@@ -239,11 +239,11 @@ class KitchenRig:
             note="",
             fingerprint=uuid.uuid4().hex,
         )
-        return service.transition(self.db, self.rules, self.actor, order.id, "validate")
+        return commands.transition(self.db, self.rules, self.actor, order.id, "validate")
 
     def _pay(self, order: Order) -> None:
         payments = [PaymentInput(method_id=2, amount=self.money.parse(order.amount_total))]
-        service.transition(self.db, self.rules, self.actor, order.id, "pay", payments=payments)
+        commands.transition(self.db, self.rules, self.actor, order.id, "pay", payments=payments)
 
     def steady(self, n: int, rate: float) -> dict[str, float]:
         self._reset(n)

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.order_service [--orders 400] [--repeat 5]
 
-Runs create -> validate -> pay through ``hub.orders.service`` on a demo store,
+Runs create -> validate -> pay through ``hub.orders.commands`` on a demo store,
 each operation in its own write transaction as the hub's writer runs it, and
 prints the CPU time per operation (best of the repeats: CPU time is not
 inflated by waiting, and the best run is the one least disturbed by other work
@@ -34,7 +34,7 @@ from bench.baseline_app import insert_order, open_baseline
 from hub import sessions
 from hub.auth.users import get_actor
 from hub.db.connection import immediate, open_db
-from hub.orders import service
+from hub.orders import commands
 from hub.orders.machine import (
     LineFacts,
     OrderContext,
@@ -48,9 +48,9 @@ from hub.orders.money import Money
 from hub.settings import Settings
 
 LINES = [
-    service.LineInput(1, Decimal(1)),
-    service.LineInput(10, Decimal(2)),
-    service.LineInput(32, Decimal(1)),
+    commands.LineInput(1, Decimal(1)),
+    commands.LineInput(10, Decimal(2)),
+    commands.LineInput(32, Decimal(1)),
 ]
 
 
@@ -78,7 +78,7 @@ class HubOrders:
         self.db = open_db(self.settings)
         self.db.conn.execute("PRAGMA synchronous = OFF")  # CPU only: not a hub setting
         self.money = Money(self.settings.rules.currency_digits)
-        self.rules = service.OrderRules(
+        self.rules = commands.OrderRules(
             money=self.money,
             store=self.settings.store.code,
             max_discount_pct=self.settings.rules.max_discount_pct,
@@ -96,7 +96,7 @@ class HubOrders:
     def one_order(self) -> None:
         t0 = time.thread_time()
         with immediate(self.db):
-            order, _ = service.create_order(
+            order, _ = commands.create_order(
                 self.db,
                 self.rules,
                 self.actor,
@@ -108,12 +108,12 @@ class HubOrders:
             )
         t1 = time.thread_time()
         with immediate(self.db):
-            order = service.transition(self.db, self.rules, self.actor, order.id, "validate")
+            order = commands.transition(self.db, self.rules, self.actor, order.id, "validate")
         t2 = time.thread_time()
         amount = self.money.parse(order.amount_total)
-        payments = [service.PaymentInput(method_id=2, amount=amount)]
+        payments = [commands.PaymentInput(method_id=2, amount=amount)]
         with immediate(self.db):
-            service.transition(self.db, self.rules, self.actor, order.id, "pay", payments=payments)
+            commands.transition(self.db, self.rules, self.actor, order.id, "pay", payments=payments)
         t3 = time.thread_time()
         for name, spent in (("create", t1 - t0), ("validate", t2 - t1), ("pay", t3 - t2)):
             self.split[name] += spent

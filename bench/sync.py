@@ -54,7 +54,7 @@ from hub.db.connection import immediate, open_db
 from hub.db.migrations import migrate
 from hub.db.store import Store
 from hub.demo import load_demo
-from hub.orders import service
+from hub.orders import commands
 from hub.orders.money import Money
 from hub.sessions import open_session
 from hub.settings import Settings
@@ -184,14 +184,16 @@ def _settings(tmp: Path, url: str, db: str, seed: Any, batch: int, **extra: Any)
 def _sell_backlog(settings: Settings, count: int) -> float:
     """``count`` paid and completed orders through the hub's services; returns seconds taken."""
     db = open_db(settings)
-    rules = service.OrderRules(money=MONEY, store=settings.store.code, max_discount_pct=Decimal(30))
+    rules = commands.OrderRules(
+        money=MONEY, store=settings.store.code, max_discount_pct=Decimal(30)
+    )
     (admin,) = db.execute("SELECT id FROM users WHERE login = 'admin'").fetchone()
     actor = Actor(id=admin, role="admin", name="Admin")
     products = dict(db.execute("SELECT default_code, id FROM products WHERE remote_id IS NOT NULL"))
     (cash,) = db.execute("SELECT id FROM payment_methods WHERE name = 'Cash'").fetchone()
     lines = [
-        service.LineInput(product_id=products["BURGER"], qty=Decimal(1)),
-        service.LineInput(product_id=products["COLA"], qty=Decimal(2)),
+        commands.LineInput(product_id=products["BURGER"], qty=Decimal(1)),
+        commands.LineInput(product_id=products["COLA"], qty=Decimal(2)),
     ]
     started = time.perf_counter()
     with immediate(db):
@@ -199,7 +201,7 @@ def _sell_backlog(settings: Settings, count: int) -> float:
     for start in range(0, count, 500):
         with immediate(db):
             for _ in range(min(500, count - start)):
-                order, _ = service.create_order(
+                order, _ = commands.create_order(
                     db,
                     rules,
                     actor,
@@ -209,10 +211,10 @@ def _sell_backlog(settings: Settings, count: int) -> float:
                     note="",
                     fingerprint="bench",
                 )
-                order = service.transition(db, rules, actor, order.id, "validate")
-                paid = service.PaymentInput(method_id=cash, amount=MONEY.parse("20.00"))
-                service.transition(db, rules, actor, order.id, "pay", payments=[paid])
-                service.transition(db, rules, actor, order.id, "complete")
+                order = commands.transition(db, rules, actor, order.id, "validate")
+                paid = commands.PaymentInput(method_id=cash, amount=MONEY.parse("20.00"))
+                commands.transition(db, rules, actor, order.id, "pay", payments=[paid])
+                commands.transition(db, rules, actor, order.id, "complete")
     db.close()
     return time.perf_counter() - started
 

@@ -52,8 +52,8 @@ from websockets.sync.client import connect as sync_connect
 
 from bench import ws_clients
 from bench.workload import cpu_seconds, free_port, rss_mib
-from hub.auth.tokens import make_jwt_auth
 from hub.settings import Settings
+from hub.web.tokens import make_jwt_auth
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_P99_RATIO = 1.25

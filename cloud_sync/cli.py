@@ -44,10 +44,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.once:
         from rich.console import Console
 
-        from cloud_sync.service import once
+        from cloud_sync.daemon import once
 
         return once(settings, Console(stderr=True), give_up_after=args.timeout)
-    from cloud_sync.service import serve
+    from cloud_sync.daemon import serve
 
     return serve(settings)
 

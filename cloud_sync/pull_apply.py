@@ -12,7 +12,7 @@ so a store that ran offline first keeps its ids. Records are never deleted
 (order lines point at them): what Odoo archived or deleted is archived.
 Only rows whose values changed are written, and each batch that changed
 something appends one ``catalog.updated`` event naming the hub ids, to the
-rooms of every catalogue change (``hub.catalog.service.rooms``).
+rooms of every catalogue change (``hub.catalog.edits.rooms``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 import sqlite_utils
 
 from hub import events
-from hub.catalog import service as catalog
-from hub.catalog.service import Touched
+from hub.catalog import edits as catalog
+from hub.catalog.edits import Touched
 from hub.clock import now_iso
 from hub.logs import get_logger
 from hub.orders.money import Money
@@ -277,7 +277,7 @@ def _set_taxes(db: sqlite_utils.Database, product_id: int, tax_remote_ids: Seque
     return True
 
 
-# What each table's change makes the hubs' caches forget (``hub.catalog.service.Touched``,
+# What each table's change makes the hubs' caches forget (``hub.catalog.edits.Touched``,
 # read back by the cache upkeep of every worker). Products all at once: a pulled
 # product may have lost a barcode this batch cannot name any more, and a tax
 # change reprices every product that carries it. Payment methods are not cached.

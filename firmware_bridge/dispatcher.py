@@ -25,9 +25,9 @@ from typing import Any
 
 import sqlite_utils
 
-from firmware_bridge import inbox, intake, jobs, presence
+from firmware_bridge import inbox, intake, job_store, presence
 from firmware_bridge.inbox import Inbound
-from firmware_bridge.jobs import Outgoing, RetryPolicy
+from firmware_bridge.job_store import Outgoing, RetryPolicy
 from firmware_bridge.logwatch import LogWatch
 from firmware_bridge.messages import Bump, Rejected
 from firmware_bridge.mqtt import MqttError, MqttLink
@@ -38,8 +38,8 @@ from hub.db.store import Store
 from hub.logs import get_logger
 from hub.mqtt_topics import Topics
 from hub.orders import board
+from hub.orders.commands import OrderRules
 from hub.orders.money import Money
-from hub.orders.service import OrderRules
 from hub.settings import Settings
 
 log = get_logger("edgehub.bridge")
@@ -129,11 +129,11 @@ class Dispatcher:
 
     async def _retry(self) -> None:
         while True:
-            due = await self.store.read(jobs.next_due)
+            due = await self.store.read(job_store.next_due)
             now = time.time()
             if due is not None and due <= now and self.link.connected:
                 connection = self.link.connects  # before the claim: see _send
-                outgoing = await self.store.write(jobs.claim_due, self.policy, now)
+                outgoing = await self.store.write(job_store.claim_due, self.policy, now)
                 if outgoing:
                     self._spawn(self._send(outgoing, connection))
                 continue
@@ -176,7 +176,7 @@ class Dispatcher:
             await self.store.write(self._mark_sent, sent)
 
     def _mark_sent(self, db: sqlite_utils.Database, job_ids: list[str]) -> None:
-        jobs.refresh_kitchen_status(db, self.rules, jobs.mark_sent(db, job_ids))
+        job_store.refresh_kitchen_status(db, self.rules, job_store.mark_sent(db, job_ids))
 
     # --- devices -> hub --------------------------------------------------------------------
 
@@ -224,7 +224,7 @@ class Dispatcher:
         self._spawn(self._after_connect(self.link.connects, now_iso()))
 
     async def _after_connect(self, connection: int, connected_at: str) -> None:
-        resent = await self.store.write(jobs.reschedule_all, time.time(), connected_at)
+        resent = await self.store.write(job_store.reschedule_all, time.time(), connected_at)
         if resent:
             log.info("kitchen_resend_after_connect", jobs=resent)
         self._retry_wake.set()
@@ -240,7 +240,7 @@ class Dispatcher:
         changes = presence.expire_unheard(db, heard)
         for change in changes:
             log.warning("device_presumed_offline", device=change.device)
-            jobs.reschedule_device(db, time.time(), change.device)
+            job_store.reschedule_device(db, time.time(), change.device)
         return len(changes)
 
     # --- the ready board -------------------------------------------------------------------

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from firmware_bridge import jobs, presence
-from firmware_bridge.jobs import RetryPolicy
+from firmware_bridge import job_store, presence
+from firmware_bridge.job_store import RetryPolicy
 from firmware_bridge.messages import (
     Ack,
     Bump,
@@ -30,7 +30,7 @@ from hub.logs import get_logger
 from hub.mqtt_topics import Topics
 from hub.orders import bumps
 from hub.orders.bumps import BumpRefused
-from hub.orders.service import OrderRules
+from hub.orders.commands import OrderRules
 
 log = get_logger("edgehub.bridge")
 
@@ -90,7 +90,7 @@ def apply(
             db.execute("ROLLBACK TO SAVEPOINT inbound")
             log.exception("inbound_failed", name=message.name, kind=type(message.body))
         db.execute("RELEASE SAVEPOINT inbound")
-    jobs.refresh_kitchen_status(db, rules, touched)
+    job_store.refresh_kitchen_status(db, rules, touched)
     return applied
 
 
@@ -106,7 +106,7 @@ def _apply_one(
 ) -> None:
     body = message.body
     if isinstance(body, Ack):
-        outcome = jobs.record_ack(db, message.name, body, policy, now)
+        outcome = job_store.record_ack(db, message.name, body, policy, now)
         presence.touch(db, message.name)
         # An unknown job is a device's mistake, an ack for a job another device was sent
         # a device's mistake or a rogue's (ignored); a repeat ack is normal after a re-send.
@@ -140,9 +140,9 @@ def _apply_one(
             )
         if change.health_changed:
             if body.healthy:
-                jobs.reschedule_stranded(db, now, change.station, message.name)
+                job_store.reschedule_stranded(db, now, change.station, message.name)
             else:
-                jobs.reschedule_device(db, now, message.name)
+                job_store.reschedule_device(db, now, message.name)
             applied.reschedule = True
     else:
         state = bumps.apply_bump(db, rules, message.name, body)

@@ -28,8 +28,8 @@ from typing import Any
 
 import sqlite_utils
 
-from firmware_bridge import jobs
-from firmware_bridge.jobs import Outgoing, RetryPolicy
+from firmware_bridge import job_store
+from firmware_bridge.job_store import Outgoing, RetryPolicy
 from hub import events
 from hub.logs import get_logger
 from hub.mqtt_topics import is_name
@@ -103,7 +103,7 @@ def _tickets(
         if not is_name(station):
             log.error("kitchen_station_unusable", order=order["id"], station=station)
             continue
-        out = jobs.create(
+        out = job_store.create(
             db,
             order=order,
             station=station,
@@ -123,18 +123,18 @@ def _cancel(
     policy: RetryPolicy,
     fresh: dict[str, Outgoing],
 ) -> None:
-    for job_id, station, state in jobs.open_new_jobs(db, order["id"]):
+    for job_id, station, state in job_store.open_new_jobs(db, order["id"]):
         if fresh.pop(job_id, None) is not None:
-            jobs.void(db, job_id, "order cancelled before its ticket was sent")
+            job_store.void(db, job_id, "order cancelled before its ticket was sent")
             continue
         if state != "acked":
-            jobs.void(db, job_id, "order cancelled")
-        out = jobs.create(
+            job_store.void(db, job_id, "order cancelled")
+        out = job_store.create(
             db,
             order=order,
             station=station,
             kind="cancel",
-            lines=jobs.payload_lines(db, job_id),
+            lines=job_store.payload_lines(db, job_id),
             created_at=cancelled_at,
             policy=policy,
         )
@@ -143,7 +143,7 @@ def _cancel(
 
 
 def _finish(db: sqlite_utils.Database, order: dict[str, Any], fresh: dict[str, Outgoing]) -> None:
-    for job_id, _, state in jobs.open_new_jobs(db, order["id"]):
+    for job_id, _, state in job_store.open_new_jobs(db, order["id"]):
         if state != "acked":
             fresh.pop(job_id, None)
-            jobs.void(db, job_id, "order finished before a device confirmed its ticket")
+            job_store.void(db, job_id, "order finished before a device confirmed its ticket")

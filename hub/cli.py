@@ -40,7 +40,7 @@ log = get_logger("edgehub.settings")
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from hub.lan import reach_lines
-    from hub.serve import run
+    from hub.web.serve import run
 
     host, port = args.host or settings.server.host, args.port or settings.server.port
     workers = max(1, args.workers)
@@ -61,8 +61,8 @@ def worker_app() -> object:
     Each worker is a fresh process started by uvicorn, so it builds its own
     Settings from the environment it inherited, as ``main()`` did.
     """
-    from hub.app import create_app
-    from hub.realtime.fastpath import WebSocketFirst
+    from hub.web.app import create_app
+    from hub.web.realtime.fastpath import WebSocketFirst
 
     settings = load_settings()
     setup_logging(settings.logging.level, settings.logging.as_json)
@@ -209,8 +209,8 @@ def cmd_user_unlock(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    from hub.auth.tokens import issue_token, make_jwt_auth
     from hub.db.connection import open_db
+    from hub.web.tokens import issue_token, make_jwt_auth
 
     db = open_db(settings)
     row = db.execute(

@@ -151,7 +151,7 @@ def _product_values(args: argparse.Namespace, settings: Settings, db: Any) -> di
 
 def cmd_product_add(args: argparse.Namespace, settings: Settings) -> int:
     from hub.catalog import management
-    from hub.catalog.service import ProductInput
+    from hub.catalog.edits import ProductInput
     from hub.orders.money import Money
 
     def add(db: Any) -> Any:

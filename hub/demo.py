@@ -181,21 +181,21 @@ def load_catalogue(
     other write. Idempotent: products are matched by barcode. Returns how many
     were new.
     """
-    from hub.catalog import sample, service
+    from hub.catalog import edits, sample
 
     tax_ids = [int(r[0]) for r in db.execute("SELECT id FROM taxes WHERE active = 1 ORDER BY id")]
     category_ids = {
-        name: service.upsert_category(db, name, sequence=len(CATEGORIES) + i)[0]
+        name: edits.upsert_category(db, name, sequence=len(CATEGORIES) + i)[0]
         for i, name in enumerate(sample.CATEGORIES)
     }
     money = Money()
     inserted = 0
-    pending: list[service.ProductInput] = []
+    pending: list[edits.ProductInput] = []
     done = 0
     for item in sample.generate(count, seed):
         tax = tax_ids[:1] if item.station else tax_ids[1:2]
         pending.append(
-            service.ProductInput(
+            edits.ProductInput(
                 name=item.name,
                 price=money.to_minor(Decimal(item.price) / 100),
                 barcode=item.barcode,
@@ -222,6 +222,6 @@ def load_catalogue(
 
 
 def _flush(db: sqlite_utils.Database, items: list[Any]) -> int:
-    from hub.catalog import service
+    from hub.catalog import edits
 
-    return service.insert_products(db, items).count
+    return edits.insert_products(db, items).count

@@ -1,7 +1,7 @@
 """Errors the hub raises on purpose.
 
 Each carries the stable machine code and HTTP status of API.md; the mapping to
-a response happens once, in ``hub.api.errors``.
+a response happens once, in ``hub.web.api.errors``.
 
 * HubError                      500 ``internal_error``
     * BadRequest                400 ``bad_request`` (malformed JSON)

@@ -3,7 +3,7 @@
 Only the database decides 200 vs 503: without it nothing works. Redis and the
 broker being away make the hub ``degraded``, never dead. Probes of other
 services are cached for a few seconds, so a health check storm cannot become
-a connection storm. The Redis job (``hub.jobs.plan``) records a real PING
+a connection storm. The Redis job (``hub.periodic.plan``) records a real PING
 here. The sync is not probed here: the route reads it from the database
 (``hub.sync_status.health``) and hands the reading in.
 

@@ -4,7 +4,7 @@ Two ``edgehub bridge`` processes for one store would take each other's MQTT
 client id over and over; two printer adapters for one device would both print
 every ticket. So ``bridge`` and ``printer`` take this lock before anything else
 and refuse to start when it is held, naming the holder from the file. The sync
-agent takes one too (``cloud_sync.service.agent_lock``), and waits for an
+agent takes one too (``cloud_sync.daemon.agent_lock``), and waits for an
 ``edgehub sync --once`` run to end rather than refusing. The
 kernel drops the lock when its process dies, even by SIGKILL, so a stale file
 never keeps a restarted daemon out. The file is beside the database because

@@ -1,6 +1,6 @@
 """The kitchen job table: one row per ticket per station, kept until a device acknowledges it.
 
-The bridge writes the rows (``firmware_bridge.jobs``); the hub lists them for
+The bridge writes the rows (``firmware_bridge.job_store``); the hub lists them for
 ``GET /api/v1/kitchen/jobs`` and prunes them (``event_prune``), and device
 management counts the open ones. What every process reads of the table lives
 here. A job moves through

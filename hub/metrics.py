@@ -2,12 +2,12 @@
 
 Three sources end up on one page:
 
-* HTTP latency histograms by route template and status (``hub.api.timing``),
+* HTTP latency histograms by route template and status (``hub.web.api.timing``),
   and prometheus_client's process and runtime collectors;
 * numbers other modules already keep, read at scrape time without this module
   importing them: WebSocket connections (``ws_connections.set_function``), the
   cache's outcomes per kind (``CacheStatsCollector``), or any collector of
-  their own (``metrics.register(collector)``), wired in ``hub.app``;
+  their own (``metrics.register(collector)``), wired in ``hub.web.app``;
 * numbers read from SQLite (orders by state, transitions, the event log and
   every consumer's cursor, sync, kitchen jobs, devices, jobs, audit): one read
   snapshot on a reader thread, reused for ``metrics_cache_seconds`` so a
@@ -32,7 +32,7 @@ from prometheus_client.registry import Collector
 from hub import snapshot
 from hub.clock import parse_iso
 from hub.db.store import Store
-from hub.jobs.maintenance import SyncWatch
+from hub.periodic.maintenance import SyncWatch
 from hub.settings import Settings
 from hub.sync_status import Health as SyncHealth
 

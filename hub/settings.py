@@ -218,7 +218,7 @@ class Kitchen(Group):
 
 
 class Screens(Group):
-    """The screens (hub.screens, docs/screens.md).
+    """The screens (hub.web.screens, docs/screens.md).
 
     A kitchen ticket turns amber after kds_warn_seconds and red after
     kds_late_seconds (the dashboard counts it late from then); kds_station_ages
@@ -258,7 +258,7 @@ class Screens(Group):
 
 
 class Realtime(Group):
-    """WebSocket /ws (hub.realtime)."""
+    """WebSocket /ws (hub.web.realtime)."""
 
     # The event log is polled this often for events written by other processes;
     # a local write, or a Redis wake-up, skips the wait.
@@ -304,7 +304,7 @@ class Sync(Group):
 
 
 class Jobs(Group):
-    """How often each periodic job runs (hub.jobs), in seconds."""
+    """How often each periodic job runs (hub.periodic), in seconds."""
 
     cache_warm_seconds: float = Field(default=600, gt=0, alias="job_cache_warm_seconds")
     redis_probe_seconds: float = Field(default=30, gt=0, alias="job_redis_probe_seconds")

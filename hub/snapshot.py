@@ -14,7 +14,7 @@ import sqlite_utils
 
 from hub import events
 from hub.audit import chain
-from hub.jobs.scheduler import read_status
+from hub.periodic.scheduler import read_status
 
 
 @dataclass

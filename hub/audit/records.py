@@ -1,6 +1,6 @@
 """What each audited action writes: payments, refunds, price overrides, cancels, logins.
 
-Called inside the transaction of the change (``hub.orders.service`` and the login
+Called inside the transaction of the change (``hub.orders.commands`` and the login
 route), so an audit row exists exactly when its change was committed. Rows hold
 ids, amounts in minor units and states; never a PIN, a token, or a payment's
 free-text reference (a till may type card details there).

@@ -6,7 +6,7 @@ the products come from the product cache, so a price change drops one product
 and no page, while a change of what pages hold (a new product, a name, a code,
 a category, availability) drops every page with one version write.
 
-Writes run a ``hub.catalog.service`` function in the writer's transaction, then,
+Writes run a ``hub.catalog.edits`` function in the writer's transaction, then,
 once it has committed, drop exactly what its ``Touched`` names: the next read
 on this hub sees the change. Other processes' writes reach this cache through
 the event log (``hub.catalog.upkeep``).
@@ -22,9 +22,9 @@ import sqlite_utils
 
 from hub.cache import ACTOR, BARCODE, CATEGORIES, PRODUCT, SEARCH, SESSION, Cache
 from hub.catalog import repository
+from hub.catalog.edits import Change, Touched
 from hub.catalog.models import Product, ProductPage
 from hub.catalog.search import Availability, Position, Query, search
-from hub.catalog.service import Change, Touched
 from hub.catalog.trigrams import NO_STATS, TrigramStats
 from hub.catalog.vocabulary import NO_WORDS, Vocabulary
 from hub.db.store import Store

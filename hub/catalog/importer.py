@@ -27,8 +27,8 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
-from hub.catalog import management, service
-from hub.catalog.service import ProductInput, Touched
+from hub.catalog import edits, management
+from hub.catalog.edits import ProductInput, Touched
 from hub.db.connection import immediate
 from hub.errors import HubError
 from hub.orders.money import Money
@@ -142,7 +142,7 @@ def import_csv(
                 progress(len(rows), len(rows))
             if report.rejected or not apply:
                 raise Rollback
-            report.seq = service.record(
+            report.seq = edits.record(
                 db, "import", replace(touched, listings=True), created=report.created,
                 updated=report.updated,
             )  # fmt: skip

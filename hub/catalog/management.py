@@ -1,8 +1,8 @@
 """A manager keeping the catalogue on the hub: products, categories and taxes.
 
-What the REST API (``hub.api.catalog_admin``), the CLI and the CSV import
+What the REST API (``hub.web.api.catalog_admin``), the CLI and the CSV import
 (``hub.catalog.importer``) call, each inside the writer's transaction. Products
-go through ``hub.catalog.service`` (the same checks as every other writer,
+go through ``hub.catalog.edits`` (the same checks as every other writer,
 folded search keys, one ``catalog.updated`` event), so caches, tills and the
 kitchen's routing (a product's station) follow as they follow the Odoo pull.
 
@@ -21,8 +21,8 @@ from typing import Any
 
 import sqlite_utils
 
-from hub.catalog import service
-from hub.catalog.service import MAX_NAME, Change, ProductInput, Touched
+from hub.catalog import edits
+from hub.catalog.edits import MAX_NAME, Change, ProductInput, Touched
 from hub.clock import now_iso
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.orders.money import Money
@@ -70,7 +70,7 @@ def create_product(
     announce: bool = True,
 ) -> Change:
     """A new local product; its barcode, when given, must be no other product's (409).
-    ``announce``: as ``service.upsert_product``'s."""
+    ``announce``: as ``edits.upsert_product``'s."""
     del odoo  # a new product is the hub's own, Odoo or not
     _check_taxes(db, item.tax_ids)
     if item.barcode:
@@ -84,7 +84,7 @@ def create_product(
                 {"barcode": item.barcode.strip(), "product_id": owner[0]},
             )
     local = replace(item, remote_id=None, local_only=True, tax_ids=item.tax_ids or ())
-    return service.upsert_product(db, money, local, announce=announce)
+    return edits.upsert_product(db, money, local, announce=announce)
 
 
 def current_product(db: sqlite_utils.Database, product_id: int) -> ProductInput:
@@ -131,12 +131,12 @@ def edit_product(
     _refuse_if_owned("products", product_id, current.remote_id, odoo)
     if announce and changes and set(changes) <= {"price", "active"}:
         # The event tills know for a repricing or an archive ("price", "availability").
-        return service.update_product(
+        return edits.update_product(
             db, money, product_id, price=changes.get("price"), active=changes.get("active")
         )
     item = replace(current, **changes)
     _check_taxes(db, item.tax_ids)
-    return service.upsert_product(db, money, item, product_id, announce=announce)
+    return edits.upsert_product(db, money, item, product_id, announce=announce)
 
 
 # -- categories ---------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def create_category(
 ) -> tuple[int, Change]:
     clean = _category_name(db, name, None)
     _check_parent(db, parent_id, None)
-    return service.upsert_category(db, clean, sequence=sequence, parent_id=parent_id)
+    return edits.upsert_category(db, clean, sequence=sequence, parent_id=parent_id)
 
 
 def edit_category(
@@ -211,7 +211,7 @@ def edit_category(
          category_id),
     )  # fmt: skip
     touched = Touched(categories=True, listings=True)
-    seq = service.record(db, "category", touched, category_id=category_id)
+    seq = edits.record(db, "category", touched, category_id=category_id)
     return category_id, Change(seq, touched, count=0)
 
 
@@ -317,5 +317,5 @@ def edit_tax(
 def _tax_changed(db: sqlite_utils.Database, tax_id: int) -> tuple[dict[str, Any], Change]:
     # A tax's rate is in the price of every product that carries it: all products go.
     touched = Touched(all_products=True)
-    seq = service.record(db, "tax", touched, tax_id=tax_id)
+    seq = edits.record(db, "tax", touched, tax_id=tax_id)
     return _tax(db, tax_id), Change(seq, touched, count=0)

@@ -224,7 +224,7 @@ CATEGORIES: dict[str, tuple[str | None, Products, tuple[str, ...]]] = {
 
 @dataclass(frozen=True, slots=True)
 class SampleProduct:
-    """One generated product, in the shape ``hub.catalog.service.ProductInput`` takes."""
+    """One generated product, in the shape ``hub.catalog.edits.ProductInput`` takes."""
 
     name: str
     barcode: str

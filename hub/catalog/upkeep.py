@@ -16,7 +16,7 @@
   the log per interval; the event log is already the hub's one signal of change.
 * **warmer** (right after start, in the background; then every
   ``job_cache_warm_seconds``, 10 min, inside the 15 min product TTL, as a hook
-  of the periodic ``cache_warm`` job of ``hub.jobs``): the
+  of the periodic ``cache_warm`` job of ``hub.periodic``): the
   categories and up to
   ``cache_warm_products`` (50,000) products, the most sold in the last 14 days
   first, then the rest of the sellable catalogue. A store's whole catalogue
@@ -47,9 +47,9 @@ import sqlite_utils
 
 from hub import events
 from hub.cache import Cache
-from hub.catalog import service
+from hub.catalog import edits
+from hub.catalog.edits import Touched
 from hub.catalog.gateway import CatalogGateway
-from hub.catalog.service import Touched
 from hub.clock import iso
 from hub.db.store import Store
 from hub.logs import get_logger
@@ -155,7 +155,7 @@ class CacheUpkeep:
         """Litestar lifespan hook: start after the store is open, stop before it closes."""
         await self.cache.start()
         self.cursor = await self.store.read(events.head)
-        change = await self.store.write(service.fold_missing_keys)
+        change = await self.store.write(edits.fold_missing_keys)
         if change is not None:
             await self.catalog.forget(change.touched)
         s = self.settings

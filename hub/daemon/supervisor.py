@@ -2,7 +2,7 @@
 
 ``edgehub bridge``, ``edgehub printer`` and ``edgehub sync`` run under units
 that are ``Type=notify`` with ``WatchdogSec=`` like ``edgehub serve`` (see
-hub/serve.py and hub/sdnotify.py). READY=1 goes out once the process has
+hub/web/serve.py and hub/sdnotify.py). READY=1 goes out once the process has
 opened what it needs and started its loops, not once the broker or Odoo
 answers: a peer that is down is waited for inside the process, and systemd
 must not fail the unit for it. The watchdog pings come from the same event

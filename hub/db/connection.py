@@ -28,7 +28,7 @@ def open_db(settings: Settings, *, readonly: bool = False) -> sqlite_utils.Datab
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
         # Only takes effect on a new file (before its first table): lets the
-        # db_optimize job hand freed pages back a few at a time (hub.jobs).
+        # db_optimize job hand freed pages back a few at a time (hub.periodic).
         conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":

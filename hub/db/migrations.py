@@ -26,7 +26,7 @@ def core(db: sqlite_utils.Database) -> None:
 def catalog_search(db: sqlite_utils.Database) -> None:
     """Folded search keys on products and a trigram index over them, kept by triggers.
 
-    ``name_key`` and ``code_key`` are written by ``hub.catalog.service`` (folding
+    ``name_key`` and ``code_key`` are written by ``hub.catalog.edits`` (folding
     needs Python); ``search_key`` is derived from them in SQL, so the FTS5 index
     follows every insert, update and delete in the writer's own transaction,
     whoever the writer is. A row written without keys still gets indexed, by
@@ -256,7 +256,7 @@ _SEARCH_SCHEMA = (
     END""",
 )
 
-# --- 0003_ops: audit trail and periodic job status (hub.audit, hub.jobs) ----------------
+# --- 0003_ops: audit trail and periodic job status (hub.audit, hub.periodic) ----------------
 
 
 @migrations(name="0003_ops")

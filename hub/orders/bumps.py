@@ -3,7 +3,7 @@
 An order is ready when every station with lines on it has bumped ``ready``;
 ``kitchen_ready`` holds the marks of those that have. Whether the order may
 move is the machine's to say (its ``TRANSITIONS``), and every move is
-``service.transition``, so the rules, the history and the events are exactly
+``commands.transition``, so the rules, the history and the events are exactly
 those of a till pressing the same button; a refusal leaves nothing behind (the
 caller rolls its savepoint or transaction back). The MQTT bridge and the
 kitchen display's ``POST /api/v1/kitchen/bumps`` both come here.
@@ -34,9 +34,9 @@ from hub.auth.users import Actor
 from hub.clock import now_iso
 from hub.errors import HubError, InvalidTransition
 from hub.kitchen_jobs import gone_from_kitchen
-from hub.orders import repository, service
+from hub.orders import commands, repository
+from hub.orders.commands import OrderRules
 from hub.orders.machine import TARGETS, TRANSITIONS
-from hub.orders.service import OrderRules
 
 BUMP_ACTIONS = ("start", "ready", "recall")
 
@@ -118,11 +118,11 @@ class _Bumping:
     def require(self, event: str) -> None:
         """Refuse, as the machine would, a bump whose event it would not take now."""
         if not self.may(event):
-            allowed = service.allowed_events(self.db, self.rules, self.order_id)
+            allowed = commands.allowed_events(self.db, self.rules, self.order_id)
             raise InvalidTransition(self.state, event, allowed)
 
     def fire(self, event: str) -> str:
-        order = service.transition(
+        order = commands.transition(
             self.db, self.rules, device_actor(self.station), self.order_id, event
         )
         self.state = order.state

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.catalog import service
-from hub.catalog.service import ProductInput
+from hub.catalog import edits
+from hub.catalog.edits import ProductInput
 from hub.db.connection import immediate, open_db
 from hub.db.migrations import migrate
 from hub.demo import load_catalogue, load_demo
@@ -50,7 +50,7 @@ def catalogue_db(path: Path, products: int) -> Path:
         if products:
             load_catalogue(db, products)
             # Products with neither barcode nor reference, as hand-made items often are.
-            service.insert_products(
+            edits.insert_products(
                 db, [ProductInput(name=f"Plat du jour n°{i} Crème", price=900) for i in range(30)]
             )
     db.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hub.catalog import service
+from hub.catalog import edits
 from hub.db.connection import immediate, open_db
 from hub.orders.money import Money
 from tests.catalog.conftest import catalogue_db
@@ -111,7 +111,7 @@ def test_a_write_by_another_process_arrives_through_the_log(hub_db: Path, till: 
     assert price_views(till)[0] == "2.20"
     db = open_db(make_settings(hub_db))
     with immediate(db):
-        service.update_product(db, Money(), ESPRESSO, price=199)
+        edits.update_product(db, Money(), ESPRESSO, price=199)
     db.close()
     took = wait_for(lambda: price_views(till) == ("1.99", "1.99", "1.99"), timeout=3)
     assert took < 2

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from hub.api import pagination
+from hub.web.api import pagination
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 

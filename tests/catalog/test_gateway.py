@@ -9,7 +9,7 @@ import pytest
 
 from hub import events
 from hub.cache import Cache
-from hub.catalog import service
+from hub.catalog import edits
 from hub.catalog.gateway import CatalogGateway
 from hub.catalog.search import Query
 from hub.catalog.upkeep import CacheUpkeep
@@ -56,7 +56,7 @@ def test_price_change_is_seen_by_the_next_read(backend_settings: Settings) -> No
         await catalog.product(product.id)
         page = await catalog.search(Query.parse("espresso"), 10)
         assert page.items[0].price == "2.20"
-        await catalog.apply(service.update_product, money, product.id, price=260)
+        await catalog.apply(edits.update_product, money, product.id, price=260)
         assert (await catalog.product(product.id)).price == "2.60"  # type: ignore[union-attr]
         assert (await catalog.by_barcode(ESPRESSO_BARCODE)).price == "2.60"  # type: ignore[union-attr]
         again = await catalog.search(Query.parse("espresso"), 10)
@@ -73,7 +73,7 @@ def test_archived_product_leaves_cached_searches(backend_settings: Settings) -> 
     async def scenario(store: Store, cache: Cache, catalog: CatalogGateway) -> None:
         page = await catalog.search(Query.parse("brownie"), 10)
         (brownie,) = page.items
-        await catalog.apply(service.update_product, money, brownie.id, active=False)
+        await catalog.apply(edits.update_product, money, brownie.id, active=False)
         assert (await catalog.search(Query.parse("brownie"), 10)).items == []
         listed = await catalog.listing(None, "yes", 500, None)
         assert brownie.id not in [p.id for p in listed[0]]
@@ -94,7 +94,7 @@ def test_another_process_write_reaches_the_cache_through_the_log(
         await catalog.product(product.id)
         other = open_db(backend_settings)  # another process's connection
         with immediate(other):
-            service.update_product(other, money, product.id, price=300)
+            edits.update_product(other, money, product.id, price=300)
         other.close()
         assert (await catalog.product(product.id)).price == "2.20"  # type: ignore[union-attr]
         assert (await catalog.by_barcode(ESPRESSO_BARCODE)).price == "2.20"  # type: ignore[union-attr]
@@ -115,7 +115,7 @@ def test_a_gap_in_the_log_drops_everything(backend_settings: Settings) -> None:
         assert product is not None
         other = open_db(backend_settings)
         with immediate(other):
-            service.update_product(other, money, product.id, price=310)
+            edits.update_product(other, money, product.id, price=310)
             other.execute("DELETE FROM events")  # pruned before this hub read it
         other.close()
         await upkeep.tail()
@@ -132,7 +132,7 @@ def test_the_tail_skips_what_this_process_already_dropped(backend_settings: Sett
         upkeep.cursor = await store.read(events.head)
         product = await catalog.by_barcode(ESPRESSO_BARCODE)
         assert product is not None
-        await catalog.apply(service.update_product, money, product.id, price=250)
+        await catalog.apply(edits.update_product, money, product.id, price=250)
         await catalog.product(product.id)
         before = cache.stats()["kinds"]["product"]["invalidations"]
         await upkeep.tail()
@@ -172,7 +172,7 @@ def test_a_new_products_misspellings_are_found_once_its_words_are_read(
         assert (await catalog.search(Query.parse("tiramisu"), 10)).items == []
         other = open_db(cache_settings)  # another process's connection
         with immediate(other):
-            service.upsert_product(other, money, service.ProductInput("Tiramisu", 650))
+            edits.upsert_product(other, money, edits.ProductInput("Tiramisu", 650))
         other.close()
         assert (await catalog.search(Query.parse("tiramsiu"), 10)).items == []
         await upkeep.tail()

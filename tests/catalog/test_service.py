@@ -10,9 +10,9 @@ import sqlite_utils
 
 from hub import sessions
 from hub.auth.users import Actor, add_user, disable_user
-from hub.catalog import service
+from hub.catalog import edits
+from hub.catalog.edits import ProductInput, Touched
 from hub.catalog.search import Query, search
-from hub.catalog.service import ProductInput, Touched
 from hub.db.connection import immediate, open_db
 from hub.errors import Conflict, NotFound, ValidationFailed
 from hub.orders.money import Money
@@ -45,7 +45,7 @@ def test_renamed_product_is_found_by_its_new_name_only(db: sqlite_utils.Database
     """The trigram index follows a rename in the writer's own transaction."""
     pid = product_id(db, "Gazpacho")
     with immediate(db):
-        service.upsert_product(
+        edits.upsert_product(
             db, money, ProductInput(name="Salmorejo Cordobés", price=650), product_id=pid
         )
     assert found(db, "salmorejo") == [pid]
@@ -57,7 +57,7 @@ def test_archived_product_leaves_the_till_search(db: sqlite_utils.Database) -> N
     """Archiving takes a product off the till at once, and a manager can still find it."""
     pid = product_id(db, "Coleslaw")
     with immediate(db):
-        change = service.update_product(db, money, pid, active=False)
+        change = edits.update_product(db, money, pid, active=False)
     assert change.touched.listings
     assert found(db, "coleslaw") == []
     assert found(db, "coleslaw", available="no") == [pid]
@@ -67,7 +67,7 @@ def test_price_change_names_the_product_and_leaves_listings(db: sqlite_utils.Dat
     """A price change invalidates one product, not every cached search page."""
     pid = product_id(db, "Espresso")
     with immediate(db):
-        change = service.update_product(db, money, pid, price=250)
+        change = edits.update_product(db, money, pid, price=250)
     assert change.product is not None and change.product.price == "2.50"
     assert change.touched == Touched(
         products=frozenset({pid}), barcodes=frozenset({change.product.barcode})
@@ -82,7 +82,7 @@ def test_a_failed_write_leaves_neither_change_nor_event(db: sqlite_utils.Databas
     pid = product_id(db, "Espresso")
     before = len(catalog_events(db))
     with pytest.raises(RuntimeError), immediate(db):
-        service.update_product(db, money, pid, price=999)
+        edits.update_product(db, money, pid, price=999)
         raise RuntimeError("the writer died here")
     assert db.execute("SELECT price FROM products WHERE id = ?", (pid,)).fetchone()[0] == 220
     assert len(catalog_events(db)) == before
@@ -93,7 +93,7 @@ def test_upsert_by_barcode_updates_instead_of_duplicating(db: sqlite_utils.Datab
     barcode = db.execute("SELECT barcode FROM products WHERE name = 'Lemonade'").fetchone()[0]
     count = db.execute("SELECT COUNT(*) FROM products").fetchone()[0]
     with immediate(db):
-        change = service.upsert_product(
+        change = edits.upsert_product(
             db, money, ProductInput(name="Lemonade (fresh)", price=420, barcode=barcode)
         )
     assert db.execute("SELECT COUNT(*) FROM products").fetchone()[0] == count
@@ -103,7 +103,7 @@ def test_upsert_by_barcode_updates_instead_of_duplicating(db: sqlite_utils.Datab
 def test_new_product_is_searchable_and_announced(db: sqlite_utils.Database) -> None:
     """A created product is in the index and in a catalog.updated event at once."""
     with immediate(db):
-        change = service.upsert_product(
+        change = edits.upsert_product(
             db, money, ProductInput(name="Piña Colada", price=800, default_code="BAR-77")
         )
     assert change.product is not None
@@ -117,7 +117,7 @@ def test_barcode_taken_by_another_product_is_a_conflict(db: sqlite_utils.Databas
     barcode = db.execute("SELECT barcode FROM products WHERE name = 'Fries'").fetchone()[0]
     pid = product_id(db, "Onion Rings")
     with pytest.raises(Conflict), immediate(db):
-        service.upsert_product(
+        edits.upsert_product(
             db, money, ProductInput(name="Onion Rings", price=400, barcode=barcode), pid
         )
 
@@ -125,17 +125,17 @@ def test_barcode_taken_by_another_product_is_a_conflict(db: sqlite_utils.Databas
 def test_bad_inputs_are_refused(db: sqlite_utils.Database) -> None:
     """Empty names, negative prices, unknown products and categories are 4xx errors."""
     with pytest.raises(ValidationFailed), immediate(db):
-        service.upsert_product(db, money, ProductInput(name="  ", price=100))
+        edits.upsert_product(db, money, ProductInput(name="  ", price=100))
     with pytest.raises(ValidationFailed), immediate(db):
-        service.upsert_product(db, money, ProductInput(name="x", price=-1))
+        edits.upsert_product(db, money, ProductInput(name="x", price=-1))
     with pytest.raises(ValidationFailed), immediate(db):
-        service.upsert_product(db, money, ProductInput(name="x", price=1, category_id=9999))
+        edits.upsert_product(db, money, ProductInput(name="x", price=1, category_id=9999))
     with pytest.raises(NotFound), immediate(db):
-        service.update_product(db, money, 9999, price=100)
+        edits.update_product(db, money, 9999, price=100)
     known = db.execute("SELECT MIN(id) FROM categories").fetchone()[0]
     batch = [ProductInput(name="a", price=1, category_id=known)]
     with pytest.raises(ValidationFailed, match="category 9999"), immediate(db):
-        service.insert_products(db, [*batch, ProductInput(name="b", price=1, category_id=9999)])
+        edits.insert_products(db, [*batch, ProductInput(name="b", price=1, category_id=9999)])
     assert db.execute("SELECT COUNT(*) FROM products WHERE name IN ('a', 'b')").fetchone() == (0,)
 
 
@@ -149,7 +149,7 @@ def test_rows_written_without_keys_are_folded_at_start(db: sqlite_utils.Database
     assert found(db, "suzette") == [pid]
     assert found(db, "crepe") == []
     with immediate(db):
-        change = service.fold_missing_keys(db)
+        change = edits.fold_missing_keys(db)
     assert change is not None and pid in change.touched.products
     assert found(db, "crepe") == [pid]
 
@@ -159,13 +159,13 @@ def test_index_stays_consistent_through_many_writes(db: sqlite_utils.Database) -
     with immediate(db):
         ids = []
         for i in range(50):
-            change = service.upsert_product(
+            change = edits.upsert_product(
                 db, money, ProductInput(name=f"Tapa {i} Ibérica", price=300 + i, barcode=f"99{i}")
             )
             assert change.product is not None
             ids.append(change.product.id)
         for pid in ids[::3]:
-            service.upsert_product(
+            edits.upsert_product(
                 db, money, ProductInput(name="Tapa renombrada", price=1, barcode=f"77{pid}"), pid
             )
         for pid in ids[1::5]:
@@ -209,7 +209,7 @@ def test_catalogue_change_reaches_every_open_till_and_no_closed_one(
     first, second, closed = open_till(db), open_till(db, "marco"), open_till(db)
     with immediate(db):
         sessions.close_session(db, money, Actor(None, "admin", "system"), closed, closing_cash=0)
-        service.update_product(db, money, product_id(db, "Espresso"), price=250)
+        edits.update_product(db, money, product_id(db, "Espresso"), price=250)
     assert last_rooms(db) == ["store", f"session:{first}", f"session:{second}"]
 
 
@@ -217,7 +217,7 @@ def test_every_open_session_is_named_however_many(db: sqlite_utils.Database) -> 
     """No cap on the rooms: a till left out would sell at a stale price."""
     opened = [open_till(db) for _ in range(60)]
     with immediate(db):
-        service.upsert_category(db, "Specials")
+        edits.upsert_category(db, "Specials")
     assert last_rooms(db) == ["store", *(f"session:{s}" for s in opened)]
 
 

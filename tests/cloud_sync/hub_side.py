@@ -1,6 +1,6 @@
 """The hub side of the sync tests: a demo store wired to an Odoo emulator, and a till.
 
-Orders are sold through ``hub.orders.service`` in this process, many per
+Orders are sold through ``hub.orders.commands`` in this process, many per
 transaction (the HTTP path is tested elsewhere; here it would only cost
 time), so every order has the same rows and events as a till's. The agent
 runs in this process too (``AgentRun``), or as ``edgehub sync`` in a child
@@ -24,10 +24,10 @@ from cloud_sync.odoo import OdooClient
 from hub.auth.users import Actor
 from hub.db.connection import immediate, open_db
 from hub.db.store import Store
-from hub.orders import service
+from hub.orders import commands
+from hub.orders.commands import LineInput, OrderRules, PaymentInput
 from hub.orders.models import Order
 from hub.orders.money import Money
-from hub.orders.service import LineInput, OrderRules, PaymentInput
 from hub.sessions import close_session, open_session
 from hub.settings import Settings, value_of
 from tests.conftest import demo_database, make_settings
@@ -156,7 +156,7 @@ class Till:
         import uuid
 
         lines = [LineInput(product_id=p, qty=Decimal(q)) for p, q in items.items()]
-        order, _ = service.create_order(
+        order, _ = commands.create_order(
             db,
             self.rules,
             self.actor,
@@ -166,18 +166,18 @@ class Till:
             note="",
             fingerprint="test",
         )
-        order = service.transition(db, self.rules, self.actor, order.id, "validate")
+        order = commands.transition(db, self.rules, self.actor, order.id, "validate")
         total = MONEY.parse(order.amount_total)
         payment = PaymentInput(method_id=method_id, amount=total + extra)
-        order = service.transition(db, self.rules, self.actor, order.id, "pay", payments=[payment])
+        order = commands.transition(db, self.rules, self.actor, order.id, "pay", payments=[payment])
         if not complete:
             return order
-        return service.transition(db, self.rules, self.actor, order.id, "complete")
+        return commands.transition(db, self.rules, self.actor, order.id, "complete")
 
     def cancel(self, order_id: int) -> Order:
         """Cancel a paid order: the hub refunds it."""
         with connect(self.settings) as db, immediate(db):
-            return service.transition(
+            return commands.transition(
                 db, self.rules, self.actor, order_id, "cancel", reason="customer changed mind"
             )
 

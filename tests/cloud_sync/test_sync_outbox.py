@@ -8,7 +8,7 @@ from pathlib import Path
 from cloud_sync import outbox
 from hub import events, sync_outbox
 from hub.db.connection import immediate
-from hub.orders import service
+from hub.orders import commands
 from hub.settings import Settings
 from tests.cloud_sync.hub_side import Till, connect
 from tests.conftest import demo_database, make_settings
@@ -46,17 +46,17 @@ def test_orders_never_paid_are_not_queued(tmp_path: Path) -> None:
     settings = make_settings(demo_database(tmp_path / "edgehub.db"))
     till = Till(settings)
     with connect(settings) as db, immediate(db):
-        order, _ = service.create_order(
+        order, _ = commands.create_order(
             db,
             till.rules,
             till.actor,
             uuid="a6c1c0de-0000-4000-8000-000000000001",
             session_id=till.session_id,
-            lines=[service.LineInput(product_id=BURGER, qty=Decimal(1))],
+            lines=[commands.LineInput(product_id=BURGER, qty=Decimal(1))],
             note="",
             fingerprint="test",
         )
-        service.transition(db, till.rules, till.actor, order.id, "cancel")
+        commands.transition(db, till.rules, till.actor, order.id, "cancel")
     tailed = tail_all(settings)
     assert tailed.enqueued == 0 and tailed.consumed > 0
 

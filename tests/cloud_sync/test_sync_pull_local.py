@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hub.catalog import management
-from hub.catalog.service import ProductInput
+from hub.catalog.edits import ProductInput
 from hub.db.connection import immediate
 from hub.orders.money import Money
 from tests.cloud_sync.hub_side import connect, connected_agent, sync_settings

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.api.operations_bodies import SyncItem, SyncStatus
 from hub.db.connection import immediate
 from hub.orders.models import Order
 from hub.settings import Settings
+from hub.web.api.operations_bodies import SyncItem, SyncStatus
 from tests.cloud_sync.hub_side import (
     AgentRun,
     Till,

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from firmware_bridge import inbox, intake, presence
 from firmware_bridge.escpos import PARTIAL_CUT, InvalidTicket, render_ticket
 from firmware_bridge.inbox import Inbound
-from firmware_bridge.jobs import RetryPolicy
+from firmware_bridge.job_store import RetryPolicy
 from firmware_bridge.messages import ACK_STATUSES, BUMP_ACTIONS, Ack, Bump, DeviceStatus, Rejected
 from hub.mqtt_topics import Topics
 from tests.conftest import demo_database

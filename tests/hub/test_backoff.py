@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from firmware_bridge.jobs import RetryPolicy
+from firmware_bridge.job_store import RetryPolicy
 from hub.backoff import Backoff, doubling
-from hub.realtime.wakeup import MAX_BACKOFF
+from hub.web.realtime.wakeup import MAX_BACKOFF
 
 
 def test_backoff_doubles_with_jitter_up_to_the_cap() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud_sync.service import agent_lock
+from cloud_sync.daemon import agent_lock
 from hub import instance, lockfile
 from hub.clock import SYSTEM_CLOCK
 from hub.settings import Settings

@@ -48,7 +48,7 @@ def operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def test_every_error_answer_has_the_body_the_hub_serves(schema: dict[str, Any]) -> None:
-    """``{error, message, detail}`` (hub.api.errors), never Litestar's ``{status_code, detail,
+    """``{error, message, detail}`` (hub.web.api.errors), never Litestar's ``{status_code, detail,
     extra}``; and a request that fails is answered in that shape."""
     body = schema["components"]["schemas"]["ErrorBody"]
     assert set(body["required"]) == {"error", "message", "detail"}

@@ -1,11 +1,11 @@
 """The store's running routes answer what their OpenAPI types say, on real data: each answer
-converts strictly to the type its route documents (hub.api.operations_bodies)."""
+converts strictly to the type its route documents (hub.web.api.operations_bodies)."""
 
 from __future__ import annotations
 
 import pytest
 
-from hub.api.operations_bodies import (
+from hub.web.api.operations_bodies import (
     CacheStats,
     CategoryRecord,
     Dashboard,

@@ -22,14 +22,14 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from hub.auth.users import Actor
 from hub.db.connection import immediate, open_db
 from hub.errors import HubError
-from hub.orders import service
+from hub.orders import commands
 from hub.orders.machine import EVENTS, PAID_STATES
 from hub.orders.money import Money
 from hub.sessions import open_session
 from tests.conftest import demo_database, make_settings
 
 MONEY = Money(2)
-RULES = service.OrderRules(money=MONEY, store="demo", max_discount_pct=Decimal(30))
+RULES = commands.OrderRules(money=MONEY, store="demo", max_discount_pct=Decimal(30))
 ACTORS = [
     Actor(id=3, role="cashier", name="Ana"),
     Actor(id=2, role="manager", name="Marco"),
@@ -69,9 +69,9 @@ class OrderFlow(RuleBasedStateMachine):
         uuid=st.uuids(),
     )
     def create(self, lines: list[tuple[int, int]], uuid: Any) -> None:
-        inputs = [service.LineInput(product_id=p, qty=Decimal(q)) for p, q in lines]
+        inputs = [commands.LineInput(product_id=p, qty=Decimal(q)) for p, q in lines]
         with immediate(self.db):
-            order, created = service.create_order(
+            order, created = commands.create_order(
                 self.db,
                 RULES,
                 ACTORS[0],
@@ -97,14 +97,14 @@ class OrderFlow(RuleBasedStateMachine):
             "SELECT amount_total FROM orders WHERE id = ?", (order_id,)
         ).fetchone()[0]
         payments = {
-            "exact": [service.PaymentInput(method_id=2, amount=max(total, 1))],
-            "cash_over": [service.PaymentInput(method_id=1, amount=total + 500)],
-            "short": [service.PaymentInput(method_id=1, amount=max(total - 1, 1))],
-            "card_over": [service.PaymentInput(method_id=2, amount=total + 100)],
+            "exact": [commands.PaymentInput(method_id=2, amount=max(total, 1))],
+            "cash_over": [commands.PaymentInput(method_id=1, amount=total + 500)],
+            "short": [commands.PaymentInput(method_id=1, amount=max(total - 1, 1))],
+            "card_over": [commands.PaymentInput(method_id=2, amount=total + 100)],
         }[pay_mode]
         try:
             with immediate(self.db):
-                service.transition(
+                commands.transition(
                     self.db, RULES, actor, order_id, event, payments=payments, reason="test"
                 )
             hypothesis.event(f"{event}: moved")
@@ -117,7 +117,7 @@ class OrderFlow(RuleBasedStateMachine):
         """Move an order one legal step as a manager, so deep states are reached often."""
         order_id = data.draw(st.sampled_from(self.order_ids))
         with immediate(self.db):
-            allowed = service.allowed_events(self.db, RULES, order_id)
+            allowed = commands.allowed_events(self.db, RULES, order_id)
         forward = [e for e in allowed if e != "cancel"] or allowed
         if not forward:
             return
@@ -125,12 +125,12 @@ class OrderFlow(RuleBasedStateMachine):
         total = self.db.execute(
             "SELECT amount_total FROM orders WHERE id = ?", (order_id,)
         ).fetchone()[0]
-        payment = service.PaymentInput(
+        payment = commands.PaymentInput(
             method_id=1 if cash else 2, amount=total + (200 if cash else 0)
         )
         try:
             with immediate(self.db):
-                service.transition(self.db, RULES, ACTORS[1], order_id, event, payments=[payment])
+                commands.transition(self.db, RULES, ACTORS[1], order_id, event, payments=[payment])
             hypothesis.event(f"advance {event}: moved")
         except HubError as exc:
             hypothesis.event(f"advance {event}: refused {exc.code}")

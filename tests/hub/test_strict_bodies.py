@@ -1,4 +1,4 @@
-"""Each request body is decoded once, strictly (hub.api.strict_bodies): a string where a
+"""Each request body is decoded once, strictly (hub.web.api.strict_bodies): a string where a
 number belongs, or a field the API does not have, is a 422 naming it on every route."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from litestar.routes import HTTPRoute
 
-from hub.api.strict_bodies import StrictBody
-from hub.app import create_app
 from hub.settings import Settings
+from hub.web.api.strict_bodies import StrictBody
+from hub.web.app import create_app
 from tests.support.api_client import Api
 
 

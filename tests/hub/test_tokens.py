@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from litestar.exceptions import NotAuthorizedException
 
-from hub.auth.tokens import CheckedToken
+from hub.web.tokens import CheckedToken
 
 SECRET = "s" * 32
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from hub.api.operations_bodies import DevicePage, KitchenJobPage
+from hub.web.api.operations_bodies import DevicePage, KitchenJobPage
 from tests.support.api_client import Api
 from tests.support.bodies import typed
 from tests.support.hub_process import HubProcess, run_cli

@@ -11,15 +11,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from firmware_bridge import inbox, intake, jobs, presence
+from firmware_bridge import inbox, intake, job_store, presence
 from firmware_bridge.inbox import Inbound
-from firmware_bridge.jobs import RetryPolicy
+from firmware_bridge.job_store import RetryPolicy
 from firmware_bridge.messages import Ack, DeviceStatus
 from hub.mqtt_topics import Topics
-from hub.orders import service
+from hub.orders import commands
 from hub.orders.board import ready_numbers
+from hub.orders.commands import LineInput
 from hub.orders.models import Order
-from hub.orders.service import LineInput
 from hub.sessions import open_session
 from tests.support.kitchen import GRILL, Kitchen, SimPrinter, wait_until
 from tests.support.mqtt_client import Mqtt
@@ -32,7 +32,9 @@ NESTED = b'{"job_id": ' + b"[" * 8000 + b"]" * 8000 + b', "status": "printed"}'
 
 
 def _ack(kitchen: Kitchen, device: str, job_id: str, status: str = "printed") -> str:
-    outcome = kitchen.write(jobs.record_ack, device, Ack(job_id, status, None), POLICY, time.time())  # type: ignore[arg-type]
+    outcome = kitchen.write(
+        job_store.record_ack, device, Ack(job_id, status, None), POLICY, time.time()
+    )  # type: ignore[arg-type]
     return str(outcome.result)
 
 
@@ -96,14 +98,14 @@ def test_an_ack_from_a_device_the_job_was_not_sent_to_does_not_end_it(kitchen: K
     kitchen.write(presence.record_status, "fuzzgrill1", OK)
     order = kitchen.paid_order((GRILL, "1"))
     (out,) = kitchen.write(intake.take, POLICY).outgoing
-    kitchen.write(jobs.mark_sent, [out.job_id])
+    kitchen.write(job_store.mark_sent, [out.job_id])
 
     assert _ack(kitchen, "ghost-dev", out.job_id) == "foreign"  # registered nowhere
     assert _ack(kitchen, "bar-1", out.job_id) == "foreign"  # another station's printer
     assert _ack(kitchen, "ghost-dev", out.job_id, "failed") == "foreign"
     (job,) = kitchen.jobs(order.id)
     assert (job["state"], job["acked_by"], job["last_error"]) == ("sent", None, None)
-    assert kitchen.write(jobs.next_due) is not None  # still retried
+    assert kitchen.write(job_store.next_due) is not None  # still retried
 
     assert _ack(kitchen, "fuzzgrill1", out.job_id) == "acked"
     assert kitchen.jobs(order.id)[0]["acked_by"] == "fuzzgrill1"
@@ -161,7 +163,7 @@ def _ready_in_new_session(kitchen: Kitchen, terminal: str) -> Order:
     def place(db: Any) -> Order:
         actor = kitchen.admin(db)
         session = open_session(db, kitchen.money, actor, terminal=terminal, opening_cash=0)
-        order, _ = service.create_order(
+        order, _ = commands.create_order(
             db,
             kitchen.rules,
             actor,
@@ -171,11 +173,11 @@ def _ready_in_new_session(kitchen: Kitchen, terminal: str) -> Order:
             note="",
             fingerprint=uuid.uuid4().hex,
         )
-        order = service.transition(db, kitchen.rules, actor, order.id, "validate")
-        pay = [service.PaymentInput(method_id=2, amount=kitchen.money.parse(order.amount_total))]
-        service.transition(db, kitchen.rules, actor, order.id, "pay", payments=pay)
+        order = commands.transition(db, kitchen.rules, actor, order.id, "validate")
+        pay = [commands.PaymentInput(method_id=2, amount=kitchen.money.parse(order.amount_total))]
+        commands.transition(db, kitchen.rules, actor, order.id, "pay", payments=pay)
         for event in ("start", "ready"):
-            order = service.transition(db, kitchen.rules, actor, order.id, event)
+            order = commands.transition(db, kitchen.rules, actor, order.id, event)
         return order
 
     result: Order = kitchen.write(place)
@@ -221,12 +223,12 @@ def test_jobs_addressed_to_a_returning_device_are_due_at_once(kitchen: Kitchen) 
     kitchen.paid_order((GRILL, "2"))
     sent = kitchen.write(intake.take, POLICY).outgoing
     assert [json.loads(o.payload)["device"] for o in sent] == ["grill-1", "grill-1"]
-    kitchen.write(jobs.mark_sent, [o.job_id for o in sent])
-    assert kitchen.write(jobs.next_due) > time.time() + 1  # waiting on the retry timer
+    kitchen.write(job_store.mark_sent, [o.job_id for o in sent])
+    assert kitchen.write(job_store.next_due) > time.time() + 1  # waiting on the retry timer
 
     status(OK)
-    assert kitchen.write(jobs.next_due) <= time.time()
-    again = kitchen.write(jobs.claim_due, POLICY, time.time())
+    assert kitchen.write(job_store.next_due) <= time.time()
+    again = kitchen.write(job_store.claim_due, POLICY, time.time())
     assert sorted(o.job_id for o in again) == sorted(o.job_id for o in sent)
 
 

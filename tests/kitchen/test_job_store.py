@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from firmware_bridge import intake, jobs, presence
-from firmware_bridge.jobs import RetryPolicy
+from firmware_bridge import intake, job_store, presence
+from firmware_bridge.job_store import RetryPolicy
 from firmware_bridge.messages import (
     Ack,
     DeviceStatus,
@@ -119,7 +119,7 @@ def test_acks_settle_a_job_once(kitchen: Kitchen) -> None:
 
     def ack(device: str, status: str, job_id: str = out.job_id) -> str:
         result = kitchen.write(
-            jobs.record_ack,
+            job_store.record_ack,
             device,
             Ack(job_id, status, "paper out"),
             POLICY,
@@ -136,14 +136,14 @@ def test_acks_settle_a_job_once(kitchen: Kitchen) -> None:
     assert ack("g1", "printed", "nope") == "unknown"
     (job,) = kitchen.jobs(order.id)
     assert (job["state"], job["acked_by"], job["last_error"]) == ("acked", "g2", None)
-    assert kitchen.write(jobs.next_due) is None
+    assert kitchen.write(job_store.next_due) is None
 
 
 def test_reconnection_resends_only_what_went_out_before_it(kitchen: Kitchen) -> None:
     """A job claimed on the new connection is not sent again under its own PUBACK, bannerless."""
     before = kitchen.paid_order((GRILL, "1"))
     (old,) = kitchen.write(intake.take, POLICY).outgoing
-    kitchen.write(jobs.mark_sent, [old.job_id])
+    kitchen.write(job_store.mark_sent, [old.job_id])
     time.sleep(0.002)  # the hub stamps times to the millisecond
     connected_at = now_iso()
     time.sleep(0.002)
@@ -151,8 +151,8 @@ def test_reconnection_resends_only_what_went_out_before_it(kitchen: Kitchen) -> 
     assert len(kitchen.write(intake.take, POLICY).outgoing) == 1  # in flight, no PUBACK yet
 
     now = time.time()
-    assert kitchen.write(jobs.reschedule_all, now, connected_at) == 1
-    (resent,) = kitchen.write(jobs.claim_due, POLICY, now)
+    assert kitchen.write(job_store.reschedule_all, now, connected_at) == 1
+    (resent,) = kitchen.write(job_store.claim_due, POLICY, now)
     assert resent.job_id == old.job_id and json.loads(resent.payload)["reprint"] is True
     assert kitchen.jobs(after.id)[0]["attempts"] == 1
     assert kitchen.jobs(before.id)[0]["attempts"] == 2

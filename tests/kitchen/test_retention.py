@@ -8,19 +8,19 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from firmware_bridge import intake, jobs
-from firmware_bridge.jobs import RetryPolicy
+from firmware_bridge import intake, job_store
+from firmware_bridge.job_store import RetryPolicy
 from firmware_bridge.messages import Ack
 from hub import kitchen_jobs
 from hub.clock import iso
 from hub.db.store import Store
 from hub.health import Probes
-from hub.jobs import maintenance
-from hub.jobs.hooks import Hooks
-from hub.jobs.plan import standard_jobs
 from hub.orders import bumps
 from hub.orders.bumps import Bump
 from hub.orders.models import Order
+from hub.periodic import maintenance
+from hub.periodic.hooks import Hooks
+from hub.periodic.plan import standard_jobs
 from tests.support.kitchen import BAR, COLD, GRILL, Kitchen
 
 POLICY = RetryPolicy(first=5.0, maximum=60.0)
@@ -42,7 +42,9 @@ def _age(kitchen: Kitchen, order_id: int, hours: float) -> None:
 
 def _ack(kitchen: Kitchen, job_id: str, status: str = "printed") -> str:
     ack = Ack(job_id, status, "paper out" if status == "failed" else None)  # type: ignore[arg-type]
-    outcome: jobs.AckOutcome = kitchen.write(jobs.record_ack, "g1", ack, POLICY, time.time())
+    outcome: job_store.AckOutcome = kitchen.write(
+        job_store.record_ack, "g1", ack, POLICY, time.time()
+    )
     return outcome.result
 
 
@@ -95,7 +97,7 @@ def test_open_jobs_stay_however_old(kitchen: Kitchen) -> None:
     order = _ticketed(kitchen, (GRILL, "1"), (BAR, "1"), (COLD, "1"))
     kitchen.fire(order.id, "cancel")
     cancels = {o.station: o.job_id for o in kitchen.write(intake.take, POLICY).outgoing}
-    kitchen.write(jobs.mark_sent, [cancels["bar"]])
+    kitchen.write(job_store.mark_sent, [cancels["bar"]])
     assert _ack(kitchen, cancels["cold"], "failed") == "failed"
     _age(kitchen, order.id, 1000)
 
@@ -180,7 +182,7 @@ def test_an_order_handed_over_after_days_at_the_pass_keeps_its_tickets_for_the_w
 
 
 def test_finished_jobs_stay_for_the_keep_window(kitchen: Kitchen) -> None:
-    """Support still finds yesterday's tickets in /api/v1/kitchen/jobs."""
+    """Support still finds yesterday's tickets in /api/v1/kitchen/job_store."""
     order = _served(kitchen, (GRILL, "1"))
     _age(kitchen, order.id, KEEP_HOURS - 1)
     assert _prune(kitchen) == "0 kitchen jobs pruned"

@@ -14,8 +14,8 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from hub.app import create_app
 from hub.settings import Settings
+from hub.web.app import create_app
 from tests.support.api_client import DEMO_PINS
 
 SECRET = "test-signing-key-" + "k" * 40

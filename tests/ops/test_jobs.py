@@ -18,8 +18,8 @@ from hub import events
 from hub.clock import iso
 from hub.db.connection import immediate, open_db
 from hub.db.store import Store
-from hub.jobs import maintenance
-from hub.jobs.scheduler import Job, Scheduler, read_status
+from hub.periodic import maintenance
+from hub.periodic.scheduler import Job, Scheduler, read_status
 from hub.settings import Settings
 from tests.conftest import demo_database, make_settings
 from tests.ops.inprocess import SECRET, login, running

@@ -107,20 +107,20 @@ def test_kitchen_jobs_and_devices_are_counted(settings: Settings) -> None:
 
     from hub.auth.users import Actor
     from hub.devices import add_device
-    from hub.orders import service
+    from hub.orders import commands
     from hub.orders.money import Money
     from hub.sessions import open_session
 
     db = open_db(settings)
     assert snapshot.read(db).kitchen_jobs == {}
     money = Money()
-    rules = service.OrderRules(money=money, store="demo", max_discount_pct=Decimal(30))
+    rules = commands.OrderRules(money=money, store="demo", max_discount_pct=Decimal(30))
     ana = Actor(id=3, role="cashier", name="Ana")
     with immediate(db):
         session = open_session(db, money, ana, terminal="t", opening_cash=0)
-        order, _ = service.create_order(
+        order, _ = commands.create_order(
             db, rules, ana, uuid="u-1", session_id=session.id,
-            lines=[service.LineInput(1, Decimal(1))], note="", fingerprint="f",
+            lines=[commands.LineInput(1, Decimal(1))], note="", fingerprint="f",
         )  # fmt: skip
         add_device(db, "grill-1", station="grill", role="primary", kind="printer")
         add_device(db, "bar-1", station="bar", role="primary", kind="printer")

@@ -17,7 +17,6 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 
-from hub.api.headers import add_security_headers
 from hub.auth.roles import ALL_STAFF, PERMISSIONS
 from hub.auth.throttle import LoginThrottle
 from hub.auth.users import add_user
@@ -25,6 +24,7 @@ from hub.db.connection import immediate, open_db
 from hub.errors import RateLimited
 from hub.orders.machine import EVENTS
 from hub.settings import Settings, field_of
+from hub.web.api.headers import add_security_headers
 from tests.conftest import make_settings
 from tests.ops.inprocess import SECRET, login, running
 from tests.support.api_client import DEMO_PINS

@@ -15,9 +15,9 @@ from hub.auth.users import Actor, add_user
 from hub.db.connection import immediate, open_db
 from hub.db.migrations import migrate
 from hub.demo import load_demo
-from hub.orders import service
+from hub.orders import commands
+from hub.orders.commands import LineInput, OrderRules
 from hub.orders.money import Money
-from hub.orders.service import LineInput, OrderRules
 from tests.conftest import make_settings
 from tests.support.api_client import Api
 from tests.support.hub_process import FAST_HASH, HubProcess
@@ -75,7 +75,7 @@ def rt_api(rt_hub: HubProcess) -> Iterator[Api]:
 def write_orders(db_path: Path, session_id: int, count: int) -> list[int]:
     """Place ``count`` orders straight into the database file, as another hub process would.
 
-    Goes through ``hub.orders.service`` in this test process, one transaction
+    Goes through ``hub.orders.commands`` in this test process, one transaction
     for all of them; returns their event seqs.
     """
     settings = make_settings(db_path)
@@ -86,7 +86,7 @@ def write_orders(db_path: Path, session_id: int, count: int) -> list[int]:
     try:
         with immediate(db):
             for _ in range(count):
-                service.create_order(
+                commands.create_order(
                     db,
                     rules,
                     Actor(id=3, role="cashier", name="Ana"),

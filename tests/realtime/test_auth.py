@@ -8,9 +8,9 @@ from pathlib import Path
 import jwt
 import pytest
 
-from hub.auth.tokens import issue_token, make_jwt_auth
 from hub.auth.users import Actor
 from hub.db.connection import immediate, open_db
+from hub.web.tokens import issue_token, make_jwt_auth
 from tests.conftest import make_settings
 from tests.realtime.conftest import DEVICE_LOGIN, DEVICE_PIN, demo_db
 from tests.support.api_client import Api

@@ -8,8 +8,8 @@ import time
 import jwt
 import pytest
 
-from hub.auth.tokens import issue_token, make_jwt_auth
 from hub.auth.users import Actor
+from hub.web.tokens import issue_token, make_jwt_auth
 from tests.conftest import make_settings
 from tests.realtime.conftest import DEVICE_LOGIN
 from tests.support.api_client import Api

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
-from hub.realtime import protocol
+from hub.web.realtime import protocol
 from tests.realtime.conftest import login
 from tests.support.hub_process import HubProcess
 from tests.support.ws_client import close_code, recv, send, subscribe, ws_client

@@ -7,8 +7,8 @@ from typing import Any
 
 from litestar.testing import TestClient
 
-from hub.app import create_app
 from hub.settings import Settings
+from hub.web.app import create_app
 
 
 def _token(client: TestClient[Any], login: str, pin: str) -> str:

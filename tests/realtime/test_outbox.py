@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hub.realtime.outbox import Outbox
+from hub.web.realtime.send_queue import Outbox
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hub.realtime.rooms import parse_room
+from hub.web.realtime.rooms import parse_room
 from tests.realtime.conftest import DEVICE_LOGIN, DEVICE_PIN, login
 from tests.support.api_client import DEMO_PINS, Api
 from tests.support.hub_process import HubProcess

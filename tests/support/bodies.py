@@ -1,5 +1,5 @@
 """An answer read as the type its route documents in the OpenAPI document
-(``hub.api.response_bodies``, ``hub.api.operations_bodies``): a field missing, or of
+(``hub.web.api.response_bodies``, ``hub.web.api.operations_bodies``): a field missing, or of
 another type than documented, fails the test that reads it."""
 
 from __future__ import annotations

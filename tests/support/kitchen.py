@@ -26,10 +26,10 @@ from firmware_bridge.printer_sim import PrinterSimulator
 from hub.auth.users import Actor, get_actor
 from hub.db.connection import immediate, open_db
 from hub.devices import add_device
-from hub.orders import service
+from hub.orders import commands
+from hub.orders.commands import LineInput, OrderRules, PaymentInput
 from hub.orders.models import Order
 from hub.orders.money import Money
-from hub.orders.service import LineInput, OrderRules, PaymentInput
 from hub.sessions import open_session
 from hub.settings import Settings
 from tests.support.hub_process import FAST_HASH, hub_env
@@ -167,7 +167,7 @@ class Kitchen:
             if self._session is None:
                 opened = open_session(db, self.money, actor, terminal="till-1", opening_cash=0)
                 self._session = opened.id
-            order, _ = service.create_order(
+            order, _ = commands.create_order(
                 db,
                 self.rules,
                 actor,
@@ -177,17 +177,17 @@ class Kitchen:
                 note="",
                 fingerprint=uuid.uuid4().hex,
             )
-            order = service.transition(db, self.rules, actor, order.id, "validate")
+            order = commands.transition(db, self.rules, actor, order.id, "validate")
             total = self.money.parse(order.amount_total)
             payments = [PaymentInput(method_id=2, amount=total)]
-            return service.transition(db, self.rules, actor, order.id, "pay", payments=payments)
+            return commands.transition(db, self.rules, actor, order.id, "pay", payments=payments)
 
         order: Order = self.write(place)
         return order
 
     def fire(self, order_id: int, event: str) -> Order:
         result: Order = self.write(
-            lambda db: service.transition(db, self.rules, self.admin(db), order_id, event)
+            lambda db: commands.transition(db, self.rules, self.admin(db), order_id, event)
         )
         return result
 
