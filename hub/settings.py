@@ -17,6 +17,7 @@ did nothing.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import secrets
 import tomllib
@@ -34,6 +35,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from hub.timing import Timing
 
 # Where the systemd units keep the store (StateDirectory=edgehub): the default database.
 STATE_DIR = Path("/var/lib/edgehub")
@@ -172,6 +175,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("timing", mode="before")
+    @classmethod
+    def _timing_json(cls, value: Any) -> Any:
+        """One JSON object (NoDecode: bad JSON is a setting's error here, not a traceback)."""
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
     @field_validator("kds_station_ages", mode="before")
     @classmethod
     def _station_ages(cls, value: Any) -> Any:
@@ -234,6 +245,8 @@ class Settings(BaseSettings):
     # Protocol pings: a client silent for interval + timeout is dropped.
     ws_ping_interval: float = Field(default=20.0, gt=0)
     ws_ping_timeout: float = Field(default=20.0, gt=0)
+    # Waits and re-check intervals that were module constants (hub.timing): tests shorten them.
+    timing: Annotated[Timing, NoDecode] = Timing()
 
     @classmethod
     def settings_customise_sources(

@@ -16,8 +16,6 @@ from pathlib import Path
 from hub import instance, lockfile
 from hub.settings import Settings
 
-WAIT_SECONDS = 30.0  # a hub starting during a restore waits this long for it
-
 
 def lock_path(settings: Settings) -> Path:
     return settings.db.with_name(settings.db.name + ".lock")
@@ -25,10 +23,11 @@ def lock_path(settings: Settings) -> Path:
 
 @contextlib.asynccontextmanager
 async def held_open(settings: Settings) -> AsyncIterator[None]:
-    """Hold the shared lock while serving; waits for a restore in progress to end."""
+    """Hold the shared lock while serving; waits for a restore in progress to end
+    (``timing.restore_wait_seconds`` at most)."""
     fd = lockfile.open_lock(lock_path(settings))
     try:
-        deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+        deadline = asyncio.get_running_loop().time() + settings.timing.restore_wait_seconds
         while not lockfile.try_lock(fd, shared=True):
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(f"{settings.db} is being restored; not serving it")
