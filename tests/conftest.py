@@ -16,7 +16,8 @@ from tests.support.hub_process import FAST_HASH, HubProcess
 
 # The longest files of the suite in a profile of it (40 s and more), begun first when
 # pytest-xdist spreads files over workers: one of them dealt out last would leave
-# the other workers idle while it runs alone at the end.
+# the other workers idle while it runs alone at the end. (scripts/test passes
+# --no-loadscope-reorder: else xdist deals the files with the most tests first.)
 SLOW_FILES = (
     "tests/e2e/test_fault_suite.py",
     "tests/cloud_sync/test_sync_push.py",
