@@ -83,6 +83,7 @@ class HubProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
+        self.kill()  # else it outlives the test that gave up on it
         raise RuntimeError(f"hub did not become healthy:\n{self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
