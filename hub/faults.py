@@ -33,10 +33,6 @@ from hub.settings import Settings
 
 log = get_logger("edgehub.faults")
 
-# The sync agent writes a heartbeat every 5 s (cloud_sync.agent.HEARTBEAT_SECONDS);
-# silent this long, it is not running, whatever its row's state says.
-SYNC_SILENT_SECONDS = 60.0
-
 
 @dataclass(frozen=True, slots=True)
 class Fault:
@@ -78,7 +74,7 @@ def detect(
     if {"devices", "kitchen_jobs"} <= tables:
         found += _kitchen(db)
     if "sync_agent" in tables and settings.odoo.url:
-        found += _sync(db, now)
+        found += _sync(db, now, settings.timing.sync_silent_seconds)
     return found
 
 
@@ -121,10 +117,12 @@ def _kitchen(db: sqlite_utils.Database) -> list[Fault]:
     return found
 
 
-def _sync(db: sqlite_utils.Database, now: datetime) -> list[Fault]:
+def _sync(db: sqlite_utils.Database, now: datetime, silent_seconds: float) -> list[Fault]:
+    """The agent beats every 5 s (cloud_sync.agent.HEARTBEAT_SECONDS); silent for
+    ``silent_seconds`` it is not running, whatever its row's state says."""
     row = db.execute("SELECT state, heartbeat_at FROM sync_agent WHERE id = 1").fetchone()
     state, beat = row if row else ("stopped", None)
-    silent = beat is None or now - parse_iso(beat) > timedelta(seconds=SYNC_SILENT_SECONDS)
+    silent = beat is None or now - parse_iso(beat) > timedelta(seconds=silent_seconds)
     if state != "stopped" and not silent:
         return []
     what = (

@@ -26,12 +26,9 @@ import sqlite_utils
 
 from hub import events
 from hub.broker_url import broker
-from hub.clock import now_iso
+from hub.clock import SYSTEM_CLOCK, Clock, now_iso
 from hub.settings import Settings
 from hub.sync_status import Health as SyncHealth
-
-PROBE_TTL_SECONDS = 5.0
-PROBE_TIMEOUT_SECONDS = 0.5
 
 
 def db_check(db: sqlite_utils.Database) -> str:
@@ -65,16 +62,21 @@ class Probes:
     """TCP reachability of the services the hub can live without, cached briefly."""
 
     def __init__(
-        self, settings: Settings, redis_state: Callable[[], tuple[str, str | None]] | None = None
+        self,
+        settings: Settings,
+        redis_state: Callable[[], tuple[str, str | None]] | None = None,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self._cache: dict[str, tuple[float, Probe]] = {}
         # The cache's own view (off, ok, down; and why) beats a TCP probe: it is what requests see.
         self.redis_state = redis_state
 
     def record(self, name: str, probe: Probe) -> None:
         """Keep a measurement made elsewhere (the Redis job's PING) as the latest."""
-        self._cache[name] = (time.monotonic(), probe)
+        self._cache[name] = (self.clock.monotonic(), probe)
 
     async def redis_probe(self) -> Probe:
         if self.redis_state is not None:
@@ -100,18 +102,20 @@ class Probes:
         self, name: str, host: str, port: int, context: ssl.SSLContext | None = None
     ) -> Probe:
         cached = self._cache.get(name)
-        now = time.monotonic()
-        if cached and now - cached[0] < PROBE_TTL_SECONDS:
+        now = self.clock.monotonic()
+        timing = self.settings.timing
+        if cached and now - cached[0] < timing.health_probe_ttl_seconds:
             return cached[1]
         t0 = time.perf_counter()
         try:
             _, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=context), PROBE_TIMEOUT_SECONDS
+                asyncio.open_connection(host, port, ssl=context),
+                timing.health_probe_timeout_seconds,
             )
             probe = Probe("ok", now_iso(), round((time.perf_counter() - t0) * 1000, 3))
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):  # the answer is in already
-                await asyncio.wait_for(writer.wait_closed(), PROBE_TIMEOUT_SECONDS)
+                await asyncio.wait_for(writer.wait_closed(), timing.health_probe_timeout_seconds)
         except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             probe = Probe("down", now_iso(), error=type(exc).__name__)
         self._cache[name] = (now, probe)

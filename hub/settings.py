@@ -26,6 +26,7 @@ did nothing.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import secrets
 import tomllib
@@ -43,6 +44,8 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from hub.timing import Timing
 
 # Where the systemd units keep the store (StateDirectory=edgehub): the default database.
 STATE_DIR = Path("/var/lib/edgehub")
@@ -363,11 +366,22 @@ class Settings(BaseSettings):
     jobs: Jobs = Jobs()
     backup: Backup = Backup()
     retention: Retention = Retention()
+    # Waits that were module constants (hub.timing), set whole as JSON (EDGEHUB_TIMING):
+    # tests shorten them; an operator has no reason to.
+    timing: Timing = Timing()
 
     def __init__(self, **values: Any) -> None:
         """``Settings(db=path, port=8001)``: the operator names, as in the environment,
         or whole groups (``server=Server(...)``); the rest from the environment."""
         super().__init__(**values)
+
+    @field_validator("timing", mode="before")
+    @classmethod
+    def _timing_json(cls, value: Any) -> Any:
+        """``EDGEHUB_TIMING``: one JSON object; bad JSON is that setting's error."""
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -457,6 +471,8 @@ def _operator_names() -> dict[str, tuple[str, str]]:
 
 
 NAMES = _operator_names()
+# Groups set whole, as one JSON object under the group's name (EDGEHUB_TIMING).
+WHOLE_GROUPS = frozenset({"timing"})
 
 
 def _nest(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -502,7 +518,9 @@ class _OperatorNames(PydanticBaseSettingsSource):
 
     def __init__(self, settings_cls: type[BaseSettings], values: Mapping[str, Any]) -> None:
         super().__init__(settings_cls)
-        self.values = {name: value for name, value in values.items() if name in NAMES}
+        self.values = {
+            name: value for name, value in values.items() if name in NAMES or name in WHOLE_GROUPS
+        }
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # unused: __call__ answers for every field
@@ -565,7 +583,7 @@ def nearest_setting(name: str) -> str | None:
     Removed settings have their own note (``REMOVED``) and are never a typo.
     """
     field = name.lower()
-    if field in NAMES or field in REMOVED:
+    if field in NAMES or field in REMOVED or field in WHOLE_GROUPS:
         return None
     close = difflib.get_close_matches(field, list(NAMES), n=1, cutoff=0.75)
     return close[0] if close else None
@@ -591,7 +609,7 @@ def unknown_settings(environ: Mapping[str, str]) -> list[str]:
         for name in sorted(environ)
         if name.upper().startswith(_PREFIX)
         and name != CONFIG_VARIABLE
-        and name[len(_PREFIX) :].lower() not in NAMES
+        and name[len(_PREFIX) :].lower() not in NAMES.keys() | WHOLE_GROUPS
         and nearest_setting(name[len(_PREFIX) :]) is None
     ]
     config_file = environ.get(CONFIG_VARIABLE)
@@ -599,7 +617,7 @@ def unknown_settings(environ: Mapping[str, str]) -> list[str]:
         found += [
             entry(f"{key} in {CONFIG_VARIABLE}", key.lower())
             for key in sorted(_toml_table(Path(config_file)))
-            if key.lower() not in NAMES and nearest_setting(key) is None
+            if key.lower() not in NAMES.keys() | WHOLE_GROUPS and nearest_setting(key) is None
         ]
     return found
 

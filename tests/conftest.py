@@ -14,6 +14,28 @@ from hub.settings import Settings
 from tests.support.api_client import Api
 from tests.support.hub_process import FAST_HASH, HubProcess
 
+# The longest files of the suite in a profile of it (40 s and more), begun first when
+# pytest-xdist spreads files over workers: one of them dealt out last would leave
+# the other workers idle while it runs alone at the end. (scripts/test passes
+# --no-loadscope-reorder: else xdist deals the files with the most tests first.)
+SLOW_FILES = (
+    "tests/e2e/test_fault_suite.py",
+    "tests/cloud_sync/test_sync_push.py",
+    "tests/realtime/test_workers.py",
+    "tests/fuzz/test_schema.py",
+    "tests/ops/test_small_things.py",
+    "tests/e2e/test_selftest.py",
+    "tests/hub/test_order_stateful.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist (``workerinput`` is set in a worker), the slow files come first."""
+    if not hasattr(config, "workerinput"):
+        return
+    rank = {name: n for n, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(SLOW_FILES)))
+
 
 def make_settings(db: Path, **overrides: object) -> Settings:
     return Settings(db=db, pin_hash_iterations=int(FAST_HASH), mqtt_url="", **overrides)

@@ -22,11 +22,11 @@ are wall clock seconds, the only clock the workers share.
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from hub.clock import SYSTEM_CLOCK, Clock
 from hub.errors import RateLimited
 
 
@@ -47,11 +47,13 @@ class LoginThrottle:
     max_failures: int
     window_seconds: float
     address_max_failures: int
+    # Wall time, the only clock the workers share; a test moves a ManualClock past the window.
+    clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
 
     def reserve(self, db: sqlite_utils.Database, login: str, address: str) -> Reservation:
         """Raise RateLimited if the login or the address has used up its failures;
         else count this attempt as a failure, in the caller's write transaction."""
-        now = time.time()
+        now = self.clock.wall()
         db.execute("DELETE FROM login_failures WHERE at < ?", (now - self.window_seconds,))
         login_count, login_wait = self._state(db, login_key(login), self.max_failures, now)
         address_key = f"addr:{address}"
@@ -97,7 +99,7 @@ class LoginThrottle:
 
     def retry_after(self, db: sqlite_utils.Database, login: str) -> int:
         """Seconds until the login may try again; 0 when it is not locked out."""
-        _, wait = self._state(db, login_key(login), self.max_failures, time.time())
+        _, wait = self._state(db, login_key(login), self.max_failures, self.clock.wall())
         return _seconds(wait) if wait > 0 else 0
 
     def _state(

@@ -1,8 +1,8 @@
 """What keeps the cache honest and warm while a hub runs: tasks the app's lifespan owns.
 
-* **monitor** (every second): pings Redis; ``hub.cache`` falls back to its
-  in-process LRU when Redis goes and returns to Redis, after dropping what it
-  may hold stale, when it answers again.
+* **monitor** (every ``timing.cache_monitor_seconds``, 1 s): pings Redis;
+  ``hub.cache`` falls back to its in-process LRU when Redis goes and returns
+  to Redis, after dropping what it may hold stale, when it answers again.
 * **tail** (every ``cache_tail_interval_seconds``, 0.25 s): reads the event log
   past its cursor and drops what each change touched: ``catalog.updated`` names
   products, barcodes, pages, categories, users; ``session.updated`` and
@@ -24,11 +24,11 @@
   otherwise be all misses: a product read once a day is never in a 15 min
   cache. Each round re-stores what it loads, so nothing expires between
   rounds; it also refreshes the trigram statistics search picks its probes by.
-* **words** (every ``WORDS_SECONDS``): reloads the vocabulary typo-tolerant
-  search reads misspellings against (``hub.catalog.vocabulary``) when a change
-  of listings, this process's or another's (through the tail), may have brought
-  new words; at most once every ``WORDS_SECONDS`` however fast a sync or an import
-  writes.
+* **words** (every ``timing.catalog_words_seconds``, 5 s): reloads the
+  vocabulary typo-tolerant search reads misspellings against
+  (``hub.catalog.vocabulary``) when a change of listings, this process's or
+  another's (through the tail), may have brought new words; at most once a
+  round however fast a sync or an import writes.
 
 Each task is cancelled and awaited on shutdown; an error in one round is logged
 with its traceback and the loop goes on.
@@ -73,7 +73,6 @@ _FIELDS = (
 )
 EVERYTHING = Touched(all_products=True, listings=True, categories=True, everyone=True)
 HOT_DAYS = 14
-WORDS_SECONDS = 5.0  # a rebuild is ~0.2 s of Python at 50,000 products: not every second
 
 
 def touched_since(
@@ -163,9 +162,11 @@ class CacheUpkeep:
         # whose first round starts with the hub and is not awaited: a restarted hub
         # serves at once, its first misses read SQLite. One round, one cache_warmed line.
         tasks = [
-            asyncio.create_task(self._every(1.0, "monitor", self.cache.check)),
+            asyncio.create_task(
+                self._every(s.timing.cache_monitor_seconds, "monitor", self.cache.check)
+            ),
             asyncio.create_task(self._every(s.cache.tail_interval_seconds, "tail", self.tail)),
-            asyncio.create_task(self._every(WORDS_SECONDS, "words", self.words)),
+            asyncio.create_task(self._every(s.timing.catalog_words_seconds, "words", self.words)),
         ]
         try:
             yield

@@ -16,8 +16,7 @@ from hub import instance, lockfile
 from hub.clock import SYSTEM_CLOCK, Clock
 from hub.settings import Settings
 
-WAIT_SECONDS = 30.0  # a hub starting during a restore waits this long for it
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.2  # how often a hub starting during a restore looks again
 
 
 def lock_path(settings: Settings) -> Path:
@@ -26,11 +25,15 @@ def lock_path(settings: Settings) -> Path:
 
 @contextlib.asynccontextmanager
 async def held_open(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> AsyncIterator[None]:
-    """Hold the shared lock while serving; waits for a restore in progress to end."""
+    """Hold the shared lock while serving; waits for a restore in progress to end
+    (``timing.restore_wait_seconds`` at most)."""
     lock = lockfile.FileLock(lock_path(settings))
     try:
         waited = await lock.take(
-            shared=True, clock=clock, poll=POLL_SECONDS, give_up_after=WAIT_SECONDS
+            shared=True,
+            clock=clock,
+            poll=POLL_SECONDS,
+            give_up_after=settings.timing.restore_wait_seconds,
         )
         if not waited:
             raise RuntimeError(f"{settings.store.db} is being restored; not serving it")

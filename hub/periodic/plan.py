@@ -32,8 +32,6 @@ from hub.periodic.hooks import Hooks
 from hub.periodic.scheduler import Job
 from hub.settings import Settings
 
-REDIS_TIMEOUT_SECONDS = 2.0
-
 
 def standard_jobs(
     settings: Settings,
@@ -54,7 +52,7 @@ def standard_jobs(
         return await store.write(faults.note_changes, current)
 
     async def redis_probe() -> str:
-        probe = await ping_redis(settings.redis.url)
+        probe = await ping_redis(settings.redis.url, settings.timing.redis_ping_timeout_seconds)
         if probe.status != "off":
             probes.record("redis", probe)
         return probe.status + (f" ({probe.error})" if probe.error else "")
@@ -101,16 +99,15 @@ def standard_jobs(
     ]
 
 
-async def ping_redis(url: str | None) -> Probe:
-    """One PING with a timeout; Redis away is a finding, not a failure of the job."""
+async def ping_redis(url: str | None, within: float) -> Probe:
+    """One PING, answered ``within`` seconds or not at all; Redis away is a finding,
+    not a failure of the job."""
     if not url:
         return Probe("off", now_iso())
-    client = aioredis.from_url(
-        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
-    )
+    client = aioredis.from_url(url, socket_connect_timeout=within, socket_timeout=within)
     t0 = time.perf_counter()
     try:
-        await asyncio.wait_for(client.ping(), REDIS_TIMEOUT_SECONDS)
+        await asyncio.wait_for(client.ping(), within)
         return Probe("ok", now_iso(), round((time.perf_counter() - t0) * 1000, 3))
     except (OSError, TimeoutError, aioredis.RedisError) as exc:
         return Probe("down", now_iso(), error=type(exc).__name__)

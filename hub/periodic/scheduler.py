@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlite_utils
 
-from hub.clock import iso, now_iso, parse_iso
+from hub.clock import SYSTEM_CLOCK, Clock, iso, parse_iso
 from hub.db.store import Store
 from hub.logs import get_logger, redact
 
@@ -64,11 +64,21 @@ class JobState:
 class Scheduler:
     """Runs jobs at their intervals, from ``start()`` until ``stop()``."""
 
-    def __init__(self, store: Store, jobs: Sequence[Job], *, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        jobs: Sequence[Job],
+        *,
+        owner: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        """``clock`` paces the loops and stamps the runs: a test's ``ManualClock`` runs
+        a job's next turn at once, and the claims see the time the test set."""
         names = [j.name for j in jobs]
         if len(set(names)) != len(names):
             raise ValueError(f"job names must be unique: {names}")
         self.store = store
+        self.clock = clock
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.states = {j.name: JobState(j) for j in jobs}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -100,13 +110,13 @@ class Scheduler:
     async def _loop(self, state: JobState) -> None:
         while True:
             delay = await self._step(state)
-            await asyncio.sleep(delay)
+            await self.clock.sleep(delay)
 
     async def _step(self, state: JobState) -> float:
         """One run of a job; returns how long to sleep before the next."""
         job = state.job
         try:
-            started = now_iso()
+            started = self._now()
             wait = await self.store.write(_claim, job, self.owner, started)
         except Exception as exc:
             log.error("job_claim_failed", job=job.name, error=repr(exc))
@@ -124,7 +134,7 @@ class Scheduler:
             state.duration = time.perf_counter() - t0
             state.outcome, state.note, state.error = "cancelled", "stopped by shutdown", None
             with contextlib.suppress(Exception):
-                await self.store.write(_record, job.name, state, now_iso())
+                await self.store.write(_record, job.name, state, self._now())
             raise
         except Exception as exc:
             state.duration = time.perf_counter() - t0
@@ -140,12 +150,15 @@ class Scheduler:
             state.running = False
         state.runs += 1
         try:
-            await self.store.write(_record, job.name, state, now_iso())
+            await self.store.write(_record, job.name, state, self._now())
         except Exception:
             log.error("job_record_failed", exc_info=True, job=job.name)
         if state.outcome == "ok":
             log.debug("job_done", job=job.name, ms=_ms(state.duration))
         return job.interval
+
+    def _now(self) -> str:
+        return iso(datetime.fromtimestamp(self.clock.wall(), UTC))
 
 
 def _ms(seconds: float | None) -> float | None:

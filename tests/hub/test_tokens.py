@@ -28,8 +28,9 @@ def test_a_verified_token_is_remembered_and_still_decodes_the_same() -> None:
 
 def test_a_remembered_token_is_refused_once_expired() -> None:
     text = encoded(seconds=1)
-    CheckedToken.decode(text, SECRET, "HS256")
-    time.sleep(1.2)
+    remembered = CheckedToken.decode(text, SECRET, "HS256")
+    # exp is whole seconds, so up to a second away: wait for it, not for a fixed 1.2 s.
+    time.sleep(max(0.0, remembered.exp.timestamp() - time.time()) + 0.01)
     with pytest.raises(NotAuthorizedException):
         CheckedToken.decode(text, SECRET, "HS256")
 

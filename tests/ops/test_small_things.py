@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -22,8 +23,10 @@ def db(tmp_path: Path) -> Path:
     return demo_database(tmp_path / "edgehub.db")
 
 
-@pytest.fixture
-def hub(db: Path) -> Iterator[HubProcess]:
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    """One hub for the module's tests that only read it or open sessions of their own."""
+    db = demo_database(tmp_path_factory.mktemp("small") / "edgehub.db")
     served = HubProcess(db, EDGEHUB_LOG_LEVEL="info").start()
     yield served
     served.stop()
@@ -143,9 +146,17 @@ def test_cache_warmed_is_logged_once_at_start(hub: HubProcess) -> None:
     assert hub.log.read_text().count(" cache_warmed ") == 1
 
 
+def _jobs_that_ran(db: Path) -> int:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM job_runs WHERE runs > 0").fetchone()[0])
+
+
 def test_no_periodic_job_does_nothing(hub: HubProcess) -> None:
     """A job that runs no hook only fills `edgehub status` with "no hooks registered"."""
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while _jobs_that_ran(hub.db) < 8:  # the eight of hub.periodic.plan, each once at start
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     status = run_cli(hub.db, "status", COLUMNS="200")
     assert "stale_cleanup" not in status.stdout and "no hooks registered" not in status.stdout
     warned = run_cli(hub.db, "status", EDGEHUB_JOB_STALE_CLEANUP_SECONDS="60")

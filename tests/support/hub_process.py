@@ -62,7 +62,9 @@ class HubProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = db.with_suffix(f".{self.port}.log")
 
-    def start(self, timeout: float = 20.0) -> HubProcess:
+    def start(self, timeout: float = 60.0) -> HubProcess:
+        """A ceiling, not a wait: a hub is up in a second or two, but with the suite's
+        workers (scripts/test) sharing two cores a start can take many times that."""
         env = hub_env(self.db, EDGEHUB_PORT=str(self.port), **self.extra_env)
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -81,6 +83,7 @@ class HubProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
+        self.kill()  # else it outlives the test that gave up on it
         raise RuntimeError(f"hub did not become healthy:\n{self.log.read_text()[-3000:]}")
 
     def kill(self) -> None:
