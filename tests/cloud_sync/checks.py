@@ -68,11 +68,11 @@ def assert_exactly_once(emulator: OdooEmulator, settings: Settings) -> None:
         change = sum((_money(p["amount"]) for p in order["payments"] if p["is_change"]), Decimal(0))
         assert change == -want["change"]
     odoo_ids = {uuid_from_reference(o["pos_reference"]): o["id"] for o in stored}
-    for order in hub_orders(settings):
-        if order.uuid in expected:
-            assert order.sync == OrderSync("synced", odoo_ids[order.uuid], None), order.uuid
+    for mine in hub_orders(settings):
+        if mine.uuid in expected:
+            assert mine.sync == OrderSync("synced", odoo_ids[mine.uuid], None), mine.uuid
         else:
-            assert order.sync.state == "local"
+            assert mine.sync.state == "local"
     with connect(settings) as db:
         in_flight = db.execute("SELECT COUNT(*) FROM sync_outbox WHERE in_flight = 1").fetchone()
     assert in_flight == (0,)

@@ -20,6 +20,7 @@ import pytest
 from hub.daemon import Backoff, Lifetime, restarting, supervise
 from hub.logs import get_logger
 from tests.support.clock import ManualClock
+from tests.support.notify_socket import received
 
 
 @pytest.fixture
@@ -32,17 +33,6 @@ def manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
         monkeypatch.delenv("WATCHDOG_USEC", raising=False)
         monkeypatch.delenv("WATCHDOG_PID", raising=False)
         yield sock
-
-
-def received(sock: socket.socket) -> list[str]:
-    """Every message waiting on the socket, without blocking for more."""
-    messages = []
-    sock.setblocking(False)
-    try:
-        while True:
-            messages.append(sock.recv(4096).decode())
-    except BlockingIOError:
-        return messages
 
 
 def test_sigterm_cancels_the_body_after_ready_and_says_stopping(manager: socket.socket) -> None:

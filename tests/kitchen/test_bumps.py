@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from hub.orders.models import Order
 from tests.support.kitchen import BAR, GRILL, Kitchen, wait_until
 from tests.support.mqtt_client import Mqtt
 
@@ -19,7 +20,7 @@ def _kds(kitchen: Kitchen, mqtt_client: Callable[..., Mqtt]) -> Mqtt:
     return kds
 
 
-def bump(kitchen: Kitchen, kds: Mqtt, station: str, order: dict, action: str) -> None:
+def bump(kitchen: Kitchen, kds: Mqtt, station: str, order: Order, action: str) -> None:
     topic = f"edgehub/{kitchen.store}/kitchen/{station}/bump"
     kds.publish(topic, {"order_uuid": order.uuid, "action": action})
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub import sdnotify
+from tests.support.notify_socket import received
 
 
 @pytest.fixture
@@ -25,19 +26,6 @@ def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.
         monkeypatch.delenv("WATCHDOG_USEC", raising=False)
         monkeypatch.delenv("WATCHDOG_PID", raising=False)
         yield sock
-
-
-def received(sock: socket.socket) -> list[str]:
-    """Every message waiting on the socket, without blocking for more."""
-    messages = []
-    sock.setblocking(False)
-    try:
-        while True:
-            messages.append(sock.recv(4096).decode())
-    except BlockingIOError:
-        return messages
-    finally:
-        sock.settimeout(2)
 
 
 def test_ready_reaches_the_manager(manager: socket.socket) -> None:
