@@ -16,7 +16,13 @@ It must outlive its clients: garbage bytes are skipped, a client that leaves
 mid-ticket leaves its unfinished ticket in ``leftovers``, and an error in one
 connection never reaches another. Unlike a real printer it keeps no state
 between connections (every EdgeHub ticket starts with ESC @ anyway), prints
-even when its switches say it could not, and has no receive buffer to fill.
+even when its switches say it could not (a real one goes offline on a paper
+end or an open cover and holds the data), has no receive buffer to fill, and
+serves any number of clients at once (a network printer serves one at a time
+on port 9100, which is why ``printer_link`` never holds a connection).
+The status bytes follow the Epson ESC/POS Command Reference, "DLE EOT n:
+Transmit real-time status" (see ``status_byte``); the commands it understands
+are listed in ``escpos_decoder``.
 
 Run it: ``python -m firmware_bridge.printer_sim --port 9100``.
 """
@@ -116,17 +122,32 @@ class PrinterSimulator:
             await self._arrived.wait_for(lambda: predicate(self))
 
     def status_byte(self, n: int) -> int | None:
-        """The answer to DLE EOT n in the current state, per the ESC/POS reference."""
+        """The answer to DLE EOT n in the current state, or None for an n it does not define.
+
+        Source: Epson ESC/POS Command Reference, "DLE EOT n: Transmit real-time
+        status", with one bit table per n. Every table has bits 1 and 4 fixed
+        to 1 and bits 0 and 7 fixed to 0. A printer that has no table for n
+        (the reference defines n = 1 to 4; n = 7 and 8 take a further byte and
+        only some models have them) sends nothing, and so does this one.
+        """
         byte = 0b0001_0010  # bits 1 and 4 are always set, 0 and 7 always clear
         if n == 1:
+            # Printer status: bit 3 is "offline"; an open cover or a paper end
+            # takes the printer offline.
             offline = self.paper_out or self.cover_open
             return byte | (0b0000_1000 if offline else 0)
         if n == 2:
+            # Offline cause: bit 2 "cover is open", bit 5 "printing stops due
+            # to a paper end".
             cover = 0b0000_0100 if self.cover_open else 0
             return byte | cover | (0b0010_0000 if self.paper_out else 0)
         if n == 3:
-            return byte  # no error, nothing to recover from
+            # Error cause: bit 3 autocutter, bit 5 unrecoverable, bit 6
+            # auto-recoverable; the simulator has none of these errors.
+            return byte
         if n == 4:
+            # Roll paper sensor: bits 2 and 3 "near end", bits 5 and 6 "paper
+            # end" (both bits of a pair are set together).
             # The near-end sensor also sees no paper when the roll is out.
             near_end = 0b0000_1100 if self.paper_low or self.paper_out else 0
             return byte | near_end | (0b0110_0000 if self.paper_out else 0)

@@ -13,6 +13,7 @@ from hub.demo import load_demo
 from hub.settings import Settings
 from tests.support.api_client import Api
 from tests.support.hub_process import FAST_HASH, HubProcess
+from tests.support.notify_socket import manager  # noqa: F401  (a fixture, shared)
 
 # The longest files of the suite in a profile of it (40 s and more), begun first when
 # pytest-xdist spreads files over workers: one of them dealt out last would leave

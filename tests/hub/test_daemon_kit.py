@@ -12,8 +12,6 @@ import asyncio
 import os
 import signal
 import socket
-import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,18 +19,6 @@ from hub.daemon import Backoff, Lifetime, restarting, supervise
 from hub.logs import get_logger
 from tests.support.clock import ManualClock
 from tests.support.notify_socket import received
-
-
-@pytest.fixture
-def manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
-    """A bound datagram socket at $NOTIFY_SOCKET, as systemd provides for Type=notify."""
-    name = f"edgehub-kit-{uuid.uuid4().hex}"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind("\0" + name)
-        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
-        monkeypatch.delenv("WATCHDOG_USEC", raising=False)
-        monkeypatch.delenv("WATCHDOG_PID", raising=False)
-        yield sock
 
 
 def test_sigterm_cancels_the_body_after_ready_and_says_stopping(manager: socket.socket) -> None:

@@ -6,26 +6,12 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hub import sdnotify
 from tests.support.notify_socket import received
-
-
-@pytest.fixture
-def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
-    """A bound datagram socket at $NOTIFY_SOCKET, as systemd provides for Type=notify."""
-    path = tmp_path / "notify"
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.bind(str(path))
-        sock.settimeout(2)
-        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
-        monkeypatch.delenv("WATCHDOG_USEC", raising=False)
-        monkeypatch.delenv("WATCHDOG_PID", raising=False)
-        yield sock
 
 
 def test_ready_reaches_the_manager(manager: socket.socket) -> None:

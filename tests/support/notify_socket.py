@@ -2,7 +2,9 @@
 
 ``notify_conversation`` runs an ``edgehub`` command under it, lets it ping the
 watchdog twice, stops it with SIGTERM as systemd would, and returns every
-message the process sent, in order.
+message the process sent, in order. ``manager`` is the fixture for in-process
+tests: a bound socket at $NOTIFY_SOCKET (``tests/conftest.py`` makes it
+available everywhere).
 """
 
 from __future__ import annotations
@@ -12,10 +14,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
+
 WATCHDOG_USEC = "400000"
+
+
+@pytest.fixture
+def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
+    """A bound datagram socket at $NOTIFY_SOCKET, as systemd provides for Type=notify."""
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(str(path))
+        sock.settimeout(2)
+        monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+        monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+        monkeypatch.delenv("WATCHDOG_PID", raising=False)
+        yield sock
 
 
 def notify_conversation(
