@@ -1,6 +1,6 @@
 """Cache-aside for the hub's hot reads: Redis when it is there, a bounded LRU when not.
 
-What is cached, and for how long (DESIGN.md, "Caching"): products 15 min, by id
+What is cached, and for how long (the ``Kind`` constants below): products 15 min, by id
 and by barcode, categories 1 h, POS sessions until closed (12 h at
 most), the actor behind a token 30 min (always in process: see ``ACTOR``), search
 pages 5 min. Keys are per store:

@@ -2,7 +2,7 @@
 
 The machine (``machine.py``) decides which transitions are allowed; this table
 says what an allowed one does to the rest of the store, and
-``service.transition`` carries it out without deciding anything itself:
+``commands.transition`` carries it out without deciding anything itself:
 
 =========  ============  ======================  =====  =======================  ==============
 event      from          payments                stock  companion event          audit records

@@ -27,13 +27,6 @@ class HookList:
         """Add (or replace, by name) a hook; safe to call before or after start."""
         self._hooks[name] = hook
 
-    def unregister(self, name: str) -> None:
-        self._hooks.pop(name, None)
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._hooks)
-
     async def run_all(self) -> str:
         """Run every hook; one failing does not stop the others, but fails the run."""
         if not self._hooks:
