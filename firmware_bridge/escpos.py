@@ -1,6 +1,6 @@
 """A kitchen ticket, as the printer needs it: ESC/POS bytes.
 
-The MQTT job payload (see "Kitchen over MQTT" in DESIGN.md) becomes one ticket
+The MQTT job payload (see "Topics and payloads" in docs/kitchen.md) becomes one ticket
 that ends in a partial cut. Rendering is pure: the same payload, width and time
 zone always give the same bytes, so a retried job prints the same paper and the
 golden tests can pin every byte.

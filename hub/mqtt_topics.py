@@ -1,4 +1,5 @@
-"""The MQTT topics of one store, as DESIGN.md ("Kitchen over MQTT") and the ACL lay them out.
+"""The MQTT topics of one store, as docs/kitchen.md ("Topics and payloads") and the ACL
+lay them out.
 
 Every topic starts with ``edgehub/{store}/``; the ACL in systemd/mosquitto grants
 each client exactly the ones below, so their shape is part of the contract:

@@ -53,7 +53,8 @@ def session_id(served_hub: object) -> int:
 
 @pytest.mark.parametrize(("state", "event"), list(itertools.product(STATES, EVENTS)))
 def test_state_event_table(api: Api, session_id: int, state: str, event: str) -> None:
-    """The machine allows exactly the moves of DESIGN.md, and a refusal lists what is allowed."""
+    """The machine allows exactly the moves of its table (hub/orders/machine.py), and a
+    refusal lists what is allowed."""
     order_id = _order_in(api, session_id, state)
     r = api.fire(order_id, event, PAYMENT if event == "pay" else None, as_="marco")
     if event in LEGAL[state]:
