@@ -33,18 +33,17 @@ WORK = ("rows_read", "frames_built", "writes")
 
 @pytest.fixture(scope="module")
 def quiet_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    """A hub with the default pings: the bare clients here never answer one."""
+    """A hub of this module's own, with the default pings: the bare clients here
+    never answer one, and the counters here must see no other test's clients."""
     hub = HubProcess(demo_db(tmp_path_factory.mktemp("scale") / "edgehub.db")).start()
     yield hub
     hub.stop()
 
 
-@pytest.fixture
-def api(quiet_hub: HubProcess) -> Iterator[Api]:
-    client = Api(quiet_hub.url)
-    yield client
-    client.close()
-    client.close()
+@pytest.fixture(scope="module")
+def served_hub(quiet_hub: HubProcess) -> HubProcess:
+    """The hub ``tests.conftest``'s ``api`` fixture talks to, in this module."""
+    return quiet_hub
 
 
 class BareClient:
