@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -122,3 +123,10 @@ def log_head(db_path: Path) -> int:
         return events.head(db)
     finally:
         db.close()
+
+
+def realtime_stats(api: Api) -> dict[str, Any]:
+    """The hub's realtime counters (``GET /api/v1/realtime/stats``), as a manager reads them."""
+    r = api.get("/api/v1/realtime/stats", "marco")
+    assert r.status_code == 200, r.text
+    return dict(r.json())

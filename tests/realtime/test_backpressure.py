@@ -18,7 +18,7 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from hub.clock import parse_iso
-from tests.realtime.conftest import demo_db, room_seqs
+from tests.realtime.conftest import demo_db, realtime_stats, room_seqs
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 from tests.support.ws_client import events, quiet, subscribe, ws_client, ws_url
@@ -38,12 +38,6 @@ def small_queue_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubPro
     hub = HubProcess(db, EDGEHUB_WS_QUEUE_FRAMES=str(QUEUE_FRAMES)).start()
     yield hub
     hub.stop()
-
-
-def _stats(api: Api) -> dict[str, Any]:
-    r = api.get("/api/v1/realtime/stats", "marco")
-    assert r.status_code == 200, r.text
-    return dict(r.json())
 
 
 async def _until(check: Any, within: float) -> float:
@@ -123,12 +117,12 @@ def _silent_client(url: str, subscribe_to: str) -> socket.socket:
 async def test_dead_peer_is_dropped_after_missed_pings(rt_hub: HubProcess, rt_api: Api) -> None:
     """A till unplugged mid-shift must leave presence and its rooms (here: 1 s + 1 s pings)."""
     session_id = rt_api.open_session()
-    baseline = _stats(rt_api)["clients"]
+    baseline = realtime_stats(rt_api)["clients"]
     url = ws_url(rt_hub.url, token=rt_api.token("ana"), client="unplugged")
     sock = await asyncio.to_thread(_silent_client, url, f"session:{session_id}")
     try:
-        await _until(lambda: _stats(rt_api)["clients"] == baseline + 1, 5)
-        took = await _until(lambda: _stats(rt_api)["clients"] == baseline, 10)
+        await _until(lambda: realtime_stats(rt_api)["clients"] == baseline + 1, 5)
+        took = await _until(lambda: realtime_stats(rt_api)["clients"] == baseline, 10)
         assert took < 5  # ping after 1 s, no pong for 1 s: gone well within 60 s at 20 s + 20 s
         devices = {d["id"]: d for d in rt_api.get("/api/v1/devices").json()["items"]}
         assert devices["user:3/unplugged"]["online"] is False
@@ -142,21 +136,21 @@ async def test_every_connection_and_subscription_is_cleaned_up(
     """Tills come and go all day: whatever way they leave, nothing may stay behind."""
     session_id = rt_api.open_session()
     token = rt_api.token("marco")
-    before = _stats(rt_api)
+    before = realtime_stats(rt_api)
     clients = []
     for _ in range(20):
         ws = await connect(ws_url(rt_hub.url, token=token), max_queue=None)
         for room in ("kitchen", f"session:{session_id}", "store"):  # store gets chatty: last
             await subscribe(ws, room)
         clients.append(ws)
-    assert _stats(rt_api)["subscriptions"] == before["subscriptions"] + 60
+    assert realtime_stats(rt_api)["subscriptions"] == before["subscriptions"] + 60
     for i, ws in enumerate(clients):
         if i % 2:
             await ws.close()
         else:
             ws.transport.abort()  # a reset, no close frame
-    await _until(lambda: _stats(rt_api)["clients"] == before["clients"], 10)
-    after = _stats(rt_api)
+    await _until(lambda: realtime_stats(rt_api)["clients"] == before["clients"], 10)
+    after = realtime_stats(rt_api)
     assert (after["subscriptions"], after["rooms"]) == (before["subscriptions"], before["rooms"])
 
 

@@ -21,7 +21,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-from tests.realtime.conftest import demo_db, log_head
+from tests.realtime.conftest import demo_db, log_head, realtime_stats
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 from tests.support.ws_client import ws_url
@@ -33,18 +33,17 @@ WORK = ("rows_read", "frames_built", "writes")
 
 @pytest.fixture(scope="module")
 def quiet_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    """A hub with the default pings: the bare clients here never answer one."""
+    """A hub of this module's own, with the default pings: the bare clients here
+    never answer one, and the counters here must see no other test's clients."""
     hub = HubProcess(demo_db(tmp_path_factory.mktemp("scale") / "edgehub.db")).start()
     yield hub
     hub.stop()
 
 
-@pytest.fixture
-def api(quiet_hub: HubProcess) -> Iterator[Api]:
-    client = Api(quiet_hub.url)
-    yield client
-    client.close()
-    client.close()
+@pytest.fixture(scope="module")
+def served_hub(quiet_hub: HubProcess) -> HubProcess:
+    """The hub ``tests.conftest``'s ``api`` fixture talks to, in this module."""
+    return quiet_hub
 
 
 class BareClient:
@@ -98,12 +97,6 @@ async def clients() -> AsyncIterator[list[BareClient]]:
             client.close()
 
 
-def stats(api: Api) -> dict[str, Any]:
-    r = api.get("/api/v1/realtime/stats", "marco")
-    assert r.status_code == 200, r.text
-    return dict(r.json())
-
-
 async def settled(hub: HubProcess, api: Api, check: Callable[[dict[str, Any]], bool]) -> None:
     """Until ``check`` holds and the hub is quiet: its whole log delivered, presence
     announcements included (they gather for 50 ms), and no counter moving."""
@@ -111,7 +104,7 @@ async def settled(hub: HubProcess, api: Api, check: Callable[[dict[str, Any]], b
     deadline = loop.time() + 30
     last: dict[str, Any] = {}
     while True:
-        now = stats(api)
+        now = realtime_stats(api)
         if now["delivered_to"] == log_head(hub.db) and check(now) and now == last:
             return
         assert loop.time() < deadline, now
@@ -147,18 +140,18 @@ async def test_subscribing_the_thousandth_costs_what_the_tenth_did(
             probe = await BareClient(url).open()
             held.append(probe)
             await settled(quiet_hub, api, lambda s, n=size - 1: s["subscriptions"] == n)
-            before = stats(api)
+            before = realtime_stats(api)
             probe.send(type="subscribe", room=room)
             assert (await probe.reply())["type"] == "subscribed"
-            costs[size] = work(before, stats(api))
+            costs[size] = work(before, realtime_stats(api))
         # Leaving is as cheap: an unsubscribe of one of a thousand, then a disconnect.
         await settled(quiet_hub, api, lambda s: s["subscriptions"] == 1000)
-        before = stats(api)
+        before = realtime_stats(api)
         probe.send(type="unsubscribe", room=room)
         assert (await probe.reply())["type"] == "unsubscribed"
         held[0].close()
         await settled(quiet_hub, api, lambda s: s["subscriptions"] == 998)
-        leaving = work(before, stats(api))
+        leaving = work(before, realtime_stats(api))
     # The user, the session (a cashier's right to it), the log's two bounds;
     # nothing built or written for the others.
     assert costs[10] == costs[1000] == {"rows_read": 4, "frames_built": 0, "writes": 0}
@@ -175,10 +168,10 @@ async def test_an_event_is_built_once_per_room_and_written_once_per_member(
         for members in (10, 300):
             await fill(url, held, members - len(held), "devices")
             await settled(quiet_hub, api, lambda s, n=members: s["subscriptions"] == n)
-            before = stats(api)
+            before = realtime_stats(api)
             newcomer = await BareClient(ws_url(quiet_hub.url, token=api.token("ana"))).open()
             await settled(quiet_hub, api, lambda s, w=before["writes"]: s["writes"] > w)
-            seen[members] = work(before, stats(api))
+            seen[members] = work(before, realtime_stats(api))
             newcomer.close()
             await settled(quiet_hub, api, lambda s, c=before["clients"]: s["clients"] == c)
     # Its device.status: one frame for the room, one write per member, nothing read.
@@ -194,7 +187,7 @@ async def test_a_device_coming_online_costs_store_members_nothing(
     async with clients() as held:
         await fill(url, held, 300, "store")
         await settled(quiet_hub, api, lambda s: s["subscriptions"] == 300)
-        before = stats(api)
+        before = realtime_stats(api)
         head = log_head(quiet_hub.db)
         newcomer = await BareClient(ws_url(quiet_hub.url, token=api.token("ana"))).open()
         held.append(newcomer)
@@ -204,4 +197,4 @@ async def test_a_device_coming_online_costs_store_members_nothing(
             api,
             lambda s: s["clients"] == before["clients"] + 1 and log_head(quiet_hub.db) > head,
         )
-        assert work(before, stats(api)) == {"rows_read": 0, "frames_built": 0, "writes": 0}
+        assert work(before, realtime_stats(api)) == {"rows_read": 0, "frames_built": 0, "writes": 0}

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import Callable, Coroutine, Generator
+import contextlib
+from collections.abc import Callable, Coroutine, Generator, Iterator
 from typing import Any
 
 from hub.web.realtime import wire
@@ -207,7 +208,7 @@ class Outbox:
         """Write the backlog as the socket takes it, until the client keeps up again."""
         transport, writable = socket.transport, socket.writable
         backlog = self._queue()
-        try:
+        with self._draining():
             while backlog:
                 if not writable.is_set():
                     async with asyncio.timeout(self._stall_timeout):
@@ -220,20 +221,10 @@ class Outbox:
                 chunk = backlog.popleft()
                 self._took(chunk)
                 transport.write(chunk.wire)
-        except TimeoutError:
-            self._give_up(f"took no data for {self._stall_timeout:g} s")
-        except Exception:
-            self._closed = True
-        finally:
-            # No await between the empty-backlog check and this line: a push
-            # in between is impossible, so order is kept when push goes direct again.
-            self._drain = None
-            if self._space is not None:
-                self._space.set()
 
     async def _drain_asgi(self, first: _Resume) -> None:
         """Finish the suspended send, then send the backlog, until the client keeps up again."""
-        try:
+        with self._draining():
             async with asyncio.timeout(self._stall_timeout):
                 await first
             backlog = self._queue()
@@ -243,11 +234,19 @@ class Outbox:
                 for text in chunk.texts:
                     async with asyncio.timeout(self._stall_timeout):
                         await self._send({"type": "websocket.send", "text": text})
+
+    @contextlib.contextmanager
+    def _draining(self) -> Iterator[None]:
+        """Around a drain task: a stall gives the client up, any other failure closes it."""
+        try:
+            yield
         except TimeoutError:
             self._give_up(f"took no data for {self._stall_timeout:g} s")
         except Exception:
             self._closed = True
         finally:
+            # No await between a drain's empty-backlog check and this line: a push
+            # in between is impossible, so order is kept when push goes direct again.
             self._drain = None
             if self._space is not None:
                 self._space.set()
