@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from cloud_sync.agent import Agent
+from cloud_sync.daemon import make_client
 from cloud_sync.odoo import OdooClient
 from hub.auth.users import Actor
 from hub.db.connection import immediate, open_db
@@ -74,15 +75,10 @@ def sync_env(settings: Settings) -> dict[str, str]:
 
 
 def client_for(settings: Settings) -> OdooClient:
-    assert settings.odoo.url and settings.odoo.db and settings.odoo.login
-    assert settings.odoo.api_key is not None
-    return OdooClient(
-        settings.odoo.url,
-        settings.odoo.db,
-        settings.odoo.login,
-        settings.odoo.api_key.get_secret_value(),
-        timeout=settings.sync.timeout_seconds,
-    )
+    """The client the daemon makes (``cloud_sync.daemon.make_client``); sync must be set up."""
+    client = make_client(settings)
+    assert client is not None
+    return client
 
 
 @contextmanager

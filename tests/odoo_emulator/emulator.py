@@ -160,7 +160,7 @@ class OdooEmulator:
             session_id = env.create("pos.session", {"config_id": config_id})
             pos.session_open(env, [session_id])
             start = env.value("pos.session", session_id, "cash_register_balance_start")
-            pos.set_opening_control(env, [session_id], start or 0.0)
+            pos.set_opening_control(env, [session_id], start or 0.0, "")
             return session_id
 
     def set_session_state(self, session_id: int, state: str) -> None:

@@ -130,8 +130,11 @@ def _last_counted_cash(env: Env, session: dict[str, Any]) -> float:
     return float(env.value("pos.session", previous[0], "cash_register_balance_end_real") or 0.0)
 
 
-def set_opening_control(env: Env, ids: list[int], cashbox_value: float, notes: str = "") -> Any:
-    """``set_opening_control`` (17+; ``set_cashbox_pos`` in 16): the opening count, and open."""
+def set_opening_control(env: Env, ids: list[int], cashbox_value: float, notes: str) -> Any:
+    """``set_opening_control`` (17+; ``set_cashbox_pos`` in 16): the opening count, and open.
+
+    ``pos_session.py``: ``set_opening_control(self, cashbox_value: int, notes: str)``,
+    ``notes`` without a default, so a call without it fails (a TypeError)."""
     for sid in ids:
         vals: dict[str, Any] = {"state": "opened"}
         config_id = env.value("pos.session", sid, "config_id")
@@ -142,12 +145,41 @@ def set_opening_control(env: Env, ids: list[int], cashbox_value: float, notes: s
 
 
 def post_closing_cash_details(env: Env, ids: list[int], counted_cash: float) -> dict[str, Any]:
-    """``post_closing_cash_details``: record the counted cash the closing will compare."""
+    """``post_closing_cash_details``: record the counted cash the closing will compare.
+
+    ``pos_session.py``: first ``_cannot_close_session``, whose refusal is answered
+    (not raised) and leaves the counted cash unrecorded.
+    """
     (sid,) = ids  # ensure_one
+    refusal = _cannot_close_session(env, sid)
+    if refusal is not None:
+        return refusal
     if _cash_method(env, env.value("pos.session", sid, "config_id")) is None:
         raise UserError("There is no cash register in this session.")
     env.write("pos.session", [sid], {"cash_register_balance_end_real": float(counted_cash)})
     return {"successful": True}
+
+
+def _cannot_close_session(env: Env, session_id: int) -> dict[str, Any] | None:
+    """``pos.session._cannot_close_session``: draft orders, or a session already closed."""
+    if env.search("pos.order", [("session_id", "=", session_id), ("state", "=", "draft")]):
+        return {
+            "successful": False,
+            "message": "You cannot close the POS when orders are still in draft",
+            "redirect": False,
+        }
+    if env.value("pos.session", session_id, "state") == "closed":
+        return {
+            "successful": False,
+            "type": "alert",
+            "title": "Session already closed",
+            "message": "The session has been already closed by another User. "
+            "All sales completed in the meantime have been saved in a "
+            "Rescue Session, which can be reviewed anytime and posted "
+            "to Accounting from Point of Sale's dashboard.",
+            "redirect": True,
+        }
+    return None
 
 
 def _cash_method(env: Env, config_id: int) -> int | None:

@@ -137,7 +137,7 @@ def _session_open(env: Env, model: str, ids: list[int]) -> Any:
 
 
 def _set_opening_control(
-    env: Env, model: str, ids: list[int], cashbox_value: float, notes: str = ""
+    env: Env, model: str, ids: list[int], cashbox_value: float, notes: str
 ) -> Any:
     return pos.set_opening_control(env, ids, cashbox_value, notes)
 
