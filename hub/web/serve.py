@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 
 import uvicorn
 
@@ -77,14 +76,12 @@ async def _keep_systemd_informed(server: uvicorn.Server) -> None:
         await asyncio.sleep(POLL_SECONDS)
     sdnotify.ready()
     sdnotify.status(f"serving on {server.config.host}:{server.config.port}")
-    period = sdnotify.watchdog_interval()
-    last_ping = 0.0
-    while not server.should_exit:
-        now = time.monotonic()
-        if period and now - last_ping >= period / 2:
-            sdnotify.watchdog_ping()
-            last_ping = now
-        await asyncio.sleep(POLL_SECONDS)
+    watchdog = asyncio.create_task(sdnotify.watchdog_task())
+    try:
+        while not server.should_exit:  # noqa: ASYNC110 - uvicorn offers no event to await
+            await asyncio.sleep(POLL_SECONDS)
+    finally:
+        watchdog.cancel()
     sdnotify.stopping()
 
 

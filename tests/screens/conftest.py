@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,19 @@ def sign_in(page: Any, login: str, pin: str) -> None:
     page.fill("#login input[name=login]", login)
     page.fill("#login input[name=pin]", pin)
     page.press("#login input[name=pin]", "Enter")
+
+
+@contextmanager
+def live_page(browser: Any, url: str, login: str | None = None, pin: str = "") -> Iterator[Any]:
+    """A tablet-sized page at ``url``, signed in as ``login`` if given, once its link is live."""
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    page.goto(url)
+    if login is not None:
+        sign_in(page, login, pin)
+    page.wait_for_selector("#link[data-state=live]", timeout=5000)
+    yield page
+    context.close()
 
 
 @pytest.fixture

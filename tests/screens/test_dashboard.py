@@ -14,20 +14,23 @@ from hub import events
 from hub import sync_status as status
 from hub.db.connection import immediate, open_db
 from tests.conftest import make_settings
-from tests.screens.conftest import GRILL_BURGER, PHONE, TABLET, paid_order, shot, sign_in
+from tests.screens.conftest import (
+    GRILL_BURGER,
+    PHONE,
+    TABLET,
+    live_page,
+    paid_order,
+    shot,
+    sign_in,
+)
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 
 
 @pytest.fixture(scope="module")
 def manager_page(browser: Any, hub: HubProcess) -> Iterator[Any]:
-    context = browser.new_context(viewport=TABLET)
-    page = context.new_page()
-    page.goto(f"{hub.url}/")
-    sign_in(page, "marco", "9999")
-    page.wait_for_selector("#link[data-state=live]", timeout=5000)
-    yield page
-    context.close()
+    with live_page(browser, f"{hub.url}/", "marco", "9999") as page:
+        yield page
 
 
 def test_a_kitchen_login_is_refused_by_the_dashboard(browser: Any, hub: HubProcess) -> None:

@@ -20,6 +20,7 @@ from tests.screens.conftest import (
     GRILL_BURGER,
     PHONE,
     TABLET,
+    live_page,
     paid_order,
     shot,
     sign_in,
@@ -48,23 +49,14 @@ def session_id(till: Api) -> int:
 @pytest.fixture(scope="module")
 def kds(browser: Any, hub: HubProcess) -> Iterator[Any]:
     """The grill's screen, signed in with the kitchen PIN, for the whole module."""
-    context = browser.new_context(viewport=TABLET)
-    page = context.new_page()
-    page.goto(f"{hub.url}/kds?station=grill")
-    sign_in(page, "kitchen", "5555")
-    page.wait_for_selector("#link[data-state=live]", timeout=5000)
-    yield page
-    context.close()
+    with live_page(browser, f"{hub.url}/kds?station=grill", "kitchen", "5555") as page:
+        yield page
 
 
 @pytest.fixture(scope="module")
 def board(browser: Any, hub: HubProcess) -> Iterator[Any]:
-    context = browser.new_context(viewport=TABLET)
-    page = context.new_page()
-    page.goto(f"{hub.url}/board")
-    page.wait_for_selector("#link[data-state=live]", timeout=5000)
-    yield page
-    context.close()
+    with live_page(browser, f"{hub.url}/board") as page:
+        yield page
 
 
 def card(order: dict[str, Any]) -> str:

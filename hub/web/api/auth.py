@@ -8,11 +8,12 @@ from litestar import Request, post
 from litestar.params import JSONBody
 
 from hub.auth import checkpoint
+from hub.auth.users import Actor
 from hub.errors import Unauthorized, ValidationFailed
-from hub.web.api.context import Hub
+from hub.web.api.context import Hub, HubContext
 from hub.web.api.openapi import PUBLIC, errors
 from hub.web.api.response_bodies import Token
-from hub.web.api.schemas import TokenBody
+from hub.web.api.schemas import Credentials, TokenBody
 from hub.web.tokens import issue_token
 
 
@@ -31,15 +32,7 @@ async def create_token(
         raise ValidationFailed(
             "give either a pin or a password", {"fields": {"pin": "pin or password required"}}
         )
-    actor = await checkpoint.check(
-        hub.store,
-        hub.throttle,
-        data.login,
-        pin=data.pin,
-        password=data.password,
-        address=client_address(request),
-        purpose="token",
-    )
+    actor = await check_credentials(request, hub, data, purpose="token")
     if actor is None:
         raise Unauthorized("wrong login or PIN")
     ttl = hub.settings.auth.token_ttl_seconds
@@ -55,6 +48,21 @@ async def create_token(
 def client_address(request: Request[Any, Any, Any]) -> str:
     """The address a PIN was typed from, as the throttle counts it."""
     return request.client.host if request.client else "unknown"
+
+
+async def check_credentials(
+    request: Request[Any, Any, Any], hub: HubContext, given: Credentials, *, purpose: str
+) -> Actor | None:
+    """``given``'s user, through the one checkpoint (throttled and audited), else None."""
+    return await checkpoint.check(
+        hub.store,
+        hub.throttle,
+        given.login,
+        pin=given.pin,
+        password=given.password,
+        address=client_address(request),
+        purpose=purpose,
+    )
 
 
 ROUTES = [create_token]

@@ -71,12 +71,13 @@ async def list_kitchen_jobs(
     return pagination.page(items, size, "kj")
 
 
-Station = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+STATION_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+Station = Annotated[str, msgspec.Meta(pattern=STATION_PATTERN)]
 MAX_STATIONS = 16
 _STATIONS_PARAMETER = QueryParameter(
     min_items=1,
     max_items=MAX_STATIONS,
-    schema_extra={"items": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"}},
+    schema_extra={"items": {"type": "string", "pattern": STATION_PATTERN}},
 )
 """``?station=`` once or more; the schema says what ``_stations`` checks of each."""
 
@@ -191,7 +192,7 @@ async def kitchen_availability(
     return change.product
 
 
-_STATION = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_STATION = re.compile(STATION_PATTERN)
 
 ROUTES = [
     list_kitchen_jobs,

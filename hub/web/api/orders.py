@@ -10,7 +10,6 @@ import sqlite_utils
 from litestar import Request, Response, get, patch, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
-from hub.auth import checkpoint
 from hub.auth.roles import PERMISSIONS
 from hub.auth.users import Actor
 from hub.cache import SESSION
@@ -21,7 +20,7 @@ from hub.orders import commands, repository
 from hub.orders.machine import EVENTS, STATES
 from hub.orders.models import Order
 from hub.web.api import pagination
-from hub.web.api.auth import client_address
+from hub.web.api.auth import check_credentials
 from hub.web.api.context import ALL_STAFF, Caller, Hub, HubContext, requires
 from hub.web.api.openapi import errors
 from hub.web.api.response_bodies import OrderPage
@@ -49,15 +48,7 @@ async def _approver(
     checked (throttled and audited) exactly as a login is."""
     if approval is None:
         return actor if actor.is_manager else None
-    approver = await checkpoint.check(
-        hub.store,
-        hub.throttle,
-        approval.login,
-        pin=approval.pin,
-        password=approval.password,
-        address=client_address(request),
-        purpose="approval",
-    )
+    approver = await check_credentials(request, hub, approval, purpose="approval")
     if approver is None:
         raise Unauthorized("the approving manager's login or PIN is wrong")
     if not approver.is_manager:

@@ -94,10 +94,8 @@ class CloseSessionBody(msgspec.Struct, forbid_unknown_fields=True):
     cancel_unpaid: bool = False
 
 
-class TokenBody(msgspec.Struct, forbid_unknown_fields=True):
-    login: Name
-    pin: Annotated[str, msgspec.Meta(max_length=64)] | None = None
-    password: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+class TokenBody(Credentials, forbid_unknown_fields=True):
+    """A login's PIN or password, exchanged for a bearer token."""
 
 
 def _field_error(field: str, message: str) -> ValidationFailed:
