@@ -49,14 +49,13 @@ from hub.web.tokens import make_jwt_auth
 # The cyclic collector's thresholds once serving: a young generation ten times
 # CPython's 700, the older ones as CPython has them. Each WebSocket client holds
 # about fifty tracked objects for its life, so a connect storm grows the heap,
-# and at 700 the full collections that growth triggers (each walks every held
-# connection) came about six times per 5,000 connects: 36 / 80 / 254 us of
-# collector CPU per connection at 100 / 1,000 / 5,000, 0 / 36 / 206 of it in full
-# collections (bench.ws, measured with a gc.callbacks probe). At 7,000 a full
-# collection is considered only every 700,000 net allocations (about 7,000
-# connections): 11 / 66 / 83 us, the RSS with 10,000 idle clients unchanged (294
-# against 296 MB in the same conditions), and garbage cycles still go within
-# 7,000 allocations. docs/benchmarks.md.
+# and at 700 the full collections that growth triggers walk every held
+# connection, a cost per connect that grows with the clients connected. At
+# 7,000 a full collection is considered only every 700,000 net allocations
+# (about 7,000 connections), and garbage cycles still go within 7,000
+# allocations. The collector's CPU per connection, before and after, was timed
+# by hand with a gc.callbacks probe that is not in bench/ (docs/benchmarks.md,
+# WebSocket); bench.ws prints the connect rates and the RSS it leaves.
 GC_THRESHOLDS = (7000, 10, 10)
 
 
