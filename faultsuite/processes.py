@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from faultsuite.local_http import TLS
+
 START_TIMEOUT = 60.0
 
 
@@ -125,7 +127,7 @@ def serve(name: str, port: int, env: dict[str, str], logs: Path) -> Child:
 
     def healthy() -> bool:
         try:
-            return httpx.get(url, timeout=1.0).status_code == 200
+            return httpx.get(url, timeout=1.0, verify=TLS).status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from faultsuite.local_http import TLS
+
 if TYPE_CHECKING:
     from faultsuite.paytrap import PayTrap
 
@@ -59,7 +61,7 @@ class Hubs:
 
     def __init__(self, urls: list[str], prefer: int) -> None:
         self.urls = urls[prefer:] + urls[:prefer]
-        self.clients = [httpx.Client(base_url=u, timeout=5.0) for u in self.urls]
+        self.clients = [httpx.Client(base_url=u, timeout=5.0, verify=TLS) for u in self.urls]
         self.tokens: dict[str, str] = {}
 
     def token(self, login: str) -> str:
@@ -91,7 +93,7 @@ class Hubs:
         """
         headers = {"Authorization": f"Bearer {self.token(login)}"} if login else {}
         if via is not None:
-            with httpx.Client(base_url=via, timeout=10.0) as relay:
+            with httpx.Client(base_url=via, timeout=10.0, verify=TLS) as relay:
                 return relay.request(method, path, json=body, headers=headers)
         deadline = time.monotonic() + GIVE_UP_SECONDS
         while True:

@@ -15,6 +15,7 @@ import pytest
 from cloud_sync.payloads import order_payload
 from tests.cloud_sync.shop import hub_order, refs_for
 from tests.odoo_emulator import OdooEmulator
+from tests.support import local_http
 
 
 def jsonrpc(emulator: OdooEmulator, service: str, method: str, *args: Any) -> httpx.Response:
@@ -24,7 +25,7 @@ def jsonrpc(emulator: OdooEmulator, service: str, method: str, *args: Any) -> ht
         "id": 42,
         "params": {"service": service, "method": method, "args": list(args)},
     }
-    return httpx.post(f"{emulator.url}/jsonrpc", json=body)
+    return local_http.post(f"{emulator.url}/jsonrpc", json=body)
 
 
 def execute_kw(emulator: OdooEmulator, model: str, method: str, *args: Any, **kw: Any) -> Any:
@@ -122,7 +123,7 @@ def test_read_by_id_sees_archived_records_that_search_hides(odoo_emulator: OdooE
 
 def test_unknown_route_is_the_html_404_page(odoo_emulator: OdooEmulator) -> None:
     """Before 19 there is no /web/version; a client must cope with Odoo's HTML 404."""
-    response = httpx.get(f"{odoo_emulator.url}/web/version")
+    response = local_http.get(f"{odoo_emulator.url}/web/version")
     if odoo_emulator.version >= 19:
         assert response.json() == {"version_info": [19, 0, 0, "final", 0, ""], "version": "19.0"}
     else:
@@ -199,7 +200,7 @@ def test_json2_errors_have_real_statuses_and_serialized_bodies(
         headers = {"X-Odoo-Database": emulator.dbname}
         if key is not None:
             headers["Authorization"] = f"bearer {key or seed.api_key}"
-        response = httpx.post(
+        response = local_http.post(
             f"{emulator.url}/json/2/{model}/{method}", json=params, headers=headers
         )
     assert response.status_code == status

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from hub.db.connection import immediate
@@ -25,6 +24,7 @@ from tests.cloud_sync.hub_side import (
     sync_settings,
 )
 from tests.odoo_emulator import OdooEmulator
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.bodies import typed
 from tests.support.hub_process import HubProcess, hub_env, run_cli
@@ -71,7 +71,7 @@ async def test_status_api_shows_the_parked_order_and_retry_sends_it(
     settings = sync_settings(tmp_path, odoo)
     hub = HubProcess(settings.store.db, **sync_env(settings)).start()
     api = Api(hub.url)
-    http = httpx.AsyncClient()
+    http = local_http.async_client()
     try:
         async with AgentRun(settings) as run:
             await run.pulled()
@@ -115,7 +115,7 @@ async def test_status_api_shows_the_parked_order_and_retry_sends_it(
 
 def test_health_says_idle_without_odoo(api: Api, served_hub: HubProcess) -> None:
     """A store without head office is healthy: sync is idle, not failing."""
-    assert httpx.get(f"{served_hub.url}/health").json()["checks"]["sync"] == "idle"
+    assert local_http.get(f"{served_hub.url}/health").json()["checks"]["sync"] == "idle"
 
 
 async def test_edgehub_status_and_cli_retry(tmp_path: Path, odoo: OdooEmulator) -> None:

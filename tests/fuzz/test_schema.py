@@ -18,10 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.fuzz.conftest import FUZZ_ROLES
+from tests.support import local_http
 from tests.support.hub_process import HubProcess
 
 HTTP_VERBS = {"get", "put", "post", "patch", "delete"}
@@ -70,7 +70,7 @@ def test_every_answer_keeps_the_schemas_contract(
     the schema does not document breaks the client a till developer generated from it."""
     run = schemathesis_run(fuzz_hub, fuzz_tokens[role], tmp_path)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    schema = httpx.get(f"{fuzz_hub.url}/schema/openapi.json", timeout=5).json()
+    schema = local_http.get(f"{fuzz_hub.url}/schema/openapi.json", timeout=5).json()
     served = sum(1 for item in schema["paths"].values() for verb in item if verb in HTTP_VERBS)
     tested = re.search(r"Operations:\s+(\d+)", run.stdout)
     assert tested is not None, run.stdout[-2000:]
@@ -79,7 +79,7 @@ def test_every_answer_keeps_the_schemas_contract(
 
 def test_the_fuzzing_left_no_traceback(fuzz_hub: HubProcess) -> None:
     """Refused input is answered, not crashed on: the hub's log holds no traceback."""
-    health = httpx.get(f"{fuzz_hub.url}/health", timeout=5).json()
+    health = local_http.get(f"{fuzz_hub.url}/health", timeout=5).json()
     assert health["checks"]["redis"] == "ok"  # the fuzzing went through the Redis cache
     log = fuzz_hub.log.read_text()
     assert "Traceback" not in log, log[max(log.find("Traceback") - 200, 0) :][:3000]

@@ -10,10 +10,10 @@ import os
 import struct
 from urllib.parse import urlsplit
 
-import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support import local_http
 from tests.support.hub_process import HubProcess
 
 TIMEOUT = 3.0
@@ -126,7 +126,7 @@ def test_the_frame_fuzzing_left_the_hub_well_and_its_log_clean(
     fuzz_hub: HubProcess, fuzz_tokens: dict[str, str]
 ) -> None:
     """After the junk: the hub answers, and nothing was logged as an error or with a traceback."""
-    r = httpx.get(
+    r = local_http.get(
         f"{fuzz_hub.url}/api/v1/realtime/stats",
         headers={"Authorization": fuzz_tokens["admin"]},
         timeout=5,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import jwt
 
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 
@@ -108,6 +108,6 @@ def test_deactivated_user_loses_access_at_once(served_hub: HubProcess, api: Api)
 
 def test_openapi_schema_is_served(api: Api) -> None:
     """Client developers get a schema listing the order routes."""
-    schema = httpx.get(api.http.base_url.join("/schema/openapi.json")).json()
+    schema = local_http.get(api.http.base_url.join("/schema/openapi.json")).json()
     assert "/api/v1/orders" in schema["paths"]
     assert "/api/v1/orders/{order_id}/{event}" in schema["paths"]

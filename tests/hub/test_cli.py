@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import httpx
-
+from tests.support import local_http
 from tests.support.hub_process import HubProcess, run_cli
 
 TABLES = ("users", "categories", "taxes", "products", "payment_methods", "stock", "product_taxes")
@@ -71,7 +70,7 @@ def test_token_command_prints_a_working_token(tmp_path: Path) -> None:
     token = run_cli(db, "token", "marco").stdout.strip()
     hub = HubProcess(db).start()
     try:
-        r = httpx.get(hub.url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"})
+        r = local_http.get(hub.url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200
     finally:
         hub.stop()

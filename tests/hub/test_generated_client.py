@@ -18,9 +18,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.support import local_http
 from tests.support.hub_process import HubProcess
 
 PACKAGE = "edgehub_client"
@@ -33,7 +33,7 @@ def client_package(
     """The generated client's modules, imported from a temporary directory."""
     root = tmp_path_factory.mktemp("client")
     schema = root / "openapi.json"
-    schema.write_bytes(httpx.get(f"{served_hub.url}/schema/openapi.json", timeout=5).content)
+    schema.write_bytes(local_http.get(f"{served_hub.url}/schema/openapi.json", timeout=5).content)
     generator = Path(sys.executable).with_name("openapi-python-client")
     command = [str(generator), "generate", "--path", str(schema), "--meta", "none"]
     run = subprocess.run(

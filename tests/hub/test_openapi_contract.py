@@ -8,11 +8,11 @@ import re
 from html.parser import HTMLParser
 from typing import Any, get_args
 
-import httpx
 import pytest
 
 from hub.orders.machine import STATES
 from hub.orders.models import OrderState
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 
@@ -27,7 +27,7 @@ PUBLIC = {
 
 @pytest.fixture(scope="module")
 def schema(served_hub_url: str) -> dict[str, Any]:
-    answer = httpx.get(f"{served_hub_url}/schema/openapi.json", timeout=5)
+    answer = local_http.get(f"{served_hub_url}/schema/openapi.json", timeout=5)
     assert answer.status_code == 200
     document: dict[str, Any] = answer.json()
     return document
@@ -88,7 +88,7 @@ def test_public_routes_need_no_token_and_the_others_a_bearer_one(
     metrics = schema["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert list(metrics) == ["text/plain"]
     for path in ("/health", "/metrics", "/api/v1/board"):
-        assert httpx.get(f"{served_hub_url}{path}", timeout=5).status_code == 200
+        assert local_http.get(f"{served_hub_url}{path}", timeout=5).status_code == 200
 
 
 def test_request_bodies_refuse_unknown_fields_in_the_schema_too(schema: dict[str, Any]) -> None:
@@ -129,16 +129,16 @@ class _Assets(HTMLParser):
 @pytest.mark.parametrize("page", ["/schema", "/schema/swagger"])
 def test_the_schema_pages_load_everything_from_the_hub(served_hub_url: str, page: str) -> None:
     """A store may have no internet: no CDN, every script and style served by the hub."""
-    html = httpx.get(f"{served_hub_url}{page}", timeout=5)
+    html = local_http.get(f"{served_hub_url}{page}", timeout=5)
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assets = _Assets()
     assets.feed(html.text)
     assert any(url.endswith(".js") for url in assets.urls)
     for url in assets.urls:
         assert url.startswith("/schema/static/"), url
-        assert httpx.get(f"{served_hub_url}{url}", timeout=5).status_code == 200, url
+        assert local_http.get(f"{served_hub_url}{url}", timeout=5).status_code == 200, url
     assert not re.search(r"https?://", " ".join(assets.urls))
-    licence = httpx.get(f"{served_hub_url}/schema/static/LICENSE", timeout=5)
+    licence = local_http.get(f"{served_hub_url}/schema/static/LICENSE", timeout=5)
     assert licence.status_code == 200 and "Apache License" in licence.text
 
 

@@ -11,10 +11,10 @@ import hashlib
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import demo_database
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess, run_cli
 
@@ -88,7 +88,7 @@ def test_damage_under_a_running_hub_is_503_restore_and_health_fails(tmp_path: Pa
             assert body["error"] == "unavailable"
             assert body["detail"] == {"cause": "database_damaged"}
             assert "restore it from a backup" in body["message"]
-        health = httpx.get(hub.url + "/health")
+        health = local_http.get(hub.url + "/health")
         assert health.status_code == 503
         assert health.json()["status"] == "down"
         assert health.json()["checks"]["db"] == "damaged"
@@ -113,7 +113,7 @@ def test_the_health_job_finds_damage_no_request_touched(tmp_path: Path) -> None:
         while "job_failed job=db_check" not in hub.log.read_text():
             assert time.monotonic() < deadline, "the damage was not found"
             time.sleep(0.05)
-        assert httpx.get(hub.url + "/health").status_code == 503
+        assert local_http.get(hub.url + "/health").status_code == 503
     finally:
         hub.stop()
     assert "database_damaged" in hub.log.read_text()

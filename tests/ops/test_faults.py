@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from hub.version import VERSION
 from tests.conftest import demo_database
+from tests.support import local_http
 from tests.support.hub_process import HubProcess, free_port, run_cli
 from tests.support.kitchen import GRILL, Kitchen, wait_until
 from tests.support.mqtt_client import Mqtt
@@ -33,7 +33,7 @@ def kitchen(tmp_path: Path) -> Iterator[Kitchen]:
 
 
 def _faults(hub: HubProcess) -> dict[str, dict[str, Any]]:
-    body = httpx.get(hub.url + "/health").json()
+    body = local_http.get(hub.url + "/health").json()
     found = {f["key"]: f for f in body["faults"]}
     assert (body["status"] == "degraded") == bool(found) or body["checks"]["redis"] == "down"
     return found

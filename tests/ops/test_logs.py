@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 from websockets.sync.client import connect
 
 from hub.logs import redact
 from tests.conftest import demo_database
+from tests.support import local_http
 from tests.support.hub_process import HubProcess, run_cli
 
 PIN, WRONG_PIN = "73914286", "86429173"
@@ -36,7 +36,7 @@ def test_a_login_and_a_card_payment_leave_no_secret_in_the_logs(tmp_path: Path) 
     added = run_cli(db, "user", "add", "zoe", "--role", "cashier", "--pin", PIN)
     assert added.returncode == 0, added.stderr
     hub = HubProcess(db, "--access-log", EDGEHUB_LOG_JSON="true", EDGEHUB_LOG_LEVEL="debug").start()
-    http = httpx.Client(base_url=hub.url)
+    http = local_http.client(base_url=hub.url)
     try:
         refused = http.post("/api/v1/auth/token", json={"login": "zoe", "pin": WRONG_PIN})
         assert refused.status_code == 401

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from hub import events, snapshot
@@ -13,6 +12,7 @@ from hub.db.connection import immediate, open_db
 from hub.settings import Settings
 from tests.conftest import demo_database, make_settings
 from tests.ops.test_jobs import ALL_JOBS
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 
@@ -20,7 +20,7 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def scrape(url: str) -> Samples:
-    r = httpx.get(url + "/metrics")  # no token: API.md keeps /metrics open
+    r = local_http.get(url + "/metrics")  # no token: API.md keeps /metrics open
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/plain")
     samples: Samples = {}
@@ -86,8 +86,8 @@ def test_refused_requests_are_counted_with_their_real_status(tmp_path: Path) -> 
     db = demo_database(tmp_path / "edgehub.db")
     hub = HubProcess(db, EDGEHUB_METRICS_CACHE_SECONDS="0").start()
     try:
-        httpx.get(hub.url + "/api/v1/orders/7")
-        httpx.get(hub.url + "/api/v1/orders/8", headers={"Authorization": "Bearer nope"})
+        local_http.get(hub.url + "/api/v1/orders/7")
+        local_http.get(hub.url + "/api/v1/orders/8", headers={"Authorization": "Bearer nope"})
         samples = scrape(hub.url)
     finally:
         hub.stop()
@@ -144,7 +144,7 @@ def test_health_details_each_dependency(tmp_path: Path) -> None:
         EDGEHUB_REDIS_URL="redis://127.0.0.1:1/0",  # nothing listens there
     ).start()
     try:
-        body = httpx.get(hub.url + "/health").json()
+        body = local_http.get(hub.url + "/health").json()
     finally:
         hub.stop()
     assert body["status"] == "degraded"

@@ -7,13 +7,13 @@ import sqlite3
 import time
 from pathlib import Path
 
-import httpx
 import jwt
 import pytest
 
 from hub.db.connection import immediate, open_db
 from hub.db.migrations import migrations
 from tests.conftest import demo_database, make_settings
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess, run_cli
 
@@ -66,7 +66,7 @@ def test_status_shows_the_jobs_a_hub_ran(tmp_path: Path) -> None:
     hub = HubProcess(db).start()
     try:
         deadline = time.monotonic() + 10
-        while "edgehub-demo-" not in str(httpx.get(hub.url + "/health").json()["detail"]):
+        while "edgehub-demo-" not in str(local_http.get(hub.url + "/health").json()["detail"]):
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:

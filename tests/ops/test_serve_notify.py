@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-
 from tests.conftest import demo_database
+from tests.support import local_http
 from tests.support.hub_process import free_port, hub_env
 from tests.support.notify_socket import assert_ready_watchdog_stopping, notify_conversation
 
@@ -17,7 +16,7 @@ def test_serve_sends_ready_then_watchdog_then_stopping(tmp_path: Path) -> None:
     port = free_port()
 
     def answers() -> None:
-        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        assert local_http.get(f"http://127.0.0.1:{port}/health").status_code == 200
 
     env = hub_env(db, EDGEHUB_PORT=str(port))
     # uvicorn re-raises the SIGTERM it handled, so the exit status is the signal's.

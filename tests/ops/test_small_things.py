@@ -8,11 +8,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from hub.version import VERSION
 from tests.conftest import demo_database
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.db_content import content
 from tests.support.hub_process import HubProcess, run_cli
@@ -36,7 +36,7 @@ def test_version_is_on_the_command_line_and_in_health(hub: HubProcess) -> None:
     """Support's first question is which version runs; both answers agree."""
     shown = run_cli(hub.db, "--version")
     assert shown.returncode == 0 and shown.stdout.strip() == f"edgehub {VERSION}"
-    assert httpx.get(hub.url + "/health").json()["version"] == VERSION
+    assert local_http.get(hub.url + "/health").json()["version"] == VERSION
 
 
 def test_user_add_refuses_an_existing_login_unless_update(db: Path) -> None:
@@ -131,7 +131,7 @@ def test_closing_a_session_can_cancel_its_drafts_in_one_call(hub: HubProcess) ->
 
 def test_metrics_content_type_has_one_charset(hub: HubProcess) -> None:
     """Two charset parameters make strict scrapers reject the page."""
-    kind = httpx.get(hub.url + "/metrics").headers["content-type"]
+    kind = local_http.get(hub.url + "/metrics").headers["content-type"]
     assert kind.count("charset") == 1, kind
     assert kind.startswith("text/plain; version=0.0.4")
 

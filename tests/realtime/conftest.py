@@ -8,7 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from hub import events
@@ -20,6 +19,7 @@ from hub.orders import commands
 from hub.orders.commands import LineInput, OrderRules
 from hub.orders.money import Money
 from tests.conftest import make_settings
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.hub_process import FAST_HASH, HubProcess
 
@@ -53,7 +53,7 @@ def demo_db(path: Path) -> Path:
 
 
 def login(base_url: str, user: str, pin: str) -> str:
-    r = httpx.post(f"{base_url}/api/v1/auth/token", json={"login": user, "pin": pin})
+    r = local_http.post(f"{base_url}/api/v1/auth/token", json={"login": user, "pin": pin})
     r.raise_for_status()
     return str(r.json()["access_token"])
 

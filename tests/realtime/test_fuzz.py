@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from hub.web.realtime import protocol
 from tests.realtime.conftest import login
+from tests.support import local_http
 from tests.support.hub_process import HubProcess
 from tests.support.ws_client import close_code, recv, send, subscribe, ws_client
 
@@ -67,7 +67,9 @@ def manager_token(rt_hub: HubProcess) -> Iterator[str]:
 
 
 def _stats(hub: HubProcess, token: str) -> dict[str, Any]:
-    r = httpx.get(f"{hub.url}/api/v1/realtime/stats", headers={"Authorization": f"Bearer {token}"})
+    r = local_http.get(
+        f"{hub.url}/api/v1/realtime/stats", headers={"Authorization": f"Bearer {token}"}
+    )
     return dict(r.json())
 
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
 from websockets.asyncio.client import ClientConnection
 
 from tests.realtime.conftest import demo_db, login
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 from tests.support.redis_server import PrivateRedis
@@ -47,7 +47,7 @@ def unique_store() -> str:
 def stats(url: str) -> dict[str, Any]:
     """One worker's counters, on fresh connections (keep-alive would pin one worker)."""
     token = login(url, "marco", "9999")
-    r = httpx.get(
+    r = local_http.get(
         f"{url}/api/v1/realtime/stats",
         headers={"Authorization": f"Bearer {token}", "Connection": "close"},
     )
@@ -58,7 +58,7 @@ def stats(url: str) -> dict[str, Any]:
 def online_clients(url: str) -> set[str]:
     """The client names GET /devices lists as online, asked on a fresh connection."""
     token = login(url, "marco", "9999")
-    r = httpx.get(
+    r = local_http.get(
         f"{url}/api/v1/devices",
         headers={"Authorization": f"Bearer {token}", "Connection": "close"},
     )

@@ -8,6 +8,7 @@ import pytest
 
 from hub.settings import Settings
 from tests.screens.conftest import BAR_ESPRESSO, GRILL_BURGER, paid_order
+from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
 from tests.support.ws_client import events, recv, send, subscribe, ws_client
@@ -66,7 +67,7 @@ def test_board_route_is_public_and_holds_only_numbers(
     for event in ("start", "ready"):
         assert till.fire(ready["id"], event, as_="kitchen").status_code == 200
     shop_only = paid_order(till, session_id, (29, "1"))  # a mug: nothing to prepare
-    r = httpx.get(f"{hub.url}/api/v1/board")
+    r = local_http.get(f"{hub.url}/api/v1/board")
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"preparing", "ready", "ready_seconds", "seq"}
@@ -115,7 +116,7 @@ def test_kitchen_tickets_and_bumps(hub: HubProcess, till: Api, session_id: int) 
     ],
 )
 def test_pages_and_their_files_come_from_the_hub(hub: HubProcess, path: str, kind: str) -> None:
-    r = httpx.get(hub.url + path)
+    r = local_http.get(hub.url + path)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith(kind)
     assert "script-src 'self'" in r.headers["content-security-policy"]
@@ -124,7 +125,7 @@ def test_pages_and_their_files_come_from_the_hub(hub: HubProcess, path: str, kin
 
 @pytest.mark.parametrize("name", ["nope.js", "..%2Fsettings.py", ".hidden.js", "kds.py"])
 def test_no_other_file_is_served(hub: HubProcess, name: str) -> None:
-    assert httpx.get(f"{hub.url}/screens/{name}").status_code == 404
+    assert local_http.get(f"{hub.url}/screens/{name}").status_code == 404
 
 
 def test_station_ages_setting() -> None:

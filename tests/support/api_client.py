@@ -7,12 +7,14 @@ from typing import Any
 
 import httpx
 
+from tests.support import local_http
+
 DEMO_PINS = {"admin": "0000", "marco": "9999", "ana": "1234", "kitchen": "5555"}
 
 
 class Api:
     def __init__(self, base_url: str) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.http = local_http.client(base_url=base_url, timeout=10)
         self._tokens: dict[str, str] = {}
 
     def token(self, login: str) -> str:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import local_http
+
 # PBKDF2 at full strength costs ~60 ms a login; tests log in a lot.
 FAST_HASH = "1000"
 
@@ -78,7 +80,7 @@ class HubProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"hub exited early:\n{self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + "/health", timeout=0.5).status_code == 200:
+                if local_http.get(self.url + "/health", timeout=0.5).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
