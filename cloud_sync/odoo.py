@@ -462,6 +462,7 @@ class OdooClient:
         With cash control, the counted cash goes first (``post_closing_cash_details``):
         Odoo's opening balance plus ``cash_delta``, the tills' counted minus
         opening cash, so Odoo books the difference the tills found. Odoo may
+        refuse that count (``successful: False``, e.g. orders still in draft),
         refuse the closing (a UserError: no loss account on the cash journal),
         or answer the "Force Close Session" wizard and leave the session in
         ``closing_control``: only a session read back as ``closed`` is closed.
@@ -472,7 +473,16 @@ class OdooClient:
             if cash_delta is not None and await self._cash_control(session):
                 start = Decimal(str(session.get("cash_register_balance_start") or 0))
                 counted = float(start + cash_delta)
-                await self.call("pos.session", "post_closing_cash_details", [session_id], counted)
+                posted = await self.call(
+                    "pos.session", "post_closing_cash_details", [session_id], counted
+                )
+                # A refusal (draft orders left, or closed by someone else) is an answer,
+                # not an error: ``successful`` is False and the count is not recorded.
+                if isinstance(posted, dict) and posted.get("successful") is False:
+                    raise Rejected(
+                        f"Odoo refused the cash count of POS session {session_id}: "
+                        f"{posted.get('message') or posted}"
+                    )
             answer = await self.call(
                 "pos.session", "action_pos_session_closing_control", [session_id]
             )

@@ -103,6 +103,48 @@ async def test_a_closing_odoo_refuses_is_reported_and_the_counted_cash_goes_firs
     assert Decimal(str(session["cash_register_balance_end_real"])) == taken - 1
 
 
+async def test_a_cash_count_odoo_refuses_stops_the_closing_and_says_why(
+    tmp_path: Path, odoo_emulator: OdooEmulator
+) -> None:
+    """Odoo answers the cash count with ``successful: False`` while an order of the session
+    is still a draft (another till at head office): the count is not recorded, the session
+    is not closed, and the status names Odoo's reason instead of closing anyway."""
+    seed = odoo_emulator.seed
+    assert seed is not None
+    cash_control(odoo_emulator)
+    settings = sync_settings(tmp_path, odoo_emulator)
+    async with AgentRun(settings) as run:
+        await run.pulled()
+        till = Till(settings)
+        p = till.products()
+        sold = till.sell(2, {p["BURGER"]: "1"}, method="Cash")
+        await run.until(run.drained)
+        odoo_emulator.create(
+            "pos.order",
+            {
+                "session_id": seed.session_id,
+                "state": "draft",
+                "amount_tax": 0.0,
+                "amount_total": 0.0,
+                "amount_paid": 0.0,
+                "amount_return": 0.0,
+            },
+        )
+        till.close(counted=str(sum(Decimal(o.amount_total) for o in sold)))
+
+        async def refused() -> bool:
+            error = (await run.read_status())["last_error"] or ""
+            return "still in draft" in error
+
+        await run.until(refused)
+    (session,) = odoo_emulator.records("pos.session", [("id", "=", seed.session_id)])
+    assert session["state"] == "opened"
+    assert not session["cash_register_balance_end_real"]
+    # Refused at the count: the agent does not go on to ask for a closing.
+    assert "pos.session.post_closing_cash_details" in odoo_emulator.calls
+    assert "pos.session.action_pos_session_closing_control" not in odoo_emulator.calls
+
+
 async def test_orders_odoo_put_in_another_session_are_reported(
     tmp_path: Path, odoo_emulator: OdooEmulator
 ) -> None:
