@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from hub.mqtt_topics import is_name
 from hub.settings import Settings
 from tests.screens.conftest import BAR_ESPRESSO, GRILL_BURGER, paid_order
 from tests.support import local_http
@@ -135,3 +136,15 @@ def test_station_ages_setting() -> None:
     assert settings.screens.kds_ages("cold") == (300.0, 600.0)
     with pytest.raises(ValueError, match="station=warn_seconds:late_seconds"):
         Settings(kds_station_ages="grill=240")
+
+
+def test_a_station_any_device_may_be_registered_to_can_be_asked_for(till: Api) -> None:
+    """``?station=`` takes what a device's station may be (one MQTT topic level, 1-64 of
+    A-Z a-z 0-9 _ -): it once stopped at 32, so a longer registered station had no screen."""
+    longest = "s" * 64
+    assert is_name(longest)
+    tickets = till.get(f"/api/v1/kitchen/tickets?station={longest}", as_="kitchen")
+    assert tickets.status_code == 200, tickets.text
+    assert tickets.json()["tickets"] == []
+    too_long = till.get(f"/api/v1/kitchen/tickets?station={longest}s", as_="kitchen")
+    assert too_long.status_code in (400, 422)

@@ -21,6 +21,7 @@ import sqlite_utils
 from litestar import get, post
 from litestar.params import JSONBody, QueryParameter
 
+from hub import mqtt_topics
 from hub.auth.roles import PERMISSIONS
 from hub.catalog import edits as catalog_service
 from hub.catalog.models import Product
@@ -71,7 +72,10 @@ async def list_kitchen_jobs(
     return pagination.page(items, size, "kj")
 
 
-STATION_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+STATION_PATTERN = mqtt_topics.NAME.pattern
+"""A station as devices are registered to it (``hub.devices``): one safe MQTT topic level.
+Its own, shorter pattern here refused ``?station=`` for names of 33 to 64 characters
+that a device could be registered to."""
 Station = Annotated[str, msgspec.Meta(pattern=STATION_PATTERN)]
 MAX_STATIONS = 16
 _STATIONS_PARAMETER = QueryParameter(
