@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from hub import events, sessions
+from hub import events, mqtt_topics, sessions
 from hub.catalog import repository
 from hub.catalog.folding import fold
 from hub.catalog.models import Product
@@ -183,8 +183,22 @@ def _check_item(item: ProductInput, categories: frozenset[int]) -> ProductInput:
         name=name,
         barcode=_clean("barcode", item.barcode, MAX_CODE),
         default_code=_clean("default_code", item.default_code, MAX_CODE),
-        station=_clean("station", item.station, MAX_CODE),
+        station=_station(item.station),
     )
+
+
+def _station(value: str | None) -> str | None:
+    """A station names the MQTT topic its tickets go to and the devices register to
+    (``hub.mqtt_topics``): a product sent to ``Hot Line`` would print nowhere, as no
+    device can be registered to that name, so the catalogue refuses it here."""
+    station = _clean("station", value, MAX_CODE)
+    if station is not None and not mqtt_topics.is_name(station):
+        raise ValidationFailed(
+            f"station {station!r} must be 1-64 of A-Z a-z 0-9 _ - (the name devices "
+            "are registered to)",
+            {"fields": {"station": "not a station name"}},
+        )
+    return station
 
 
 def _find(db: sqlite_utils.Database, item: ProductInput) -> int | None:

@@ -64,6 +64,7 @@ def test_a_rejected_row_is_named_by_line_and_nothing_is_imported(tmp_path: Path)
         {"name": "", "price": "1.00"},
         {"name": "Tea", "price": "2.00", "taxes": "VAT 99%"},
         {"name": "Jam", "price": "3.00", "available": "maybe"},
+        {"name": "Soup", "price": "5.00", "station": "Hot Line"},  # no device can be its
     ]
     (tmp_path / "bad.csv").write_text(_csv(bad))
     before = _state(db)
@@ -77,12 +78,13 @@ def test_a_rejected_row_is_named_by_line_and_nothing_is_imported(tmp_path: Path)
         (7, "name is required"),
         (8, "tax 'VAT 99%'"),
         (9, "available must be yes or no"),
+        (10, "station 'Hot Line' must be 1-64 of A-Z a-z 0-9 _ -"),
     ]:
         assert any(text.startswith(f"bad.csv:{line}: ") and reason in text for text in lines), (
             line,
             lines,
         )
-    assert "6 rejected; nothing was changed" in result.stdout
+    assert "7 rejected; nothing was changed" in result.stdout
     assert _state(db) == before
 
 

@@ -96,6 +96,8 @@ def test_a_manager_edits_any_field_and_the_next_read_sees_it(api: Api) -> None:
         ({"name": "X", "price": "1", "barcode": "2000000000039"}, 409, "barcode_conflict"),
         ({"name": "X", "price": "1", "colour": "red"}, 422, "validation_error"),
         ({"name": "\u0007", "price": "1"}, 422, "validation_error"),
+        # A station is the name devices register to: one that none can be is refused.
+        ({"name": "X", "price": "1", "station": "Hot Line"}, 422, "validation_error"),
     ],
 )
 def test_bad_products_are_refused_and_change_nothing(

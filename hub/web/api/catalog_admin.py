@@ -15,6 +15,7 @@ import msgspec
 from litestar import get, patch, post
 from litestar.params import JSONBody
 
+from hub import mqtt_topics
 from hub.catalog import management
 from hub.catalog import repository as catalog
 from hub.catalog.edits import MAX_CODE, MAX_NAME, ProductInput
@@ -28,6 +29,7 @@ from hub.web.api.schemas import QTY_PATTERN, Amount, Id, PathId, parse_amount
 
 ProductName = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_CODE)]
+StationName = Annotated[str, msgspec.Meta(pattern=mqtt_topics.NAME.pattern)]
 Qty = Annotated[str, msgspec.Meta(pattern=QTY_PATTERN)]
 TaxIds = Annotated[list[Id], msgspec.Meta(max_length=20)]
 Percent = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,3}(\.[0-9]{1,4})?$", examples=["10"])]
@@ -42,7 +44,7 @@ class ProductCreateBody(msgspec.Struct, forbid_unknown_fields=True):
     default_code: Code | None = None
     category_id: Id | None = None
     tax_ids: TaxIds = []
-    station: Code | None = None
+    station: StationName | None = None
     stock_tracked: bool = False
     qty_available: Qty | None = None
     available: bool = True
@@ -57,7 +59,7 @@ class ProductEditBody(msgspec.Struct, forbid_unknown_fields=True):
     default_code: Code | Unset | None = UNSET
     category_id: Id | Unset | None = UNSET
     tax_ids: TaxIds | Unset = UNSET
-    station: Code | Unset | None = UNSET
+    station: StationName | Unset | None = UNSET
     stock_tracked: bool | Unset = UNSET
     qty_available: Qty | Unset | None = UNSET
     available: bool | Unset = UNSET
