@@ -23,22 +23,12 @@ import re
 import sys
 from typing import Any, cast
 
-# structlog's package imports rich, when it is installed, only to offer rich
-# tracebacks and reprs of locals (structlog.dev, structlog.tracebacks): ~50 ms
-# of every process's start, a third of what `edgehub token` costs. We render
-# tracebacks with ``plain_traceback`` (rich's would print locals, which may hold
-# a PIN), so rich is hidden while structlog loads and structlog takes its plain
-# fallbacks. Harmless when either is already loaded: then this changes nothing.
-# Code that wants rich itself (``edgehub sync --once``) imports it as usual.
-_HIDE_RICH = "rich" not in sys.modules and "structlog" not in sys.modules
-if _HIDE_RICH:
-    sys.modules["rich"] = None  # type: ignore[assignment]
-try:
+from hub.lean_imports import hidden
+
+# structlog would load rich (~50 ms) for tracebacks we do not render (hub.lean_imports).
+with hidden("rich"):
     import structlog
     from structlog.typing import EventDict, Processor, WrappedLogger
-finally:
-    if _HIDE_RICH:
-        del sys.modules["rich"]
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")

@@ -100,6 +100,17 @@ def test_the_edgehub_command_loads_only_what_its_command_runs() -> None:
     assert _of(loaded, *heavy) == []
 
 
+def test_the_daemons_load_no_web_framework_and_no_console_library() -> None:
+    """``edgehub bridge``, ``printer`` and ``sync`` load what they speak and no more: rich
+    is loaded by ``sync --once``'s progress bar only, pygments (httpx's command-line
+    client) never."""
+    loaded = _loaded_after(
+        ["cloud_sync.daemon", "firmware_bridge.bridge", "firmware_bridge.printer"]
+    )
+    assert "httpx" in loaded and "paho" in loaded
+    assert _of(loaded, "litestar", "uvicorn", "redis", "rich", "pygments") == []
+
+
 def test_importing_the_core_loads_no_web_framework_and_no_client_library() -> None:
     """Every module of the core imports without Litestar, paho or httpx: a daemon on top of it
     loads only what it speaks itself."""
