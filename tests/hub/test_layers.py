@@ -90,6 +90,15 @@ def test_importing_the_web_app_loads_no_redis_client() -> None:
     assert _of(loaded, "redis") == []
 
 
+def test_the_web_app_and_its_tokens_load_no_cryptography() -> None:
+    """Our JWTs are HS256: PyJWT's RSA and EC keys (cryptography, ~40 ms of every start of
+    ``serve`` and ``token``) stay unloaded, which holds only while hub.web.tokens is the one
+    module that imports litestar.security.jwt."""
+    loaded = _loaded_after(["hub.web.app", "hub.web.tokens"])
+    assert "jwt" in loaded
+    assert _of(loaded, "cryptography") == []
+
+
 def test_the_edgehub_command_loads_only_what_its_command_runs() -> None:
     """Most of a short command's CPU was imports (issue #13): ``edgehub token``, ``status``,
     ``device list`` start without the web framework, the server, the MQTT, HTTP and Redis
