@@ -20,9 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING
 
 from cloud_sync.agent import Agent
 from cloud_sync.errors import AuthFailed, Rejected
@@ -34,6 +32,9 @@ from hub.db import occupancy
 from hub.db.store import Store
 from hub.logs import get_logger
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 log = get_logger("edgehub.sync")
 
@@ -153,6 +154,9 @@ async def _once(
 
 
 async def _drain(agent: Agent, store: Store, console: Console, give_up_after: float) -> OnceReport:
+    # Imported here: the agent (``edgehub sync``) draws no progress bar.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

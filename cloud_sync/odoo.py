@@ -39,12 +39,15 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
-
 from cloud_sync import odoo_errors
 from cloud_sync.errors import Ambiguous, AuthFailed, Rejected, Retryable, SyncError, WorkerLimit
 from cloud_sync.payloads import legacy_reference, payload_uuid, uuid_from_reference
+from hub.lean_imports import hidden
 from hub.logs import get_logger
+
+# httpx would load its command-line client (click, pygments, rich: ~45 ms) (hub.lean_imports).
+with hidden("pygments"):
+    import httpx
 
 log = get_logger(__name__)
 

@@ -43,10 +43,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import msgspec
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
 
 from hub.logs import get_logger
 from hub.settings import Settings
@@ -169,6 +165,14 @@ class RedisBackend:
     """redis-py asyncio behind a bounded pool, every call under a timeout, no retries."""
 
     def __init__(self, url: str, pool_size: int, timeout: float) -> None:
+        # Imported here: a hub without Redis, and every command but ``serve``, never
+        # loads redis-py (~90 ms of a process's start).
+        import redis.asyncio as aioredis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import RedisError
+
+        self.errors: tuple[type[BaseException], ...] = (RedisError, *_DOWN)
         self.timeout = timeout
         pool = aioredis.BlockingConnectionPool.from_url(
             url,
@@ -243,8 +247,9 @@ end
 return #KEYS
 """
 
-# Errors that mean "Redis is not answering" (redis-py wraps most socket errors).
-_DOWN = (RedisError, OSError, TimeoutError, asyncio.TimeoutError)
+# Errors that mean "Redis is not answering"; a RedisBackend adds redis-py's RedisError,
+# which wraps most socket errors (``RedisBackend.errors``).
+_DOWN: tuple[type[BaseException], ...] = (OSError, TimeoutError, asyncio.TimeoutError)
 
 
 class Cache:
@@ -260,6 +265,7 @@ class Cache:
             if settings.redis.url
             else None
         )
+        self.errors = self.redis.errors if self.redis is not None else _DOWN
         self.epoch = 0
         self.redis_ok = False
         self.connects = 0
@@ -307,7 +313,7 @@ class Cache:
                 self.epoch += 1
                 self.connects += 1
                 log.info("cache_redis_up", purged=self.purged)
-        except _DOWN as exc:
+        except self.errors as exc:
             self._down(exc)
 
     async def close(self) -> None:
@@ -340,7 +346,7 @@ class Cache:
             version_keys += [f"{self.prefix}:v:{kind.name}:{i}" for i in idents]
         try:
             raw = await self._backend(kind).mget(keys + version_keys)
-        except _DOWN as exc:
+        except self.errors as exc:
             stats.errors += 1
             self._down(exc)
             return {}, Ticket({}, -1)  # -1: never stored
@@ -377,7 +383,7 @@ class Cache:
         ]
         try:
             await self._backend(kind).mset(items)
-        except _DOWN as exc:
+        except self.errors as exc:
             self.stats_by_kind[kind.name].errors += 1
             self._down(exc)
 
@@ -434,7 +440,7 @@ class Cache:
         if self.redis is not None and self.redis_ok and not kind.local:
             try:
                 await self.redis.set_and_drop(versions, drop)
-            except _DOWN as exc:
+            except self.errors as exc:
                 stats.errors += 1
                 self._down(exc)
 

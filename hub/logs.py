@@ -23,8 +23,12 @@ import re
 import sys
 from typing import Any, cast
 
-import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from hub.lean_imports import hidden
+
+# structlog would load rich (~50 ms) for tracebacks we do not render (hub.lean_imports).
+with hidden("rich"):
+    import structlog
+    from structlog.typing import EventDict, Processor, WrappedLogger
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")

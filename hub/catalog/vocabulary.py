@@ -28,8 +28,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlite_utils
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
 
 from hub.catalog.folding import fold
 
@@ -131,6 +129,11 @@ class Vocabulary:
         match of ``word`` itself: the caller looks for that as typed)."""
         if typos <= 0:
             return []
+        # Imported at the first typo search, not with the web app: ~35 ms of every
+        # start of `edgehub serve`, which most starts never use.
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
         best: dict[str, int] = {}
         for size in range(len(word) - typos, len(word) + typos + 1):
             shelf = self.by_length.get(size)

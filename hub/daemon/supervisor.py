@@ -16,13 +16,14 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, NoReturn
-
-from structlog.stdlib import BoundLogger
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from hub import sdnotify
 from hub.backoff import Backoff
 from hub.clock import SYSTEM_CLOCK, Clock
+
+if TYPE_CHECKING:
+    from structlog.stdlib import BoundLogger
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
 

@@ -21,8 +21,6 @@ import asyncio
 import time
 from functools import partial
 
-import redis.asyncio as aioredis
-
 from hub import backup, faults
 from hub.clock import now_iso
 from hub.db.store import Store
@@ -104,6 +102,8 @@ async def ping_redis(url: str | None, within: float) -> Probe:
     not a failure of the job."""
     if not url:
         return Probe("off", now_iso())
+    import redis.asyncio as aioredis  # here: a hub without Redis never loads redis-py
+
     client = aioredis.from_url(url, socket_connect_timeout=within, socket_timeout=within)
     t0 = time.perf_counter()
     try:

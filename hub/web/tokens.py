@@ -12,11 +12,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from litestar.connection import ASGIConnection
-from litestar.security.jwt import JWTAuth, Token
 
 from hub.auth.users import Actor, get_actor
 from hub.cache import ACTOR
+from hub.lean_imports import hidden
 from hub.settings import Settings
+
+# PyJWT would load cryptography (~40 ms) for RSA and EC keys; our tokens are HS256
+# (hub.lean_imports). The one module of the hub that loads litestar.security.jwt.
+with hidden("cryptography"):
+    from litestar.security.jwt import JWTAuth, Token
 
 PUBLIC_PATHS = ["/health", "/metrics", "/api/v1/auth/token", "/schema"]
 

@@ -43,6 +43,25 @@ def _loaded_after(modules: list[str]) -> list[str]:
     return loaded
 
 
+def _loaded_by_commands() -> list[str]:
+    """Every module in ``sys.modules`` once ``edgehub`` has built its parser and set up
+    logging, as ``hub.cli.main`` does before it runs any command."""
+    probe = (
+        "import json, sys\n"
+        "from hub.cli import build_parser\n"
+        "from hub.logs import setup_logging\n"
+        "build_parser()\n"
+        "setup_logging('info', as_json=False)\n"
+        "setup_logging('info', as_json=True)\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded: list[str] = json.loads(out.stdout)
+    return loaded
+
+
 def _of(loaded: list[str], *packages: str) -> list[str]:
     return [m for m in loaded if m.split(".")[0] in packages]
 
@@ -61,6 +80,44 @@ def test_importing_the_web_app_loads_neither_paho_nor_httpx() -> None:
     loaded = _loaded_after(["hub.web.app"])
     assert "hub.web.app" in loaded
     assert _of(loaded, "paho", "httpx") == []
+
+
+def test_importing_the_web_app_loads_no_redis_client() -> None:
+    """redis-py is loaded by the cache, the wake-ups and the Redis probe only when a Redis
+    is configured: a hub without one, and every command but ``serve``, starts without it."""
+    loaded = _loaded_after(["hub.web.app", "hub.periodic.plan", "hub.web.realtime.wakeup"])
+    assert "hub.cache" in loaded
+    assert _of(loaded, "redis") == []
+
+
+def test_the_web_app_and_its_tokens_load_no_cryptography() -> None:
+    """Our JWTs are HS256: PyJWT's RSA and EC keys (cryptography, ~40 ms of every start of
+    ``serve`` and ``token``) stay unloaded, which holds only while hub.web.tokens is the one
+    module that imports litestar.security.jwt."""
+    loaded = _loaded_after(["hub.web.app", "hub.web.tokens"])
+    assert "jwt" in loaded
+    assert _of(loaded, "cryptography") == []
+
+
+def test_the_edgehub_command_loads_only_what_its_command_runs() -> None:
+    """Most of a short command's CPU was imports (issue #13): ``edgehub token``, ``status``,
+    ``device list`` start without the web framework, the server, the MQTT, HTTP and Redis
+    clients, or rich (which structlog would load for tracebacks we do not render)."""
+    loaded = _loaded_by_commands()
+    assert "hub.cli" in loaded and "structlog" in loaded
+    heavy = ("litestar", "uvicorn", "paho", "httpx", "redis", "rich", "pygments")
+    assert _of(loaded, *heavy) == []
+
+
+def test_the_daemons_load_no_web_framework_and_no_console_library() -> None:
+    """``edgehub bridge``, ``printer`` and ``sync`` load what they speak and no more: rich
+    is loaded by ``sync --once``'s progress bar only, pygments (httpx's command-line
+    client) never."""
+    loaded = _loaded_after(
+        ["cloud_sync.daemon", "firmware_bridge.bridge", "firmware_bridge.printer"]
+    )
+    assert "httpx" in loaded and "paho" in loaded
+    assert _of(loaded, "litestar", "uvicorn", "redis", "rich", "pygments") == []
 
 
 def test_importing_the_core_loads_no_web_framework_and_no_client_library() -> None:

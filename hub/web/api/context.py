@@ -6,13 +6,12 @@ Litestar's dependency injection, so no handler reaches for a global.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
-from litestar.security.jwt import JWTAuth, Token
 
 from hub.auth.roles import PERMISSIONS
 from hub.auth.throttle import LoginThrottle
@@ -24,6 +23,9 @@ from hub.errors import Forbidden
 from hub.orders.commands import OrderRules
 from hub.orders.money import Money
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar.security.jwt import JWTAuth, Token
 
 
 class HubContext:

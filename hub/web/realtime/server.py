@@ -19,11 +19,10 @@ import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
-from litestar.security.jwt import JWTAuth, Token
 from litestar.types import Receive, Scope, Send
 
 from hub import events
@@ -41,6 +40,9 @@ from hub.web.realtime.presence import Device, Presence, this_worker
 from hub.web.realtime.rooms import Room
 from hub.web.realtime.tailer import Tailer
 from hub.web.realtime.wakeup import RedisWakeup, channel_for
+
+if TYPE_CHECKING:
+    from litestar.security.jwt import JWTAuth, Token
 
 log = get_logger("edgehub.realtime")
 

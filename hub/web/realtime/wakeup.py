@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-
-import redis.asyncio as aioredis
+from typing import TYPE_CHECKING
 
 from hub.backoff import Backoff
 from hub.logs import get_logger
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = get_logger("edgehub.realtime")
 
@@ -59,6 +61,8 @@ class RedisWakeup:
             await asyncio.gather(listener, publisher, return_exceptions=True)
 
     def _client(self) -> aioredis.Redis:
+        import redis.asyncio as aioredis  # here: a hub without Redis never loads redis-py
+
         return aioredis.Redis.from_url(
             self._url,
             socket_connect_timeout=CONNECT_TIMEOUT,
