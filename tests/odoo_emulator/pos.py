@@ -183,9 +183,15 @@ def _cannot_close_session(env: Env, session_id: int) -> dict[str, Any] | None:
 
 
 def _cash_method(env: Env, config_id: int) -> int | None:
+    """The session's cash method, as ``pos.session._compute_cash_journal`` finds its
+    ``cash_journal_id``: the first ``is_cash_count`` method's journal, none if that method
+    has no journal (Odoo does not look further). Without one, the session has no cash
+    control (``_compute_cash_control``) and ``post_closing_cash_details`` raises "There is
+    no cash register in this session." (``pos_session.py``, Odoo 16-18)."""
     for method in env.value("pos.config", config_id, "payment_method_ids") or []:
         if env.value("pos.payment.method", method, "is_cash_count"):
-            return int(method)
+            journal = env.value("pos.payment.method", method, "journal_id")
+            return int(method) if journal else None
     return None
 
 
