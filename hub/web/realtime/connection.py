@@ -162,7 +162,10 @@ class Session:
         if "token" not in params and params.get("view") == "board":
             return self._open_board_view()
         token = params.get("token") or await self._auth_message()
-        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(self._scope)
+        # On a copy of the scope with a state of its own: Litestar files its per-connection
+        # state object in ``scope["state"]``, which the session would keep for its whole life.
+        scope = cast(Scope, {**self._scope, "state": {**self._scope.get("state", {})}})
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
         signed_in = await self._host.sign_in(token, connection) if token else None
         if signed_in is None:
             self._close(protocol.CLOSE_UNAUTHORIZED, "unauthorized")
