@@ -37,6 +37,7 @@ from hub.db.store import Store
 from hub.events import Event
 from hub.web.realtime import records, wire
 from hub.web.realtime.protocol import event_frame
+from hub.web.realtime.recent import Recent
 from hub.web.realtime.send_queue import Outbox
 from hub.web.realtime.wire import Chunk
 
@@ -74,8 +75,10 @@ class _Room:
 class Fanout:
     """Every subscription of this process, by room; ``delivered_to`` is the tailer's position."""
 
-    def __init__(self) -> None:
+    def __init__(self, recent: Recent | None = None) -> None:
         self._rooms: dict[str, _Room] = {}
+        # The last events delivered, by room, for replays that start among them.
+        self._recent = recent
         self._parked: dict[Subscription, None] = {}
         self._subscriptions = 0
         self.delivered_to = 0
@@ -131,6 +134,8 @@ class Fanout:
         """Push the next events of the log, in order, to every subscription of their rooms."""
         if not batch:
             return
+        if self._recent is not None:
+            self._recent.note(self.delivered_to, batch)
         started = time.perf_counter_ns()
         first_write = 0
         writes = self.writes
@@ -193,6 +198,18 @@ class Fanout:
             await outbox.wait_for_space()
             if outbox.closed or sub.state == _GONE:
                 return rows
+            held = self._recent.after(sub.room, sub.hwm, REPLAY_PAGE) if self._recent else None
+            if held is not None:
+                # Every event of the room up to ``delivered_to``, and no await
+                # from here to ``_go_live``: nothing can be delivered in between.
+                for record in held:
+                    outbox.push(
+                        event_frame(record.seq, sub.room, record.event, record.data, record.ts)
+                    )
+                self.frames_built += len(held)
+                self.writes += len(held)
+                sub.hwm = self.delivered_to
+                break
             page = await store.read(records.room_page, sub.room, sub.hwm, REPLAY_PAGE)
             if sub.state == _GONE:
                 return rows
