@@ -335,6 +335,10 @@ class Session:
         self._host.offline(self, self._device)
         if self._outbox is not None:
             await self._outbox.aclose()
+            # The outbox holds ``self._end``: dropping it breaks the one reference cycle
+            # through this session, so a closed session is freed at once rather than
+            # by the collector's next full pass over every connection.
+            self._outbox = None
         code = self._close_code
         # Refusals at connect are not logged (anyone can knock); an expiry is.
         if code is not None and (code != protocol.CLOSE_UNAUTHORIZED or self._device is not None):
