@@ -6,7 +6,8 @@ pushed to the client, none after it. A subscription is in one of three places:
 
 * replaying (``catch_up``): it is in no delivery set, so the tailer skips it;
   it reads its room from the log after ``hwm`` until it has read at least as
-  far as the tailer has delivered (``delivered_to``);
+  far as the tailer has delivered (``delivered_to``), or, when the gap lies
+  within the tailer's last events (``recent``), takes them from memory;
 * live: it has ``hwm == delivered_to`` and every later event of its room
   reaches it through the tailer, which delivers each event of the log once,
   in ``seq`` order. A live subscription needs no check per event, so the
@@ -134,8 +135,6 @@ class Fanout:
         """Push the next events of the log, in order, to every subscription of their rooms."""
         if not batch:
             return
-        if self._recent is not None:
-            self._recent.note(self.delivered_to, batch)
         started = time.perf_counter_ns()
         first_write = 0
         writes = self.writes
@@ -175,6 +174,9 @@ class Fanout:
                         sub.outbox.deliver(chunk)
                         self.writes += 1
                         self.deliveries += len(chunk.texts)
+        if self._recent is not None:
+            # With ``delivered_to``, in the same step: the window holds what was delivered.
+            self._recent.note(self.delivered_to, batch)
         self.delivered_to = batch[-1].seq
         if self.writes > writes:
             self.last_delivery = (started, first_write or started, time.perf_counter_ns())
