@@ -90,6 +90,29 @@ def append(
     return seq
 
 
+def append_many(
+    db: sqlite_utils.Database,
+    event: str,
+    datas: Sequence[dict[str, Any] | msgspec.Struct],
+    rooms: Iterable[str],
+) -> None:
+    """Append one event per item of ``datas``, in order, inside the caller's open transaction.
+
+    One statement for the lot (they share a name, rooms and ``ts``): a storm of
+    reconnecting devices writes hundreds of ``device.status`` at once.
+    """
+    if event not in EVENT_NAMES:
+        raise ValueError(f"unknown event name {event!r}")
+    if not db.conn.in_transaction:
+        raise RuntimeError("events.append_many must run inside the transaction of the change")
+    room_list = " ".join(dict.fromkeys(rooms))
+    ts = now_iso()
+    db.conn.executemany(
+        "INSERT INTO events (event, ts, rooms, data) VALUES (?, ?, ?, ?)",
+        [(event, ts, room_list, _encode(data).decode()) for data in datas],
+    )
+
+
 _COLUMNS = "seq, event, ts, rooms, data"
 
 

@@ -12,6 +12,7 @@ import pytest
 import sqlite_utils
 
 from hub import events
+from hub.db.connection import open_db
 from hub.db.store import Store
 from hub.settings import Settings
 
@@ -84,3 +85,27 @@ def test_a_refused_small_read_is_answered_by_a_reader(store: Store) -> None:
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         asyncio.run(store.read_small(lambda db: db.execute("SELECT * FROM nowhere")))
     assert threads[0] == "MainThread" and threads[1].startswith("sqlite-reader")
+
+
+def test_append_many_writes_in_order_as_one_statement(store: Store) -> None:
+    """``events.append_many``: one row per item, consecutive seqs, in the order given."""
+
+    def write(db: sqlite_utils.Database) -> None:
+        events.append_many(db, "device.status", [{"n": n} for n in range(5)], ["devices"])
+
+    async def scenario(store: Store) -> list[events.Event]:
+        before = await store.read_small(events.head)
+        await store.write(write)
+        return await store.read(events.read_since, before)
+
+    written = asyncio.run(scenario(store))
+    assert [r.body() for r in written] == [{"n": n} for n in range(5)]
+    assert [r.seq for r in written] == list(range(written[0].seq, written[0].seq + 5))
+    assert all(r.event == "device.status" and r.rooms == ("devices",) for r in written)
+
+
+def test_append_many_outside_a_transaction_is_refused(tmp_path: Path) -> None:
+    """Like ``append``: rows written on their own could outlive a change that rolled back."""
+    db = open_db(Settings(db=str(tmp_path / "hub.db")))
+    with pytest.raises(RuntimeError, match="transaction"):
+        events.append_many(db, "device.status", [{"n": 1}], ["devices"])

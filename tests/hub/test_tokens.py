@@ -7,7 +7,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from jwt.exceptions import InvalidKeyError
 from litestar.exceptions import NotAuthorizedException
+from litestar.security.jwt import Token
 
 from hub.web.tokens import CheckedToken
 
@@ -55,3 +57,27 @@ def test_memory_stays_bounded() -> None:
     for n in range(CheckedToken.REMEMBERED + 10):
         CheckedToken.decode(encoded(seconds=60, sub=str(n)), SECRET, "HS256")
     assert len(CheckedToken._verified) <= CheckedToken.REMEMBERED
+
+
+def test_a_public_key_as_the_secret_is_refused_every_time() -> None:
+    """The check PyJWT makes of an HMAC secret (not a public key: algorithm confusion)
+    still refuses, on every decode, once the hub checks each secret only once."""
+    pem = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYI\n-----END PUBLIC KEY-----\n"
+    text = encoded(seconds=60)
+    for _ in range(2):
+        with pytest.raises(InvalidKeyError):
+            CheckedToken.decode(text, pem, "HS256")
+    with pytest.raises(InvalidKeyError):  # as Litestar's own Token does
+        Token.decode(text, pem, "HS256")
+
+
+def test_each_secret_verifies_only_its_own_tokens() -> None:
+    """A kept secret is kept per secret: a token signed with one never passes with another."""
+    other = "o" * 32
+    mine, theirs = encoded(seconds=60, sub="1"), encoded(seconds=60, sub="2", secret=other)
+    assert CheckedToken.decode(mine, SECRET, "HS256").sub == "1"
+    assert CheckedToken.decode(theirs, other, "HS256").sub == "2"
+    with pytest.raises(NotAuthorizedException):
+        CheckedToken.decode(theirs, SECRET, "HS256")
+    with pytest.raises(NotAuthorizedException):
+        CheckedToken.decode(mine, other, "HS256")

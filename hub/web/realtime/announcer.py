@@ -37,8 +37,7 @@ ROOMS = ("devices",)
 
 
 def _append_all(db: sqlite_utils.Database, batch: list[dict[str, Any]]) -> None:
-    for data in batch:
-        events.append(db, "device.status", data, ROOMS)
+    events.append_many(db, "device.status", batch, ROOMS)
 
 
 class Announcer:

@@ -162,7 +162,10 @@ class Session:
         if "token" not in params and params.get("view") == "board":
             return self._open_board_view()
         token = params.get("token") or await self._auth_message()
-        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(self._scope)
+        # On a copy of the scope with a state of its own: Litestar files its per-connection
+        # state object in ``scope["state"]``, which the session would keep for its whole life.
+        scope = cast(Scope, {**self._scope, "state": {**self._scope.get("state", {})}})
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
         signed_in = await self._host.sign_in(token, connection) if token else None
         if signed_in is None:
             self._close(protocol.CLOSE_UNAUTHORIZED, "unauthorized")
@@ -332,6 +335,10 @@ class Session:
         self._host.offline(self, self._device)
         if self._outbox is not None:
             await self._outbox.aclose()
+            # The outbox holds ``self._end``: dropping it breaks the one reference cycle
+            # through this session, so a closed session is freed at once rather than
+            # by the collector's next full pass over every connection.
+            self._outbox = None
         code = self._close_code
         # Refusals at connect are not logged (anyone can knock); an expiry is.
         if code is not None and (code != protocol.CLOSE_UNAUTHORIZED or self._device is not None):

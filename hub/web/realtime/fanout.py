@@ -6,7 +6,8 @@ pushed to the client, none after it. A subscription is in one of three places:
 
 * replaying (``catch_up``): it is in no delivery set, so the tailer skips it;
   it reads its room from the log after ``hwm`` until it has read at least as
-  far as the tailer has delivered (``delivered_to``);
+  far as the tailer has delivered (``delivered_to``), or, when the gap lies
+  within the tailer's last events (``recent``), takes them from memory;
 * live: it has ``hwm == delivered_to`` and every later event of its room
   reaches it through the tailer, which delivers each event of the log once,
   in ``seq`` order. A live subscription needs no check per event, so the
@@ -37,6 +38,7 @@ from hub.db.store import Store
 from hub.events import Event
 from hub.web.realtime import records, wire
 from hub.web.realtime.protocol import event_frame
+from hub.web.realtime.recent import Recent
 from hub.web.realtime.send_queue import Outbox
 from hub.web.realtime.wire import Chunk
 
@@ -74,8 +76,10 @@ class _Room:
 class Fanout:
     """Every subscription of this process, by room; ``delivered_to`` is the tailer's position."""
 
-    def __init__(self) -> None:
+    def __init__(self, recent: Recent | None = None) -> None:
         self._rooms: dict[str, _Room] = {}
+        # The last events delivered, by room, for replays that start among them.
+        self._recent = recent
         self._parked: dict[Subscription, None] = {}
         self._subscriptions = 0
         self.delivered_to = 0
@@ -170,6 +174,9 @@ class Fanout:
                         sub.outbox.deliver(chunk)
                         self.writes += 1
                         self.deliveries += len(chunk.texts)
+        if self._recent is not None:
+            # With ``delivered_to``, in the same step: the window holds what was delivered.
+            self._recent.note(self.delivered_to, batch)
         self.delivered_to = batch[-1].seq
         if self.writes > writes:
             self.last_delivery = (started, first_write or started, time.perf_counter_ns())
@@ -193,6 +200,18 @@ class Fanout:
             await outbox.wait_for_space()
             if outbox.closed or sub.state == _GONE:
                 return rows
+            held = self._recent.after(sub.room, sub.hwm, REPLAY_PAGE) if self._recent else None
+            if held is not None:
+                # Every event of the room up to ``delivered_to``, and no await
+                # from here to ``_go_live``: nothing can be delivered in between.
+                for record in held:
+                    outbox.push(
+                        event_frame(record.seq, sub.room, record.event, record.data, record.ts)
+                    )
+                self.frames_built += len(held)
+                self.writes += len(held)
+                sub.hwm = self.delivered_to
+                break
             page = await store.read(records.room_page, sub.room, sub.hwm, REPLAY_PAGE)
             if sub.state == _GONE:
                 return rows

@@ -77,6 +77,11 @@ class Presence:
         self._remote: dict[tuple[str, str], dict[str, Any]] = {}
         self._offline: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._liveness: dict[str, tuple[float, bool]] = {}
+        # How this worker's own announcements end as stored (compact JSON, "worker" the
+        # last key of ``_status``): every connect reads one back, and needs no parse to
+        # be recognised. A quote inside a string value is escaped, so no other
+        # worker's payload can end like this.
+        self._own_ending = f'"worker":{json.dumps(worker_id)}}}'
 
     def connected(self, device: Device) -> None:
         entry = self._local.get(device.id)
@@ -105,7 +110,7 @@ class Presence:
 
     def observe(self, record: Event) -> None:
         """Fold another worker's ``device.status`` event into the registry."""
-        if record.event != "device.status":
+        if record.event != "device.status" or record.data.endswith(self._own_ending):
             return
         try:
             data = json.loads(record.data)

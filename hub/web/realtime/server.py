@@ -31,12 +31,14 @@ from hub.db.store import Store
 from hub.logs import get_logger, redact
 from hub.settings import Settings
 from hub.web.realtime import admission, handshake, records
+from hub.web.realtime.announcer import ROOMS as PRESENCE_ROOMS
 from hub.web.realtime.announcer import Announcer
 from hub.web.realtime.connection import Session
 from hub.web.realtime.expiry import Expiries, Expiring
 from hub.web.realtime.fanout import Fanout, Subscription
 from hub.web.realtime.host import Limits, SignIn
 from hub.web.realtime.presence import Device, Presence, this_worker
+from hub.web.realtime.recent import Recent
 from hub.web.realtime.rooms import Room
 from hub.web.realtime.tailer import Tailer
 from hub.web.realtime.wakeup import RedisWakeup, channel_for
@@ -49,6 +51,9 @@ log = get_logger("edgehub.realtime")
 # How far back in the log a starting worker looks for the other workers' clients.
 PRESENCE_WINDOW = 50_000
 ANNOUNCER_STOP_TIMEOUT = 10.0
+# Events kept in memory for replays (``hub.web.realtime.recent``): a reconnect storm's
+# gap is a few of them; at ~1 KiB each (an order), about 1 MiB at most.
+RECENT_EVENTS = 1024
 
 
 class Realtime:
@@ -63,7 +68,7 @@ class Realtime:
         # as long as uvicorn's pings let it go unanswered.
         self.silence_limit = settings.realtime.ping_interval + settings.realtime.ping_timeout
         self.limits = Limits(settings.realtime.queue_frames, self.silence_limit)
-        self.fanout = Fanout()
+        self.fanout = Fanout(Recent(RECENT_EVENTS, skip=PRESENCE_ROOMS))
         self.expiries = Expiries()
         # Rows the subscriptions read from the log and the users (admission, replays).
         self.rows_read = 0
