@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
-import jwt
-from jwt.algorithms import HMACAlgorithm
 from litestar.connection import ASGIConnection
 
 from hub.auth.users import Actor, get_actor
@@ -23,6 +21,8 @@ from hub.settings import Settings
 # PyJWT would load cryptography (~40 ms) for RSA and EC keys; our tokens are HS256
 # (hub.lean_imports). The one module of the hub that loads litestar.security.jwt.
 with hidden("cryptography"):
+    import jwt
+    from jwt.algorithms import HMACAlgorithm
     from litestar.security.jwt import JWTAuth, Token
 
 PUBLIC_PATHS = ["/health", "/metrics", "/api/v1/auth/token", "/schema"]
