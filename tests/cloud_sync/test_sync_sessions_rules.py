@@ -33,6 +33,16 @@ def open_sessions(odoo: OdooEmulator) -> list[dict[str, Any]]:
     return odoo.records("pos.session", [("state", "!=", "closed")])
 
 
+async def two_cash_sales_in_odoo(run: AgentRun, settings: Any) -> tuple[Till, Decimal]:
+    """Two burgers sold for cash, pushed to Odoo: the till, and the cash it took."""
+    await run.pulled()
+    till = Till(settings)
+    p = till.products()
+    sold = till.sell(2, {p["BURGER"]: "1"}, method="Cash")
+    await run.until(run.drained)
+    return till, sum((Decimal(o.amount_total) for o in sold), Decimal(0))
+
+
 async def test_the_session_the_agent_opens_is_opened(
     tmp_path: Path, odoo_emulator: OdooEmulator
 ) -> None:
@@ -67,12 +77,7 @@ async def test_a_closing_odoo_refuses_is_reported_and_the_counted_cash_goes_firs
     odoo_emulator.write("account.journal", [journal["id"]], {"loss_account_id": False})
     settings = sync_settings(tmp_path, odoo_emulator)
     async with AgentRun(settings) as run:
-        await run.pulled()
-        till = Till(settings)
-        p = till.products()
-        sold = till.sell(2, {p["BURGER"]: "1"}, method="Cash")
-        await run.until(run.drained)
-        taken = sum(Decimal(o.amount_total) for o in sold)
+        till, taken = await two_cash_sales_in_odoo(run, settings)
         till.close(counted=str(taken - 1))
 
         async def refused() -> bool:
@@ -114,11 +119,7 @@ async def test_a_cash_count_odoo_refuses_stops_the_closing_and_says_why(
     cash_control(odoo_emulator)
     settings = sync_settings(tmp_path, odoo_emulator)
     async with AgentRun(settings) as run:
-        await run.pulled()
-        till = Till(settings)
-        p = till.products()
-        sold = till.sell(2, {p["BURGER"]: "1"}, method="Cash")
-        await run.until(run.drained)
+        till, taken = await two_cash_sales_in_odoo(run, settings)
         odoo_emulator.create(
             "pos.order",
             {
@@ -130,7 +131,7 @@ async def test_a_cash_count_odoo_refuses_stops_the_closing_and_says_why(
                 "amount_return": 0.0,
             },
         )
-        till.close(counted=str(sum(Decimal(o.amount_total) for o in sold)))
+        till.close(counted=str(taken))
 
         async def refused() -> bool:
             error = (await run.read_status())["last_error"] or ""
