@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from hub.clock import parse_iso
+from hub.clock import iso, parse_iso
 from hub.orders.money import Money
 from hub.settings import Settings
 
@@ -28,7 +28,7 @@ def local_midnight_utc(now: datetime | None = None) -> str:
     """Today's local midnight as the UTC text the rows are stamped with."""
     local = (now or datetime.now(UTC)).astimezone()
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return iso(midnight)
 
 
 def summary(

@@ -21,7 +21,6 @@ from hub.orders.models import KitchenTicket
 from hub.orders.money import Money
 from hub.settings import Settings
 
-OPEN_STATES = ("paid", "preparing")
 MAX_TICKETS = 500  # a kitchen with more open tickets than this has other problems
 
 
