@@ -66,6 +66,14 @@ class Event(msgspec.Struct, frozen=True, gc=False):
 _encode = msgspec.json.Encoder().encode  # compact UTF-8 JSON, several times json.dumps' speed
 
 
+def _check_append(db: sqlite_utils.Database, event: str, caller: str) -> None:
+    """An event is a known name, written in the transaction of the change it records."""
+    if event not in EVENT_NAMES:
+        raise ValueError(f"unknown event name {event!r}")
+    if not db.conn.in_transaction:
+        raise RuntimeError(f"events.{caller} must run inside the transaction of the change")
+
+
 def append(
     db: sqlite_utils.Database,
     event: str,
@@ -76,10 +84,7 @@ def append(
 
     ``data`` is stored as JSON: a Struct (an order, a session) as it is served.
     """
-    if event not in EVENT_NAMES:
-        raise ValueError(f"unknown event name {event!r}")
-    if not db.conn.in_transaction:
-        raise RuntimeError("events.append must run inside the transaction of the change")
+    _check_append(db, event, "append")
     room_list = " ".join(dict.fromkeys(rooms))
     cursor = db.execute(
         "INSERT INTO events (event, ts, rooms, data) VALUES (?, ?, ?, ?)",
@@ -101,10 +106,7 @@ def append_many(
     One statement for the lot (they share a name, rooms and ``ts``): a storm of
     reconnecting devices writes hundreds of ``device.status`` at once.
     """
-    if event not in EVENT_NAMES:
-        raise ValueError(f"unknown event name {event!r}")
-    if not db.conn.in_transaction:
-        raise RuntimeError("events.append_many must run inside the transaction of the change")
+    _check_append(db, event, "append_many")
     room_list = " ".join(dict.fromkeys(rooms))
     ts = now_iso()
     db.conn.executemany(

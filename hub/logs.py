@@ -189,18 +189,3 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
             wrapper_class=structlog.stdlib.BoundLogger,
         ),
     )
-
-
-def log_event(
-    logger: logging.Logger | structlog.stdlib.BoundLogger,
-    message: str,
-    /,
-    level: int = logging.INFO,
-    **fields: Any,
-) -> None:
-    """``log_event(log, "order_transitioned", logging.INFO, order=12)``: the older
-    spelling of ``log.info("order_transitioned", order=12)``, for either kind of logger."""
-    if isinstance(logger, logging.Logger):
-        logger.log(level, message, extra={"fields": fields})
-    else:
-        logger.log(level, message, **fields)
