@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.workload import hub_env
 from hub.catalog import edits, management
 from hub.catalog.edits import ProductInput
 from hub.catalog.importer import COLUMNS
@@ -68,8 +69,9 @@ def write_file(path: Path, rows: int) -> None:
 
 
 def run(settings: Settings, *args: str) -> tuple[float, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
-    env.update(EDGEHUB_DB=str(settings.store.db), EDGEHUB_MQTT_URL="", EDGEHUB_LOG_LEVEL="warning")
+    env = hub_env(
+        EDGEHUB_DB=str(settings.store.db), EDGEHUB_MQTT_URL="", EDGEHUB_LOG_LEVEL="warning"
+    )
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "hub.cli", "catalog", "import", *args],

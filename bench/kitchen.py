@@ -44,7 +44,7 @@ from typing import Any
 import paho.mqtt.client as paho
 
 from bench.http_load import percentile
-from bench.workload import free_port
+from bench.workload import free_port, hub_env
 from hub.auth.users import get_actor
 from hub.broker_url import MqttUrl
 from hub.db.connection import immediate, open_db
@@ -175,13 +175,12 @@ class KitchenRig:
             self.session = open_session(
                 self.db, self.money, self.actor, terminal="bench", opening_cash=0
             ).id
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")},
-            "EDGEHUB_DB": str(self.settings.store.db),
-            "EDGEHUB_STORE": self.code,
-            "EDGEHUB_MQTT_URL": broker,
-            "EDGEHUB_LOG_LEVEL": "warning",
-        }
+        self.env = hub_env(
+            EDGEHUB_DB=str(self.settings.store.db),
+            EDGEHUB_STORE=self.code,
+            EDGEHUB_MQTT_URL=broker,
+            EDGEHUB_LOG_LEVEL="warning",
+        )
         self.procs: list[subprocess.Popen[bytes]] = []
         self.workdir = workdir
         self.paid_at: dict[str, float] = {}

@@ -17,7 +17,6 @@ baseline transactions one hub operation costs.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 from statemachine import State, StateMachine
 
 from bench.baseline_app import insert_order, open_baseline
+from bench.workload import hub_env
 from hub import sessions
 from hub.auth.users import get_actor
 from hub.db.connection import immediate, open_db
@@ -69,8 +69,7 @@ class HubOrders:
     """The demo store opened the way the hub's writer opens it, with one open session."""
 
     def __init__(self, path: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
-        env["EDGEHUB_DB"] = str(path)
+        env = hub_env(EDGEHUB_DB=str(path))
         subprocess.run(
             [sys.executable, "-m", "hub.cli", "demo"], env=env, check=True, capture_output=True
         )

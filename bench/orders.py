@@ -36,7 +36,13 @@ from typing import Any
 import httpx
 
 from bench.http_load import Connection, percentile
-from bench.workload import cpu_seconds, free_port, main_thread_cpu_seconds, rss_mib
+from bench.workload import (
+    cpu_seconds,
+    free_port,
+    hub_env,
+    main_thread_cpu_seconds,
+    rss_mib,
+)
 
 SERVER_CPU, CLIENT_CPU = 0, 1
 LINES = [
@@ -173,9 +179,8 @@ async def baseline_flow(conn: Connection) -> list[tuple[str, float]]:
 @contextmanager
 def hub_server(tmp: Path, args: argparse.Namespace) -> Iterator[Target]:
     """The hub with the demo store, pinned, with a cashier token and an open session."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
     port = free_port()
-    env.update(
+    env = hub_env(
         EDGEHUB_DB=str(tmp / "hub.db"),
         EDGEHUB_PORT=str(port),
         EDGEHUB_LOG_LEVEL="warning",

@@ -84,11 +84,18 @@ def zipf(n: int, s: float, rng: random.Random) -> Callable[[], int]:
     return lambda: min(n - 1, bisect.bisect(cumulative, rng.random() * total))
 
 
+def hub_env(**settings: str) -> dict[str, str]:
+    """This process's environment without its ``EDGEHUB_*`` settings, plus ``settings``:
+    a child hub reads only what the bench gives it, not the shell's configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
+    env.update(settings)
+    return env
+
+
 def serve(
     settings: Settings, redis_url: str | None, store: str, port: int
 ) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
-    env.update(
+    env = hub_env(
         EDGEHUB_DB=str(settings.store.db), EDGEHUB_PORT=str(port), EDGEHUB_STORE=store,
         EDGEHUB_PIN_HASH_ITERATIONS="1000", EDGEHUB_LOG_LEVEL="warning", EDGEHUB_MQTT_URL="",
         EDGEHUB_DB_SYNCHRONOUS="NORMAL",

@@ -51,7 +51,7 @@ import httpx
 from websockets.sync.client import connect as sync_connect
 
 from bench import ws_clients
-from bench.workload import cpu_seconds, free_port, rss_mib
+from bench.workload import cpu_seconds, free_port, hub_env, rss_mib
 from hub.settings import Settings
 from hub.web.tokens import make_jwt_auth
 
@@ -126,8 +126,7 @@ class Servers:
         self.hub_port, self.raw_port = free_port(), free_port()
         self.hub_url = f"http://127.0.0.1:{self.hub_port}"
         self.db = workdir / "edgehub.db"
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEHUB_")}
-        self.env.update(
+        self.env = hub_env(
             EDGEHUB_DB=str(self.db),
             EDGEHUB_LOG_LEVEL="warning",
             EDGEHUB_MQTT_URL="",
