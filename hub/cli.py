@@ -355,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     and nothing was written.
     """
     args = build_parser().parse_args(argv)
-    settings, problems = settings_problems.read(os.environ)
+    settings, problems, config = settings_problems.read(os.environ)
     if settings is not None:
         need = _NEEDS.get(_command(args), _NEEDS.get(args.command, Need.USE))
         problems = readiness.problems(settings, need)
@@ -365,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"edgehub {_command(args)}: not started; nothing was changed", file=sys.stderr)
         return 2
     setup_logging(settings.logging.level, settings.logging.as_json)
-    ignored = unknown_settings(os.environ)
+    ignored = unknown_settings(os.environ, config)
     if ignored:
         # A warning, not an error: a name far from every setting may be another program's.
         log.warning("settings_ignored", names=ignored)

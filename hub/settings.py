@@ -31,6 +31,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
@@ -405,7 +406,10 @@ class Settings(BaseSettings):
         ]
         config_file = os.environ.get(CONFIG_VARIABLE)
         if config_file:
-            sources.append(_OperatorNames(settings_cls, _toml_names(Path(config_file))))
+            table = _READ_CONFIG.get()
+            if table is None:
+                table = _toml_table(Path(config_file))
+            sources.append(_OperatorNames(settings_cls, _lower_keys(table)))
         return tuple(sources)
 
     def replace(self, **changes: Any) -> Settings:
@@ -548,9 +552,13 @@ def _toml_table(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _toml_names(path: Path) -> dict[str, Any]:
+def _lower_keys(table: Mapping[str, Any]) -> dict[str, Any]:
     """The TOML file's keys, lower case (Settings' names are case-insensitive)."""
-    return {key.lower(): value for key, value in _toml_table(path).items()}
+    return {key.lower(): value for key, value in table.items()}
+
+
+_READ_CONFIG: ContextVar[Mapping[str, Any] | None] = ContextVar("edgehub_config", default=None)
+"""The TOML file's table as ``load_settings``' caller read it, for the Settings' source."""
 
 
 def field_of(name: str) -> FieldInfo:
@@ -589,7 +597,9 @@ def nearest_setting(name: str) -> str | None:
     return close[0] if close else None
 
 
-def unknown_settings(environ: Mapping[str, str]) -> list[str]:
+def unknown_settings(
+    environ: Mapping[str, str], config: Mapping[str, Any] | None = None
+) -> list[str]:
     """The ``EDGEHUB_*`` variables of ``environ``, then the keys of its TOML file,
     that Settings ignores, each with a note when it is a removed setting.
 
@@ -598,7 +608,7 @@ def unknown_settings(environ: Mapping[str, str]) -> list[str]:
 
     Matched as Settings matches them: names case-insensitively, TOML keys
     without the prefix. A TOML file that is missing yields nothing here, as
-    it does for Settings.
+    it does for Settings. ``config``: the file's table, when the caller has read it.
     """
 
     def entry(name: str, field: str) -> str:
@@ -616,12 +626,21 @@ def unknown_settings(environ: Mapping[str, str]) -> list[str]:
     if config_file:
         found += [
             entry(f"{key} in {CONFIG_VARIABLE}", key.lower())
-            for key in sorted(_toml_table(Path(config_file)))
+            for key in sorted(config if config is not None else _toml_table(Path(config_file)))
             if key.lower() not in NAMES.keys() | WHOLE_GROUPS and nearest_setting(key) is None
         ]
     return found
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read the environment (and TOML file) once; called by ``main()`` only."""
-    return Settings(**overrides)
+def load_settings(config: Mapping[str, Any] | None = None, **overrides: Any) -> Settings:
+    """Read the environment (and the TOML file, unless ``config`` is its table already).
+
+    ``main()`` reads the file once and passes the table here and to
+    ``unknown_settings``: the problems it reports, the Settings and the ignored
+    names all come from one reading, even if the file changes meanwhile.
+    """
+    token = _READ_CONFIG.set(config)
+    try:
+        return Settings(**overrides)
+    finally:
+        _READ_CONFIG.reset(token)

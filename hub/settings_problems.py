@@ -32,18 +32,21 @@ _PREFIX = "EDGEHUB_"
 _OPERATOR_NAME = {place: name for name, place in NAMES.items()}
 
 
-def read(environ: Mapping[str, str]) -> tuple[Settings | None, list[str]]:
-    """The Settings, or None and the problems that keep them from being built."""
+def read(
+    environ: Mapping[str, str],
+) -> tuple[Settings | None, list[str], dict[str, Any] | None]:
+    """The Settings, or None and the problems that keep them from being built; and the
+    TOML file's table ({} without one, None when unreadable), read once for all three."""
     table, problems = _config_table(environ)
     problems += _typos(environ, table)
     if table is None:  # the file is broken: its values cannot be checked
-        return None, problems
+        return None, problems, None
     try:
-        settings = load_settings()
+        settings = load_settings(table)
     except ValidationError as exc:
         problems += [_describe(error, environ, table) for error in exc.errors()]
-        return None, problems
-    return (None, problems) if problems else (settings, [])
+        return None, problems, table
+    return (None, problems, table) if problems else (settings, [], table)
 
 
 def _config_table(environ: Mapping[str, str]) -> tuple[dict[str, Any] | None, list[str]]:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tomllib
 from pathlib import Path
+from typing import Any, BinaryIO
 
+import pytest
+
+from hub import settings_problems
 from hub.settings import unknown_settings
 from tests.conftest import demo_database
 from tests.support.hub_process import HubProcess, run_cli
@@ -76,3 +82,28 @@ def test_a_served_hub_names_the_removed_variable(tmp_path: Path) -> None:
     hub.stop()
     warnings = [line for line in hub.log.read_text().splitlines() if WARNING in line]
     assert len(warnings) == 1 and "EDGEHUB_SYNC_CONSUMER" in warnings[0]
+
+
+def test_the_config_file_is_read_once_for_problems_settings_and_ignored_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One reading of EDGEHUB_CONFIG gives the errors, the Settings and the ignored names,
+    so they cannot disagree about a file that changes while the hub starts."""
+    config = tmp_path / "edgehub.toml"
+    config.write_text("port = 8123\nforeign_thing = 1\n")
+    reads = []
+    load = tomllib.load
+
+    def counting(fh: BinaryIO) -> dict[str, Any]:
+        reads.append(fh.name)
+        return load(fh)
+
+    monkeypatch.setattr(tomllib, "load", counting)
+    for name in [n for n in os.environ if n.startswith("EDGEHUB_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("EDGEHUB_DB", str(tmp_path / "edgehub.db"))
+    monkeypatch.setenv("EDGEHUB_CONFIG", str(config))
+    settings, problems, table = settings_problems.read(os.environ)
+    assert problems == [] and settings is not None and settings.server.port == 8123
+    assert unknown_settings(os.environ, table) == ["foreign_thing in EDGEHUB_CONFIG"]
+    assert reads == [str(config)]
