@@ -71,6 +71,8 @@ def install(models: dict[str, ModelSpec]) -> None:
 
 
 def _session_before_create(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
+    """``pos_session.py`` ``create``: the name is the ``pos.session`` sequence, then any
+    name the caller gave after a space."""
     number = env.db.next_in_sequence("pos.session")
     name = f"POS/{number:05d}"
     if vals.get("name"):
@@ -79,6 +81,8 @@ def _session_before_create(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
 
 
 def _session_after_create(env: Env, session_id: int) -> None:
+    """``pos_session.py``: ``payment_method_ids`` is the config's (a related field, here
+    copied once), and ``_check_pos_config`` refuses a second unclosed non-rescue session."""
     session = env.record("pos.session", session_id)
     config = env.record("pos.config", session["config_id"])
     session["payment_method_ids"] = list(config["payment_method_ids"])
@@ -120,6 +124,8 @@ def session_open(env: Env, ids: list[int]) -> bool:
 
 
 def _last_counted_cash(env: Env, session: dict[str, Any]) -> float:
+    """``action_pos_session_open``: the newest other session of the config (``_order`` is
+    ``id desc``), its ``cash_register_balance_end_real``; 0 when there is none."""
     previous = [
         i
         for i in env.search("pos.session", [("config_id", "=", session["config_id"])])
@@ -262,6 +268,8 @@ def session_close(env: Env, ids: list[int]) -> dict[str, Any]:
 
 
 def _expected_cash(env: Env, session_id: int, cash_method: int) -> float:
+    """``pos_session.py`` ``_compute_cash_balance``: the opening balance plus the cash
+    payments (``cash_register_balance_end``); the emulator has no cash in/out lines."""
     payments = env.search(
         "pos.payment", [("session_id", "=", session_id), ("payment_method_id", "=", cash_method)]
     )
