@@ -236,7 +236,13 @@ def session_close(env: Env, ids: list[int]) -> dict[str, Any]:
             raise UserError("This session is already closed.")
         drafts = env.search("pos.order", [("session_id", "=", sid), ("state", "=", "draft")])
         if drafts:
-            raise UserError("You cannot close the POS when orders are still in draft")
+            # _validate_session -> _check_if_no_draft_orders (pos_session.py), whose text
+            # differs from action_pos_session_closing_control's.
+            names = ", ".join(str(env.value("pos.order", o, "name")) for o in drafts)
+            raise UserError(
+                "There are still orders in draft state in the session. "
+                f"Pay or cancel the following orders to validate the session:\n{names}"
+            )
         config = env.record("pos.config", session["config_id"])
         cash = _cash_method(env, config["id"])
         if config["cash_control"] and cash is not None:
