@@ -439,6 +439,8 @@ def _finalize(env: Env, order_id: int) -> None:
 
 
 def _change_payment(env: Env, order_id: int, session_id: int, amount_return: float) -> None:
+    """``pos_order.py`` ``_process_payment_lines``: the change given is a negative
+    ``return`` payment on the session's first ``is_cash_count`` method, or a UserError."""
     cash = [
         pm
         for pm in env.value("pos.session", session_id, "payment_method_ids") or []
@@ -547,6 +549,8 @@ def export_for_ui(env: Env, ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _recompute_paid(env: Env, order_id: int) -> None:
+    """``pos_order.py`` ``_process_payment_lines``: ``amount_paid`` is the sum of the
+    order's payments, whatever the client said."""
     payments = env.search("pos.payment", [("pos_order_id", "=", order_id)])
     paid = sum(env.value("pos.payment", p, "amount") for p in payments)
     env.write("pos.order", [order_id], {"amount_paid": paid})
