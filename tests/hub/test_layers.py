@@ -29,37 +29,31 @@ def _layers() -> list[list[str]]:
     return [[name.strip() for name in layer.split(":")] for layer in contract["layers"]]
 
 
-def _loaded_after(modules: list[str]) -> list[str]:
-    """Every module in ``sys.modules`` after a fresh interpreter imports ``modules``."""
-    probe = (
-        "import importlib, json, sys\n"
-        f"for name in {modules!r}: importlib.import_module(name)\n"
-        "print(json.dumps(sorted(sys.modules)))"
-    )
+def _loaded_by(code: str) -> list[str]:
+    """Every module in ``sys.modules`` after a fresh interpreter runs ``code``."""
+    probe = f"import json, sys\n{code}print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
     loaded: list[str] = json.loads(out.stdout)
     return loaded
+
+
+def _loaded_after(modules: list[str]) -> list[str]:
+    """Every module in ``sys.modules`` after a fresh interpreter imports ``modules``."""
+    return _loaded_by(f"import importlib\nfor name in {modules!r}: importlib.import_module(name)\n")
 
 
 def _loaded_by_commands() -> list[str]:
     """Every module in ``sys.modules`` once ``edgehub`` has built its parser and set up
     logging, as ``hub.cli.main`` does before it runs any command."""
-    probe = (
-        "import json, sys\n"
+    return _loaded_by(
         "from hub.cli import build_parser\n"
         "from hub.logs import setup_logging\n"
         "build_parser()\n"
         "setup_logging('info', as_json=False)\n"
         "setup_logging('info', as_json=True)\n"
-        "print(json.dumps(sorted(sys.modules)))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
-    )
-    loaded: list[str] = json.loads(out.stdout)
-    return loaded
 
 
 def _of(loaded: list[str], *packages: str) -> list[str]:

@@ -71,6 +71,8 @@ def install(models: dict[str, ModelSpec]) -> None:
 
 
 def _session_before_create(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
+    """``pos_session.py`` ``create``: the name is the ``pos.session`` sequence, then any
+    name the caller gave after a space."""
     number = env.db.next_in_sequence("pos.session")
     name = f"POS/{number:05d}"
     if vals.get("name"):
@@ -79,6 +81,8 @@ def _session_before_create(env: Env, vals: dict[str, Any]) -> dict[str, Any]:
 
 
 def _session_after_create(env: Env, session_id: int) -> None:
+    """``pos_session.py``: ``payment_method_ids`` is the config's (a related field, here
+    copied once), and ``_check_pos_config`` refuses a second unclosed non-rescue session."""
     session = env.record("pos.session", session_id)
     config = env.record("pos.config", session["config_id"])
     session["payment_method_ids"] = list(config["payment_method_ids"])
@@ -120,6 +124,8 @@ def session_open(env: Env, ids: list[int]) -> bool:
 
 
 def _last_counted_cash(env: Env, session: dict[str, Any]) -> float:
+    """``action_pos_session_open``: the newest other session of the config (``_order`` is
+    ``id desc``), its ``cash_register_balance_end_real``; 0 when there is none."""
     previous = [
         i
         for i in env.search("pos.session", [("config_id", "=", session["config_id"])])
@@ -230,7 +236,13 @@ def session_close(env: Env, ids: list[int]) -> dict[str, Any]:
             raise UserError("This session is already closed.")
         drafts = env.search("pos.order", [("session_id", "=", sid), ("state", "=", "draft")])
         if drafts:
-            raise UserError("You cannot close the POS when orders are still in draft")
+            # _validate_session -> _check_if_no_draft_orders (pos_session.py), whose text
+            # differs from action_pos_session_closing_control's.
+            names = ", ".join(str(env.value("pos.order", o, "name")) for o in drafts)
+            raise UserError(
+                "There are still orders in draft state in the session. "
+                f"Pay or cancel the following orders to validate the session:\n{names}"
+            )
         config = env.record("pos.config", session["config_id"])
         cash = _cash_method(env, config["id"])
         if config["cash_control"] and cash is not None:
@@ -262,6 +274,8 @@ def session_close(env: Env, ids: list[int]) -> dict[str, Any]:
 
 
 def _expected_cash(env: Env, session_id: int, cash_method: int) -> float:
+    """``pos_session.py`` ``_compute_cash_balance``: the opening balance plus the cash
+    payments (``cash_register_balance_end``); the emulator has no cash in/out lines."""
     payments = env.search(
         "pos.payment", [("session_id", "=", session_id), ("payment_method_id", "=", cash_method)]
     )
@@ -425,6 +439,8 @@ def _finalize(env: Env, order_id: int) -> None:
 
 
 def _change_payment(env: Env, order_id: int, session_id: int, amount_return: float) -> None:
+    """``pos_order.py`` ``_process_payment_lines``: the change given is a negative
+    ``return`` payment on the session's first ``is_cash_count`` method, or a UserError."""
     cash = [
         pm
         for pm in env.value("pos.session", session_id, "payment_method_ids") or []
@@ -533,6 +549,8 @@ def export_for_ui(env: Env, ids: list[int]) -> list[dict[str, Any]]:
 
 
 def _recompute_paid(env: Env, order_id: int) -> None:
+    """``pos_order.py`` ``_process_payment_lines``: ``amount_paid`` is the sum of the
+    order's payments, whatever the client said."""
     payments = env.search("pos.payment", [("pos_order_id", "=", order_id)])
     paid = sum(env.value("pos.payment", p, "amount") for p in payments)
     env.write("pos.order", [order_id], {"amount_paid": paid})

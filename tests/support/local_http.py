@@ -6,7 +6,8 @@ even for the ``http://`` URLs a test uses, which never touch it. A profile
 of the whole suite found this the largest single cost of the test workers:
 a hub start polls ``/health`` every 50 ms, each poll with a context of its
 own, on the cores the starting hub needs. These wrappers pass the one
-context instead; the requests themselves are the same.
+context instead; the requests themselves are the same. It is the fault
+suite's (``faultsuite.local_http``), so a test running the suite builds one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 
-TLS = httpx.create_ssl_context()
+from faultsuite.local_http import TLS
 
 
 def get(url: str, **kw: Any) -> httpx.Response:
