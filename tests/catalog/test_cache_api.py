@@ -71,10 +71,18 @@ def price_views(api: Api) -> tuple[Any, Any, Any]:
 
 def test_price_change_is_on_the_very_next_read(till: Api) -> None:
     """A manager's new price is on every till's next read: by id, by barcode and in a search."""
+
+    # The start-up warming (not awaited by the hub) refreshes what searches read; counted
+    # hits are only this test's once it is done. Under load it finished between the two
+    # rounds below and one hit was a miss.
+    def stats() -> dict[str, Any]:
+        return dict(till.get("/api/v1/cache/stats", as_="marco").json())
+
+    wait_for(lambda: stats()["warmed_at"] is not None, timeout=30)
     assert price_views(till) == ("2.20", "2.20", "2.20")
     assert price_views(till) == ("2.20", "2.20", "2.20")
-    stats = till.get("/api/v1/cache/stats", as_="marco").json()
-    assert stats["backend"] == "redis" and stats["kinds"]["product"]["hits"] >= 3
+    counted = stats()
+    assert counted["backend"] == "redis" and counted["kinds"]["product"]["hits"] >= 3
     r = till.patch(f"/api/v1/products/{ESPRESSO}", {"price": "2.40"}, as_="marco")
     assert r.status_code == 200 and r.json()["price"] == "2.40"
     assert price_views(till) == ("2.40", "2.40", "2.40")
