@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,17 +12,14 @@ from hub.settings import Settings
 from tests.cloud_sync.checks import assert_exactly_once
 from tests.cloud_sync.hub_side import Till, connect, sync_env, sync_settings
 from tests.odoo_emulator import OdooEmulator
+from tests.support import launch
 from tests.support.hub_process import hub_env
 
 PUSH_METHODS = {"sync_from_ui", "create_from_ui"}
 
 
-def start_agent(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    env = hub_env(settings.store.db, **sync_env(settings))
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "sync"], env=env, stdout=out, stderr=out
-        )
+def start_agent(settings: Settings, log: Path) -> launch.Command:
+    return launch.start(["sync"], hub_env(settings.store.db, **sync_env(settings)), log)
 
 
 def wait_for(settings: Settings, condition: str, timeout: float = 30.0) -> None:

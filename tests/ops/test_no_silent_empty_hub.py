@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from hub.settings import Settings
 from tests.conftest import demo_database
+from tests.support import launch
 from tests.support.hub_process import hub_env, run_cli
 
 DEFAULT_DB = Path("/var/lib/edgehub/edgehub.db")
@@ -22,15 +22,7 @@ DEFAULT_DB = Path("/var/lib/edgehub/edgehub.db")
 
 def _run_in(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``edgehub ARGS`` started in ``cwd``, as an operator in another directory would."""
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
-        env={**hub_env(Path("unused")), **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return launch.run(args, {**hub_env(Path("unused")), **env}, timeout=60, cwd=cwd)
 
 
 def _errors(stderr: str) -> list[str]:
@@ -68,15 +60,7 @@ def test_the_default_database_is_the_state_directory_not_the_current_one(
     never creates a database where it is run."""
     assert Settings().store.db == DEFAULT_DB
     env = {k: v for k, v in hub_env(Path("unused")).items() if k != "EDGEHUB_DB"}
-    result = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "token", "admin"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = launch.run(["token", "admin"], env, timeout=60, cwd=tmp_path)
     assert list(tmp_path.iterdir()) == []
     if not DEFAULT_DB.exists():
         assert result.returncode == 2

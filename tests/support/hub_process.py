@@ -10,13 +10,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from tests.support import local_http
+from tests.support import launch, local_http
 
 # PBKDF2 at full strength costs ~60 ms a login; tests log in a lot.
 FAST_HASH = "1000"
@@ -41,14 +40,8 @@ def hub_env(db: Path, **extra: str) -> dict[str, str]:
 
 
 def run_cli(db: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args],
-        env=hub_env(db, **extra),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """``edgehub ARGS`` against ``db`` to its end (forked: tests/support/launch.py)."""
+    return launch.run(args, hub_env(db, **extra), timeout=60)
 
 
 class HubProcess:
@@ -61,20 +54,16 @@ class HubProcess:
         self.extra_env = extra_env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: launch.Command | None = None
         self.log = db.with_suffix(f".{self.port}.log")
 
     def start(self, timeout: float = 60.0) -> HubProcess:
         """A ceiling, not a wait: a hub is up in a second or two, but with the suite's
         workers (scripts/test) sharing two cores a start can take many times that."""
         env = hub_env(self.db, EDGEHUB_PORT=str(self.port), **self.extra_env)
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", "serve", *self.args],
-                env=env,
-                stdout=log,
-                stderr=log,
-            )
+        # `serve --workers N`: uvicorn spawns fresh workers; start the parent fresh too.
+        fresh = "--workers" in self.args
+        self.proc = launch.start(["serve", *self.args], env, self.log, fresh=fresh)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

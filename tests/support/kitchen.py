@@ -10,7 +10,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -32,6 +31,7 @@ from hub.orders.models import Order
 from hub.orders.money import Money
 from hub.sessions import open_session
 from hub.settings import Settings
+from tests.support import launch
 from tests.support.hub_process import FAST_HASH, hub_env
 
 TIMEOUT = 15.0
@@ -115,14 +115,7 @@ class Kitchen:
 
     def command(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """Run ``edgehub ARGS`` for this store to its end, as an operator would by hand."""
-        return subprocess.run(
-            [sys.executable, "-m", "hub.cli", *args],
-            env=self._env(env),
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        return launch.run(args, self._env(env), timeout=30)
 
     def _env(self, extra: dict[str, str]) -> dict[str, str]:
         env = hub_env(self.db)
@@ -239,7 +232,7 @@ class KitchenProcess:
         self.args = args
         self.env = env
         self.log = db.with_name(f"{db.stem}.{name}.log")
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: launch.Command | None = None
         # AF_UNIX paths are short (108 bytes); pytest's tmp_path can be longer.
         self._dir = Path(tempfile.mkdtemp(prefix="edgehub-notify-"))
         self.notifications: list[str] = []
@@ -250,10 +243,7 @@ class KitchenProcess:
         listener.bind(str(sock_path))
         listener.settimeout(0.1)
         env = {**self.env, "NOTIFY_SOCKET": str(sock_path)}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", *self.args], env=env, stdout=log, stderr=log
-            )
+        self.proc = launch.start(self.args, env, self.log)
         deadline = time.monotonic() + timeout
         try:
             while "READY=1" not in self.notifications:

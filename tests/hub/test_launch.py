@@ -1,0 +1,89 @@
+"""The test launcher's forked commands behave as fresh interpreters do (tests/support/launch.py).
+
+Most tests start ``edgehub`` forked from a pre-imported interpreter to save
+the import; this holds the two kinds of start to the same output, exit codes,
+working directory, environment and signals, so a test passing forked would
+pass fresh.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import demo_database
+from tests.support import launch, local_http
+from tests.support.hub_process import free_port, hub_env
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return demo_database(tmp_path_factory.mktemp("launch") / "edgehub.db")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--version"],
+        ["user", "list"],
+        ["user", "add", "x", "--role", "nobody", "--pin", "1"],  # argparse refuses: 2
+        ["status"],
+    ],
+)
+def test_forked_and_fresh_commands_print_and_exit_alike(db: Path, args: list[str]) -> None:
+    env = hub_env(db)
+    fresh = launch.run(args, env, timeout=60, fresh=True)
+    forked = launch.run(args, env, timeout=60)
+    assert (forked.returncode, forked.stdout, forked.stderr) == (
+        fresh.returncode,
+        fresh.stdout,
+        fresh.stderr,
+    )
+
+
+def test_a_missing_database_is_refused_alike(tmp_path: Path) -> None:
+    env = hub_env(tmp_path / "typo" / "edgehub.db")
+    fresh = launch.run(["token", "admin"], env, timeout=60, fresh=True)
+    forked = launch.run(["token", "admin"], env, timeout=60)
+    assert fresh.returncode == forked.returncode == 2
+    assert forked.stderr == fresh.stderr
+    assert not (tmp_path / "typo").exists()
+
+
+def test_the_environment_and_directory_are_the_commands_own(tmp_path: Path) -> None:
+    """Not the test worker's: a relative EDGEHUB_DB resolves against the given directory."""
+    env = {**hub_env(Path("unused")), "EDGEHUB_DB": "edgehub.db"}
+    for fresh in (True, False):
+        result = launch.run(["token", "admin"], env, timeout=60, cwd=tmp_path, fresh=fresh)
+        assert result.returncode == 2
+        assert f"no database at {tmp_path / 'edgehub.db'}" in result.stderr
+
+
+def healthy(url: str) -> bool:
+    try:
+        return local_http.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize("fresh", [True, False], ids=["fresh", "forked"])
+def test_signals_end_a_served_hub_as_they_would(db: Path, tmp_path: Path, fresh: bool) -> None:
+    """Reported as ``Popen.returncode`` does: SIGTERM ends it with -15 (uvicorn shuts
+    down cleanly, then raises the signal again), SIGKILL with -9."""
+    log = tmp_path / "serve.log"
+    log.touch()
+    for sig, code in ((signal.SIGTERM, -signal.SIGTERM), (signal.SIGKILL, -signal.SIGKILL)):
+        port = free_port()
+        command = launch.start(["serve"], hub_env(db, EDGEHUB_PORT=str(port)), log, fresh=fresh)
+        deadline = time.monotonic() + 60
+        while not healthy(f"http://127.0.0.1:{port}/health"):
+            assert command.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        command.send_signal(sig)
+        assert command.wait(30) == code, log.read_text()[-2000:]
+        log.write_text("")

@@ -1,0 +1,233 @@
+"""Start ``edgehub`` commands for tests: forked from a pre-imported interpreter, or fresh.
+
+Why: a fresh ``python -m hub.cli`` spends 0.2 s (``edgehub status``) to 0.8 s
+(``edgehub serve``) of CPU importing before it does anything, and the suite
+starts about 400 of them on a two-core box: a third of the suite's CPU went on
+importing the same modules again and again. So, by default, each test worker
+keeps one fork server (multiprocessing's ``forkserver``) that has imported the
+packages once, and each command is a fork of it.
+
+The child is a real process of its own: its own pid, environment, working
+directory, stdin (/dev/null), stdout and stderr, exit status and signals. It
+runs ``hub.cli`` as ``python -m hub.cli`` does (``runpy``, as ``__main__``), and
+its exit follows the interpreter's: the exit code of ``SystemExit``, 1 and a
+traceback on an uncaught exception, ``-N`` when killed by signal N, atexit
+handlers run. SIGTERM, SIGKILL and a crash mid-write behave as for a fresh
+interpreter, because they are the same process calls.
+
+What a fork does not exercise is the import itself and the interpreter's own
+start-up. The tests of those start fresh interpreters: ``fresh=True`` here
+(``serve --workers``, whose workers uvicorn spawns with ``sys.executable``
+anyway), and tests/hub/test_layers.py's import probes, test_lean_imports.py
+and the start-up timings. ``EDGEHUB_TEST_FRESH_STARTS=1`` in the test run's
+environment makes every command a fresh interpreter, as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import locale
+import multiprocessing
+import os
+import runpy
+import signal
+import subprocess
+import sys
+import tempfile
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+# Everything a command may import before it does its work: the fork server
+# imports these once. A module missing here is still imported by the child
+# that needs it, at the usual cost.
+PRELOAD = (
+    "hub.cli",
+    "hub.web.serve",
+    "hub.web.app",
+    "hub.web.realtime.fastpath",
+    "firmware_bridge.bridge",
+    "firmware_bridge.printer",
+    "cloud_sync.daemon",
+    "httpx",
+    "sqlite_utils",
+)
+
+FRESH_STARTS = os.environ.get("EDGEHUB_TEST_FRESH_STARTS") == "1"
+
+
+class Command(Protocol):
+    """The part of ``subprocess.Popen`` the tests use, for either kind of start."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+class ForkedCommand:
+    """A command forked from the fork server, driven like a ``Popen``."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, args: Sequence[str]) -> None:
+        self._process = process
+        self.args = list(args)
+
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        code = self._process.exitcode
+        if code is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0.0)
+        return code
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+_running: weakref.WeakSet[ForkedCommand] = weakref.WeakSet()
+_context: multiprocessing.context.ForkServerContext | None = None
+
+
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    global _context
+    if _context is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(PRELOAD))
+        atexit.register(_kill_leftovers)  # runs before multiprocessing joins its children
+        _context = context
+    return _context
+
+
+def _kill_leftovers() -> None:
+    """A test that forgot a daemon must not hang the worker's exit (multiprocessing
+    joins every child it started); a ``Popen`` would have been left running."""
+    for command in list(_running):
+        command.kill()
+
+
+def _reopen(fd: int, path: str, flags: int) -> None:
+    target = os.open(path, flags, 0o644)
+    if target != fd:
+        os.dup2(target, fd)
+        os.close(target)
+
+
+def _run_edgehub(args: list[str], env: dict[str, str], cwd: str, out: str, err: str) -> None:
+    """In the child: become ``python -m hub.cli ARGS`` with this environment."""
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    append = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    _reopen(0, os.devnull, os.O_RDONLY)
+    _reopen(1, out, append)
+    _reopen(2, err, append)
+    # New streams over the new descriptors, buffered as a fresh interpreter's
+    # are when writing to a file (stderr line by line, never failing to encode).
+    encoding = locale.getpreferredencoding(False)
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding=encoding)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding=encoding)
+    sys.stderr = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False),
+        encoding=encoding,
+        errors="backslashreplace",
+        line_buffering=True,
+    )
+    sys.argv = ["-m", *args]
+    # As in a fresh `python -m hub.cli`: the module runs as __main__ only, and
+    # whoever imports `hub.cli` later gets a copy of their own.
+    sys.modules.pop("hub.cli", None)
+    try:
+        runpy.run_module("hub.cli", run_name="__main__", alter_sys=True)
+    finally:
+        atexit._run_exitfuncs()  # multiprocessing's child leaves with os._exit
+
+
+def start(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    stdout: Path,
+    stderr: Path | None = None,
+    *,
+    cwd: Path | None = None,
+    fresh: bool = False,
+) -> Command:
+    """Start ``edgehub ARGS`` with ``env`` in ``cwd`` (default: ours), its output
+    appended to ``stdout`` and ``stderr`` (default: the same file)."""
+    err = stderr or stdout
+    if fresh or FRESH_STARTS:
+        with stdout.open("ab") as out, err.open("ab") as error:
+            return subprocess.Popen(
+                [sys.executable, "-m", "hub.cli", *args],
+                env=dict(env),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=error,
+            )
+    process = _fork_server().Process(
+        target=_run_edgehub,
+        args=(list(args), dict(env), str(cwd or os.getcwd()), str(stdout), str(err)),
+        name=f"edgehub {' '.join(args)[:40]}",
+    )
+    process.start()
+    command = ForkedCommand(process, ["edgehub", *args])
+    _running.add(command)
+    return command
+
+
+def run(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    timeout: float,
+    *,
+    cwd: Path | None = None,
+    fresh: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """``edgehub ARGS`` to its end, its output captured as text (``subprocess.run``'s shape)."""
+    with tempfile.TemporaryDirectory(prefix="edgehub-run-") as tmp:
+        out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
+        command = start(args, env, out, err, cwd=cwd, fresh=fresh)
+        try:
+            code = command.wait(timeout)
+        except subprocess.TimeoutExpired:
+            command.kill()
+            command.wait()
+            raise
+        encoding = locale.getpreferredencoding(False)
+        return subprocess.CompletedProcess(
+            ["edgehub", *args],
+            code,
+            out.read_text(encoding) if out.exists() else "",
+            err.read_text(encoding) if err.exists() else "",
+        )
