@@ -701,6 +701,12 @@ def report(
                 f"| {raw_cpu:,.0f} | {store_cpu:,.0f} | {session_cpu:,.0f} |"
             )
         print()
+        raw_rates = [r[1] for r in connect_rows]
+        raw_cpus = [r[4] for r in connect_rows]
+        print(
+            f"raw connects (the box's own spread): rates {max(raw_rates) / min(raw_rates) - 1:.0%}"
+            f" apart, CPU per connection {max(raw_cpus) / min(raw_cpus) - 1:.0%} apart"
+        )
         for column, index in (("store", 2), ("a session room", 3)):
             values = [r[index] for r in connect_rows]
             cpus = [r[index + 3] for r in connect_rows]
