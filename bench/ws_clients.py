@@ -189,16 +189,26 @@ class Pool:
         room: str | None,
         concurrency: int,
         since: list[int | None] | None = None,
+        start_at: int | None = None,
     ) -> dict[str, Any]:
-        """Open one connection per URL (and subscribe each to ``room``, from ``since``)."""
+        """Open one connection per URL (and subscribe each to ``room``, from ``since``).
+
+        From ``start_at`` (monotonic ns, the box's one clock) when given, so the
+        processes start together; ``last_ns`` is when the last one was open (and
+        subscribed): the connect rate is timed here, not across the driver's pipes.
+        """
         group = self.groups.setdefault(name, Group())
         loop = asyncio.get_running_loop()
+        if start_at is not None:
+            await asyncio.sleep(max(0, start_at - time.monotonic_ns()) / 1e9)
+        first_ns = time.monotonic_ns()
+        last_ns = first_ns
         gate = asyncio.Semaphore(concurrency)
         failures = 0
         opened: list[WsClient | None] = [None] * len(urls)
 
         async def one(i: int, url: str) -> None:
-            nonlocal failures
+            nonlocal failures, last_ns
             uri = parse_uri(url)
             async with gate:
                 try:
@@ -220,12 +230,12 @@ class Pool:
                 except Exception:
                     failures += 1
                     return
+            last_ns = max(last_ns, time.monotonic_ns())
             opened[i] = client
 
-        started = time.perf_counter()
         await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
         group.connections.extend(c for c in opened if c is not None)
-        return {"seconds": time.perf_counter() - started, "failures": failures}
+        return {"first_ns": first_ns, "last_ns": last_ns, "failures": failures}
 
     async def track(self, name: str) -> None:
         """Record the ``seq`` of every event frame the group's connections receive."""

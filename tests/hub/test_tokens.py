@@ -81,3 +81,47 @@ def test_each_secret_verifies_only_its_own_tokens() -> None:
         CheckedToken.decode(theirs, SECRET, "HS256")
     with pytest.raises(NotAuthorizedException):
         CheckedToken.decode(mine, other, "HS256")
+
+
+def _variants(text: str) -> list[str]:
+    """A token mangled in the ways PyJWT's segment check is about: junk, padding, lengths."""
+    head, body, signature = text.split(".")
+    out = []
+    for i in range(3):
+        parts = [head, body, signature]
+        part = parts[i]
+        for mangled in (
+            part + "=",
+            part + "==",
+            part + "===",
+            part + "!",
+            part[:-1] + "!",
+            part[:4] + "+" + part[5:],
+            part[:4] + "/" + part[5:],
+            part[:-1],
+            part[:-2],
+            part + "A",
+            "!!!!",
+            "",
+        ):
+            parts[i] = mangled
+            out.append(".".join(parts))
+    return out
+
+
+def test_mangled_segments_get_the_verdict_litestars_token_gives() -> None:
+    """The alphabet check done in C must accept and refuse exactly what PyJWT's does."""
+    text = encoded(seconds=60)
+    accepted = 0
+    for variant in [text, *_variants(text)]:
+        try:
+            expected: str | None = Token.decode(variant, SECRET, "HS256").sub
+        except NotAuthorizedException:
+            expected = None
+        try:
+            got: str | None = CheckedToken.decode(variant, SECRET, "HS256").sub
+        except NotAuthorizedException:
+            got = None
+        assert got == expected, variant
+        accepted += got is not None
+    assert accepted >= 2  # the token itself and a padded signature: both verdicts were asked
