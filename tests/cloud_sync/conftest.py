@@ -9,6 +9,10 @@ import pytest
 from cloud_sync.odoo import OdooClient
 from tests.odoo_emulator import VERSIONS, OdooEmulator
 
+# The client's pauses between tries of a failed call, a tenth of RETRY_PAUSES:
+# the tests count tries, not how long the pauses last.
+RETRY_PAUSES = (0.005, 0.01, 0.02)
+
 
 @pytest.fixture
 def anyio_backend() -> str:
@@ -30,7 +34,8 @@ def client_for(
     version: int | None = None,
     timeout: float = 2.0,
 ) -> OdooClient:
-    """A client configured as the sync agent would be; the version is detected unless given."""
+    """A client configured as the sync agent would be, with short pauses between tries; the
+    version is detected unless given."""
     seed = emulator.seed
     assert seed is not None
     return OdooClient(
@@ -40,6 +45,7 @@ def client_for(
         api_key or seed.api_key,
         version=version,
         timeout=timeout,
+        retry_pauses=RETRY_PAUSES,
     )
 
 
