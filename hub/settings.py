@@ -219,6 +219,20 @@ class Kitchen(Group):
 
     ack_timeout_seconds: float = Field(default=5.0, gt=0, alias="kitchen_ack_timeout_seconds")
     retry_max_seconds: float = Field(default=60.0, gt=0, alias="kitchen_retry_max_seconds")
+    presence_grace_seconds: float | None = Field(
+        default=None, gt=0, alias="kitchen_presence_grace_seconds"
+    )
+
+    _empty = field_validator("presence_grace_seconds", mode="before")(_empty_is_unset)
+
+    def presence_grace(self, keepalive_seconds: float) -> float:
+        """How long after connecting the bridge waits to hear from a device it believes online.
+
+        Live devices repeat their status on reconnecting: three keepalives unless set.
+        """
+        if self.presence_grace_seconds is not None:
+            return self.presence_grace_seconds
+        return 3.0 * keepalive_seconds
 
 
 class Screens(Group):
