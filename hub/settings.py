@@ -310,9 +310,9 @@ class Sync(Group):
 
     The most orders per push, how long one call may take, the longest wait
     between retries while Odoo is down (or refuses the key), how often the
-    catalogue is pulled, how soon an idle agent looks for new orders, and when
-    sync is lagging (the one threshold of /health, the sync watch, /metrics
-    and `edgehub status`).
+    catalogue is pulled, how soon an idle agent looks for new orders, how long
+    it pauses before trying a failed call again, and when sync is lagging (the
+    one threshold of /health, the sync watch, /metrics and `edgehub status`).
     """
 
     batch_size: int = Field(default=200, ge=1, le=1000, alias="sync_batch_size")
@@ -320,6 +320,7 @@ class Sync(Group):
     backoff_max_seconds: float = Field(default=300.0, gt=0, alias="sync_backoff_max_seconds")
     pull_interval_seconds: float = Field(default=300.0, gt=0, alias="sync_pull_interval_seconds")
     poll_seconds: float = Field(default=0.25, gt=0, le=60, alias="sync_poll_seconds")
+    retry_pause_seconds: float = Field(default=0.05, gt=0, le=10, alias="sync_retry_pause_seconds")
     lag_warn_seconds: float = Field(default=600.0, gt=0, alias="sync_lag_warn_seconds")
 
 

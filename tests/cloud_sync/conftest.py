@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from cloud_sync.odoo import OdooClient
+from cloud_sync.odoo import OdooClient, retry_pauses
 from tests.odoo_emulator import VERSIONS, OdooEmulator
 
-# The client's pauses between tries of a failed call, a tenth of RETRY_PAUSES:
-# the tests count tries, not how long the pauses last.
-RETRY_PAUSES = (0.005, 0.01, 0.02)
+# The client's pauses between tries of a failed call, a tenth of RETRY_PAUSES
+# (hub_side.sync_settings sets the same): the tests count tries, not how long
+# the pauses last.
+RETRY_PAUSES = retry_pauses(0.005)
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ def sync_settings(tmp_path: Path, emulator: OdooEmulator, **overrides: Any) -> S
         "sync_backoff_max_seconds": 0.5,
         "sync_batch_size": 100,
         "sync_poll_seconds": 0.02,
+        "sync_retry_pause_seconds": 0.005,
     }
     values.update(overrides)
     return make_settings(demo_database(tmp_path / "edgehub.db"), **values)
@@ -69,6 +70,7 @@ def sync_env(settings: Settings) -> dict[str, str]:
         "sync_batch_size",
         "sync_pull_interval_seconds",
         "sync_poll_seconds",
+        "sync_retry_pause_seconds",
     )
     env = {f"EDGEHUB_{n.upper()}": str(value_of(settings, n)) for n in names}
     assert settings.odoo.api_key is not None
