@@ -25,6 +25,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -90,7 +91,7 @@ class EmulatorApp:
         if applies and plan.delay:
             # Odoo keeps working on a request whose client gave up: the call
             # below runs and commits even if the client has timed out by then.
-            await asyncio.sleep(plan.delay)
+            await self._latency(plan.delay)
         limit = plan.worker_limit(_pushed_orders(targets, body)) if applies else None
         if limit == "real":
             # PreforkServer.process_timeout SIGKILLs the worker mid-transaction:
@@ -108,6 +109,18 @@ class EmulatorApp:
             await _drop_connection(send)
             return
         await _respond(send, response)
+
+    async def _latency(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the test switches the delay off meanwhile.
+
+        A test clears its faults once it has seen what it waits for; a call
+        still in its latency then runs at once, instead of holding up the
+        emulator's stop until it is done.
+        """
+        deadline = time.monotonic() + seconds
+        # The switch is flipped from the test's thread: nothing to await here.
+        while (left := deadline - time.monotonic()) > 0 and self.faults.plan.delay:  # noqa: ASYNC110
+            await asyncio.sleep(min(left, 0.01))
 
     # -- routing --
 
