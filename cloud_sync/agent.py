@@ -58,7 +58,6 @@ from hub.settings import Settings
 
 log = get_logger("edgehub.sync")
 
-POLL_SECONDS = 0.25  # how soon a new order is noticed when there is nothing else to do
 HEARTBEAT_SECONDS = 5.0
 CLOSE_SESSIONS_EVERY = 30.0
 RECONCILE_EVERY = 12  # pulls: a full id reconciliation about hourly at the default interval
@@ -136,9 +135,10 @@ class Agent:
             if time.monotonic() >= self._beat_at:
                 await self._note(heartbeat_at=now_iso())
             if not turn.progressed:
-                wait = POLL_SECONDS
+                # How soon a new order is noticed when there is nothing else to do.
+                wait = poll = self.settings.sync.poll_seconds
                 if turn.idle and self._resume_at > time.monotonic():
-                    wait = min(POLL_SECONDS, self._resume_at - time.monotonic())
+                    wait = min(poll, self._resume_at - time.monotonic())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), max(wait, 0.01))
         self._ahead.discard()

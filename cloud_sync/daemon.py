@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from cloud_sync.agent import Agent
 from cloud_sync.errors import AuthFailed, Rejected
-from cloud_sync.odoo import OdooClient
+from cloud_sync.odoo import OdooClient, retry_pauses
 from hub import sync_outbox, sync_status
 from hub.clock import now_iso
 from hub.daemon import InstanceLock, Lifetime, lock_path, sdnotify, supervise
@@ -56,6 +56,7 @@ def make_client(settings: Settings) -> OdooClient | None:
         settings.odoo.login,
         settings.odoo.api_key.get_secret_value(),
         timeout=settings.sync.timeout_seconds,
+        retry_pauses=retry_pauses(settings.sync.retry_pause_seconds),
     )
 
 

@@ -16,14 +16,15 @@ after we gave up. The POS helpers exist for that: ``find_orders`` asks Odoo
 whether orders are there before anything is sent again.
 
 A flaky link fails single calls, not Odoo: each call is tried again where it
-failed, a few times with short jittered pauses (``RETRY_PAUSES``), before its
-error reaches the agent. Any call is tried again after a ``Retryable`` that
-is not ``Ambiguous`` (Odoo ran nothing); only a read (``READS``: version,
-login, search, read) also after an ``Ambiguous`` one, since reading twice
-changes nothing. A push whose answer was lost is never resent here: the
-pusher asks Odoo first. Neither a timeout nor a worker out of CPU time
-(``WorkerLimit``) is tried again here: a slow Odoo is not faster a moment
-later, and the same call would run as long again.
+failed, a few times with short jittered pauses (``retry_pauses``, from the
+``sync_retry_pause_seconds`` setting), before its error reaches the agent.
+Any call is tried again after a ``Retryable`` that is not ``Ambiguous``
+(Odoo ran nothing); only a read (``READS``: version, login, search, read)
+also after an ``Ambiguous`` one, since reading twice changes nothing. A push
+whose answer was lost is never resent here: the pusher asks Odoo first.
+Neither a timeout nor a worker out of CPU time (``WorkerLimit``) is tried
+again here: a slow Odoo is not faster a moment later, and the same call
+would run as long again.
 """
 
 from __future__ import annotations
@@ -78,9 +79,14 @@ _JSON2_PARAMS: dict[str, tuple[str, ...]] = {
     "export_for_ui": ("ids",),
 }
 
-# Pauses before the 2nd, 3rd and 4th try of a failed call (each jittered to 50-100 %):
-# a link that fails one call in three still gets ~99 % of calls through.
-RETRY_PAUSES = (0.05, 0.1, 0.2)
+
+def retry_pauses(first: float) -> tuple[float, ...]:
+    """Pauses before the 2nd, 3rd and 4th try of a failed call (each jittered to 50-100 %):
+    a link that fails one call in three still gets ~99 % of calls through."""
+    return (first, 2 * first, 4 * first)
+
+
+RETRY_PAUSES = retry_pauses(0.05)  # the default of sync_retry_pause_seconds
 
 
 @functools.cache

@@ -71,8 +71,7 @@ class Dispatcher:
         self._board_dirty = asyncio.Event()
         self._board: list[int] | None = None
         self._heard: set[str] = set()  # devices that spoke on the current connection
-        # Live devices repeat their status on reconnecting; give them three keepalives.
-        self.presence_grace = 3.0 * settings.mqtt.keepalive_seconds
+        self.presence_grace = settings.kitchen.presence_grace(settings.mqtt.keepalive_seconds)
         self._tasks: set[asyncio.Task[Any]] = set()
         for topic_filter in (self.topics.all_acks, self.topics.all_statuses, self.topics.all_bumps):
             link.subscribe(topic_filter, self._on_message)

@@ -219,6 +219,20 @@ class Kitchen(Group):
 
     ack_timeout_seconds: float = Field(default=5.0, gt=0, alias="kitchen_ack_timeout_seconds")
     retry_max_seconds: float = Field(default=60.0, gt=0, alias="kitchen_retry_max_seconds")
+    presence_grace_seconds: float | None = Field(
+        default=None, gt=0, alias="kitchen_presence_grace_seconds"
+    )
+
+    _empty = field_validator("presence_grace_seconds", mode="before")(_empty_is_unset)
+
+    def presence_grace(self, keepalive_seconds: float) -> float:
+        """How long after connecting the bridge waits to hear from a device it believes online.
+
+        Live devices repeat their status on reconnecting: three keepalives unless set.
+        """
+        if self.presence_grace_seconds is not None:
+            return self.presence_grace_seconds
+        return 3.0 * keepalive_seconds
 
 
 class Screens(Group):
@@ -296,14 +310,17 @@ class Sync(Group):
 
     The most orders per push, how long one call may take, the longest wait
     between retries while Odoo is down (or refuses the key), how often the
-    catalogue is pulled, and when sync is lagging (the one threshold of
-    /health, the sync watch, /metrics and `edgehub status`).
+    catalogue is pulled, how soon an idle agent looks for new orders, how long
+    it pauses before trying a failed call again, and when sync is lagging (the
+    one threshold of /health, the sync watch, /metrics and `edgehub status`).
     """
 
     batch_size: int = Field(default=200, ge=1, le=1000, alias="sync_batch_size")
     timeout_seconds: float = Field(default=30.0, gt=0, alias="sync_timeout_seconds")
     backoff_max_seconds: float = Field(default=300.0, gt=0, alias="sync_backoff_max_seconds")
     pull_interval_seconds: float = Field(default=300.0, gt=0, alias="sync_pull_interval_seconds")
+    poll_seconds: float = Field(default=0.25, gt=0, le=60, alias="sync_poll_seconds")
+    retry_pause_seconds: float = Field(default=0.05, gt=0, le=10, alias="sync_retry_pause_seconds")
     lag_warn_seconds: float = Field(default=600.0, gt=0, alias="sync_lag_warn_seconds")
 
 

@@ -209,7 +209,7 @@ def make_jwt_auth(settings: Settings) -> JWTAuth[Actor, Token]:
     )
 
 
-def issue_token(auth: JWTAuth[Actor, Token], actor: Actor, ttl_seconds: int) -> str:
+def issue_token(auth: JWTAuth[Actor, Token], actor: Actor, ttl_seconds: float) -> str:
     return auth.create_token(
         identifier=str(actor.id),
         token_expiration=timedelta(seconds=ttl_seconds),

@@ -6,8 +6,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from cloud_sync.odoo import OdooClient
+from cloud_sync.odoo import OdooClient, retry_pauses
 from tests.odoo_emulator import VERSIONS, OdooEmulator
+
+# The client's pauses between tries of a failed call, a tenth of RETRY_PAUSES
+# (hub_side.sync_settings sets the same): the tests count tries, not how long
+# the pauses last.
+RETRY_PAUSES = retry_pauses(0.005)
 
 
 @pytest.fixture
@@ -30,7 +35,8 @@ def client_for(
     version: int | None = None,
     timeout: float = 2.0,
 ) -> OdooClient:
-    """A client configured as the sync agent would be; the version is detected unless given."""
+    """A client configured as the sync agent would be, with short pauses between tries; the
+    version is detected unless given."""
     seed = emulator.seed
     assert seed is not None
     return OdooClient(
@@ -40,6 +46,7 @@ def client_for(
         api_key or seed.api_key,
         version=version,
         timeout=timeout,
+        retry_pauses=RETRY_PAUSES,
     )
 
 

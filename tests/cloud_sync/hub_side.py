@@ -51,6 +51,8 @@ def sync_settings(tmp_path: Path, emulator: OdooEmulator, **overrides: Any) -> S
         "sync_timeout_seconds": 2.0,
         "sync_backoff_max_seconds": 0.5,
         "sync_batch_size": 100,
+        "sync_poll_seconds": 0.02,
+        "sync_retry_pause_seconds": 0.005,
     }
     values.update(overrides)
     return make_settings(demo_database(tmp_path / "edgehub.db"), **values)
@@ -67,6 +69,8 @@ def sync_env(settings: Settings) -> dict[str, str]:
         "sync_backoff_max_seconds",
         "sync_batch_size",
         "sync_pull_interval_seconds",
+        "sync_poll_seconds",
+        "sync_retry_pause_seconds",
     )
     env = {f"EDGEHUB_{n.upper()}": str(value_of(settings, n)) for n in names}
     assert settings.odoo.api_key is not None
@@ -225,7 +229,7 @@ class AgentRun:
     async def until(
         self, condition: Callable[[], Awaitable[bool] | bool], within: float = 30.0
     ) -> None:
-        """Wait for ``condition`` (checked every 50 ms); fail with the agent's state if late."""
+        """Wait for ``condition`` (checked every 20 ms); fail with the agent's state if late."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self._task is not None and self._task.done():
@@ -236,7 +240,7 @@ class AgentRun:
                 result = await result
             if result:
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
         status = await self.read_status()
         raise AssertionError(f"timed out; agent error: {self.agent and self.agent.error}; {status}")
 

@@ -26,6 +26,7 @@ from tests.support.redis_server import drop_keys
 pytestmark = pytest.mark.anyio
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
+PULL_INTERVAL = 0.5  # seconds: a price changed at head office is on the hub within one
 
 
 def till_products(settings: Any) -> list[int]:
@@ -70,7 +71,7 @@ async def test_a_template_price_reaches_the_hub_its_cache_and_the_next_order(
     settings = sync_settings(
         tmp_path,
         odoo_emulator,
-        sync_pull_interval_seconds=1.0,
+        sync_pull_interval_seconds=PULL_INTERVAL,
         store=store_code,
         redis_url=SHARED_REDIS,
     )
@@ -100,9 +101,10 @@ async def test_a_template_price_reaches_the_hub_its_cache_and_the_next_order(
             )
             assert variant["write_date"] < template["write_date"]  # the form leaves the variant be
 
-            # Within one pull interval (1 s here), and a pull that was under way.
+            # Within one pull interval, and a pull that was under way.
             await run.until(
-                lambda: hub_product(settings, seed.products["FRIES"])["price"] == 390, within=2.5
+                lambda: hub_product(settings, seed.products["FRIES"])["price"] == 390,
+                within=2.5 * PULL_INTERVAL,
             )
             await upkeep.tail()
             cached = await catalog.product(fries["id"])

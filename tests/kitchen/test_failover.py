@@ -10,6 +10,8 @@ from firmware_bridge.presence import record_status
 from hub.devices import list_devices
 from tests.support.kitchen import GRILL, Kitchen, SimPrinter, wait_until
 
+PRESENCE_GRACE = 2.0  # seconds the bridge waits to hear from a device it believes online
+
 
 def test_primary_offline_backup_prints(
     kitchen: Kitchen, printers: Callable[..., SimPrinter]
@@ -95,11 +97,13 @@ def test_device_silent_since_the_bridge_connected_is_presumed_offline(
     kitchen.add_device("grill-2", "grill", role="backup")
     ok = DeviceStatus(online=True, paper="ok", cover="closed", error=None, firmware="x")
     kitchen.write(record_status, "grill-1", ok)  # what the hub last knew of a now-dead primary
-    kitchen.bridge()
+    # The backup's adapter first: the order is then placed as soon as the bridge is up,
+    # well within the grace it gives grill-1 (three keepalives, 6 s, unless set).
     kitchen.printer("grill-2", backup.port)
+    bridge = kitchen.bridge(EDGEHUB_KITCHEN_PRESENCE_GRACE_SECONDS=str(PRESENCE_GRACE))
     order = kitchen.paid_order((GRILL, "1"))  # goes to grill-1 first: nothing says it is gone
 
-    (job,) = kitchen.wait_jobs(order.id, "acked", 1, timeout=15)  # grace: 3 keepalives, 6 s
+    (job,) = kitchen.wait_jobs(order.id, "acked", 1, timeout=15)  # once the grace is over
     assert (job["acked_by"], job["backup"]) == ("grill-2", 1)
     assert kitchen.device_row("grill-1")["online"] is False
-    assert "device_presumed_offline device=grill-1" in kitchen.processes[0].log_text()
+    assert "device_presumed_offline device=grill-1" in bridge.log_text()

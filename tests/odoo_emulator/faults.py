@@ -9,7 +9,8 @@ may conclude from it (``http.EmulatorApp`` applies them in this order):
 
 * ``error_rate``: the reverse proxy in front of Odoo answers 503 (nginx's
   page) without passing the request on: Odoo ran nothing;
-* ``delay``: latency before Odoo runs the call; it still runs and commits;
+* ``delay``: latency before Odoo runs the call; it still runs and commits
+  (at once, if the delay is switched off meanwhile);
 * ``serialization_failure_rate``: Odoo ran the call and PostgreSQL rolled it
   back ("could not serialize access"): nothing committed, an error answered;
 * worker limits (``push_seconds_per_order``): a push of n orders keeps an

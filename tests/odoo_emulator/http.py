@@ -20,10 +20,12 @@ the commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -89,7 +91,7 @@ class EmulatorApp:
         if applies and plan.delay:
             # Odoo keeps working on a request whose client gave up: the call
             # below runs and commits even if the client has timed out by then.
-            await asyncio.sleep(plan.delay)
+            await self._latency(plan.delay)
         limit = plan.worker_limit(_pushed_orders(targets, body)) if applies else None
         if limit == "real":
             # PreforkServer.process_timeout SIGKILLs the worker mid-transaction:
@@ -107,6 +109,18 @@ class EmulatorApp:
             await _drop_connection(send)
             return
         await _respond(send, response)
+
+    async def _latency(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if the test switches the delay off meanwhile.
+
+        A test clears its faults once it has seen what it waits for; a call
+        still in its latency then runs at once, instead of holding up the
+        emulator's stop until it is done.
+        """
+        deadline = time.monotonic() + seconds
+        # The switch is flipped from the test's thread: nothing to await here.
+        while (left := deadline - time.monotonic()) > 0 and self.faults.plan.delay:  # noqa: ASYNC110
+            await asyncio.sleep(min(left, 0.01))
 
     # -- routing --
 
@@ -266,13 +280,66 @@ async def _drop_connection(send: Send) -> None:
         await asyncio.sleep(0)
 
 
+class _PromptServer(uvicorn.Server):
+    """uvicorn's server, stopped by an event rather than found stopped by polling.
+
+    uvicorn looks at ``should_exit`` every 100 ms and then pauses another
+    100 ms before draining connections: 0.2 s on each emulator a test stops,
+    which summed to most of the Odoo tests' wall time. This one wakes the
+    moment ``stop`` is called and waits only as long as requests are still
+    running. The shutdown itself is uvicorn's: listener closed first, idle
+    keep-alive connections closed, a running request allowed to finish
+    (within ``timeout_graceful_shutdown``) before its task is cancelled.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        counter = 0
+        while not await self.on_tick(counter):
+            # on_tick refreshes the Date header, once a second as uvicorn does.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=1.0)
+            counter += 10
+
+    def stop(self) -> None:
+        """Ask the server to shut down; safe to call from any thread."""
+        self.should_exit = True
+        loop, event = self._loop, self._stop
+        if loop is not None and event is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already finished
+                loop.call_soon_threadsafe(event.set)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        # Idle connections are closed now, busy ones once their request is answered.
+        tasks = set(self.server_state.tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.config.timeout_graceful_shutdown)
+        for task in self.server_state.tasks:
+            task.cancel(msg="the Odoo emulator stopped")
+        for server in self.servers:
+            await server.wait_closed()
+        await self.lifespan.shutdown()
+
+
 class HttpThread:
     """uvicorn serving one app on 127.0.0.1 in a daemon thread; stop it to refuse connections."""
 
     def __init__(self, app: EmulatorApp) -> None:
         self.app = app
         self.port = 0
-        self._server: uvicorn.Server | None = None
+        self._server: _PromptServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -288,7 +355,7 @@ class HttpThread:
             http="h11",
             timeout_graceful_shutdown=1,
         )
-        server = uvicorn.Server(config)
+        server = _PromptServer(config)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="odoo-emulator", daemon=True
         )
@@ -307,7 +374,7 @@ class HttpThread:
     def stop(self) -> None:
         if self._server is None or self._thread is None:
             return
-        self._server.should_exit = True
+        self._server.stop()
         self._thread.join(timeout=5)
         self._server = self._thread = None
 

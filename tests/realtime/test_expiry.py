@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 import jwt
@@ -18,15 +19,26 @@ from tests.support.ws_client import close_code, events, recv, send, subscribe, w
 
 pytestmark = pytest.mark.anyio
 
-# Seconds: long enough to subscribe and see an event first, short enough to wait out.
-SHORT_TTL = 5
+# Seconds a short token leaves at least: long enough to subscribe and see an event
+# first. A JWT's exp is a whole second, so it is the first one past that (see below).
+SHORT_TTL = 1.5
+CLOSED_WITHIN = SHORT_TTL + 1 + 5
 ANA = Actor(3, "cashier", "Ana")
 
 
 def short_token(hub: HubProcess) -> tuple[str, float]:
-    """A token of Ana's that expires within ``SHORT_TTL`` seconds, and its ``exp``."""
-    token = issue_token(make_jwt_auth(make_settings(hub.db).with_jwt_secret()), ANA, SHORT_TTL)
-    exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+    """A token of Ana's that expires ``SHORT_TTL`` to ``SHORT_TTL + 1`` s from now, and its ``exp``.
+
+    A token issued for ``ttl`` seconds gets the whole second at or below
+    ``now + ttl``: a whole-second ``ttl`` would leave anywhere from ``ttl - 1``
+    to ``ttl``, so the ``exp`` is picked first and the ``ttl`` aimed half a
+    second past it.
+    """
+    exp = math.ceil(time.time() + SHORT_TTL)
+    auth = make_jwt_auth(make_settings(hub.db).with_jwt_secret())
+    token = issue_token(auth, ANA, exp + 0.5 - time.time())
+    claimed = jwt.decode(token, options={"verify_signature": False})["exp"]
+    assert claimed == exp, (claimed, exp)
     return token, float(exp)
 
 
@@ -42,7 +54,7 @@ async def test_socket_is_closed_4401_when_its_token_expires(
         (frame,) = await events(ws, 1)
         assert frame["event"] == "order.created"
         assert time.time() < exp
-        assert await close_code(ws, within=SHORT_TTL + 5) == 4401
+        assert await close_code(ws, within=CLOSED_WITHIN) == 4401
         closed_at = time.time()
         assert ws.close_reason == "token expired"
     assert exp <= closed_at < exp + 2
@@ -59,7 +71,7 @@ async def test_long_lived_device_token_stays_open(rt_hub: HubProcess, rt_api: Ap
         ws_client(rt_hub.url, token=short) as till,
     ):
         await subscribe(screen, "kitchen")
-        assert await close_code(till, within=SHORT_TTL + 5) == 4401
+        assert await close_code(till, within=CLOSED_WITHIN) == 4401
         order = await asyncio.to_thread(rt_api.create, session_id)
         assert (await asyncio.to_thread(rt_api.fire, order["id"], "validate")).status_code == 200
         assert (await asyncio.to_thread(rt_api.pay_exact, order)).status_code == 200
@@ -77,7 +89,7 @@ async def test_after_expiry_a_new_token_and_since_miss_nothing(
     token, _ = short_token(rt_hub)
     async with ws_client(rt_hub.url, token=token) as ws:
         seen = (await subscribe(ws, f"session:{session_id}"))["seq"]
-        assert await close_code(ws, within=SHORT_TTL + 5) == 4401
+        assert await close_code(ws, within=CLOSED_WITHIN) == 4401
     missed = rt_api.create(session_id)
     async with ws_client(rt_hub.url, token=rt_api.token("ana")) as ws:
         await subscribe(ws, f"session:{session_id}", since=seen)
