@@ -145,6 +145,8 @@ def _reopen(fd: int, path: str, flags: int) -> None:
 
 def _run_edgehub(args: list[str], env: dict[str, str], cwd: str, out: str, err: str) -> None:
     """In the child: become ``python -m hub.cli ARGS`` with this environment."""
+    with open("/proc/self/comm", "w") as comm:  # `ps -o comm` tells the commands apart
+        comm.write(f"edgehub {args[0] if args else ''}"[:15])
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
