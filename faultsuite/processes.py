@@ -16,8 +16,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -38,8 +39,38 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+class Running(Protocol):
+    """The part of ``subprocess.Popen`` the suite drives."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def terminate(self) -> None: ...
+
+
+# Starts ``edgehub ARGS`` with an environment, its output appended to a log.
+Starter = Callable[[Sequence[str], dict[str, str], Path], Running]
+
+
+def fresh_interpreter(args: Sequence[str], env: dict[str, str], log: Path) -> Running:
+    """``edgehub ARGS`` in a new interpreter of this one's (the installed package's own)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", *args], env=env, stdout=out, stderr=out
+        )
+
+
 class Child:
-    """One program: ``start()`` waits until it is ready, ``kill()`` is a SIGKILL."""
+    """One program: ``start()`` waits until it is ready, ``kill()`` is a SIGKILL.
+
+    ``starter`` starts it (an ``edgehub`` command); without one, ``argv`` is run.
+    """
 
     def __init__(
         self,
@@ -50,14 +81,16 @@ class Child:
         *,
         notify: bool = False,
         ready: Callable[[], bool] | None = None,
+        starter: Starter | None = None,
     ) -> None:
         self.name = name
         self.argv = argv
+        self.starter = starter
         self.env = env
         self.log = log
         self.notify = notify
         self.ready = ready
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: Running | None = None
         self.starts = 0
 
     def start(self, timeout: float = START_TIMEOUT) -> Child:
@@ -71,8 +104,11 @@ class Child:
             listener.bind(str(path))
             listener.settimeout(0.1)
             env["NOTIFY_SOCKET"] = str(path)
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(self.argv, env=env, stdout=out, stderr=out)
+        if self.starter is not None:
+            self.proc = self.starter(self.argv, env, self.log)
+        else:
+            with self.log.open("ab") as out:
+                self.proc = subprocess.Popen(self.argv, env=env, stdout=out, stderr=out)
         self.starts += 1
         deadline = time.monotonic() + timeout
         try:
@@ -116,13 +152,24 @@ class Child:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
 
-def edgehub(name: str, args: list[str], env: dict[str, str], logs: Path, **kw: object) -> Child:
-    """An ``edgehub`` command run by this interpreter (the installed package's own)."""
-    argv = [sys.executable, "-m", "hub.cli", *args]
-    return Child(name, argv, env, logs / f"{name}.log", **kw)  # type: ignore[arg-type]
+def edgehub(
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    logs: Path,
+    *,
+    starter: Starter = fresh_interpreter,
+    notify: bool = False,
+    ready: Callable[[], bool] | None = None,
+) -> Child:
+    """An ``edgehub`` command, started by ``starter``."""
+    log = logs / f"{name}.log"
+    return Child(name, args, env, log, notify=notify, ready=ready, starter=starter)
 
 
-def serve(name: str, port: int, env: dict[str, str], logs: Path) -> Child:
+def serve(
+    name: str, port: int, env: dict[str, str], logs: Path, starter: Starter = fresh_interpreter
+) -> Child:
     url = f"http://127.0.0.1:{port}/health"
 
     def healthy() -> bool:
@@ -131,7 +178,8 @@ def serve(name: str, port: int, env: dict[str, str], logs: Path) -> Child:
         except httpx.HTTPError:
             return False
 
-    return edgehub(name, ["serve", "--port", str(port)], env, logs, ready=healthy)
+    args = ["serve", "--port", str(port)]
+    return edgehub(name, args, env, logs, starter=starter, ready=healthy)
 
 
 def mosquitto(port: int, workdir: Path) -> Child:

@@ -23,6 +23,7 @@ from pathlib import Path
 from faultsuite import ledger as ledger_mod
 from faultsuite.kds import Kds
 from faultsuite.ledger import Ledger
+from faultsuite.processes import Starter, fresh_interpreter
 from faultsuite.schedule import KINDS, Injector, plan
 from faultsuite.store import Store
 from faultsuite.tills import Till
@@ -87,16 +88,19 @@ def run_suite(
     with_redis: bool = True,
     tamper: Callable[[Store, Watchers], None] | None = None,
     say: Callable[[str], None] = print,
+    starter: Starter = fresh_interpreter,
 ) -> Outcome:
     """Sell ``orders`` orders on ``tills`` tills under ``faults`` faults; check the ledger.
 
     ``tamper`` (tests only) damages the evidence after the run, before the check,
     to show the check notices: it is not a switch in any program of the store.
+    ``starter`` starts the store's ``edgehub`` programs: each a fresh interpreter,
+    unless a test passes its own (tests/support/launch.py forks pre-imported ones).
     """
     own_dir = workdir is None
     work = Path(tempfile.mkdtemp(prefix="edgehub-faults-")) if workdir is None else workdir
     started = time.monotonic()
-    store = Store(work, with_redis=with_redis)
+    store = Store(work, with_redis=with_redis, starter=starter)
     injector: Injector | None = None
     kds: Kds | None = None
     watchers: Watchers | None = None

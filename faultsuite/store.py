@@ -32,8 +32,16 @@ SERVERS = 2
 class Store:
     """The database, the infrastructure and the store's programs of one run."""
 
-    def __init__(self, workdir: Path, *, quiet: bool = True, with_redis: bool = True) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        quiet: bool = True,
+        with_redis: bool = True,
+        starter: processes.Starter = processes.fresh_interpreter,
+    ) -> None:
         self.dir = workdir
+        self.starter = starter
         self.db = workdir / "edgehub.db"
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -115,23 +123,25 @@ class Store:
         for device, station in PRINTERS.items():
             self.cli("device", "add", device, "--station", station)
         env = self.env()
-        self.programs["sync"] = processes.edgehub("sync", ["sync"], env, self.logs, notify=True)
+        self.programs["sync"] = processes.edgehub(
+            "sync", ["sync"], env, self.logs, notify=True, starter=self.starter
+        )
         self.programs["sync"].start()
         self._await_catalogue()
         for n in range(SERVERS):
             port = processes.free_port()
-            server = processes.serve(f"serve{n + 1}", port, env, self.logs)
+            server = processes.serve(f"serve{n + 1}", port, env, self.logs, self.starter)
             self.servers.append(server.start())
             self.urls.append(f"http://127.0.0.1:{port}")
             self.programs[server.name] = server
         self.programs["bridge"] = processes.edgehub(
-            "bridge", ["bridge"], env, self.logs, notify=True
+            "bridge", ["bridge"], env, self.logs, notify=True, starter=self.starter
         ).start()
         for device in PRINTERS:
             connect = f"tcp://127.0.0.1:{self.printers.port(device)}"
             child = processes.edgehub(
                 device, ["printer", "--device", device, "--connect", connect], env, self.logs,
-                notify=True,
+                notify=True, starter=self.starter,
             )  # fmt: skip
             self.programs[device] = child.start()
         return self

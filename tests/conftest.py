@@ -15,18 +15,19 @@ from tests.support.api_client import Api
 from tests.support.hub_process import FAST_HASH, HubProcess
 from tests.support.notify_socket import manager  # noqa: F401  (a fixture, shared)
 
-# The longest files of the suite in a profile of it (40 s and more), begun first when
+# The longest files of the suite in a profile of it (15 s and more), begun first when
 # pytest-xdist spreads files over workers: one of them dealt out last would leave
 # the other workers idle while it runs alone at the end. (scripts/test passes
 # --no-loadscope-reorder: else xdist deals the files with the most tests first.)
 SLOW_FILES = (
     "tests/e2e/test_fault_suite.py",
-    "tests/cloud_sync/test_sync_push.py",
-    "tests/realtime/test_workers.py",
     "tests/fuzz/test_schema.py",
-    "tests/ops/test_small_things.py",
+    "tests/cloud_sync/test_sync_push.py",
+    "tests/catalog/test_fuzzy.py",
     "tests/e2e/test_selftest.py",
+    "tests/realtime/test_workers.py",
     "tests/hub/test_order_stateful.py",
+    "tests/e2e/test_fault_ledger_check.py",
 )
 
 
