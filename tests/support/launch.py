@@ -55,6 +55,8 @@ PRELOAD = (
     "sqlite_utils",
 )
 
+EDGEHUB = "hub.cli"  # what ``edgehub`` runs
+
 FRESH_STARTS = os.environ.get("EDGEHUB_TEST_FRESH_STARTS") == "1"
 
 
@@ -143,10 +145,12 @@ def _reopen(fd: int, path: str, flags: int) -> None:
         os.close(target)
 
 
-def _run_edgehub(args: list[str], env: dict[str, str], cwd: str, out: str, err: str) -> None:
-    """In the child: become ``python -m hub.cli ARGS`` with this environment."""
+def _run_module(
+    module: str, args: list[str], env: dict[str, str], cwd: str, out: str, err: str
+) -> None:
+    """In the child: become ``python -m MODULE ARGS`` with this environment."""
     with open("/proc/self/comm", "w") as comm:  # `ps -o comm` tells the commands apart
-        comm.write(f"edgehub {args[0] if args else ''}"[:15])
+        comm.write(" ".join(_argv(module, args)[:2])[:15])
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)
@@ -166,13 +170,18 @@ def _run_edgehub(args: list[str], env: dict[str, str], cwd: str, out: str, err: 
         line_buffering=True,
     )
     sys.argv = ["-m", *args]
-    # As in a fresh `python -m hub.cli`: the module runs as __main__ only, and
-    # whoever imports `hub.cli` later gets a copy of their own.
-    sys.modules.pop("hub.cli", None)
+    # As in a fresh `python -m`: the module runs as __main__ only, and
+    # whoever imports it later gets a copy of their own.
+    sys.modules.pop(module, None)
     try:
-        runpy.run_module("hub.cli", run_name="__main__", alter_sys=True)
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
     finally:
         atexit._run_exitfuncs()  # multiprocessing's child leaves with os._exit
+
+
+def _argv(module: str, args: Sequence[str]) -> list[str]:
+    """``["edgehub", "serve"]``, or the module's own name for another program."""
+    return ["edgehub" if module == EDGEHUB else module.rpartition(".")[2], *args]
 
 
 def start(
@@ -183,14 +192,16 @@ def start(
     *,
     cwd: Path | None = None,
     fresh: bool = False,
+    module: str = EDGEHUB,
 ) -> Command:
     """Start ``edgehub ARGS`` with ``env`` in ``cwd`` (default: ours), its output
-    appended to ``stdout`` and ``stderr`` (default: the same file)."""
+    appended to ``stdout`` and ``stderr`` (default: the same file); ``module``:
+    ``python -m MODULE ARGS`` instead (tests/hub/test_launch.py's probes)."""
     err = stderr or stdout
     if fresh or FRESH_STARTS:
         with stdout.open("ab") as out, err.open("ab") as error:
             return subprocess.Popen(
-                [sys.executable, "-m", "hub.cli", *args],
+                [sys.executable, "-m", module, *args],
                 env=dict(env),
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
@@ -198,12 +209,12 @@ def start(
                 stderr=error,
             )
     process = _fork_server().Process(
-        target=_run_edgehub,
-        args=(list(args), dict(env), str(cwd or os.getcwd()), str(stdout), str(err)),
-        name=f"edgehub {' '.join(args)[:40]}",
+        target=_run_module,
+        args=(module, list(args), dict(env), str(cwd or os.getcwd()), str(stdout), str(err)),
+        name=" ".join(_argv(module, args))[:48],
     )
     process.start()
-    command = ForkedCommand(process, ["edgehub", *args])
+    command = ForkedCommand(process, _argv(module, args))
     _running.add(command)
     return command
 
@@ -215,11 +226,13 @@ def run(
     *,
     cwd: Path | None = None,
     fresh: bool = False,
+    module: str = EDGEHUB,
 ) -> subprocess.CompletedProcess[str]:
-    """``edgehub ARGS`` to its end, its output captured as text (``subprocess.run``'s shape)."""
+    """``edgehub ARGS`` (or ``python -m MODULE ARGS``) to its end, its output captured as
+    text (``subprocess.run``'s shape)."""
     with tempfile.TemporaryDirectory(prefix="edgehub-run-") as tmp:
         out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
-        command = start(args, env, out, err, cwd=cwd, fresh=fresh)
+        command = start(args, env, out, err, cwd=cwd, fresh=fresh, module=module)
         try:
             code = command.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -228,7 +241,7 @@ def run(
             raise
         encoding = locale.getpreferredencoding(False)
         return subprocess.CompletedProcess(
-            ["edgehub", *args],
+            _argv(module, args),
             code,
             out.read_text(encoding) if out.exists() else "",
             err.read_text(encoding) if err.exists() else "",
