@@ -35,6 +35,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import types
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -148,7 +150,7 @@ def _reopen(fd: int, path: str, flags: int) -> None:
 def _run_module(
     module: str, args: list[str], env: dict[str, str], cwd: str, out: str, err: str
 ) -> None:
-    """In the child: become ``python -m MODULE ARGS`` with this environment."""
+    """In the child: become ``python -m MODULE ARGS`` with this environment, to its exit."""
     with open("/proc/self/comm", "w") as comm:  # `ps -o comm` tells the commands apart
         comm.write(" ".join(_argv(module, args)[:2])[:15])
     os.environ.clear()
@@ -173,10 +175,50 @@ def _run_module(
     # As in a fresh `python -m`: the module runs as __main__ only, and
     # whoever imports it later gets a copy of their own.
     sys.modules.pop(module, None)
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    os._exit(_as_python_m(module))  # multiprocessing's own ending is not the interpreter's
+
+
+def _as_python_m(module: str) -> int:
+    """Run ``module`` as ``__main__`` and end as the interpreter ends (Py_RunMain): the
+    uncaught exception reported, then non-daemon threads joined, then the atexit
+    handlers, then the streams flushed; the exit status, or death by SIGINT after an
+    unhandled KeyboardInterrupt."""
+    interrupted = False
     try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
-    finally:
-        atexit._run_exitfuncs()  # multiprocessing's child leaves with os._exit
+        runpy._run_module_as_main(module)  # type: ignore[attr-defined]  # what `-m` calls
+        code = 0
+    except SystemExit as exc:
+        code = _exit_status(exc)
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        # The report starts where the interpreter's does, at runpy's frame, not ours.
+        if exc.__traceback__ is not None:
+            exc.__traceback__ = exc.__traceback__.tb_next
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        code = 1
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = 120  # as Py_FinalizeEx has it
+    if interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    return code
+
+
+def _exit_status(exc: SystemExit) -> int:
+    """What the interpreter makes of ``sys.exit(code)``: None is 0, a number is itself,
+    anything else is printed to stderr and is 1."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)
+    return 1
 
 
 def _argv(module: str, args: Sequence[str]) -> list[str]:

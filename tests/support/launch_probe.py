@@ -1,0 +1,47 @@
+"""A program for tests/hub/test_launch.py: ``python -m tests.support.launch_probe WHAT``.
+
+Each ``WHAT`` does one thing a fresh interpreter answers for in a way a test
+could see (how it ends, what its streams are), so a forked start of it can be
+held to a fresh one's output and exit status.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+import time
+
+
+def _crash() -> None:
+    atexit.register(print, "atexit handler ran", file=sys.stderr)
+    raise RuntimeError("the probe crashed")
+
+
+def _thread_then_atexit() -> None:
+    """The interpreter joins a running thread before it runs the atexit handlers."""
+
+    def later() -> None:
+        time.sleep(0.3)
+        print("thread finished", file=sys.stderr)
+
+    threading.Thread(target=later).start()
+    atexit.register(print, "atexit handler ran", file=sys.stderr)
+    atexit.register(lambda: print("__main__ at exit:", sys.modules["__main__"].__name__))
+
+
+def _interrupt() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)
+
+
+PROBES = {
+    "crash": _crash,
+    "thread-then-atexit": _thread_then_atexit,
+    "interrupt": _interrupt,
+}
+
+if __name__ == "__main__":
+    PROBES[sys.argv[1]]()
