@@ -160,23 +160,41 @@ def _run_module(
     _reopen(0, os.devnull, os.O_RDONLY)
     _reopen(1, out, append)
     _reopen(2, err, append)
-    # New streams over the new descriptors, buffered as a fresh interpreter's
-    # are when writing to a file (stderr line by line, never failing to encode).
-    encoding = locale.getpreferredencoding(False)
-    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding=encoding)
-    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding=encoding)
-    sys.stderr = io.TextIOWrapper(
-        io.FileIO(2, "w", closefd=False),
-        encoding=encoding,
-        errors="backslashreplace",
-        line_buffering=True,
-    )
+    _standard_streams(unbuffered=bool(env.get("PYTHONUNBUFFERED")))
     sys.argv = ["-m", *args]
     # As in a fresh `python -m`: the module runs as __main__ only, and
     # whoever imports it later gets a copy of their own.
     sys.modules.pop(module, None)
     sys.modules["__main__"] = types.ModuleType("__main__")
     os._exit(_as_python_m(module))  # multiprocessing's own ending is not the interpreter's
+
+
+def _standard_streams(*, unbuffered: bool) -> None:
+    """New ``sys.stdin``, ``stdout`` and ``stderr`` over descriptors 0-2, made as the
+    interpreter makes them at its start (``create_stdio`` in CPython's pylifecycle.c):
+    buffered, stderr flushed at each line, with ``PYTHONUNBUFFERED`` written through;
+    encoding and errors as the fork server's own streams have them (same locale)."""
+    made = {"stdin": sys.__stdin__, "stdout": sys.__stdout__, "stderr": sys.__stderr__}
+    for fd, name in enumerate(made):
+        reading = fd == 0
+        unbuffered_here = unbuffered and not reading  # stdin stays buffered for read1()
+        buffer = open(  # noqa: SIM115
+            fd, "rb" if reading else "wb", buffering=0 if unbuffered_here else -1, closefd=False
+        )
+        raw = buffer if unbuffered_here else buffer.raw
+        raw.name = f"<{name}>"
+        model = made[name]
+        stream = io.TextIOWrapper(
+            buffer,
+            encoding=model.encoding if model else locale.getpreferredencoding(False),
+            errors="backslashreplace" if fd == 2 else (model.errors if model else "strict"),
+            newline="\n",
+            line_buffering=not unbuffered and (raw.isatty() or fd == 2),
+            write_through=unbuffered,
+        )
+        stream.mode = "r" if reading else "w"
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
 
 
 def _as_python_m(module: str) -> int:

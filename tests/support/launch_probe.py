@@ -37,10 +37,27 @@ def _interrupt() -> None:
     time.sleep(5)
 
 
+def _streams() -> None:
+    for name in ("stdin", "stdout", "stderr"):
+        stream = getattr(sys, name)
+        print(
+            name,
+            stream.name,
+            stream.mode,
+            stream.encoding,
+            stream.errors,
+            stream.line_buffering,
+            stream.write_through,
+            type(stream.buffer).__name__,
+            stream is getattr(sys, f"__{name}__"),
+        )
+
+
 PROBES = {
     "crash": _crash,
     "thread-then-atexit": _thread_then_atexit,
     "interrupt": _interrupt,
+    "streams": _streams,
 }
 
 if __name__ == "__main__":
