@@ -102,12 +102,13 @@ PROBE = "tests.support.launch_probe"
         ("interrupt", {}),
         ("streams", {"PYTHONUNBUFFERED": ""}),
         ("streams", {"PYTHONUNBUFFERED": "1"}),
+        ("local-time", {"TZ": "Asia/Tokyo"}),
     ],
 )
 def test_a_forked_program_ends_and_writes_as_a_fresh_one(what: str, env: dict[str, str]) -> None:
     """How it exits (a traceback, threads joined before atexit, -2 after an unhandled
-    SIGINT) and its standard streams are the interpreter's, not multiprocessing's
-    nor the fork server's."""
+    SIGINT), its standard streams and its local time are the interpreter's, not
+    multiprocessing's nor the fork server's."""
     env = {**os.environ, **env}
     fresh = launch.run([what], env, timeout=60, fresh=True, module=PROBE)
     forked = launch.run([what], env, timeout=60, module=PROBE)

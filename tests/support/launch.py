@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import types
 import weakref
 from collections.abc import Mapping, Sequence
@@ -155,6 +156,7 @@ def _run_module(
         comm.write(" ".join(_argv(module, args)[:2])[:15])
     os.environ.clear()
     os.environ.update(env)
+    time.tzset()  # local time follows TZ, as it would from the start
     os.chdir(cwd)
     append = os.O_WRONLY | os.O_CREAT | os.O_APPEND
     _reopen(0, os.devnull, os.O_RDONLY)

@@ -53,11 +53,16 @@ def _streams() -> None:
         )
 
 
+def _local_time() -> None:
+    print(time.tzname, time.strftime("%z", time.localtime(0)))
+
+
 PROBES = {
     "crash": _crash,
     "thread-then-atexit": _thread_then_atexit,
     "interrupt": _interrupt,
     "streams": _streams,
+    "local-time": _local_time,
 }
 
 if __name__ == "__main__":
