@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -117,3 +119,35 @@ def test_a_forked_program_ends_and_writes_as_a_fresh_one(what: str, env: dict[st
         fresh.stdout,
         fresh.stderr,
     )
+
+
+def test_a_command_left_running_does_not_hold_up_the_workers_exit() -> None:
+    """A test worker that let go of a running command's handle still exits at once;
+    the command is killed then rather than waited for."""
+    script = f"""
+import gc, os
+from tests.support import launch
+command = launch.start(["linger"], os.environ, launch.Path(os.devnull), module="{PROBE}")
+print(command.pid, flush=True)
+del command
+gc.collect()
+"""
+    root = Path(__file__).parents[2]
+    # Forked even in a run with fresh starts: a Popen is left running on purpose.
+    env = {k: v for k, v in os.environ.items() if k != "EDGEHUB_TEST_FRESH_STARTS"}
+    started = time.monotonic()
+    worker = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert worker.returncode == 0, worker.stderr
+    assert time.monotonic() - started < 20
+    pid = int(worker.stdout)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists()

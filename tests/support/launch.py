@@ -38,7 +38,6 @@ import tempfile
 import threading
 import time
 import types
-import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -120,7 +119,8 @@ class ForkedCommand:
         self.send_signal(signal.SIGKILL)
 
 
-_running: weakref.WeakSet[ForkedCommand] = weakref.WeakSet()
+# Every forked command until it has ended, whether or not its test still holds it.
+_running: set[multiprocessing.process.BaseProcess] = set()
 _context: multiprocessing.context.ForkServerContext | None = None
 
 
@@ -137,8 +137,9 @@ def _fork_server() -> multiprocessing.context.ForkServerContext:
 def _kill_leftovers() -> None:
     """A test that forgot a daemon must not hang the worker's exit (multiprocessing
     joins every child it started); a ``Popen`` would have been left running."""
-    for command in list(_running):
-        command.kill()
+    for process in list(_running):
+        if process.exitcode is None:
+            process.kill()
 
 
 def _reopen(fd: int, path: str, flags: int) -> None:
@@ -275,10 +276,10 @@ def start(
         args=(module, list(args), dict(env), str(cwd or os.getcwd()), str(stdout), str(err)),
         name=" ".join(_argv(module, args))[:48],
     )
+    _running.difference_update([p for p in _running if p.exitcode is not None])
     process.start()
-    command = ForkedCommand(process, _argv(module, args))
-    _running.add(command)
-    return command
+    _running.add(process)
+    return ForkedCommand(process, _argv(module, args))
 
 
 def run(

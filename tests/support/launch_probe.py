@@ -57,12 +57,18 @@ def _local_time() -> None:
     print(time.tzname, time.strftime("%z", time.localtime(0)))
 
 
+def _linger() -> None:
+    """A daemon a test forgot: still running when the test worker exits."""
+    time.sleep(60)
+
+
 PROBES = {
     "crash": _crash,
     "thread-then-atexit": _thread_then_atexit,
     "interrupt": _interrupt,
     "streams": _streams,
     "local-time": _local_time,
+    "linger": _linger,
 }
 
 if __name__ == "__main__":
