@@ -7,16 +7,29 @@ importing the same modules again and again. So, by default, each test worker
 keeps one fork server (multiprocessing's ``forkserver``) that has imported the
 packages once, and each command is a fork of it.
 
-The child is a real process of its own: its own pid, environment, working
-directory, stdin (/dev/null), stdout and stderr, exit status and signals. It
-runs ``hub.cli`` as ``python -m hub.cli`` does (``runpy``, as ``__main__``), and
-its exit follows the interpreter's: the exit code of ``SystemExit``, 1 and a
-traceback on an uncaught exception, ``-N`` when killed by signal N, atexit
-handlers run. SIGTERM, SIGKILL and a crash mid-write behave as for a fresh
-interpreter, because they are the same process calls.
+The child is a real process of its own: its own pid, environment (TZ
+included), working directory, stdin (/dev/null), stdout and stderr, exit
+status and signals. It runs ``hub.cli`` as ``python -m hub.cli`` does
+(``runpy``, as ``__main__``), its standard streams are made as the
+interpreter makes them (``PYTHONUNBUFFERED`` included), and it ends as the
+interpreter ends: the traceback of an uncaught exception, then non-daemon
+threads joined, then atexit handlers, then the streams flushed; the exit code
+of ``SystemExit``, 1 after an uncaught exception, ``-2`` after an unhandled
+KeyboardInterrupt, ``-N`` when killed by signal N. SIGTERM, SIGKILL and a
+crash mid-write behave as for a fresh interpreter, because they are the same
+process calls. tests/hub/test_launch.py holds the two kinds of start to the
+same output and status.
 
 What a fork does not exercise is the import itself and the interpreter's own
-start-up. The tests of those start fresh interpreters: ``fresh=True`` here
+start-up, and what that start-up fixes stays the fork server's (the test
+run's): the seed of ``hash()`` (one per fork server, so str hashes and set
+order repeat from command to command where fresh ones vary), the locale and
+the other ``PYTHON*`` variables, ``sys.path`` (the test worker's, not the
+command's working directory first), and whatever a pre-imported module read
+from the environment at import (websockets' ``USER_AGENT``, structlog's
+``NO_COLOR``; none of ours does). Its parent is the fork server (``getppid``,
+``/proc/PID/cmdline``) and ``multiprocessing`` knows it as a child process.
+The tests of those start fresh interpreters: ``fresh=True`` here
 (``serve --workers``, whose workers uvicorn spawns with ``sys.executable``
 anyway), and tests/hub/test_layers.py's import probes, test_lean_imports.py
 and the start-up timings. ``EDGEHUB_TEST_FRESH_STARTS=1`` in the test run's
