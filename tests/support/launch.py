@@ -28,7 +28,9 @@ the other ``PYTHON*`` variables, ``sys.path`` (the test worker's, not the
 command's working directory first), and whatever a pre-imported module read
 from the environment at import (websockets' ``USER_AGENT``, structlog's
 ``NO_COLOR``; none of ours does). Its parent is the fork server (``getppid``,
-``/proc/PID/cmdline``) and ``multiprocessing`` knows it as a child process.
+``/proc/PID/cmdline``), ``multiprocessing`` knows it as a child process, and it
+holds a few descriptors of multiprocessing's (pipes to the fork server and its
+resource tracker) beside 0-2.
 The tests of those start fresh interpreters: ``fresh=True`` here
 (``serve --workers``, whose workers uvicorn spawns with ``sys.executable``
 anyway), and tests/hub/test_layers.py's import probes, test_lean_imports.py
