@@ -3,15 +3,18 @@ never for another key, and never for a string that differs by a byte."""
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from jwt.exceptions import InvalidKeyError
+from jwt.api_jws import PyJWS
+from jwt.exceptions import DecodeError, InvalidKeyError
 from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import Token
 
-from hub.web.tokens import CheckedToken
+from hub.web.tokens import CheckedToken, _SegmentsCheckedInC
 
 SECRET = "s" * 32
 
@@ -125,3 +128,23 @@ def test_mangled_segments_get_the_verdict_litestars_token_gives() -> None:
         assert got == expected, variant
         accepted += got is not None
     assert accepted >= 2  # the token itself and a padded signature: both verdicts were asked
+
+
+def _verdict(decode: Callable[[bytes, str], bytes], segment: bytes) -> tuple[bool, bytes | str]:
+    try:
+        return True, decode(segment, "payload")
+    except DecodeError as exc:
+        return False, str(exc)
+
+
+def test_every_short_segment_gets_pyjwts_own_verdict() -> None:
+    """The check done in C is held to the installed PyJWT's, byte for byte and error for
+    error, on every segment of up to five characters drawn from letters with and
+    without low bits, both signs, padding and junk in and out of ASCII: a PyJWT that
+    came to refuse more (``pyjwt`` has no upper bound) fails here instead of letting
+    tokens through."""
+    fast, pyjwts = _SegmentsCheckedInC._decode_base64url_segment, PyJWS._decode_base64url_segment
+    for length in range(6):
+        for chars in itertools.product(b"AQw-_=!/\xff", repeat=length):
+            segment = bytes(chars)
+            assert _verdict(fast, segment) == _verdict(pyjwts, segment), segment

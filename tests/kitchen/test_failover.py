@@ -105,5 +105,6 @@ def test_device_silent_since_the_bridge_connected_is_presumed_offline(
 
     (job,) = kitchen.wait_jobs(order.id, "acked", 1, timeout=15)  # once the grace is over
     assert (job["acked_by"], job["backup"]) == ("grill-2", 1)
+    assert job["attempts"] >= 2  # sent to grill-1 within the grace, not straight to grill-2
     assert kitchen.device_row("grill-1")["online"] is False
     assert "device_presumed_offline device=grill-1" in bridge.log_text()
