@@ -286,6 +286,8 @@ class Realtime(Group):
     # Protocol pings: a client silent for interval + timeout is dropped.
     ping_interval: float = Field(default=20.0, gt=0, alias="ws_ping_interval")
     ping_timeout: float = Field(default=20.0, gt=0, alias="ws_ping_timeout")
+    # A client without ?token= must send its auth message within this, or is closed 4401.
+    auth_timeout: float = Field(default=5.0, gt=0, le=60, alias="ws_auth_timeout")
 
 
 class Odoo(Group):
