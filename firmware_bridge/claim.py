@@ -47,8 +47,6 @@ log = get_logger("edgehub.bridge")
 
 CONNECT_WITHIN_SECONDS = 3.0
 """How long the start-up check waits for the broker before it gives up and the bridge starts."""
-RETAINED_GRACE_SECONDS = 0.3
-"""After the SUBACK, how long a retained claim may take (Mosquitto sends it right after)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +181,11 @@ async def _probe(
     """Read the retained claim on ``topic`` and raise ClaimedElsewhere if another holds it.
 
     Connects as ``client_id`` (not the daemon's own, which would throw the
-    running one off), waits for the SUBACK and a short grace for the retained
-    message, and leaves. A broker that does not answer within
-    CONNECT_WITHIN_SECONDS is logged and the daemon starts as before: the
-    broker may be down, and the kitchen must not wait for it to start.
+    running one off), waits for the SUBACK and ``kitchen.claim_wait_seconds``
+    for the retained message (Mosquitto sends it right after), and leaves. A
+    broker that does not answer within CONNECT_WITHIN_SECONDS is logged and the
+    daemon starts as before: the broker may be down, and the kitchen must not
+    wait for it to start.
     """
     found: list[Claim | None] = []
     probe = MqttLink(
@@ -207,7 +206,7 @@ async def _probe(
                 reason=f"no answer from the broker within {CONNECT_WITHIN_SECONDS:g}s",
             )
             return
-        await asyncio.sleep(RETAINED_GRACE_SECONDS)
+        await asyncio.sleep(settings.kitchen.claim_wait_seconds)
     finally:
         await probe.stop()
     claim = found[-1] if found else None
