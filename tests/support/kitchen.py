@@ -46,6 +46,16 @@ GRILL, BAR, COLD = 1, 10, 19
 """Demo products: Classic Burger (grill), Espresso (bar), Caesar Salad (cold)."""
 
 
+def ack_timing(ack_timeout: float) -> dict[str, str]:
+    """Env for a bridge whose ack timeout is ``ack_timeout`` (the rig's is 1 s) and whose
+    re-send scan (1 s shipped) is as long: a test's wait counted in ack timeouts keeps its
+    margin at a shorter one."""
+    return {
+        "EDGEHUB_KITCHEN_ACK_TIMEOUT_SECONDS": str(ack_timeout),
+        "EDGEHUB_TIMING": json.dumps({"kitchen_rescan_seconds": ack_timeout}),
+    }
+
+
 def wait_until(predicate: Callable[[], Any], timeout: float = TIMEOUT, what: str = "") -> Any:
     """Poll ``predicate`` until it returns something truthy; that value is returned."""
     deadline = time.monotonic() + timeout
