@@ -49,3 +49,7 @@ class Timing(BaseModel):
     is due sooner: a ticket made due by another connection to the database goes out within
     this, and a ticket the tail sent first is re-sent at the later of its ack timeout and
     the next look."""
+
+    claim_connect_seconds: float = Field(default=3.0, gt=0)
+    """How long a starting bridge or printer adapter waits for the broker to answer its
+    claim check before it starts unchecked (firmware_bridge.claim)."""

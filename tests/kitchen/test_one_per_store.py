@@ -139,9 +139,13 @@ def test_after_a_clean_stop_another_bridge_starts_at_once(
 
 def test_a_bridge_starts_when_the_broker_is_away(kitchen: Kitchen) -> None:
     """No broker, no check: the kitchen must not wait for the broker to start."""
-    bridge = kitchen.bridge(EDGEHUB_MQTT_URL=f"mqtt://127.0.0.1:{free_port()}")
+    bridge = kitchen.bridge(
+        EDGEHUB_MQTT_URL=f"mqtt://127.0.0.1:{free_port()}",
+        EDGEHUB_TIMING=json.dumps({"claim_connect_seconds": 0.3}),  # 3 s shipped
+    )
     assert bridge.alive()
     assert "bridge_claim_unchecked" in bridge.log_text()
+    assert "no answer from the broker within 0.3s" in bridge.log_text()
 
 
 def _claim(**fields: object) -> dict[str, object]:
