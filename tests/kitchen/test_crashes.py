@@ -14,17 +14,17 @@ from tests.support.kitchen import BAR, GRILL, Kitchen, SimPrinter, ack_timing, w
 from tests.support.mqtt_client import PrivateBroker
 
 ACK_TIMEOUT = 0.5
-"""The bridge's ack timeout (and re-send scan) where the wait that proves nothing prints
-twice is counted in it (the rig's is 1 s)."""
+"""The bridges' ack timeout and re-send scan (the rig's are 1 s): the tests' times are
+counted in it, the slow printer's pace and the wait that proves nothing prints twice."""
 
 
 def test_bridge_killed_between_publish_and_ack_loses_and_repeats_nothing(
     kitchen: Kitchen, printers: Callable[..., SimPrinter]
 ) -> None:
     """SIGKILL while tickets are on their way: after restart each is acknowledged, printed once."""
-    grill = printers(slow=0.5)  # ~1 s per ticket: the acks come after the kill
+    grill = printers(slow=ACK_TIMEOUT / 2)  # an ack timeout per ticket: acks come after the kill
     kitchen.add_device("grill-1", "grill")
-    bridge = kitchen.bridge()
+    bridge = kitchen.bridge(**ack_timing(ACK_TIMEOUT))
     kitchen.printer("grill-1", grill.port)
     orders = [kitchen.paid_order((GRILL, str(n))) for n in (1, 2, 3)]
     wait_until(
@@ -35,10 +35,10 @@ def test_bridge_killed_between_publish_and_ack_loses_and_repeats_nothing(
     bridge.kill()
     orders.append(kitchen.paid_order((GRILL, "4")))  # paid while no bridge runs
 
-    kitchen.bridge()
+    kitchen.bridge(**ack_timing(ACK_TIMEOUT))
     for order in orders:
         kitchen.wait_jobs(order.id, "acked", 1, timeout=20)
-    time.sleep(1.5)  # re-sends after the restart are dropped by the adapter
+    time.sleep(1.5 * ACK_TIMEOUT)  # re-sends after the restart are dropped by the adapter
     assert Counter(p.key for p in grill.printed()) == {(o.name, "grill", "new"): 1 for o in orders}
 
 
