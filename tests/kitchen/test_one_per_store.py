@@ -37,7 +37,7 @@ def test_a_second_bridge_refuses_and_names_the_first(kitchen: Kitchen) -> None:
 def test_a_bridge_starts_again_after_the_first_was_killed(kitchen: Kitchen) -> None:
     """The lock dies with its process, even by SIGKILL: a restart is never kept out."""
     kitchen.bridge().kill()
-    assert kitchen.bridge().alive()
+    assert kitchen.bridge(**SHIPPED_CLAIM_WAIT).alive()  # nor by the dead one's claim
 
 
 def test_a_second_printer_adapter_for_one_device_refuses(
