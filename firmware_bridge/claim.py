@@ -45,11 +45,6 @@ from hub.version import VERSION
 
 log = get_logger("edgehub.bridge")
 
-CONNECT_WITHIN_SECONDS = 3.0
-"""How long the start-up check waits for the broker before it gives up and the bridge starts."""
-RETAINED_GRACE_SECONDS = 0.3
-"""After the SUBACK, how long a retained claim may take (Mosquitto sends it right after)."""
-
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -183,12 +178,14 @@ async def _probe(
     """Read the retained claim on ``topic`` and raise ClaimedElsewhere if another holds it.
 
     Connects as ``client_id`` (not the daemon's own, which would throw the
-    running one off), waits for the SUBACK and a short grace for the retained
-    message, and leaves. A broker that does not answer within
-    CONNECT_WITHIN_SECONDS is logged and the daemon starts as before: the
-    broker may be down, and the kitchen must not wait for it to start.
+    running one off), waits for the SUBACK and ``kitchen.claim_wait_seconds``
+    for the retained message (Mosquitto sends it right after), and leaves. A
+    broker that does not answer within ``timing.claim_connect_seconds`` is
+    logged and the daemon starts as before: the broker may be down, and the
+    kitchen must not wait for it to start.
     """
     found: list[Claim | None] = []
+    connect_within = settings.timing.claim_connect_seconds
     probe = MqttLink(
         url,
         client_id=client_id,
@@ -199,15 +196,15 @@ async def _probe(
     probe.start()
     try:
         try:
-            await asyncio.wait_for(probe.subscribed.wait(), CONNECT_WITHIN_SECONDS)
+            await asyncio.wait_for(probe.subscribed.wait(), connect_within)
         except TimeoutError:
             log.warning(
                 f"{name}_claim_unchecked",
                 broker=str(url),
-                reason=f"no answer from the broker within {CONNECT_WITHIN_SECONDS:g}s",
+                reason=f"no answer from the broker within {connect_within:g}s",
             )
             return
-        await asyncio.sleep(RETAINED_GRACE_SECONDS)
+        await asyncio.sleep(settings.kitchen.claim_wait_seconds)
     finally:
         await probe.stop()
     claim = found[-1] if found else None

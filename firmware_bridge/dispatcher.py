@@ -46,7 +46,7 @@ log = get_logger("edgehub.bridge")
 
 INBOX_LIMIT = 10_000
 """Messages waiting to be applied; past this a flood is dropped, not buffered without end."""
-RETRY_IDLE_SECONDS = 1.0
+BOARD_RETRY_SECONDS = 1.0
 LOOP_RESTART_SECONDS = 1.0
 
 
@@ -72,6 +72,7 @@ class Dispatcher:
         self._board: list[int] | None = None
         self._heard: set[str] = set()  # devices that spoke on the current connection
         self.presence_grace = settings.kitchen.presence_grace(settings.mqtt.keepalive_seconds)
+        self.rescan = settings.timing.kitchen_rescan_seconds
         self._tasks: set[asyncio.Task[Any]] = set()
         for topic_filter in (self.topics.all_acks, self.topics.all_statuses, self.topics.all_bumps):
             link.subscribe(topic_filter, self._on_message)
@@ -136,9 +137,9 @@ class Dispatcher:
                 if outgoing:
                     self._spawn(self._send(outgoing, connection))
                 continue
-            wait = RETRY_IDLE_SECONDS
+            wait = self.rescan
             if due is not None and self.link.connected:
-                wait = min(max(due - now, 0.005), RETRY_IDLE_SECONDS)
+                wait = min(max(due - now, 0.005), self.rescan)
             self._retry_wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._retry_wake.wait(), wait)
@@ -254,5 +255,5 @@ class Dispatcher:
         if await self._publish_quietly(self.topics.ready_board, payload, retain=True):
             self._board = numbers
         else:
-            await asyncio.sleep(RETRY_IDLE_SECONDS)
+            await asyncio.sleep(BOARD_RETRY_SECONDS)
             self._board_dirty.set()

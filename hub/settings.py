@@ -222,6 +222,9 @@ class Kitchen(Group):
     presence_grace_seconds: float | None = Field(
         default=None, gt=0, alias="kitchen_presence_grace_seconds"
     )
+    # A starting bridge (or adapter) reads the retained claim of a running one
+    # (firmware_bridge.claim): this long after its SUBACK, no claim means none.
+    claim_wait_seconds: float = Field(default=0.3, gt=0, le=10, alias="kitchen_claim_wait_seconds")
 
     _empty = field_validator("presence_grace_seconds", mode="before")(_empty_is_unset)
 
@@ -286,6 +289,8 @@ class Realtime(Group):
     # Protocol pings: a client silent for interval + timeout is dropped.
     ping_interval: float = Field(default=20.0, gt=0, alias="ws_ping_interval")
     ping_timeout: float = Field(default=20.0, gt=0, alias="ws_ping_timeout")
+    # A client without ?token= must send its auth message within this, or is closed 4401.
+    auth_timeout: float = Field(default=5.0, gt=0, le=60, alias="ws_auth_timeout")
 
 
 class Odoo(Group):

@@ -43,3 +43,13 @@ class Timing(BaseModel):
     catalog_words_seconds: float = Field(default=5.0, gt=0)
     """The fastest the typo-tolerant search reloads its vocabulary after a catalogue
     change: a rebuild is ~0.2 s of Python at 50,000 products, not for every second."""
+
+    kitchen_rescan_seconds: float = Field(default=1.0, gt=0)
+    """How often the bridge's re-send loop looks again when nothing woke it and no ticket
+    is due sooner: a ticket made due by another connection to the database goes out within
+    this, and a ticket the tail sent first is re-sent at the later of its ack timeout and
+    the next look."""
+
+    claim_connect_seconds: float = Field(default=3.0, gt=0)
+    """How long a starting bridge or printer adapter waits for the broker to answer its
+    claim check before it starts unchecked (firmware_bridge.claim)."""

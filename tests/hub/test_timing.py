@@ -30,6 +30,8 @@ def test_timing_defaults_are_the_constants_they_replace() -> None:
         "restore_wait_seconds": 30.0,
         "cache_monitor_seconds": 1.0,
         "catalog_words_seconds": 5.0,
+        "kitchen_rescan_seconds": 1.0,
+        "claim_connect_seconds": 3.0,
     }
     assert Settings().timing == Timing()
 

@@ -12,7 +12,7 @@ from tests.ops.mosquitto import acl_template, running_broker
 
 # The store's real ACL on a broker of the test's own, as the ops tests build it.
 from tests.ops.test_mosquitto_acl import DEVICE, Broker, Client, broker  # noqa: F401
-from tests.support.kitchen import GRILL, Kitchen, SimPrinter, wait_until
+from tests.support.kitchen import GRILL, SHIPPED_CLAIM_WAIT, Kitchen, SimPrinter, wait_until
 
 
 def test_bridge_and_adapter_need_no_more_than_the_acl_grants(
@@ -46,15 +46,14 @@ def test_bridge_and_adapter_need_no_more_than_the_acl_grants(
 
         # The ACL lets the bridge keep its claim and a second one read it.
         other = Kitchen(demo_database(tmp_path / "other.db"), bridge_url, store=broker.store)
-        second = other.command("bridge")
+        second = other.command("bridge", **SHIPPED_CLAIM_WAIT)
         assert second.returncode == 4, second.stderr
         assert f"store '{broker.store}' already runs: pid" in second.stderr
         # The device's login reads its own status back: a second adapter for it refuses.
         other.add_device(DEVICE, "grill")
         connect = f"tcp://127.0.0.1:{grill.port}"
-        adapter = other.command(
-            "printer", "--device", DEVICE, "--connect", connect, EDGEHUB_MQTT_URL=device_url
-        )
+        device_login = {"EDGEHUB_MQTT_URL": device_url, **SHIPPED_CLAIM_WAIT}
+        adapter = other.command("printer", "--device", DEVICE, "--connect", connect, **device_login)
         assert adapter.returncode == 4, adapter.stderr
         assert f"the printer adapter of '{DEVICE}' already runs: pid" in adapter.stderr
     finally:
@@ -77,7 +76,8 @@ def test_without_the_claim_line_a_takeover_is_still_logged(tmp_path: Path) -> No
         first = Kitchen(demo_database(tmp_path / "a" / "edgehub.db"), url, store=store)
         other = Kitchen(demo_database(tmp_path / "b" / "edgehub.db"), url, store=store)
         try:
-            logs = [first.bridge(), other.bridge()]
+            # The second waits as a shipped bridge would: it starts for finding no claim.
+            logs = [first.bridge(), other.bridge(**SHIPPED_CLAIM_WAIT)]
             wait_until(
                 lambda: any("mqtt_client_id_taken_over" in p.log_text() for p in logs),
                 timeout=30,

@@ -10,17 +10,21 @@ from pathlib import Path
 
 from hub.orders.models import Order
 from tests.conftest import demo_database
-from tests.support.kitchen import BAR, GRILL, Kitchen, SimPrinter, wait_until
+from tests.support.kitchen import BAR, GRILL, Kitchen, SimPrinter, ack_timing, wait_until
 from tests.support.mqtt_client import PrivateBroker
+
+ACK_TIMEOUT = 0.5
+"""The bridges' ack timeout and re-send scan (the rig's are 1 s): the tests' times are
+counted in it, the slow printer's pace and the wait that proves nothing prints twice."""
 
 
 def test_bridge_killed_between_publish_and_ack_loses_and_repeats_nothing(
     kitchen: Kitchen, printers: Callable[..., SimPrinter]
 ) -> None:
     """SIGKILL while tickets are on their way: after restart each is acknowledged, printed once."""
-    grill = printers(slow=0.5)  # ~1 s per ticket: the acks come after the kill
+    grill = printers(slow=ACK_TIMEOUT / 2)  # an ack timeout per ticket: acks come after the kill
     kitchen.add_device("grill-1", "grill")
-    bridge = kitchen.bridge()
+    bridge = kitchen.bridge(**ack_timing(ACK_TIMEOUT))
     kitchen.printer("grill-1", grill.port)
     orders = [kitchen.paid_order((GRILL, str(n))) for n in (1, 2, 3)]
     wait_until(
@@ -31,10 +35,10 @@ def test_bridge_killed_between_publish_and_ack_loses_and_repeats_nothing(
     bridge.kill()
     orders.append(kitchen.paid_order((GRILL, "4")))  # paid while no bridge runs
 
-    kitchen.bridge()
+    kitchen.bridge(**ack_timing(ACK_TIMEOUT))
     for order in orders:
         kitchen.wait_jobs(order.id, "acked", 1, timeout=20)
-    time.sleep(1.5)  # re-sends after the restart are dropped by the adapter
+    time.sleep(1.5 * ACK_TIMEOUT)  # re-sends after the restart are dropped by the adapter
     assert Counter(p.key for p in grill.printed()) == {(o.name, "grill", "new"): 1 for o in orders}
 
 
@@ -47,7 +51,7 @@ def test_broker_restart_mid_stream_delivers_every_job(
     kitchen.add_device("grill-1", "grill")
     kitchen.add_device("bar-1", "bar")
     try:
-        kitchen.bridge()
+        kitchen.bridge(**ack_timing(ACK_TIMEOUT))
         kitchen.printer("grill-1", grill.port)
         kitchen.printer("bar-1", bar.port)
         orders: list[Order] = []
@@ -70,7 +74,7 @@ def test_broker_restart_mid_stream_delivers_every_job(
 
         for order in orders:
             kitchen.wait_jobs(order.id, "acked", 2, timeout=30)
-        time.sleep(1.5)
+        time.sleep(1.5 * ACK_TIMEOUT)  # re-sends after an ack timeout are dropped by the adapter
         expected = {o.name for o in orders}
         assert Counter(p.order for p in grill.printed()) == dict.fromkeys(expected, 1)
         assert Counter(p.order for p in bar.printed()) == dict.fromkeys(expected, 1)

@@ -6,18 +6,23 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from tests.support.kitchen import BAR, GRILL, Kitchen, SimPrinter, wait_until
+from tests.support.kitchen import BAR, GRILL, Kitchen, SimPrinter, ack_timing, wait_until
 from tests.support.mqtt_client import Mqtt
+
+ACK_TIMEOUT = 0.5
+"""The bridge's ack timeout (and re-send scan) where a test waits to see that nothing more
+is sent or printed: the wait is counted in ack timeouts, as it was at the rig's 1 s."""
+SHORT_ACKS = ack_timing(ACK_TIMEOUT)
 
 
 def grill_and_bar(
-    kitchen: Kitchen, printers: Callable[..., SimPrinter]
+    kitchen: Kitchen, printers: Callable[..., SimPrinter], **bridge_env: str
 ) -> tuple[SimPrinter, SimPrinter]:
     """A printer on each of the grill and the bar, each adapted, and the bridge running."""
     grill, bar = printers(), printers()
     kitchen.add_device("grill-1", "grill")
     kitchen.add_device("bar-1", "bar")
-    kitchen.bridge()
+    kitchen.bridge(**bridge_env)
     kitchen.printer("grill-1", grill.port)
     kitchen.printer("bar-1", bar.port)
     return grill, bar
@@ -27,7 +32,7 @@ def test_paid_order_prints_one_ticket_per_station(
     kitchen: Kitchen, printers: Callable[..., SimPrinter]
 ) -> None:
     """A grill and bar order must reach both stations, each with only its own lines, once."""
-    grill, bar = grill_and_bar(kitchen, printers)
+    grill, bar = grill_and_bar(kitchen, printers, **SHORT_ACKS)
     order = kitchen.paid_order((GRILL, "2"), (BAR, "1"))
 
     jobs = kitchen.wait_jobs(order.id, "acked", 2)
@@ -35,7 +40,7 @@ def test_paid_order_prints_one_ticket_per_station(
         ("grill", "grill-1", "printed"),
         ("bar", "bar-1", "printed"),
     }
-    time.sleep(1.5)  # past the ack timeout: nothing more may print
+    time.sleep(1.5 * ACK_TIMEOUT)  # past the ack timeout: nothing more may print
     assert [p.key for p in grill.printed()] == [(order.name, "grill", "new")]
     assert [p.key for p in bar.printed()] == [(order.name, "bar", "new")]
     assert "2 x Classic Burger" in grill.tickets[0].text and "Espresso" not in grill.tickets[0].text
@@ -48,7 +53,7 @@ def test_device_ack_completes_the_job(kitchen: Kitchen, mqtt_client: Callable[..
     kitchen.add_device("grill-kds", "grill", kind="kds")
     device = mqtt_client().subscribe(f"edgehub/{kitchen.store}/kitchen/grill/jobs")
     device.publish(f"edgehub/{kitchen.store}/devices/grill-kds/status", {"online": True}, True)
-    kitchen.bridge()
+    kitchen.bridge(**SHORT_ACKS)
     # Seen online first: a device's return re-sends at once what it was sent before.
     wait_until(lambda: kitchen.device_row("grill-kds")["online"], what="kds online")
     order = kitchen.paid_order((GRILL, "1"))
@@ -64,7 +69,7 @@ def test_device_ack_completes_the_job(kitchen: Kitchen, mqtt_client: Callable[..
     (acked,) = kitchen.wait_jobs(order.id, "acked", 1)
     assert (acked["ack_status"], acked["acked_by"], acked["attempts"]) == ("shown", "grill-kds", 1)
     assert wait_until(lambda: kitchen.order_state(order.id) == ("paid", "printed"))
-    time.sleep(2.5)  # two ack timeouts: an acked job is never sent again
+    time.sleep(2.5 * ACK_TIMEOUT)  # two ack timeouts: an acked job is never sent again
     assert device.drain() == []
 
 
@@ -73,7 +78,7 @@ def test_unacknowledged_job_is_sent_again_as_a_reprint(
 ) -> None:
     """A lost ticket or ack must not lose the order: the same job comes again, marked reprint."""
     device = mqtt_client().subscribe(f"edgehub/{kitchen.store}/kitchen/grill/jobs")
-    kitchen.bridge()
+    kitchen.bridge(**SHORT_ACKS)
     order = kitchen.paid_order((GRILL, "1"))
 
     _, first = device.next("/jobs")
@@ -89,17 +94,17 @@ def test_resent_job_prints_once(kitchen: Kitchen, printers: Callable[..., SimPri
     """A printer slower than the ack timeout gets the job again and again, and prints it once."""
     slow = printers()
     kitchen.add_device("grill-1", "grill")
-    kitchen.bridge()
+    kitchen.bridge(**SHORT_ACKS)
     adapter = kitchen.printer("grill-1", slow.port)
     wait_until(lambda: kitchen.device_row("grill-1")["paper"] == "ok", what="printer status")
-    slow.set(slow=1.5)  # the status answer alone outlasts the 1 s ack timeout
+    slow.set(slow=1.5 * ACK_TIMEOUT)  # the status answer alone outlasts the ack timeout
     order = kitchen.paid_order((GRILL, "1"))
 
     (job,) = kitchen.wait_jobs(order.id, "acked", 1)
     assert job["attempts"] >= 2, "the ack came after the ack timeout, so a re-send went out"
     wait_until(lambda: "reprint=True" in adapter.log_text(), what="a re-sent copy handled")
     slow.wait_tickets(1)
-    time.sleep(1.0)
+    time.sleep(ACK_TIMEOUT)
     assert [p.key for p in slow.printed()] == [(order.name, "grill", "new")]
 
 
@@ -130,10 +135,10 @@ def test_order_cancelled_before_dispatch_prints_nothing(
     order = kitchen.paid_order((GRILL, "1"))
     kitchen.fire(order.id, "cancel")
     kept = kitchen.paid_order((GRILL, "3"))
-    kitchen.bridge()
+    kitchen.bridge(**SHORT_ACKS)
     kitchen.printer("grill-1", grill.port)
 
     kitchen.wait_jobs(kept.id, "acked", 1)
-    time.sleep(1.0)
+    time.sleep(ACK_TIMEOUT)
     assert Counter(p.order for p in grill.printed()) == {kept.name: 1}
     assert kitchen.jobs(order.id) == []

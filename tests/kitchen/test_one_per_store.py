@@ -1,4 +1,8 @@
-"""One bridge per store, one adapter per printer: a second copy refuses and names the first."""
+"""One bridge per store, one adapter per printer: a second copy refuses and names the first.
+
+Every start that must find a claim, or that starts because the claim is gone, waits for it
+as long as a shipped bridge does (SHIPPED_CLAIM_WAIT): a short wait could pass by missing it.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from hub.mqtt_topics import Topics
 from tests.conftest import demo_database
 from tests.support.db_content import content
 from tests.support.hub_process import free_port
-from tests.support.kitchen import Kitchen, SimPrinter
+from tests.support.kitchen import SHIPPED_CLAIM_WAIT, Kitchen, SimPrinter
 from tests.support.mqtt_client import Mqtt
 
 
@@ -21,7 +25,7 @@ def test_a_second_bridge_refuses_and_names_the_first(kitchen: Kitchen) -> None:
     first = kitchen.bridge()
     assert first.proc is not None
     before = content(kitchen.db)
-    second = kitchen.command("bridge")
+    second = kitchen.command("bridge", **SHIPPED_CLAIM_WAIT)
     assert second.returncode == 4, second.stderr
     assert f"the kitchen bridge of store '{kitchen.store}' already runs" in second.stderr
     assert f"pid {first.proc.pid} " in second.stderr
@@ -33,7 +37,7 @@ def test_a_second_bridge_refuses_and_names_the_first(kitchen: Kitchen) -> None:
 def test_a_bridge_starts_again_after_the_first_was_killed(kitchen: Kitchen) -> None:
     """The lock dies with its process, even by SIGKILL: a restart is never kept out."""
     kitchen.bridge().kill()
-    assert kitchen.bridge().alive()
+    assert kitchen.bridge(**SHIPPED_CLAIM_WAIT).alive()  # nor by the dead one's claim
 
 
 def test_a_second_printer_adapter_for_one_device_refuses(
@@ -46,7 +50,12 @@ def test_a_second_printer_adapter_for_one_device_refuses(
     assert first.proc is not None
     before = content(kitchen.db)
     second = kitchen.command(
-        "printer", "--device", "p1", "--connect", f"tcp://127.0.0.1:{sim.port}"
+        "printer",
+        "--device",
+        "p1",
+        "--connect",
+        f"tcp://127.0.0.1:{sim.port}",
+        **SHIPPED_CLAIM_WAIT,
     )
     assert second.returncode == 4, second.stderr
     assert "the printer adapter of 'p1' already runs" in second.stderr
@@ -78,7 +87,7 @@ def test_a_bridge_on_another_database_refuses_and_names_the_first(
     assert claim is not None and claim["pid"] == first.proc.pid
     other = Kitchen(demo_database(tmp_path / "other" / "edgehub.db"), store=kitchen.store)
     before = content(other.db)
-    second = other.command("bridge")
+    second = other.command("bridge", **SHIPPED_CLAIM_WAIT)
     assert second.returncode == 4, second.stderr
     assert (
         f"the kitchen bridge of store '{kitchen.store}' already runs: pid {first.proc.pid} on "
@@ -103,7 +112,7 @@ def test_a_killed_bridges_claim_goes_with_its_connection(
     assert _next_claim(observer) is None
     other = Kitchen(demo_database(tmp_path / "other" / "edgehub.db"), store=kitchen.store)
     try:
-        second = other.bridge()
+        second = other.bridge(**SHIPPED_CLAIM_WAIT)
         assert second.proc is not None
         claim = _next_claim(observer)
         assert claim is not None and claim["pid"] == second.proc.pid
@@ -123,16 +132,20 @@ def test_after_a_clean_stop_another_bridge_starts_at_once(
     assert first.proc is not None and first.proc.returncode == 0
     other = Kitchen(demo_database(tmp_path / "other" / "edgehub.db"), store=kitchen.store)
     try:
-        assert other.bridge().alive()
+        assert other.bridge(**SHIPPED_CLAIM_WAIT).alive()
     finally:
         other.close()
 
 
 def test_a_bridge_starts_when_the_broker_is_away(kitchen: Kitchen) -> None:
     """No broker, no check: the kitchen must not wait for the broker to start."""
-    bridge = kitchen.bridge(EDGEHUB_MQTT_URL=f"mqtt://127.0.0.1:{free_port()}")
+    bridge = kitchen.bridge(
+        EDGEHUB_MQTT_URL=f"mqtt://127.0.0.1:{free_port()}",
+        EDGEHUB_TIMING=json.dumps({"claim_connect_seconds": 0.3}),  # 3 s shipped
+    )
     assert bridge.alive()
     assert "bridge_claim_unchecked" in bridge.log_text()
+    assert "no answer from the broker within 0.3s" in bridge.log_text()
 
 
 def _claim(**fields: object) -> dict[str, object]:
@@ -155,7 +168,7 @@ def test_a_claim_from_another_box_keeps_the_bridge_out(
     publisher = mqtt_client()
     publisher.publish(topic, _claim(), retain=True)
     try:
-        second = kitchen.command("bridge")
+        second = kitchen.command("bridge", **SHIPPED_CLAIM_WAIT)
         assert second.returncode == 4, second.stderr
         assert (
             f"the kitchen bridge of store '{kitchen.store}' already runs: pid 424242 on till-pc-2 "
@@ -172,7 +185,7 @@ def test_a_dead_bridges_claim_from_this_database_does_not_keep_it_out(
     a dead process's (no live bridge has this database), so it is taken over, not obeyed."""
     topic = Topics(kitchen.store).claim
     mqtt_client().publish(topic, _claim(host=socket.gethostname(), db=str(kitchen.db)), retain=True)
-    bridge = kitchen.bridge()
+    bridge = kitchen.bridge(**SHIPPED_CLAIM_WAIT)
     assert bridge.proc is not None
     assert "bridge_claim_stale pid=424242" in bridge.log_text()
     observer = _claims(kitchen, mqtt_client)  # the stale claim, if the new one is not out yet
@@ -210,7 +223,7 @@ def test_a_printer_adapter_on_another_database_refuses_and_names_the_first(
     other.add_device("p1", "grill")
     before = content(other.db)
     connect = f"tcp://127.0.0.1:{sim.port}"
-    second = other.command("printer", "--device", "p1", "--connect", connect)
+    second = other.command("printer", "--device", "p1", "--connect", connect, **SHIPPED_CLAIM_WAIT)
     assert second.returncode == 4, second.stderr
     assert (
         f"the printer adapter of 'p1' already runs: pid {first.proc.pid} on "
@@ -223,7 +236,7 @@ def test_a_printer_adapter_on_another_database_refuses_and_names_the_first(
     while _next_adapter(observer) is not None:
         pass
     try:
-        third = other.printer("p1", sim.port)
+        third = other.printer("p1", sim.port, **SHIPPED_CLAIM_WAIT)
         assert third.proc is not None
         while (adapter := _next_adapter(observer)) is None:
             pass

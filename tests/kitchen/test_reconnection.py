@@ -38,6 +38,8 @@ from tests.support.mqtt_client import Mqtt, PrivateBroker
 
 ACK_TIMEOUT = 60.0
 """No device acks in these tests: no re-send may come from the backoff while they run."""
+RESCAN = 0.05
+"""How soon the dispatcher finds a job made due by the test's own write (1 s shipped)."""
 
 
 class ClaimPause:
@@ -67,7 +69,9 @@ class Bridge:
     def __init__(self, kitchen: Kitchen, broker: PrivateBroker) -> None:
         self.kitchen = kitchen
         self.broker = broker
-        settings = kitchen.settings.replace(kitchen_ack_timeout_seconds=ACK_TIMEOUT)
+        settings = kitchen.settings.replace(
+            kitchen_ack_timeout_seconds=ACK_TIMEOUT, timing={"kitchen_rescan_seconds": RESCAN}
+        )
         self.store = Store(settings)
         self.link = MqttLink(MqttUrl.parse(broker.url), client_id=f"edgehub-bridge-{kitchen.store}")
         self.dispatcher = Dispatcher(settings, self.store, self.link)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.anyio
 class Host:
     """Just enough of ``Realtime`` for a session to sign in, come online and go."""
 
-    limits = Limits(queue_frames=64, silence_limit=1.0)
+    limits = Limits(queue_frames=64, silence_limit=1.0, auth_timeout=5.0)
 
     async def sign_in(self, token: str, connection: Any) -> SignIn | None:
         return SignIn(Actor(id=7, role="cashier", name="Ana"), None)

@@ -30,13 +30,30 @@ from hub.orders.commands import LineInput, OrderRules, PaymentInput
 from hub.orders.models import Order
 from hub.orders.money import Money
 from hub.sessions import open_session
-from hub.settings import Settings
+from hub.settings import Settings, field_of
 from tests.support import launch
 from tests.support.hub_process import FAST_HASH, hub_env
 
 TIMEOUT = 15.0
+CLAIM_WAIT = "0.02"
+"""Seconds a starting bridge or adapter waits for a retained claim: no claim is kept in most
+tests, and each start would wait out the shipped 0.3 s for nothing."""
+SHIPPED_CLAIM_WAIT = {
+    "EDGEHUB_KITCHEN_CLAIM_WAIT_SECONDS": str(field_of("kitchen_claim_wait_seconds").default)
+}
+"""For the starts that must find a claim: the wait an operator's bridge has."""
 GRILL, BAR, COLD = 1, 10, 19
 """Demo products: Classic Burger (grill), Espresso (bar), Caesar Salad (cold)."""
+
+
+def ack_timing(ack_timeout: float) -> dict[str, str]:
+    """Env for a bridge whose ack timeout is ``ack_timeout`` (the rig's is 1 s) and whose
+    re-send scan (1 s shipped) is as long: a test's wait counted in ack timeouts keeps its
+    margin at a shorter one."""
+    return {
+        "EDGEHUB_KITCHEN_ACK_TIMEOUT_SECONDS": str(ack_timeout),
+        "EDGEHUB_TIMING": json.dumps({"kitchen_rescan_seconds": ack_timeout}),
+    }
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = TIMEOUT, what: str = "") -> Any:
@@ -90,6 +107,7 @@ class Kitchen:
             "EDGEHUB_KITCHEN_ACK_TIMEOUT_SECONDS": "1",
             "EDGEHUB_KITCHEN_RETRY_MAX_SECONDS": "2",
             "EDGEHUB_MQTT_KEEPALIVE_SECONDS": "2",
+            "EDGEHUB_KITCHEN_CLAIM_WAIT_SECONDS": CLAIM_WAIT,
             **env,
         }
         self.settings = Settings(

@@ -45,7 +45,6 @@ from hub.web.realtime.send_queue import Outbox
 
 log = get_logger("edgehub.realtime")
 
-AUTH_TIMEOUT = 5.0
 MAX_ROOMS = 100
 _CLIENT = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
@@ -222,9 +221,9 @@ class Session:
         self._end(protocol.CLOSE_UNAUTHORIZED, "token expired")
 
     async def _auth_message(self) -> str | None:
-        """The token of a first ``auth`` message sent within ``AUTH_TIMEOUT``, else None."""
+        """The token of a first ``auth`` message sent within ``limits.auth_timeout``, else None."""
         try:
-            async with asyncio.timeout(AUTH_TIMEOUT):
+            async with asyncio.timeout(self._host.limits.auth_timeout):
                 event = await self._receive()
         except TimeoutError:
             return None

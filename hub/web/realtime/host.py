@@ -36,10 +36,12 @@ class SignIn:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """How far a client may fall behind, in frames, and how long it may take nothing, in s."""
+    """How far a client may fall behind, in frames, how long it may take nothing, and
+    how long one without ?token= has to send its auth message, in s."""
 
     queue_frames: int
     silence_limit: float
+    auth_timeout: float
 
 
 class Host(Protocol):

@@ -37,7 +37,7 @@ MAX_SEQ = 2**62
 
 # Close codes. 44xx mirror HTTP statuses, as API.md's 4401/4403/4408 do.
 CLOSE_BAD_CLIENT = 4400  # kept sending garbage, or connected with bad parameters
-CLOSE_UNAUTHORIZED = 4401  # no valid token (?token= or a first auth within 5 s), or it expired
+CLOSE_UNAUTHORIZED = 4401  # no valid token (?token=, or a first auth within ws_auth_timeout)
 CLOSE_FORBIDDEN = 4403  # the user behind the token is no longer allowed in
 CLOSE_TOO_SLOW = 4408  # fell too far behind: reconnect and resubscribe with since
 CLOSE_FLOOD = 4429  # sent messages faster than any client needs to

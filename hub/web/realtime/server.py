@@ -67,7 +67,9 @@ class Realtime:
         # How long a client may take nothing from us before it counts as dead:
         # as long as uvicorn's pings let it go unanswered.
         self.silence_limit = settings.realtime.ping_interval + settings.realtime.ping_timeout
-        self.limits = Limits(settings.realtime.queue_frames, self.silence_limit)
+        self.limits = Limits(
+            settings.realtime.queue_frames, self.silence_limit, settings.realtime.auth_timeout
+        )
         self.fanout = Fanout(Recent(RECENT_EVENTS, skip=PRESENCE_ROOMS))
         self.expiries = Expiries()
         # Rows the subscriptions read from the log and the users (admission, replays).
