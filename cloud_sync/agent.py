@@ -140,7 +140,8 @@ class Agent:
                 if turn.idle and self._resume_at > time.monotonic():
                     wait = min(poll, self._resume_at - time.monotonic())
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), max(wait, 0.01))
+                    async with asyncio.timeout(max(wait, 0.01)):  # not wait_for: see pyproject
+                        await stop.wait()
         self._ahead.discard()
         self._state = "stopped"
         await self._note(state="stopped", heartbeat_at=now_iso())

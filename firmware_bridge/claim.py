@@ -196,7 +196,8 @@ async def _probe(
     probe.start()
     try:
         try:
-            await asyncio.wait_for(probe.subscribed.wait(), connect_within)
+            async with asyncio.timeout(connect_within):  # keeps a SIGTERM (see dispatcher)
+                await probe.subscribed.wait()
         except TimeoutError:
             log.warning(
                 f"{name}_claim_unchecked",

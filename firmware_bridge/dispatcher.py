@@ -141,8 +141,11 @@ class Dispatcher:
             if due is not None and self.link.connected:
                 wait = min(max(due - now, 0.005), self.rescan)
             self._retry_wake.clear()
+            # asyncio.timeout, not wait_for: 3.11's wait_for drops a cancellation (SIGTERM)
+            # that comes in the turn after the wake-up, and this loop would never end.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._retry_wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._retry_wake.wait()
 
     async def _send(self, outgoing: list[Outgoing], connection: int) -> None:
         """Publish jobs claimed while the link was on ``connection``, and only on it.

@@ -197,7 +197,10 @@ class MqttLink:
         future: asyncio.Future[None] = loop.create_future()
         self._inflight[info.mid] = future
         try:
-            await asyncio.wait_for(future, self.publish_timeout)
+            # Not wait_for: a PUBACK and a cancellation in one loop turn, and 3.11's
+            # wait_for would return as if published, the caller never told to stop.
+            async with asyncio.timeout(self.publish_timeout):
+                await future
         except TimeoutError:
             raise PublishTimeout(f"no PUBACK within {self.publish_timeout:g}s") from None
         finally:

@@ -108,14 +108,13 @@ class Probes:
             return cached[1]
         t0 = time.perf_counter()
         try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=context),
-                timing.health_probe_timeout_seconds,
-            )
+            async with asyncio.timeout(timing.health_probe_timeout_seconds):
+                _, writer = await asyncio.open_connection(host, port, ssl=context)
             probe = Probe("ok", now_iso(), round((time.perf_counter() - t0) * 1000, 3))
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):  # the answer is in already
-                await asyncio.wait_for(writer.wait_closed(), timing.health_probe_timeout_seconds)
+                async with asyncio.timeout(timing.health_probe_timeout_seconds):
+                    await writer.wait_closed()
         except (OSError, TimeoutError) as exc:  # ssl.SSLError is an OSError
             probe = Probe("down", now_iso(), error=type(exc).__name__)
         self._cache[name] = (now, probe)

@@ -107,7 +107,8 @@ async def ping_redis(url: str | None, within: float) -> Probe:
     client = aioredis.from_url(url, socket_connect_timeout=within, socket_timeout=within)
     t0 = time.perf_counter()
     try:
-        await asyncio.wait_for(client.ping(), within)
+        async with asyncio.timeout(within):
+            await client.ping()
         return Probe("ok", now_iso(), round((time.perf_counter() - t0) * 1000, 3))
     except (OSError, TimeoutError, aioredis.RedisError) as exc:
         return Probe("down", now_iso(), error=type(exc).__name__)

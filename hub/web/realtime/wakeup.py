@@ -99,9 +99,11 @@ class RedisWakeup:
                 self.up = False
             finally:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pubsub.aclose(), COMMAND_TIMEOUT)
+                    async with asyncio.timeout(COMMAND_TIMEOUT):
+                        await pubsub.aclose()
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.aclose(), COMMAND_TIMEOUT)
+                    async with asyncio.timeout(COMMAND_TIMEOUT):
+                        await client.aclose()
             await asyncio.sleep(backoff.delay())
 
     async def _publish(self) -> None:
@@ -122,9 +124,11 @@ class RedisWakeup:
                     log.debug("ws_redis_publish_failed", error=type(exc).__name__)
                     if client is not None:
                         with contextlib.suppress(Exception):
-                            await asyncio.wait_for(client.aclose(), COMMAND_TIMEOUT)
+                            async with asyncio.timeout(COMMAND_TIMEOUT):
+                                await client.aclose()
                     client = None
         finally:
             if client is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.aclose(), COMMAND_TIMEOUT)
+                    async with asyncio.timeout(COMMAND_TIMEOUT):
+                        await client.aclose()
