@@ -204,25 +204,24 @@ class Fanout:
             if held is not None:
                 # Every event of the room up to ``delivered_to``, and no await
                 # from here to ``_go_live``: nothing can be delivered in between.
-                for record in held:
-                    outbox.push(
-                        event_frame(record.seq, sub.room, record.event, record.data, record.ts)
-                    )
-                self.frames_built += len(held)
-                self.writes += len(held)
+                self._replay(sub, held)
                 sub.hwm = self.delivered_to
                 break
             page = await store.read(records.room_page, sub.room, sub.hwm, REPLAY_PAGE)
             if sub.state == _GONE:
                 return rows
             rows += len(page.records)
-            for record in page.records:
-                outbox.push(event_frame(record.seq, sub.room, record.event, record.data, record.ts))
-            self.frames_built += len(page.records)
-            self.writes += len(page.records)
+            self._replay(sub, page.records)
             sub.hwm = max(sub.hwm, page.scanned_to)
         self._go_live(sub)
         return rows
+
+    def _replay(self, sub: Subscription, held: list[Event]) -> None:
+        """Queue ``held``, events of ``sub.room`` after ``sub.hwm``, for ``sub``."""
+        for record in held:
+            sub.outbox.push(event_frame(record.seq, sub.room, record.event, record.data, record.ts))
+        self.frames_built += len(held)
+        self.writes += len(held)
 
     def _go_live(self, sub: Subscription) -> None:
         """Live if the tailer is exactly at ``sub.hwm``, parked if it is behind. No await here."""
