@@ -244,6 +244,14 @@ class AgentRun:
         status = await self.read_status()
         raise AssertionError(f"timed out; agent error: {self.agent and self.agent.error}; {status}")
 
+    async def until_error_says(self, text: str) -> None:
+        """Wait for the status's last error to contain ``text``."""
+
+        async def says() -> bool:
+            return text in ((await self.read_status())["last_error"] or "")
+
+        await self.until(says)
+
     async def pulled(self) -> None:
         """Wait for the agent's first catalogue pull: orders need its ids."""
         await self.until(lambda: self.agent is not None and self.agent.pulls > 0)
