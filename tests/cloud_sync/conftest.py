@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from cloud_sync.odoo import OdooClient, retry_pauses
+from tests.cloud_sync.hub_side import RETRY_PAUSE_SECONDS
 from tests.odoo_emulator import VERSIONS, OdooEmulator
 
-# The client's pauses between tries of a failed call, a tenth of RETRY_PAUSES
-# (hub_side.sync_settings sets the same): the tests count tries, not how long
-# the pauses last.
-RETRY_PAUSES = retry_pauses(0.005)
+# The client's pauses between tries of a failed call, as sync_settings sets them.
+RETRY_PAUSES = retry_pauses(RETRY_PAUSE_SECONDS)
 
 
 @pytest.fixture

@@ -37,6 +37,10 @@ from tests.odoo_emulator import OdooEmulator
 MONEY = Money()
 GIFT_CARD = 32  # a demo store product that skips the kitchen
 
+RETRY_PAUSE_SECONDS = 0.005
+"""The first pause between tries of a failed Odoo call, a tenth of the shipped one: the
+tests count tries, not how long the pauses last."""
+
 
 def sync_settings(tmp_path: Path, emulator: OdooEmulator, **overrides: Any) -> Settings:
     """A demo-store database configured to sync with ``emulator``, with test-sized delays."""
@@ -52,7 +56,7 @@ def sync_settings(tmp_path: Path, emulator: OdooEmulator, **overrides: Any) -> S
         "sync_backoff_max_seconds": 0.5,
         "sync_batch_size": 100,
         "sync_poll_seconds": 0.02,
-        "sync_retry_pause_seconds": 0.005,
+        "sync_retry_pause_seconds": RETRY_PAUSE_SECONDS,
     }
     values.update(overrides)
     return make_settings(demo_database(tmp_path / "edgehub.db"), **values)
@@ -243,6 +247,14 @@ class AgentRun:
             await asyncio.sleep(0.02)
         status = await self.read_status()
         raise AssertionError(f"timed out; agent error: {self.agent and self.agent.error}; {status}")
+
+    async def until_error_says(self, text: str) -> None:
+        """Wait for the status's last error to contain ``text``."""
+
+        async def says() -> bool:
+            return text in ((await self.read_status())["last_error"] or "")
+
+        await self.until(says)
 
     async def pulled(self) -> None:
         """Wait for the agent's first catalogue pull: orders need its ids."""

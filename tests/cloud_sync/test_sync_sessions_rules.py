@@ -79,12 +79,7 @@ async def test_a_closing_odoo_refuses_is_reported_and_the_counted_cash_goes_firs
     async with AgentRun(settings) as run:
         till, taken = await two_cash_sales_in_odoo(run, settings)
         till.close(counted=str(taken - 1))
-
-        async def refused() -> bool:
-            error = (await run.read_status())["last_error"] or ""
-            return "Loss Account" in error
-
-        await run.until(refused)
+        await run.until_error_says("Loss Account")
     (session,) = odoo_emulator.records("pos.session", [("id", "=", seed.session_id)])
     assert session["state"] == "opened"
 
@@ -132,12 +127,7 @@ async def test_a_cash_count_odoo_refuses_stops_the_closing_and_says_why(
             },
         )
         till.close(counted=str(taken))
-
-        async def refused() -> bool:
-            error = (await run.read_status())["last_error"] or ""
-            return "still in draft" in error
-
-        await run.until(refused)
+        await run.until_error_says("still in draft")
     (session,) = odoo_emulator.records("pos.session", [("id", "=", seed.session_id)])
     assert session["state"] == "opened"
     assert not session["cash_register_balance_end_real"]

@@ -19,9 +19,18 @@ from hub.db.store import Store
 from tests.conftest import demo_database
 from tests.support.kitchen import Kitchen
 
-PARKED = 0.3
-"""Long enough for every loop of an idle dispatcher to reach its wait."""
 STOPPED_WITHIN = 2.0
+
+
+async def parked(dispatcher: Dispatcher) -> None:
+    """Return once the retry loop waits on its wake-up.
+
+    The event is set before the dispatcher starts; the loop clears it in the same turn
+    in which it starts to wait, so seeing it cleared means the loop is parked there.
+    """
+    async with asyncio.timeout(STOPPED_WITHIN):
+        while dispatcher._retry_wake.is_set():  # noqa: ASYNC110 - no event says "cleared"
+            await asyncio.sleep(0.005)
 
 
 def test_the_dispatcher_stops_when_cancelled_as_its_retry_loop_wakes(tmp_path: Path) -> None:
@@ -40,8 +49,9 @@ def test_the_dispatcher_stops_when_cancelled_as_its_retry_loop_wakes(tmp_path: P
                 # Never started: the loops wait on SQLite and the clock, not on a broker.
                 link = MqttLink(MqttUrl.parse(kitchen.settings.mqtt.url), client_id="test")
                 dispatcher = Dispatcher(settings, store, link)
+                dispatcher._retry_wake.set()
                 task = asyncio.create_task(dispatcher.run())
-                await asyncio.sleep(PARKED)
+                await parked(dispatcher)
                 dispatcher._retry_wake.set()  # as _after_connect does on each connection
                 for _ in range(turns):
                     await asyncio.sleep(0)

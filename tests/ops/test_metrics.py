@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -16,6 +16,7 @@ from tests.ops.test_jobs import ALL_JOBS
 from tests.support import local_http
 from tests.support.api_client import Api
 from tests.support.hub_process import HubProcess
+from tests.support.kitchen import wait_until
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -147,11 +148,11 @@ def test_health_details_each_dependency(tmp_path: Path) -> None:
     try:
         # The start-up backup runs beside the first requests: on a loaded box /health
         # may answer before it has written the file the detail names.
-        deadline = time.monotonic() + 30
-        body = local_http.get(hub.url + "/health").json()
-        while body["detail"]["backup"]["newest"] is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-            body = local_http.get(hub.url + "/health").json()
+        def backed_up() -> dict[str, Any] | None:
+            body: dict[str, Any] = local_http.get(hub.url + "/health").json()
+            return body if body["detail"]["backup"]["newest"] is not None else None
+
+        body = wait_until(backed_up, timeout=30, what="the start-up backup named in /health")
     finally:
         hub.stop()
     assert body["status"] == "degraded"
