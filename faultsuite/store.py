@@ -92,8 +92,9 @@ class Store:
     def infrastructure(self) -> list[Child]:
         return [self.broker] + ([self.redis] if self.redis is not None else [])
 
-    def cli(self, *args: str) -> None:
-        """``edgehub ARGS`` to its end, started as the store's programs are (``starter``)."""
+    def run(self, *args: str) -> tuple[int, str]:
+        """``edgehub ARGS`` to its end, started as the store's programs are (``starter``):
+        its exit status and its output (stdout and stderr, as written)."""
         log = self.logs / f"cli-{args[0]}-{uuid.uuid4().hex[:8]}.log"
         command = self.starter(args, self.env(), log)
         try:
@@ -102,8 +103,12 @@ class Store:
             command.send_signal(signal.SIGKILL)
             command.wait()
             raise
+        return code, log.read_text(errors="replace") if log.exists() else ""
+
+    def cli(self, *args: str) -> None:
+        """``edgehub ARGS``, which must succeed."""
+        code, output = self.run(*args)
         if code != 0:
-            output = log.read_text(errors="replace") if log.exists() else ""
             raise RuntimeError(f"edgehub {' '.join(args)} failed:\n{output}")
 
     def sql(self, query: str, *params: object) -> list[tuple[object, ...]]:
