@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -230,11 +228,8 @@ def _check(
         for _, room in WATCHED
     }
     ledger_mod.check_watchers(ledger, watchers.watchers, seqs)
-    audit = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "audit", "verify"],
-        env=store.env(), capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    ledger.counts["audit chain verified"] += audit.returncode == 0
-    if audit.returncode != 0:
-        ledger.inconsistent.append(f"audit verify: {audit.stdout.strip()} {audit.stderr.strip()}")
+    code, output = store.run("audit", "verify")
+    ledger.counts["audit chain verified"] += code == 0
+    if code != 0:
+        ledger.inconsistent.append(f"audit verify: {output.strip()}")
     return ledger

@@ -10,9 +10,9 @@ programs. Every program is a ``processes.Child`` the fault schedule may kill;
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -92,18 +92,24 @@ class Store:
     def infrastructure(self) -> list[Child]:
         return [self.broker] + ([self.redis] if self.redis is not None else [])
 
-    def cli(self, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "hub.cli", *args],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"edgehub {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-        return done.stdout
+    def run(self, *args: str) -> tuple[int, str]:
+        """``edgehub ARGS`` to its end, started as the store's programs are (``starter``):
+        its exit status and its output (stdout and stderr, as written)."""
+        log = self.logs / f"cli-{args[0]}-{uuid.uuid4().hex[:8]}.log"
+        command = self.starter(args, self.env(), log)
+        try:
+            code = command.wait(120)
+        except subprocess.TimeoutExpired:
+            command.send_signal(signal.SIGKILL)
+            command.wait()
+            raise
+        return code, log.read_text(errors="replace") if log.exists() else ""
+
+    def cli(self, *args: str) -> None:
+        """``edgehub ARGS``, which must succeed."""
+        code, output = self.run(*args)
+        if code != 0:
+            raise RuntimeError(f"edgehub {' '.join(args)} failed:\n{output}")
 
     def sql(self, query: str, *params: object) -> list[tuple[object, ...]]:
         """Read the store's database (a read-only connection, beside the running programs)."""
