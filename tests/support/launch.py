@@ -33,9 +33,11 @@ holds a few descriptors of multiprocessing's (pipes to the fork server and its
 resource tracker) beside 0-2.
 The tests of those start fresh interpreters: ``fresh=True`` here
 (``serve --workers``, whose workers uvicorn spawns with ``sys.executable``
-anyway), and tests/hub/test_layers.py's import probes, test_lean_imports.py
-and the start-up timings. ``EDGEHUB_TEST_FRESH_STARTS=1`` in the test run's
-environment makes every command a fresh interpreter, as before.
+anyway), tests/hub/test_layers.py's import probes, test_lean_imports.py,
+the start-up timings, and tests/support/notify_socket.py's conversations with
+systemd's notify socket, which hold a service's whole start to READY=1.
+``EDGEHUB_TEST_FRESH_STARTS=1`` in the test run's environment makes every
+command a fresh interpreter, as before.
 """
 
 from __future__ import annotations
