@@ -14,8 +14,9 @@ as long as the hub's event frame, padded to ``--frame`` bytes (1,230). It prints
   starts once the server has been idle for 0.2 s, the load processes all
   start at one moment set ahead of time, and the rate runs from that moment
   to the last ``subscribed`` reply, as the clients' own clocks saw it (the
-  driver's pipes are not in it). A size under 1,000 runs in rounds until it
-  has made 1,000 connections, and every size at least 3 rounds, the three
+  driver's pipes are not in it). Five passes over the sizes, so that the
+  box's drift over a run hits every size; in each, a size runs once, or in
+  rounds until it has made 1,000 connections over the passes, the three
   targets alternating; its rate is the median round, its CPU the sum. With
   the server's CPU per connection;
 * with 1,000 and 5,000 subscribers of one room: per-client latency p50/p99
@@ -71,7 +72,7 @@ TARGET_STORM_SECONDS = 2.0
 CONNECT_IN_FLIGHT = 100
 START_MARGIN_NS = 20_000_000  # the load clients' common start, this far after the command
 CONNECT_ROUND_MIN = 1000  # connections per connect-rate row, in rounds of its size
-CONNECT_ROUNDS = 3  # and at least this many rounds, so one disturbed round does not decide
+CONNECT_PASSES = 5  # passes over every size, at least one round each: the median of 5
 QUIET_SECONDS = 0.2  # 20 of the kernel's 10 ms CPU ticks
 
 
@@ -330,7 +331,14 @@ def measure(
 
 
 def connect_rate(clients: Clients, group: str, urls: list[str], room: str | None) -> float:
-    """Open the connections (and subscribe), ``CONNECT_IN_FLIGHT`` at a time; per second.
+    """Open the connections (and subscribe), ``CONNECT_IN_FLIGHT`` at a time; per second."""
+    return connect_round(clients, group, urls, room)[0]
+
+
+def connect_round(
+    clients: Clients, group: str, urls: list[str], room: str | None
+) -> tuple[float, float]:
+    """``connect_rate``, and the load clients' CPU seconds for it.
 
     Timed in the load clients, from the moment they all start (set a little
     ahead, so every process has its command by then) to the last reply: the
@@ -345,7 +353,7 @@ def connect_rate(clients: Clients, group: str, urls: list[str], room: str | None
     failures = sum(r["failures"] for r in results)
     if failures:
         print(f"  warning: {failures} {group} connections failed", file=sys.stderr)
-    return (len(urls) - failures) / took
+    return (len(urls) - failures) / took, sum(r["cpu"] for r in results)
 
 
 def quiet(pid: int, within: float = 10.0) -> None:
@@ -425,6 +433,7 @@ def connect_rates(
     sizes: list[int],
     session_id: int,
     pids: dict[str, int],
+    passes: int = CONNECT_PASSES,
 ) -> list[tuple[str, float, float, float, float, float, float]]:
     """Connect + auth + subscribe at each size, from scratch.
 
@@ -434,14 +443,14 @@ def connect_rates(
 
     First a warm-up, not recorded: ``CONNECT_IN_FLIGHT`` connections to each
     target, so the hub's first connections after start (imports done lazily,
-    caches, SQLite's statement cache) are nobody's row. A size below
-    ``CONNECT_ROUND_MIN`` runs as rounds of that size until the row has that
-    many connections (100 clients: 10 rounds), and every size at least
-    ``CONNECT_ROUNDS`` rounds; raw, store and session alternate, the rate is
-    the median of the rounds and the CPU their sum: one round of 100 lasts
-    ~0.1 s, on a shared box a few scheduler slices of somebody else's work,
-    and 10 ticks of CPU, and a single round of 5,000 moved by a third from run
-    to run on a quiet box (the raw server's by more).
+    caches, SQLite's statement cache) are nobody's row. Then ``passes`` passes
+    over the sizes, raw, store and session alternating in each: a size gets
+    one round per pass, or as many as make ``CONNECT_ROUND_MIN`` connections
+    over the passes (100 clients: 2 per pass). The rate is the median of the
+    rounds and the CPU their sum: one round of 100 lasts ~0.1 s, on a shared
+    box a few scheduler slices of somebody else's work, and 10 ticks of CPU; a
+    single round of 5,000 moved by a third from run to run on a quiet box (the
+    raw server's by more); and the box's speed drifts by as much within a run.
     """
     room = f"session:{session_id}"
     targets: list[tuple[str, int, Callable[[int], list[str]], str | None]] = [
@@ -450,41 +459,60 @@ def connect_rates(
         ("c-session", pids["hub"], hub.urls, room),
     ]
 
-    def phase(group: str, pid: int, urls: list[str], subscribe: str | None) -> tuple[float, float]:
+    def phase(
+        group: str, pid: int, urls: list[str], subscribe: str | None
+    ) -> tuple[float, float, float]:
         quiet(pid)  # the previous phase's closes and presence writes are not this one's
         cpu = cpu_seconds(pid)
-        rate = connect_rate(clients, group, urls, subscribe)
+        rate, client_cpu = connect_round(clients, group, urls, subscribe)
         if subscribe is not None:
             hub.settle(len(urls))  # its presence events written and read, so counted
         used = cpu_seconds(pid) - cpu
         clients.all("close", group)
         if subscribe is not None:
             hub.settle(0)
-        return rate, used
+        return rate, used, client_cpu
 
     for group, pid, make, subscribe in targets:
         phase(group, pid, make(CONNECT_IN_FLIGHT), subscribe)
+    # Passes over every size: the box's speed drifts over a run by more than the 20 %
+    # asked of these rows, so each size is measured in every stretch of the run, not
+    # 100 clients in the first minute and 5,000 in the last.
+    per_pass = {size: -(-max(passes, -(-CONNECT_ROUND_MIN // size)) // passes) for size in sizes}
+    rates: dict[int, list[list[float]]] = {size: [[] for _ in targets] for size in sizes}
+    used: dict[int, list[float]] = {size: [0.0 for _ in targets] for size in sizes}
+    client_used = dict.fromkeys(sizes, 0.0)
+    for _ in range(passes):
+        for size in sizes:
+            for _ in range(per_pass[size]):
+                for i, (group, pid, make, subscribe) in enumerate(targets):
+                    rate, cpu, client_cpu = phase(group, pid, make(size), subscribe)
+                    rates[size][i].append(rate)
+                    used[size][i] += cpu
+                    if subscribe is not None:
+                        client_used[size] += client_cpu
     rows = []
     for size in sizes:
-        rounds = max(CONNECT_ROUNDS, -(-CONNECT_ROUND_MIN // size))
-        rates: list[list[float]] = [[] for _ in targets]
-        used = [0.0 for _ in targets]
-        for _ in range(rounds):
-            for i, (group, pid, make, subscribe) in enumerate(targets):
-                rate, cpu = phase(group, pid, make(size), subscribe)
-                rates[i].append(rate)
-                used[i] += cpu
-        raw, store, session = (statistics.median(r) for r in rates)
-        raw_cpu, store_cpu, session_cpu = (u / (size * rounds) * 1e6 for u in used)
-        label = f"{size:,} clients" + (f", {rounds} rounds" if rounds > 1 else "")
+        rounds = per_pass[size] * passes
+        raw, store, session = (statistics.median(r) for r in rates[size])
+        raw_cpu, store_cpu, session_cpu = (u / (size * rounds) * 1e6 for u in used[size])
+        client_cpu = client_used[size] / (2 * size * rounds) * 1e6
+        label = f"{size:,} clients, {rounds} rounds"
         rows.append((label, raw, store, session, raw_cpu, store_cpu, session_cpu))
         print(
             f"  connect+auth+subscribe, {label}: raw connects {raw:,.0f}/s, "
             f"hub to store {store:,.0f}/s, to a session {session:,.0f}/s; CPU per connection "
-            f"raw {raw_cpu:,.0f} µs, store {store_cpu:,.0f} µs, session {session_cpu:,.0f} µs",
+            f"raw {raw_cpu:,.0f} µs, store {store_cpu:,.0f} µs, session {session_cpu:,.0f} µs; "
+            f"hub rounds {_spread(rates[size][1])} and {_spread(rates[size][2])}; the load "
+            f"clients' CPU per hub connection {client_cpu:,.0f} µs (on CPUs of their own)",
             flush=True,
         )
     return rows
+
+
+def _spread(rates: list[float]) -> str:
+    """A row's rounds, lowest to highest: how much the box moved under it."""
+    return f"{min(rates):,.0f} to {max(rates):,.0f}/s"
 
 
 def storm(clients: Clients, hub: Hub, count: int, orders: int) -> dict[str, Any]:
@@ -688,8 +716,9 @@ def report(
         print(
             f"connect + authenticate + subscribe, {CONNECT_IN_FLIGHT} at a time, after a "
             "warm-up: per second, timed in the load clients from their common start to the "
-            f"last reply (the median of at least {CONNECT_ROUNDS} rounds, and of as many as "
-            f"make {CONNECT_ROUND_MIN:,} connections), and the server's CPU per connection over "
+            f"last reply (the median of a row's rounds, taken over {CONNECT_PASSES} passes through "
+            f"the sizes, {CONNECT_ROUND_MIN:,} connections a row at least), and the server's CPU "
+            "per connection over "
             "all its rounds (µs; the hub's includes writing and reading back the "
             "device.status event each connection causes):"
         )

@@ -1,10 +1,11 @@
 """Load clients for bench.ws: processes holding thousands of WebSocket connections each.
 
-The clients must cost far less per frame than the servers they measure, or
-the benchmark measures them. So a connection here is a bare
-``asyncio.Protocol``: the ``websockets`` sans-I/O client does the handshake
-and builds what the client sends (masked frames); what the server sends is
-split into frames by a few lines of header arithmetic, and the trigger time
+The clients must cost far less per frame and per connect than the servers
+they measure, or the benchmark measures them. So a connection here is a bare
+``asyncio.Protocol`` that writes its upgrade request and checks the answer's
+status and ``Sec-WebSocket-Accept`` itself, masks what it sends with
+``websockets``' C ``apply_mask``, and splits what the server sends into frames
+by a few lines of header arithmetic; the trigger time
 (``t0``, monotonic ns, the same clock in every process of the box) and the
 event's ``seq`` are found with one regex search over the frame in place, no
 JSON parse, no copy. Hub and baseline frames have the same size and go
@@ -17,6 +18,7 @@ pipe; connections belong to a *group* (``hub``, ``raw``, ``idle``, ...).
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import re
@@ -26,11 +28,9 @@ from multiprocessing.connection import Connection
 from typing import Any, cast
 
 import uvloop
-from websockets.client import ClientProtocol
-from websockets.frames import Frame, Opcode
-from websockets.http11 import Response
-from websockets.protocol import State
+from websockets.frames import apply_mask
 from websockets.uri import parse_uri
+from websockets.utils import accept_key, generate_key
 
 # The order's own note comes before its lines' notes in the hub's frames.
 _T0 = re.compile(rb'"(?:t0|note)": ?"?(\d+)')
@@ -66,10 +66,25 @@ class Group:
 
 
 class WsClient(asyncio.Protocol):
-    """One WebSocket connection: handshake, optional subscribe, then count frames."""
+    """One WebSocket connection: handshake, optional subscribe, then count frames.
+
+    The handshake is written and checked here (RFC 6455 section 4.1: status 101,
+    ``Sec-WebSocket-Accept`` matching the key), not by the ``websockets`` client
+    protocol, whose request building and generator-based parser cost the load
+    clients about as much CPU per connection as the server they measure: the
+    connect rates would then time the clients too.
+    """
 
     def __init__(self, url: str, group: Group) -> None:
-        self.protocol = ClientProtocol(parse_uri(url), max_size=None)
+        uri = parse_uri(url)
+        key = generate_key()
+        self._accept = accept_key(key).encode()
+        self._request = (
+            f"GET {uri.resource_name} HTTP/1.1\r\nHost: {uri.host}:{uri.port}\r\n"
+            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        self.is_open = False
         self.group = group
         self.transport: asyncio.Transport | None = None
         self.replies: asyncio.Queue[bytes] = asyncio.Queue()
@@ -80,24 +95,36 @@ class WsClient(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        self.protocol.send_request(self.protocol.connect())
-        self._flush()
+        self.transport.write(self._request)
 
     def data_received(self, data: bytes) -> None:
-        if self.protocol.state is State.OPEN:
+        if self.is_open:
             self._frames(data)
             return
-        # The handshake, through the sans-I/O client.
-        self.protocol.receive_data(data)
-        for event in self.protocol.events_received():
-            if isinstance(event, Response):
-                if self.protocol.state is State.OPEN:
-                    self.open.set_result(None)
-                else:
-                    self.open.set_exception(ConnectionError(f"refused: {event.status_code}"))
-            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-                self.replies.put_nowait(bytes(event.data))
-        self._flush()
+        buf = self._buffer + data
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            self._buffer = buf
+            return
+        head, rest = buf[:end], buf[end + 4 :]
+        self._buffer = b""
+        status, *lines = head.split(b"\r\n")
+        accept = next(
+            (
+                v.strip()
+                for n, _, v in (h.partition(b":") for h in lines)
+                if n.strip().lower() == b"sec-websocket-accept"
+            ),
+            None,
+        )
+        if not status.startswith(b"HTTP/1.1 101 ") or accept != self._accept:
+            self.open.set_exception(ConnectionError(f"refused: {status!r}"))
+            self.abort()
+            return
+        self.is_open = True
+        self.open.set_result(None)
+        if rest:
+            self._frames(rest)
 
     def _frames(self, data: bytes) -> None:
         """Split the server's (unmasked) frames by their headers; nothing is copied but the tail."""
@@ -129,8 +156,7 @@ class WsClient(asyncio.Protocol):
                 else:
                     self.replies.put_nowait(buf[start:stop])
             elif opcode == 9:
-                self.protocol.send_pong(buf[start:stop])
-                self._flush()
+                self._send_frame(0x8A, buf[start:stop])
             elif opcode == 8:
                 self.close()
             i = stop
@@ -143,8 +169,20 @@ class WsClient(asyncio.Protocol):
             self.closed.set_result(None)
 
     def send(self, text: str) -> None:
-        self.protocol.send_text(text.encode())
-        self._flush()
+        self._send_frame(0x81, text.encode())
+
+    def _send_frame(self, first: int, payload: bytes) -> None:
+        """One final frame, masked as a client's must be (RFC 6455 section 5.2-5.3)."""
+        assert self.transport is not None
+        size = len(payload)
+        if size < 126:
+            head = bytes((first, 0x80 | size))
+        elif size < 1 << 16:
+            head = bytes((first, 0x80 | 126)) + size.to_bytes(2, "big")
+        else:
+            head = bytes((first, 0x80 | 127)) + size.to_bytes(8, "big")
+        mask = os.urandom(4)
+        self.transport.write(head + mask + apply_mask(payload, mask))
 
     def close(self) -> None:
         if self.transport is not None:
@@ -153,14 +191,6 @@ class WsClient(asyncio.Protocol):
     def abort(self) -> None:
         if self.transport is not None:
             self.transport.abort()
-
-    def _flush(self) -> None:
-        assert self.transport is not None
-        for data in self.protocol.data_to_send():
-            if data:
-                self.transport.write(data)
-            elif self.transport.can_write_eof():
-                self.transport.write_eof()
 
 
 class Pool:
@@ -202,6 +232,7 @@ class Pool:
         if start_at is not None:
             await asyncio.sleep(max(0, start_at - time.monotonic_ns()) / 1e9)
         first_ns = time.monotonic_ns()
+        cpu0 = time.process_time()
         last_ns = first_ns
         gate = asyncio.Semaphore(concurrency)
         failures = 0
@@ -233,9 +264,21 @@ class Pool:
             last_ns = max(last_ns, time.monotonic_ns())
             opened[i] = client
 
-        await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
+        # No cyclic collection while timed: its full passes walk every connection this
+        # process holds, a cost per connect that grows with the clients connected, and
+        # the rate would time the load clients' heap rather than the server.
+        gc.disable()
+        try:
+            await asyncio.gather(*(one(i, url) for i, url in enumerate(urls)))
+        finally:
+            gc.enable()
         group.connections.extend(c for c in opened if c is not None)
-        return {"first_ns": first_ns, "last_ns": last_ns, "failures": failures}
+        return {
+            "first_ns": first_ns,
+            "last_ns": last_ns,
+            "failures": failures,
+            "cpu": time.process_time() - cpu0,
+        }
 
     async def track(self, name: str) -> None:
         """Record the ``seq`` of every event frame the group's connections receive."""
