@@ -16,7 +16,7 @@ as long as the hub's event frame, padded to ``--frame`` bytes (1,230). It prints
   to the last ``subscribed`` reply, as the clients' own clocks saw it (the
   driver's pipes are not in it). Five passes over the sizes, so that the
   box's drift over a run hits every size; in each, a size runs once, or in
-  rounds until it has made 1,000 connections over the passes, the three
+  rounds until it has made 2,000 connections over the passes, the three
   targets alternating; its rate is the median round, its CPU the sum. With
   the server's CPU per connection;
 * with 1,000 and 5,000 subscribers of one room: per-client latency p50/p99
@@ -71,7 +71,7 @@ TARGET_RSS_MB = 300
 TARGET_STORM_SECONDS = 2.0
 CONNECT_IN_FLIGHT = 100
 START_MARGIN_NS = 20_000_000  # the load clients' common start, this far after the command
-CONNECT_ROUND_MIN = 1000  # connections per connect-rate row, in rounds of its size
+CONNECT_ROUND_MIN = 2000  # connections per connect-rate row at least, in rounds of its size
 CONNECT_PASSES = 5  # passes over every size, at least one round each: the median of 5
 QUIET_SECONDS = 0.2  # 20 of the kernel's 10 ms CPU ticks
 
@@ -356,17 +356,19 @@ def connect_round(
     return (len(urls) - failures) / took, sum(r["cpu"] for r in results)
 
 
-def quiet(pid: int, within: float = 10.0) -> None:
-    """Wait until the server has used no CPU for ``QUIET_SECONDS`` (at most ``within`` s).
+def quiet(pids: list[int], within: float = 10.0) -> None:
+    """Wait until the servers have used no CPU for ``QUIET_SECONDS`` (at most ``within`` s).
 
     What a phase leaves behind (closing sockets, the hub's batched presence
-    writes after its clients left) must not be charged to the next phase.
+    writes after its clients left) must not be charged to the next phase; and
+    both servers share a CPU, so the baseline closing its 5,000 connections
+    must not be the hub's next round's neighbour either.
     """
     deadline = time.monotonic() + within
-    last = cpu_seconds(pid)
+    last = sum(cpu_seconds(pid) for pid in pids)
     while time.monotonic() < deadline:
         time.sleep(QUIET_SECONDS)
-        now = cpu_seconds(pid)
+        now = sum(cpu_seconds(pid) for pid in pids)
         if now == last:
             return
         last = now
@@ -446,13 +448,14 @@ def connect_rates(
     caches, SQLite's statement cache) are nobody's row. Then ``passes`` passes
     over the sizes, raw, store and session alternating in each: a size gets
     one round per pass, or as many as make ``CONNECT_ROUND_MIN`` connections
-    over the passes (100 clients: 2 per pass). The rate is the median of the
+    over the passes (100 clients: 4 per pass). The rate is the median of the
     rounds and the CPU their sum: one round of 100 lasts ~0.1 s, on a shared
     box a few scheduler slices of somebody else's work, and 10 ticks of CPU; a
     single round of 5,000 moved by a third from run to run on a quiet box (the
     raw server's by more); and the box's speed drifts by as much within a run.
     """
     room = f"session:{session_id}"
+    servers = [pids["raw"], pids["hub"]]
     targets: list[tuple[str, int, Callable[[int], list[str]], str | None]] = [
         ("c-raw", pids["raw"], lambda n: [raw_url] * n, None),
         ("c-store", pids["hub"], hub.urls, "store"),
@@ -462,7 +465,7 @@ def connect_rates(
     def phase(
         group: str, pid: int, urls: list[str], subscribe: str | None
     ) -> tuple[float, float, float]:
-        quiet(pid)  # the previous phase's closes and presence writes are not this one's
+        quiet(servers)  # the previous phase's closes and presence writes are not this one's
         cpu = cpu_seconds(pid)
         rate, client_cpu = connect_round(clients, group, urls, subscribe)
         if subscribe is not None:
