@@ -14,7 +14,7 @@ as long as the hub's event frame, padded to ``--frame`` bytes (1,230). It prints
   starts once the server has been idle for 0.2 s, the load processes all
   start at one moment set ahead of time, and the rate runs from that moment
   to the last ``subscribed`` reply, as the clients' own clocks saw it (the
-  driver's pipes are not in it). Five passes over the sizes, so that the
+  driver's pipes are not in it). Seven passes over the sizes, so that the
   box's drift over a run hits every size; in each, a size runs once, or in
   rounds until it has made 2,000 connections over the passes, the three
   targets alternating; its rate is the median round, its CPU the sum. With
@@ -72,7 +72,7 @@ TARGET_STORM_SECONDS = 2.0
 CONNECT_IN_FLIGHT = 100
 START_MARGIN_NS = 20_000_000  # the load clients' common start, this far after the command
 CONNECT_ROUND_MIN = 2000  # connections per connect-rate row at least, in rounds of its size
-CONNECT_PASSES = 5  # passes over every size, at least one round each: the median of 5
+CONNECT_PASSES = 7  # passes over every size, at least one round each: the median of 7 or more
 QUIET_SECONDS = 0.2  # 20 of the kernel's 10 ms CPU ticks
 
 
@@ -448,7 +448,7 @@ def connect_rates(
     caches, SQLite's statement cache) are nobody's row. Then ``passes`` passes
     over the sizes, raw, store and session alternating in each: a size gets
     one round per pass, or as many as make ``CONNECT_ROUND_MIN`` connections
-    over the passes (100 clients: 4 per pass). The rate is the median of the
+    over the passes (100 clients: 3 per pass). The rate is the median of the
     rounds and the CPU their sum: one round of 100 lasts ~0.1 s, on a shared
     box a few scheduler slices of somebody else's work, and 10 ticks of CPU; a
     single round of 5,000 moved by a third from run to run on a quiet box (the
