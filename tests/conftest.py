@@ -9,6 +9,7 @@ import pytest
 
 from hub.db.connection import immediate, open_db
 from hub.db.migrations import migrate
+from hub.db.store import Store
 from hub.demo import load_demo
 from hub.settings import Settings
 from tests.support.api_client import Api
@@ -47,6 +48,15 @@ def make_settings(db: Path, **overrides: object) -> Settings:
 def settings(tmp_path: Path) -> Settings:
     """Settings for a fresh database file with the demo store loaded."""
     return make_settings(demo_database(tmp_path / "edgehub.db"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A started ``Store`` on a fresh, empty file, closed after the test."""
+    started = Store(Settings(db=str(tmp_path / "hub.db")))
+    started.start()
+    yield started
+    started.close()
 
 
 @pytest.fixture(scope="session")

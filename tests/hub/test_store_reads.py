@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,6 @@ from hub.settings import Settings
 
 def append(db: sqlite_utils.Database, note: str) -> int:
     return events.append(db, "catalog.updated", {"note": note}, ["store"])
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    """A started Store on a fresh file, closed after the test."""
-    started = Store(Settings(db=str(tmp_path / "hub.db")))
-    started.start()
-    yield started
-    started.close()
 
 
 def test_small_reads_see_every_committed_write(store: Store) -> None:

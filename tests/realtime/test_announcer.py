@@ -9,23 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from hub.db.store import Store
-from hub.settings import Settings
 from hub.web.realtime import announcer
 from hub.web.realtime.announcer import Announcer
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    started = Store(Settings(db=str(tmp_path / "hub.db")))
-    started.start()
-    yield started
-    started.close()
 
 
 def statuses(store: Store) -> list[int]:
