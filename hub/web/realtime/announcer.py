@@ -83,8 +83,9 @@ class Announcer:
         connects each commit found a few new announcements and wrote them
         straight away: one transaction per two or three connections instead
         of one per ``GATHER_SECONDS``, each a wake-up of the writer thread
-        that took the core from the event loop (bench.ws: ~20 % more CPU per
-        connect in steady traffic than in one burst).
+        that took the core from the event loop: a connect in steady traffic
+        cost a fifth more CPU than in one burst (docs/benchmarks.md,
+        WebSocket, "Presence written once per gather").
         """
         pending = len(self._queue)
         attempt = 0
