@@ -11,7 +11,7 @@ as long as the hub's event frame, padded to ``--frame`` bytes (1,230). It prints
   is written to the log, to room ``devices``, which none of them joined) and
   to a session room, beside the baseline's bare connects. How it is timed:
   after a warm-up of 100 connections to each (not recorded), each phase
-  starts once the server has been idle for 0.2 s, the load processes all
+  starts once both servers have been idle for 0.2 s, the load processes all
   start at one moment set ahead of time, and the rate runs from that moment
   to the last ``subscribed`` reply, as the clients' own clocks saw it (the
   driver's pipes are not in it). Seven passes over the sizes, so that the
@@ -721,9 +721,8 @@ def report(
             "warm-up: per second, timed in the load clients from their common start to the "
             f"last reply (the median of a row's rounds, taken over {CONNECT_PASSES} passes through "
             f"the sizes, {CONNECT_ROUND_MIN:,} connections a row at least), and the server's CPU "
-            "per connection over "
-            "all its rounds (µs; the hub's includes writing and reading back the "
-            "device.status event each connection causes):"
+            "per connection over all its rounds (µs; the hub's includes writing and reading "
+            "back the device.status event each connection causes):"
         )
         print()
         print(

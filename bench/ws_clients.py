@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import uvloop
 from websockets.frames import apply_mask
-from websockets.uri import parse_uri
+from websockets.uri import WebSocketURI, parse_uri
 from websockets.utils import accept_key, generate_key
 
 # The order's own note comes before its lines' notes in the hub's frames.
@@ -75,8 +75,7 @@ class WsClient(asyncio.Protocol):
     connect rates would then time the clients too.
     """
 
-    def __init__(self, url: str, group: Group) -> None:
-        uri = parse_uri(url)
+    def __init__(self, uri: WebSocketURI, group: Group) -> None:
         key = generate_key()
         self._accept = accept_key(key).encode()
         self._request = (
@@ -244,7 +243,7 @@ class Pool:
             async with gate:
                 try:
                     _, client = await loop.create_connection(
-                        lambda: WsClient(url, group), uri.host, uri.port
+                        lambda: WsClient(uri, group), uri.host, uri.port
                     )
                     await asyncio.wait_for(client.open, 30)
                     if room is not None:
