@@ -3,7 +3,8 @@
 Why: a fresh ``python -m hub.cli`` spends 0.2 s (``edgehub status``) to 0.8 s
 (``edgehub serve``) of CPU importing before it does anything, and the suite
 starts about 400 of them on a two-core box: a third of the suite's CPU went on
-importing the same modules again and again. So, by default, each test worker
+importing the same modules again and again (timed by hand, not by ``bench/``:
+docs/benchmarks.md, "Test suite"). So, by default, each test worker
 keeps one fork server (multiprocessing's ``forkserver``) that has imported the
 packages once, and each command is a fork of it.
 
