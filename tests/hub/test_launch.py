@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ import pytest
 from tests.conftest import demo_database
 from tests.support import launch, local_http
 from tests.support.hub_process import free_port, hub_env
+from tests.support.kitchen import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +68,11 @@ def test_the_environment_and_directory_are_the_commands_own(tmp_path: Path) -> N
         assert f"no database at {tmp_path / 'edgehub.db'}" in result.stderr
 
 
-def healthy(url: str) -> bool:
+def serving(command: launch.Command, port: int, log: Path) -> bool:
+    """The hub on ``port`` answers /health; it must not have ended before it does."""
+    assert command.poll() is None, log.read_text()
     try:
-        return local_http.get(url, timeout=0.5).status_code == 200
+        return local_http.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
     except httpx.HTTPError:
         return False
 
@@ -83,11 +87,7 @@ def test_signals_end_a_served_hub_as_they_would(db: Path, tmp_path: Path, fresh:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
         port = free_port()
         command = launch.start(["serve"], hub_env(db, EDGEHUB_PORT=str(port)), log, fresh=fresh)
-        deadline = time.monotonic() + 60
-        while not healthy(f"http://127.0.0.1:{port}/health"):
-            assert command.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+        wait_until(partial(serving, command, port, log), timeout=60, what="the hub's /health")
         command.send_signal(sig)
         assert command.wait(30) == -sig, log.read_text()[-2000:]
         log.write_text("")
@@ -147,7 +147,4 @@ gc.collect()
     assert worker.returncode == 0, worker.stderr
     assert time.monotonic() - started < 20
     pid = int(worker.stdout)
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not Path(f"/proc/{pid}").exists()
+    wait_until(lambda: not Path(f"/proc/{pid}").exists(), timeout=10, what="the command's end")

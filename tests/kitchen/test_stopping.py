@@ -17,7 +17,7 @@ from firmware_bridge.mqtt import MqttLink
 from hub.broker_url import MqttUrl
 from hub.db.store import Store
 from tests.conftest import demo_database
-from tests.support.kitchen import Kitchen
+from tests.support.kitchen import Kitchen, wait_until_async
 
 STOPPED_WITHIN = 2.0
 
@@ -28,9 +28,10 @@ async def parked(dispatcher: Dispatcher) -> None:
     The event is set before the dispatcher starts; the loop clears it in the same turn
     in which it starts to wait, so seeing it cleared means the loop is parked there.
     """
-    async with asyncio.timeout(STOPPED_WITHIN):
-        while dispatcher._retry_wake.is_set():  # noqa: ASYNC110 - no event says "cleared"
-            await asyncio.sleep(0.005)
+    # Polled: no event says "cleared".
+    await wait_until_async(
+        lambda: not dispatcher._retry_wake.is_set(), STOPPED_WITHIN, "the retry loop parked"
+    )
 
 
 def test_the_dispatcher_stops_when_cancelled_as_its_retry_loop_wakes(tmp_path: Path) -> None:

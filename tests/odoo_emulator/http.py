@@ -290,6 +290,11 @@ class _PromptServer(uvicorn.Server):
     running. The shutdown itself is uvicorn's: listener closed first, idle
     keep-alive connections closed, a running request allowed to finish
     (within ``timeout_graceful_shutdown``) before its task is cancelled.
+
+    ``main_loop`` and ``shutdown`` replace uvicorn/server.py's ``Server.main_loop``
+    and ``Server.shutdown`` (uvicorn 0.55: the same steps, less the 0.1 s sleeps
+    and ``_wait_tasks_to_complete``'s polling) and use that class's ``servers``,
+    ``server_state``, ``lifespan`` and ``on_tick``: compare them on a uvicorn upgrade.
     """
 
     def __init__(self, config: uvicorn.Config) -> None:
