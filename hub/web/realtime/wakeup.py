@@ -34,6 +34,13 @@ def channel_for(store: str) -> str:
     return f"edgehub:{store}:events"
 
 
+async def _close_quietly(connection: aioredis.Redis | aioredis.client.PubSub) -> None:
+    """Close ``connection`` within COMMAND_TIMEOUT, ignoring any error: it is being dropped."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(COMMAND_TIMEOUT):
+            await connection.aclose()
+
+
 class RedisWakeup:
     """Rings the other workers after local writes; wakes our tailer on their rings."""
 
@@ -98,12 +105,8 @@ class RedisWakeup:
                     log.warning("ws_redis_down", error=type(exc).__name__)
                 self.up = False
             finally:
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(COMMAND_TIMEOUT):
-                        await pubsub.aclose()
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(COMMAND_TIMEOUT):
-                        await client.aclose()
+                await _close_quietly(pubsub)
+                await _close_quietly(client)
             await asyncio.sleep(backoff.delay())
 
     async def _publish(self) -> None:
@@ -123,12 +126,8 @@ class RedisWakeup:
                 except Exception as exc:
                     log.debug("ws_redis_publish_failed", error=type(exc).__name__)
                     if client is not None:
-                        with contextlib.suppress(Exception):
-                            async with asyncio.timeout(COMMAND_TIMEOUT):
-                                await client.aclose()
+                        await _close_quietly(client)
                     client = None
         finally:
             if client is not None:
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(COMMAND_TIMEOUT):
-                        await client.aclose()
+                await _close_quietly(client)
