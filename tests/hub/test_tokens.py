@@ -143,7 +143,7 @@ def test_every_short_segment_gets_pyjwts_own_verdict() -> None:
     """The check done in C is held to the installed PyJWT's, byte for byte and error for
     error, on every segment of up to five characters drawn from letters with and
     without low bits, both signs, padding and junk in and out of ASCII: a PyJWT that
-    came to refuse more (``pyjwt`` has no upper bound) fails here instead of letting
+    came to refuse more (a minor release within ``pyjwt<3``) fails here instead of letting
     tokens through."""
     fast, pyjwts = _SegmentsCheckedInC._decode_base64url_segment, PyJWS._decode_base64url_segment
     for length in range(6):
